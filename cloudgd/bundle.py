@@ -1,0 +1,117 @@
+"""The deterministic code bundle every cloud job ships.
+
+One builder for all three adapters: the ``trainers`` package, the job's own code
+directory (under ``code/``) and the job's trainer config (``cloudgd-job.json``).
+Entries are sorted, owners and mtimes fixed and gzip's header time zeroed, so the
+same inputs give the same bytes and the same content-hash name on any machine.
+
+Formats: ``tar.gz`` (SageMaker ``sagemaker_submit_directory``, Azure ML code) and
+``sdist`` (Vertex AI ``python_package_spec``, installed with pip in the image).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from cloudgd.errors import SpecError
+from cloudgd.plan import BundleRef
+
+FIXED_MTIME = 315532800  # 1980-01-01, the zip epoch; tar accepts it everywhere
+_SKIP_DIRS = {"__pycache__", ".git", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+CONFIG_NAME = "cloudgd-job.json"
+SDIST_NAME = "cloudgd_job"
+SDIST_VERSION = "0.1.0"
+
+
+def trainers_dir() -> Path:
+    """Where the ``trainers`` package lives (found without importing torch)."""
+    import trainers
+
+    return Path(trainers.__file__).resolve().parent
+
+
+def _walk(root: Path) -> Iterable[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            if not name.endswith(_SKIP_SUFFIXES):
+                yield Path(dirpath) / name
+
+
+def bundle_entries(
+    config_json: str, code_dir: Path | None, prefix: str = ""
+) -> list[tuple[str, bytes]]:
+    """(archive path, bytes) for every file, sorted by path."""
+    entries: dict[str, bytes] = {}
+    tdir = trainers_dir()
+    for path in _walk(tdir):
+        entries[f"{prefix}trainers/{path.relative_to(tdir).as_posix()}"] = path.read_bytes()
+    if code_dir is not None:
+        if not code_dir.is_dir():
+            raise SpecError(f"code: directory not found: {code_dir}")
+        for path in _walk(code_dir):
+            entries[f"{prefix}code/{path.relative_to(code_dir).as_posix()}"] = path.read_bytes()
+    entries[f"{prefix}{CONFIG_NAME}"] = config_json.encode()
+    return sorted(entries.items())
+
+
+def _sdist_extras(prefix: str) -> list[tuple[str, bytes]]:
+    setup = (
+        "from setuptools import setup, find_packages\n"
+        f"setup(name={SDIST_NAME!r}, version={SDIST_VERSION!r}, "
+        "packages=find_packages(include=['trainers', 'trainers.*']), "
+        "package_data={'trainers': ['*']}, include_package_data=True, "
+        "install_requires=['pydantic>=2', 'pyyaml'])\n"
+    )
+    pkg_info = f"Metadata-Version: 2.1\nName: {SDIST_NAME}\nVersion: {SDIST_VERSION}\n"
+    return [(f"{prefix}PKG-INFO", pkg_info.encode()), (f"{prefix}setup.py", setup.encode())]
+
+
+def tar_bytes(entries: list[tuple[str, bytes]]) -> bytes:
+    """A byte-stable gzip'd tar of ``entries``."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in sorted(entries):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = FIXED_MTIME
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def build_bundle(
+    config_json: str, code_dir: Path | None, out_dir: Path, fmt: str = "tar.gz"
+) -> BundleRef:
+    """Write the bundle into ``out_dir`` under its content-hash name and describe it."""
+    if fmt == "tar.gz":
+        data = tar_bytes(bundle_entries(config_json, code_dir))
+        stem = "cloudgd-bundle"
+    elif fmt == "sdist":
+        prefix = f"{SDIST_NAME}-{SDIST_VERSION}/"
+        entries = bundle_entries(config_json, code_dir, prefix) + _sdist_extras(prefix)
+        data = tar_bytes(entries)
+        stem = "cloudgd-trainer"
+    else:
+        raise ValueError(f"unknown bundle format {fmt!r}")
+    sha = hashlib.sha256(data).hexdigest()
+    filename = f"{stem}-{sha[:12]}.tar.gz"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / filename
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return BundleRef(path=str(path), sha256=sha, filename=filename, format=fmt)

@@ -1,0 +1,125 @@
+"""Provider name → class, imported lazily; entry points (group ``cloudgd.providers``) merged.
+
+Nothing here imports a provider until it is asked for, so ``cloudgd --help`` and
+``cloudgd plan`` stay free of cloud SDKs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from cloudgd.errors import MissingExtraError, UsageError
+
+if TYPE_CHECKING:
+    from providers.base import Provider
+
+ENTRY_POINT_GROUP = "cloudgd.providers"
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """Where a provider lives and what it needs installed."""
+
+    name: str
+    target: str  # "module:Class"
+    extra: str | None  # pip extra that installs its SDK
+    sdk_modules: tuple[str, ...]  # importable modules the SDK path needs
+    description: str
+
+    @property
+    def pip_command(self) -> str:
+        return f"pip install 'cloudgd[{self.extra}]'" if self.extra else ""
+
+    def missing_modules(self) -> list[str]:
+        """SDK modules that are not importable (checked without importing them)."""
+        import importlib.util
+
+        missing = []
+        for module in self.sdk_modules:
+            try:
+                if importlib.util.find_spec(module) is None:
+                    missing.append(module)
+            except (ImportError, ValueError):
+                missing.append(module)
+        return missing
+
+
+BUILTINS: dict[str, ProviderInfo] = {
+    "local": ProviderInfo(
+        "local",
+        "providers.local.provider:LocalProvider",
+        "train",
+        ("torch",),
+        "this machine; emulates SageMaker, Vertex AI or Azure ML containers",
+    ),
+    "aws": ProviderInfo(
+        "aws",
+        "providers.aws.provider:AwsProvider",
+        "aws",
+        ("boto3",),
+        "AWS SageMaker training jobs (rehearse offline with --backend moto)",
+    ),
+    "gcp": ProviderInfo(
+        "gcp",
+        "providers.gcp.provider:GcpProvider",
+        "gcp",
+        ("google.cloud.aiplatform_v1",),
+        "Google Vertex AI custom jobs (rehearse offline with --backend fake)",
+    ),
+    "azure": ProviderInfo(
+        "azure",
+        "providers.azure.provider:AzureProvider",
+        "azure",
+        ("azure.ai.ml",),
+        "Azure ML command jobs (rehearse offline with --backend fake)",
+    ),
+}
+
+
+def available() -> dict[str, ProviderInfo]:
+    """Built-ins plus third-party providers from entry points (built-ins win)."""
+    found = dict(BUILTINS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in found:
+            found[ep.name] = ProviderInfo(ep.name, ep.value, None, (), "plug-in provider")
+    return found
+
+
+def info(name: str) -> ProviderInfo:
+    """The ProviderInfo for ``name``, or a UsageError with a "did you mean"."""
+    providers = available()
+    if name in providers:
+        return providers[name]
+    close = difflib.get_close_matches(name, list(providers), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise UsageError(
+        f"unknown provider {name!r}",
+        hint=f"{hint}known providers: {', '.join(sorted(providers))}",
+    )
+
+
+def provider_class(name: str) -> type[Provider]:
+    """Import and return the provider class (SDKs are still imported lazily inside it)."""
+    entry = info(name)
+    module_name, _, attr = entry.target.partition(":")
+    module = importlib.import_module(module_name)
+    cls: type[Provider] = getattr(module, attr)
+    return cls
+
+
+def create(name: str, *, needs_sdk: bool = True, **kwargs: Any) -> Provider:
+    """Build a provider; with ``needs_sdk`` refuse early, with the pip command, if its SDK
+    is missing."""
+    entry = info(name)
+    if needs_sdk:
+        missing = entry.missing_modules()
+        if missing:
+            raise MissingExtraError(
+                f"provider {name!r} needs {', '.join(missing)}, which is not installed",
+                hint=entry.pip_command,
+            )
+    return provider_class(name)(**kwargs)

@@ -1,0 +1,41 @@
+"""``providers.aws`` block of a job spec (SDK-free)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AwsOptions(BaseModel):
+    """Settings for SageMaker; usually filled from the aws-sagemaker Terraform module."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
+        description="SageMaker execution role ARN (Terraform output role_arn).",
+    )
+    output_uri: str | None = Field(
+        default=None,
+        pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$",
+        description="s3:// prefix for model artifacts, code bundles and checkpoints.",
+    )
+    checkpoint_uri: str | None = Field(
+        default=None,
+        pattern=r"^s3://.+",
+        description="s3:// prefix for checkpoints (default: <output_uri>/<job>/checkpoints).",
+    )
+    framework_version: str = Field(
+        default="2.5", description="AWS PyTorch training image version for the prebuilt image."
+    )
+    py_version: str = Field(default="py311", description="Python tag of the prebuilt image.")
+    volume_size_gb: int = Field(default=30, ge=1, le=16384, description="EBS volume per node.")
+    subnets: list[str] = Field(default_factory=list, description="VPC subnet IDs (optional).")
+    security_group_ids: list[str] = Field(
+        default_factory=list, description="VPC security group IDs (optional)."
+    )
+    kms_key_id: str | None = Field(default=None, description="KMS key for output and volumes.")
+    enable_network_isolation: bool = Field(
+        default=False, description="Block all network access from the training container."
+    )
+    profile: str | None = Field(default=None, description="AWS named profile to use.")

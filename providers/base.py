@@ -1,0 +1,130 @@
+"""The abstract Provider every backend implements.
+
+Modelled on TorchX's scheduler API: ``plan()`` is a pure dry run that returns the
+exact request; ``submit()`` sends it unchanged. Everything after submission works
+from a handle URI alone, so separate CLI invocations need no local database.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from cloudgd.errors import UsageError
+from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
+from cloudgd.spec import JobSpec
+
+
+class Capability(StrEnum):
+    """What a provider can do; the CLI and planners check these before rendering."""
+
+    CPU = "cpu"
+    GPU = "gpu"
+    TPU = "tpu"
+    MULTI_NODE = "multi_node"
+    SPOT = "spot"
+    WARM_POOL = "warm_pool"
+    AUTOSCALE = "autoscale"
+    LOGS = "logs"
+    CANCEL = "cancel"
+    TUNING = "tuning"
+
+
+class Provider(ABC):
+    """A backend that turns a JobSpec into a running job and follows it.
+
+    Constructor keywords (all optional, so the registry can build any provider):
+
+    - ``backend``: ``"cloud"`` (the real service) or a rehearsal backend
+      (``"moto"`` for AWS, ``"fake"`` for GCP/Azure).
+    - ``endpoint``: URL of a backend server to use instead of starting one.
+    - ``run_local``: with a rehearsal backend, also run the job here through the
+      local provider with this cloud's container contract emulated.
+    - ``client_factory``: tests inject fake SDK clients through it.
+    - ``runs_dir``: where local runs live.
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+    options_model: ClassVar[type[BaseModel]]
+    backends: ClassVar[tuple[str, ...]] = ("cloud",)
+
+    def __init__(
+        self,
+        *,
+        backend: str = "cloud",
+        endpoint: str | None = None,
+        run_local: bool = False,
+        client_factory: Callable[..., Any] | None = None,
+        runs_dir: str | None = None,
+    ) -> None:
+        if backend not in self.backends:
+            raise UsageError(
+                f"--backend {backend!r} is not available for provider {self.name}",
+                hint=f"choose one of: {', '.join(self.backends)}",
+            )
+        self.backend = backend
+        self.endpoint = endpoint
+        self.run_local = run_local
+        self.client_factory = client_factory
+        self.runs_dir = runs_dir
+
+    # -- planning (pure) -------------------------------------------------
+    @abstractmethod
+    def plan(self, spec: JobSpec, ctx: RenderContext) -> Plan:
+        """Render the exact request. No I/O, no SDK import, no clock."""
+
+    # -- side effects ----------------------------------------------------
+    @abstractmethod
+    def submit(self, plan: Plan) -> JobStatus:
+        """Do the plan's uploads, send its request unchanged, return the first status.
+
+        Idempotent: when a job with the plan's name exists, return its status
+        instead of creating a second one.
+        """
+
+    @abstractmethod
+    def status(self, handle: JobHandle) -> JobStatus:
+        """Current status of the job."""
+
+    @abstractmethod
+    def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+        """Log lines; with ``follow``, keep yielding until the job is terminal."""
+
+    @abstractmethod
+    def cancel(self, handle: JobHandle) -> JobStatus:
+        """Stop the job. Idempotent: cancelling an ended job returns its status."""
+
+    @abstractmethod
+    def list(self, prefix: str | None = None) -> list[JobStatus]:
+        """Jobs cloudgd created, newest first, optionally filtered by name prefix."""
+
+    def wait(
+        self,
+        handle: JobHandle,
+        *,
+        timeout: float | None = None,
+        poll: float = 5.0,
+        on_status: Callable[[JobStatus], None] | None = None,
+    ) -> JobStatus:
+        """Poll until the job is terminal (or ``timeout`` seconds pass)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            current = self.status(handle)
+            if on_status is not None:
+                on_status(current)
+            if current.state.terminal:
+                return current
+            if deadline is not None and time.monotonic() >= deadline:
+                return current
+            time.sleep(poll)
+
+
+def terminal(state: JobState) -> bool:
+    """True for SUCCEEDED, FAILED and CANCELLED."""
+    return state.terminal

@@ -1,0 +1,40 @@
+"""``providers.gcp`` block of a job spec (SDK-free)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class GcpOptions(BaseModel):
+    """Settings for Vertex AI; usually filled from the gcp-vertex Terraform module."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9\-]{4,28}[a-z0-9]$",
+        description="Google Cloud project ID.",
+    )
+    location: str | None = Field(
+        default=None, description="Vertex AI region (default: resources.region)."
+    )
+    staging_bucket: str | None = Field(
+        default=None,
+        pattern=r"^gs://[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9](/.*)?$",
+        description="gs:// bucket for code packages and job outputs.",
+    )
+    service_account: str | None = Field(
+        default=None, description="Service account e-mail the job runs as."
+    )
+    network: str | None = Field(
+        default=None, description="VPC network to peer: projects/<num>/global/networks/<name>."
+    )
+    tensorboard: str | None = Field(
+        default=None, description="Vertex TensorBoard resource name to stream to (optional)."
+    )
+    boot_disk_gb: int = Field(default=100, ge=10, le=65536, description="Boot disk per node.")
+    executor_image: str | None = Field(
+        default=None,
+        description="Prebuilt PyTorch training image for the python package (default chosen "
+        "for CPU or GPU).",
+    )

@@ -1,0 +1,1 @@
+"""Local provider: runs the trainer here, emulating each cloud's container contract."""
