@@ -128,3 +128,15 @@ class Provider(ABC):
 def terminal(state: JobState) -> bool:
     """True for SUCCEEDED, FAILED and CANCELLED."""
     return state.terminal
+
+
+def rehearsal_run(handle: JobHandle) -> JobHandle | None:
+    """The local run behind a rehearsal handle (``...?run=/path``), if any.
+
+    With ``--run-local`` the CLI submits the cloud request to the rehearsal
+    backend *and* runs the job here with that cloud's contract emulated; the
+    cloud handle then carries ``run=<local run dir>`` and status, logs, wait and
+    cancel follow the local run (moto reports every job Completed at once).
+    """
+    run = handle.params.get("run")
+    return JobHandle(provider="local", parts=(run,)) if run else None
