@@ -26,6 +26,15 @@ FIXED_MTIME = 315532800  # 1980-01-01, the zip epoch; tar accepts it everywhere
 _SKIP_DIRS = {"__pycache__", ".git", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 CONFIG_NAME = "cloudgd-job.json"
+ENTRY_NAME = "cloudgd_entry.py"
+# SageMaker script mode runs a *file* from /opt/ml/code (sagemaker_program); this one
+# runs the trainer package beside it, so every cloud starts the same `python -m trainers`.
+ENTRY_SOURCE = (
+    '"""Run the cloudgd trainer shipped beside this file."""\n'
+    "import runpy\nimport sys\nfrom pathlib import Path\n\n"
+    "sys.path.insert(0, str(Path(__file__).resolve().parent))\n"
+    'runpy.run_module("trainers", run_name="__main__", alter_sys=True)\n'
+)
 SDIST_NAME = "cloudgd_job"
 SDIST_VERSION = "0.1.0"
 
@@ -59,6 +68,7 @@ def bundle_entries(
         for path in _walk(code_dir):
             entries[f"{prefix}code/{path.relative_to(code_dir).as_posix()}"] = path.read_bytes()
     entries[f"{prefix}{CONFIG_NAME}"] = config_json.encode()
+    entries[f"{prefix}{ENTRY_NAME}"] = ENTRY_SOURCE.encode()
     return sorted(entries.items())
 
 
