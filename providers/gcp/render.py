@@ -42,7 +42,8 @@ UNPACK_AND_RUN = (
 
 def effective_options(spec: JobSpec, ctx: RenderContext) -> GcpOptions:
     """User-level settings (``ctx.settings["gcp"]``) overlaid by the spec's own block."""
-    base = ctx.settings.get("gcp") if isinstance(ctx.settings.get("gcp"), dict) else {}
+    settings = ctx.settings.get("gcp")
+    base: dict[str, Any] = settings if isinstance(settings, dict) else {}
     merged = {**base, **spec.providers.gcp.model_dump(exclude_unset=True)}
     try:
         return GcpOptions.model_validate(merged)
