@@ -153,7 +153,7 @@ class GcpApi:
     @staticmethod
     def _as_dict(message: Any) -> dict[str, Any]:
         text = type(message).to_json(
-            message, use_integers_for_enums=False, including_default_value_fields=False
+            message, use_integers_for_enums=False, always_print_fields_with_no_presence=False
         )
         result: dict[str, Any] = json.loads(text)
         return result
@@ -161,7 +161,15 @@ class GcpApi:
     # -- Vertex AI custom jobs -------------------------------------------------
     def create_job(self, parent: str, body: dict[str, Any]) -> dict[str, Any]:
         """CreateCustomJob with the rendered body, parsed strictly first."""
-        job = self._aip.CustomJob.from_json(json.dumps(body), ignore_unknown_fields=False)
+        from google.protobuf import json_format
+
+        try:
+            job = self._aip.CustomJob.from_json(json.dumps(body), ignore_unknown_fields=False)
+        except json_format.ParseError as exc:
+            raise ProviderError(
+                f"the plan's customJob is not a valid Vertex AI CustomJob: {_first_line(exc)}",
+                hint="re-run `cloudgd plan`; do not edit the rendered request by hand",
+            ) from None
         created = self._call(
             "create the Vertex AI job", self.jobs.create_custom_job, parent=parent, custom_job=job
         )
