@@ -194,6 +194,7 @@ class JobStore:
     def list_jobs(
         self, parent: str, filter_text: str = "", page_size: int = 100, page_token: str = ""
     ) -> dict[str, Any]:
+        _terms(filter_text)  # a bad filter is an error even when no job would be checked
         with self._lock:
             views = [self._view(j) for j in self._jobs.values() if j.name.startswith(parent + "/")]
         aliases = {"display_name": "displayName", "create_time": "createTime"}
@@ -332,6 +333,7 @@ class JobStore:
         self, filter_text: str, order_by: str = "", page_size: int = 1000, page_token: str = ""
     ) -> dict[str, Any]:
         """entries:list over all jobs' service messages and written entries."""
+        _terms(filter_text)
         with self._lock:
             entries = [
                 e for j in self._jobs.values() for e in (*self._service_entries(j), *j.entries)

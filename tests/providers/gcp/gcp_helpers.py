@@ -32,4 +32,4 @@ def make_spec(**overrides: Any) -> JobSpec:
 
 def fixed_ctx(**overrides: Any) -> RenderContext:
     """A context whose output is byte-stable: fixed time and bundle."""
-    return RenderContext(now=FIXED_NOW, bundle=FIXED_BUNDLE, **overrides)
+    return RenderContext(**{"now": FIXED_NOW, "bundle": FIXED_BUNDLE, **overrides})
