@@ -55,3 +55,47 @@ def capped_runtime(spec: JobSpec, choice: InstanceChoice) -> int:
             hint="raise limits.max_cost_usd or use fewer/cheaper nodes",
         )
     return min(max_runtime, affordable)
+
+
+def _duration(seconds: float) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+def check_budget(spec: JobSpec, choice: InstanceChoice) -> None:
+    """Refuse (BudgetError, exit 2) when the worst case exceeds ``limits.max_cost_usd``.
+
+    The worst case is ``resources.nodes`` × price × ``limits.max_runtime``. The
+    error carries the numbers and the ways to fit: fewer nodes, spot capacity, a
+    shorter ``limits.max_runtime``.
+    """
+    budget = spec.limits.max_cost_usd
+    if budget is None:
+        return
+    price = billed_price_per_node_hour(spec, choice)
+    if price is None:
+        capped_runtime(spec, choice)  # raises the "price unknown" BudgetError
+        return
+    nodes, seconds = spec.resources.nodes, int(spec.limits.max_runtime)
+    worst = nodes * price * seconds / 3600.0
+    if worst <= budget:
+        return
+    fits: list[str] = []
+    node_fit = math.floor(budget / (price * seconds / 3600.0))
+    if 1 <= node_fit < nodes:
+        fits.append(f"resources.nodes: {node_fit}")
+    spot = choice.spot_price_per_hour
+    if not spec.scaling.spot and spot is not None:
+        spot_worst = nodes * spot * seconds / 3600.0
+        verdict = "fits" if spot_worst <= budget else "still over"
+        fits.append(f"scaling.spot: true (worst case ${spot_worst:.2f}, {verdict})")
+    runtime_fit = math.floor(budget / (nodes * price) * 3600.0)
+    if runtime_fit >= 60:
+        fits.append(f"limits.max_runtime: {_duration(runtime_fit)}")
+    capacity = "spot" if spec.scaling.spot else "on-demand"
+    raise BudgetError(
+        f"limits.max_cost_usd: worst case ${worst:.2f} ({nodes} × {choice.instance_type} "
+        f"at ${price:g}/h {capacity} × {_duration(seconds)} max_runtime) exceeds the "
+        f"${budget:g} budget",
+        hint="to fit: " + "; or ".join(fits) if fits else "raise limits.max_cost_usd",
+    )

@@ -223,3 +223,17 @@ def load_catalog() -> Catalog:
         accelerators=parse_accelerators(_data("accelerators.csv")),
         carbon=parse_carbon(_data("carbon.csv")),
     )
+
+
+MAX_AGE_DAYS = 180
+
+
+def age_warning(as_of: date, today: date, max_age_days: int = MAX_AGE_DAYS) -> str | None:
+    """A one-line warning when the catalog dated ``as_of`` is older than ``max_age_days``."""
+    age = (today - as_of).days
+    if age <= max_age_days:
+        return None
+    return (
+        f"the price catalog is {age} days old (as of {as_of.isoformat()}); prices may have "
+        "changed: refresh it with scripts/refresh_catalog.py"
+    )

@@ -12,7 +12,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cloudgd.accelerators import Accelerator
+from cloudgd.accelerators import Accelerator, parse_accelerator
 from cloudgd.cost.catalog import Catalog, PriceRow, load_catalog
 from cloudgd.errors import SpecError, UsageError
 
@@ -293,3 +293,31 @@ def choose_instance(
             c.instance_type,
         ),
     )
+
+
+def list_offers(
+    provider: str | None = None, region: str | None = None, accelerator: str | None = None
+) -> list[InstanceChoice]:
+    """Every catalog machine per provider and region, priced (or unknown), filtered.
+
+    ``accelerator`` is a spec accelerator name (``a100``, ``tpu-v5e``); ``none``
+    lists CPU machines.
+    """
+    catalog = load_catalog()
+    try:
+        wanted = parse_accelerator(accelerator).kind if accelerator is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--accelerator: {exc}") from None
+    out: list[InstanceChoice] = []
+    for name in [provider] if provider else list(CLOUD_PROVIDERS):
+        default_region(name)
+        if region and provider:
+            _check_region(catalog, name, region)
+        elif region and region not in catalog.regions(name):
+            continue
+        for reg in [region] if region else catalog.regions(name):
+            for shape in _shapes(catalog, name):
+                if accelerator is not None and shape.accelerator != wanted:
+                    continue
+                out.append(_choice(catalog, name, reg, shape))
+    return out
