@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cloudgd.cost.budget import billed_price_per_node_hour, capped_runtime
 from cloudgd.cost.carbon import DEFAULT_CARBON_SOURCE, CarbonEstimate, estimate_carbon
-from cloudgd.cost.catalog import Catalog
-from cloudgd.cost.select import InstanceChoice
+from cloudgd.cost.catalog import Catalog, load_catalog
+from cloudgd.cost.select import InstanceChoice, choice_for_spec
 from cloudgd.cost.throughput import (
     DEFAULT_UTILISATION,
     Calibration,
@@ -185,3 +185,11 @@ def estimate(
         assumptions=tuple(assumptions),
         as_of=choice.as_of,
     )
+
+
+def estimate_for_spec(spec: JobSpec, provider: str) -> Estimate:
+    """The estimate ``plan`` and ``submit --dry-run`` show beside the request.
+
+    Prices the same machine the adapter renders (:func:`choice_for_spec`).
+    """
+    return estimate(spec, choice_for_spec(spec, provider), load_catalog())

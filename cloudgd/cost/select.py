@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cloudgd.accelerators import Accelerator, parse_accelerator
 from cloudgd.cost.catalog import Catalog, PriceRow, load_catalog
 from cloudgd.errors import SpecError, UsageError
+from cloudgd.spec import JobSpec
 
 CLOUD_PROVIDERS = ("aws", "gcp", "azure")
 _DEFAULT_REGIONS = {"aws": "us-east-1", "gcp": "us-central1", "azure": "eastus"}
@@ -321,3 +322,20 @@ def list_offers(
                     continue
                 out.append(_choice(catalog, name, reg, shape))
     return out
+
+
+def choice_for_spec(spec: JobSpec, provider: str) -> InstanceChoice:
+    """The machine a spec runs on at ``provider``: what adapters render and cost prices.
+
+    Uses ``resources.region`` (else the provider default), ``resources.instance_type``,
+    ``resources.accelerator`` and the CPU/memory minimums.
+    """
+    res = spec.resources
+    return choose_instance(
+        provider,
+        res.parsed_accelerator,
+        res.region or default_region(provider),
+        instance_type=res.instance_type,
+        min_vcpus=res.min_vcpus,
+        min_memory_gib=res.min_memory_gib,
+    )

@@ -148,3 +148,19 @@ def test_cpu_calibration_uses_measured_rate() -> None:
     assert est.expected_hours == pytest.approx(10.0 / 3600)
     assert est.carbon.kg_co2e is None
     assert "CPU-only" in (est.carbon.unknown_reason or "")
+
+
+def test_estimate_for_spec_prices_the_adapters_choice() -> None:
+    from cloudgd.cost.estimate import estimate_for_spec
+    from cloudgd.cost.select import choice_for_spec
+
+    job = spec(
+        resources={"accelerator": "T4:1", "region": "europe-west4"},
+        limits={"expected_runtime": "2h"},
+    )
+    choice = choice_for_spec(job, "gcp")
+    assert (choice.instance_type, choice.region) == ("n1-standard-8", "europe-west4")
+    est = estimate_for_spec(job, "gcp")
+    assert est.instance_type == choice.instance_type
+    assert est.expected_total == pytest.approx((0.41834 + 0.3675) * 2)
+    assert choice_for_spec(spec(), "azure").region == "eastus"
