@@ -13,7 +13,11 @@ from cloudgd.cost.select import CLOUD_PROVIDERS, InstanceChoice, list_offers
 
 def money(value: float | None, digits: int = 4) -> str:
     """A USD amount for tables; unknown stays visibly unknown."""
-    return "unknown" if value is None else f"${value:,.{digits}f}"
+    if value is None:
+        return "unknown"
+    if 0 < value < 0.5 * 10**-digits:
+        return f"<${10**-digits:.{digits}f}"
+    return f"${value:,.{digits}f}"
 
 
 def _row(choice: InstanceChoice) -> list[str]:

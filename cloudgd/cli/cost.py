@@ -116,6 +116,20 @@ def greenest_index(estimates: list[Estimate]) -> int | None:
     return _best(estimates, lambda e: e.carbon.kg_co2e)
 
 
+def duration(hours: float | None) -> str:
+    """Hours for people: ``<1s``, ``42s``, ``3m10s``, ``2.5h``; None is unknown."""
+    if hours is None:
+        return "unknown"
+    seconds = hours * 3600
+    if seconds < 1:
+        return "<1s"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    return f"{hours:.3g}h"
+
+
 def _kg(value: float | None) -> str:
     return "unknown" if value is None else f"{value:,.3f}"
 
@@ -125,7 +139,6 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
     from rich.table import Table
 
     cheapest, greenest = cheapest_index(estimates), greenest_index(estimates)
-    hours = estimates[0].expected_hours if estimates else None
     title = (
         f"{spec.name}: {spec.resources.nodes} node(s) × {spec.resources.accelerator}, "
         f"max_runtime {spec.limits.max_runtime / 3600:g} h"
@@ -142,7 +155,6 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
     for i, e in enumerate(estimates):
         mark = ("*" if i == cheapest else "") + ("♻" if i == greenest else "")
         style = "bold green" if i == cheapest else ("green" if i == greenest else None)
-        hours = e.expected_hours
         cells = [
             mark,
             e.provider,
@@ -154,7 +166,7 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
             money(e.spot.expected, 2),
             money(e.on_demand.worst_case, 2),
             money(e.spot.worst_case, 2),
-            "unknown" if hours is None else f"{hours:.3g}",
+            duration(e.expected_hours),
             _kg(e.carbon.kg_co2e),
         ]
         budget = spec.limits.max_cost_usd
@@ -176,8 +188,14 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
                 f"{c.samples_per_second:.4g} samples/s on {c.device} ({c.threads} threads), "
                 f"model from {c.model_path}"
             )
-        if hours is None and first.expected_hours_from == "unknown":
+            if first.projection and first.projection.local_seconds is not None:
+                local_hours = first.projection.local_seconds / 3600
+                err.print(f"this machine would take {duration(local_hours)} for the same work")
+        if first.calibration is None and first.expected_hours is None:
             err.print("expected hours unknown: set limits.expected_runtime or use --calibrate")
+        reasons = {e.projection.unknown_reason for e in estimates if e.projection}
+        for reason in sorted(r for r in reasons if r):
+            err.print(f"expected hours unknown where: {reason}")
         notes = sorted({a for e in estimates for a in e.assumptions})
         for note in notes:
             err.print(f"assumes: {note}")

@@ -117,7 +117,8 @@ def estimate(
         projection = project_seconds(catalog, calibration, work, choice, nodes, utilisation)
         expected = None if projection.seconds is None else projection.seconds / 3600.0
         source = "unknown" if expected is None else "calibration"
-        assumptions.append(f"expected hours: {projection.method}")
+        if expected is not None:
+            assumptions.append(f"expected hours: {projection.method}")
     else:
         expected, source = None, "unknown"
     upper = spec.limits.max_runtime / 3600.0

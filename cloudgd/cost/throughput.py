@@ -7,8 +7,6 @@ stated utilisation (model FLOPs utilisation, MFU).
 
 from __future__ import annotations
 
-import math
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloudgd.cost.catalog import Catalog
@@ -96,6 +94,9 @@ class Projection(BaseModel):
     utilisation: float = Field(description="Assumed fraction of peak reached (MFU).")
     unknown_reason: str | None = Field(description="Why seconds is unknown.")
     sources: tuple[str, ...] = Field(description="Source of the peak figure.")
+    local_seconds: float | None = Field(
+        description="The same work at the rate measured on this machine, for comparison."
+    )
 
 
 def project_seconds(
@@ -113,8 +114,11 @@ def project_seconds(
     machine that ran the calibration (stated in ``method``).
     """
 
+    local = None if work.samples is None else work.samples / calibration.samples_per_second
+
     def unknown(reason: str, peak: float | None = None, src: tuple[str, ...] = ()) -> Projection:
         return Projection(
+            local_seconds=local,
             seconds=None,
             method="unknown",
             peak_tflops_per_chip=peak,
@@ -128,6 +132,7 @@ def project_seconds(
     if choice.accelerator is None:
         seconds = work.samples / (calibration.samples_per_second * nodes)
         return Projection(
+            local_seconds=local,
             seconds=seconds,
             method=f"measured {calibration.samples_per_second:.4g} samples/s on this machine "
             f"({calibration.device}, {calibration.threads} threads), assumed equal per node",
@@ -145,16 +150,14 @@ def project_seconds(
     flops = calibration.flops_per_sample * work.samples
     seconds = flops / (peak * 1e12 * chips * utilisation)
     return Projection(
+        local_seconds=local,
         seconds=seconds,
         method=f"{calibration.flops_per_sample:.4g} FLOPs/sample × {work.samples} samples "
-        f"/ ({peak:g} TFLOPS × {chips} chips × {utilisation:g} utilisation)",
+        f"/ ({peak:g} TFLOPS × {chips} chips × {utilisation:g} utilisation); compute only: "
+        "start-up, data loading and per-step overheads, which dominate small models, "
+        "are not included",
         peak_tflops_per_chip=peak,
         utilisation=utilisation,
         unknown_reason=None,
         sources=src,
     )
-
-
-def ceil_hours(seconds: float) -> float:
-    """Seconds as hours, rounded up to the next second so totals never undercount."""
-    return math.ceil(seconds) / 3600.0
