@@ -123,3 +123,17 @@ def test_catalog_lists_and_filters() -> None:
 
 def test_budget_refusal_is_a_budget_error_with_exit_code_2() -> None:
     assert BudgetError("x").exit_code == 2
+
+
+def test_table_formatting_of_durations_and_money() -> None:
+    from cloudgd.cli.catalog import money
+    from cloudgd.cli.cost import duration
+
+    assert [duration(h) for h in (None, 0.0001, 0.01, 0.5, 2.5)] == [
+        "unknown",
+        "<1s",
+        "36s",
+        "30m00s",
+        "2.5h",
+    ]
+    assert [money(v, 2) for v in (None, 0.001, 12.3456)] == ["unknown", "<$0.01", "$12.35"]
