@@ -8,6 +8,8 @@ from cloudgd.cost.calibrate import calibrate
 from cloudgd.errors import SpecError
 from trainers.config import TrainConfig
 
+pytestmark = pytest.mark.slow  # imports torch and runs real optimizer steps
+
 
 def config(**parts: object) -> TrainConfig:
     return TrainConfig.model_validate(parts)
