@@ -13,7 +13,6 @@ entry script, so both paths run the same trainer with the job's own config.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,7 +31,7 @@ from providers.gcp.options import GcpOptions
 OPERATION = "aiplatform:CreateCustomJob"
 PYTHON_MODULE = "trainers"
 DISPLAY_NAME_MAX = 128
-SECRETS_ENV = "CLOUDGD_SECRETS"
+SECRET_ENV_PREFIX = "CLOUDGD_SECRET_"
 # Unpack the sdist from the FUSE mount and run its entry script ("$0" is the archive).
 UNPACK_AND_RUN = (
     'mkdir -p /tmp/cloudgd && tar -xzf "$0" -C /tmp/cloudgd --strip-components=1 '
@@ -98,21 +97,20 @@ def _data_args(spec: JobSpec) -> list[str]:
 
 
 def _env(spec: JobSpec) -> list[dict[str, str]]:
-    env = [{"name": key, "value": spec.env[key]} for key in sorted(spec.env)]
-    refs: dict[str, str] = {}
+    """spec.env plus one variable per secret carrying its Secret Manager name, never a value
+    (the same ``CLOUDGD_SECRET_<NAME>`` convention as the SageMaker adapter)."""
+    env = dict(spec.env)
     for key, secret in sorted(spec.secrets.items()):
         if secret.source != "gcp-secretmanager":
             raise SpecError(
-                f"secrets.{key}: a Vertex job can only read gcp-secretmanager secrets "
-                f"(got source {secret.source})",
-                hint="store it in Secret Manager and reference "
-                "projects/<p>/secrets/<name>/versions/<v>",
+                f"secrets.{key}: a Vertex job reads secrets from Secret Manager, "
+                f"not {secret.source}",
+                hint="store it in Secret Manager and use source: gcp-secretmanager with "
+                "ref projects/<p>/secrets/<name>/versions/<v> (a value in the request would "
+                "be visible in GetCustomJob)",
             )
-        refs[key] = secret.ref
-    if refs:
-        # Names only, never values: the container resolves them as the job's account.
-        env.append({"name": SECRETS_ENV, "value": json.dumps(refs, sort_keys=True)})
-    return env
+        env[f"{SECRET_ENV_PREFIX}{key}"] = secret.ref
+    return [{"name": key, "value": env[key]} for key in sorted(env)]
 
 
 def _machine_spec(choice: InstanceChoice) -> dict[str, Any]:

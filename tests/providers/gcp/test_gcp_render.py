@@ -113,7 +113,7 @@ def test_inputs_a_vertex_job_cannot_use_are_refused(overrides: dict, field: str)
 def test_secrets_travel_as_references_never_values() -> None:
     job = _job(secrets={"HF_TOKEN": {"source": "gcp-secretmanager", "ref": "projects/p/secrets/h"}})
     env = job["jobSpec"]["workerPoolSpecs"][0]["pythonPackageSpec"]["env"]
-    assert env == [{"name": "CLOUDGD_SECRETS", "value": '{"HF_TOKEN": "projects/p/secrets/h"}'}]
+    assert env == [{"name": "CLOUDGD_SECRET_HF_TOKEN", "value": "projects/p/secrets/h"}]
 
 
 def test_budget_without_a_catalog_price_is_refused() -> None:
