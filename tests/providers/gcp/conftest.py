@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from gcp_helpers import Fake
 
 from cloudgd.bundle import build_bundle
 from cloudgd.plan import BundleRef
-from providers.gcp.fake import FakeServer, make_server
+from providers.gcp.fake import make_server
 from providers.gcp.fake_store import Phases
 
 
@@ -28,14 +28,6 @@ def cloudgd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def real_bundle(cloudgd_home: Path) -> BundleRef:
     """The real sdist, built the way `cloudgd plan --provider gcp` builds it."""
     return build_bundle('{"epochs": 2}', None, cloudgd_home / "bundles", "sdist")
-
-
-@dataclass
-class Fake:
-    """A running in-process fake Vertex service."""
-
-    server: FakeServer
-    url: str
 
 
 @pytest.fixture

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from cloudgd.plan import BundleRef, RenderContext
 from cloudgd.spec import JobSpec
+from providers.gcp.fake import FakeServer
 
 PROJECT = "cloudgd-test-123"
 BUCKET = "gs://cloudgd-test-staging"
@@ -33,3 +35,11 @@ def make_spec(**overrides: Any) -> JobSpec:
 def fixed_ctx(**overrides: Any) -> RenderContext:
     """A context whose output is byte-stable: fixed time and bundle."""
     return RenderContext(**{"now": FIXED_NOW, "bundle": FIXED_BUNDLE, **overrides})
+
+
+@dataclass
+class Fake:
+    """A running in-process fake Vertex service."""
+
+    server: FakeServer
+    url: str

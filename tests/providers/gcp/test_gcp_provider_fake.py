@@ -8,8 +8,7 @@ import urllib.request
 from typing import Any
 
 import pytest
-from conftest import Fake
-from gcp_helpers import BUCKET, PROJECT, fixed_ctx, make_spec
+from gcp_helpers import BUCKET, PROJECT, Fake, fixed_ctx, make_spec
 from google.auth.credentials import AnonymousCredentials
 
 from cloudgd.errors import JobNotFoundError, ProviderError
