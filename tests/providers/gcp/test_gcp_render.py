@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -155,3 +158,26 @@ def test_prebuilt_image_comes_from_the_nearest_registry(location: str, host: str
     assert registry_for(location) == f"{host}-docker.pkg.dev"
     acc = make_spec(resources={"accelerator": "T4:1"}).resources.parsed_accelerator
     assert prebuilt_image(acc, location).startswith(f"{host}-docker.pkg.dev/vertex-ai/training/")
+
+
+def test_planning_imports_no_google_sdk() -> None:
+    """`cloudgd plan --provider gcp` must stay cheap: no SDK import until a call needs one."""
+    script = (
+        "import sys\n"
+        "from providers.gcp.provider import GcpProvider\n"
+        "from gcp_helpers import fixed_ctx, make_spec\n"
+        "GcpProvider().plan(make_spec(resources={'accelerator': 'A100:1'}), fixed_ctx())\n"
+        "heavy = ('google.cloud.aiplatform', 'google.cloud.storage', 'google.cloud.logging',\n"
+        "         'google.api_core', 'gcp_storage_emulator', 'torch')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": f"{root}:{root / 'tests' / 'providers' / 'gcp'}", "PATH": ""},
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
