@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from google.auth.credentials import AnonymousCredentials
 from cloudgd.errors import JobNotFoundError, ProviderError
 from cloudgd.plan import BundleRef, JobHandle, JobState, Plan
 from providers.gcp import client as gcp_client
+from providers.gcp import fake as fake_module
 from providers.gcp.provider import GcpProvider
 
 pytestmark = pytest.mark.slow  # each test runs the fake service
@@ -204,3 +206,20 @@ def test_a_saturated_fake_answers_unavailable(fake: Fake) -> None:
             slots.release()
     with urllib.request.urlopen(f"{fake.url}/_fake/health", timeout=5) as response:
         assert json.loads(response.read()) == {"ok": True}
+
+
+def test_a_burst_of_requests_is_answered_and_frees_every_slot(fake: Fake) -> None:
+    def hit(_: int) -> int:
+        try:
+            with urllib.request.urlopen(f"{fake.url}/_fake/health", timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        codes = list(pool.map(hit, range(96)))
+    assert set(codes) <= {200, 503} and codes.count(200) > 0
+    taken = [fake.server.slots.acquire(blocking=False) for _ in range(fake_module.MAX_INFLIGHT)]
+    assert all(taken)
+    for _ in taken:
+        fake.server.slots.release()
