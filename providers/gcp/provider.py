@@ -9,6 +9,7 @@ then status, logs and cancel follow the local run, which is the job that really 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from cloudgd import registry, servers
-from cloudgd.errors import JobNotFoundError, ProviderError, UsageError
+from cloudgd.errors import CloudgdError, JobNotFoundError, ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.base import Capability, Provider, rehearsal_run
@@ -55,6 +56,7 @@ class GcpProvider(Provider):
     )
     options_model: ClassVar[type[BaseModel]] = GcpOptions
     backends: ClassVar[tuple[str, ...]] = ("cloud", "fake")
+    bundle_format: ClassVar[str] = "sdist"  # Vertex pip-installs the trainer package
     poll_seconds = 5.0
 
     def __init__(
@@ -75,6 +77,11 @@ class GcpProvider(Provider):
             client_factory=client_factory,
             runs_dir=runs_dir,
         )
+        if endpoint and backend != "fake":
+            raise UsageError(
+                "--endpoint only applies to --backend fake",
+                hint="the cloud endpoint follows the job's location",
+            )
         self.project = project
         self.location = location
         self._apis: dict[tuple[str, str | None], Any] = {}
@@ -223,8 +230,10 @@ class GcpProvider(Provider):
         if local is not None:
             self._local().cancel(local)
             if handle.params.get("backend") == "fake":
-                self._cancel_remote(handle.model_copy(update={"params": {
-                    k: v for k, v in handle.params.items() if k != "run"}}))  # fmt: skip
+                remote = {k: v for k, v in handle.params.items() if k != "run"}
+                # The local run is the job; a stopped fake must not fail the cancel.
+                with contextlib.suppress(CloudgdError):
+                    self._cancel_remote(handle.model_copy(update={"params": remote}))
             return self.status(handle)
         return self._cancel_remote(handle)
 

@@ -16,7 +16,7 @@ from gcp_helpers import PROJECT, fixed_ctx, make_spec
 
 from cloudgd import servers
 from cloudgd.bundle import CONFIG_NAME, ENTRY_NAME, build_bundle
-from cloudgd.errors import CredentialsError
+from cloudgd.errors import CredentialsError, UsageError
 from cloudgd.plan import BundleRef, JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.base import Capability, Provider
@@ -161,3 +161,21 @@ def test_custom_image_command_unpacks_the_sdist_and_runs_its_entry(tmp_path: Pat
     with tarfile.open(bundle.path) as archive:
         roots = {name.split("/", 1)[0] for name in archive.getnames()}
     assert len(roots) == 1  # the single sdist root that --strip-components=1 removes
+
+
+def test_rehearsal_cancel_stops_the_local_run_even_when_the_fake_is_gone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(GcpProvider, "_local", staticmethod(lambda: _LocalRuns()))
+    _LocalRuns.calls = []
+    gone = "http://127.0.0.1:9"  # nothing listens on the discard port here
+    handle = JobHandle.parse(
+        f"gcp://{PROJECT}/us-central1/123?run=/runs/digits-1&backend=fake&endpoint={gone}"
+    )
+    assert GcpProvider().cancel(handle).state is JobState.RUNNING  # what the local run says
+    assert _LocalRuns.calls[0] == "cancel /runs/digits-1"
+
+
+def test_an_endpoint_without_the_fake_backend_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="--endpoint"):
+        GcpProvider(endpoint="http://127.0.0.1:8790")
