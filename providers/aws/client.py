@@ -61,7 +61,7 @@ def make_client(service: str, conn: Connection) -> Any:
     from botocore.exceptions import ProfileNotFound
 
     config = Config(
-        retries={"mode": "standard", "max_attempts": conn.max_attempts},
+        retries={"mode": "standard", "total_max_attempts": conn.max_attempts},
         connect_timeout=10,
         read_timeout=60,
         user_agent_extra="cloudgd",

@@ -10,7 +10,9 @@ SIGTERM; the rehearsal bucket is created by ``submit``, not here.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -40,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     serve_ready(args.ready_file, port)
     print(f"moto server on http://{args.host}:{port}", flush=True)
     stop.wait()
-    server.stop()
-    return 0
+    # Everything moto holds is in memory: exit at once rather than wait (seconds)
+    # for werkzeug's serve loop and its request threads to wind down.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
