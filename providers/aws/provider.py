@@ -219,7 +219,12 @@ class AwsProvider(Provider):
         """Jobs with cloudgd's tags in the provider's region, newest first."""
         from cloudgd.cost.select import default_region
 
-        region = self.region or os.environ.get("AWS_REGION") or default_region("aws")
+        region = (
+            self.region
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or default_region("aws")
+        )
         conn = self._connection(region)
         sagemaker = self._client("sagemaker", conn)
         kwargs: dict[str, Any] = {

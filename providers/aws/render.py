@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cloudgd.cost.budget import capped_runtime
-from cloudgd.cost.select import InstanceChoice, choose_instance, default_region
+from cloudgd.cost.select import InstanceChoice, choice_for_spec, default_region
 from cloudgd.errors import SpecError, UsageError
 from cloudgd.naming import job_name, spec_hash
 from cloudgd.plan import Plan, RenderContext, Upload
@@ -54,7 +54,7 @@ def _s3_join(prefix: str, *parts: str) -> str:
     return "/".join([prefix.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
-def _choose(spec: JobSpec, region: str) -> InstanceChoice:
+def _choose(spec: JobSpec) -> InstanceChoice:
     resources = spec.resources
     acc = resources.parsed_accelerator
     if acc.is_tpu:
@@ -69,14 +69,8 @@ def _choose(spec: JobSpec, region: str) -> InstanceChoice:
             f"(got {resources.instance_type!r})",
             hint=f"use ml.{resources.instance_type}",
         )
-    return choose_instance(
-        "aws",
-        acc,
-        region,
-        instance_type=resources.instance_type,
-        min_vcpus=resources.min_vcpus,
-        min_memory_gib=resources.min_memory_gib,
-    )
+    # The same choice `cloudgd cost` prices, so plan and estimate name one machine.
+    return choice_for_spec(spec, "aws")
 
 
 def _distributed(spec: JobSpec) -> bool:
@@ -197,7 +191,7 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
             hint="plan through the CLI, or pass RenderContext(bundle=build_bundle(...))",
         )
     region = spec.resources.region or default_region("aws")
-    choice = _choose(spec, region)
+    choice = _choose(spec)
     runtime = capped_runtime(spec, choice)
     name = job_name(spec, ctx.idempotency_key, max_len=63)
     bucket = output[5:].split("/", 1)[0]

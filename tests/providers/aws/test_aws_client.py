@@ -81,6 +81,18 @@ def test_a_transient_failure_is_retried_and_succeeds(
     assert status.state is JobState.RUNNING
 
 
+def test_endpoint_from_the_environment_means_rehearsal(
+    handle: JobHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FaultServer([(200, DESCRIBED)]) as server:
+        monkeypatch.setenv("CLOUDGD_AWS_ENDPOINT", server.url)
+        provider = AwsProvider()
+        status = provider.status(handle)
+    assert provider.rehearsal
+    assert status.extra["backend"] == "moto"
+    assert status.console_url is None
+
+
 def test_persistent_throttling_ends_in_one_clear_error(handle: JobHandle) -> None:
     with FaultServer([THROTTLED, THROTTLED]) as server, pytest.raises(ProviderError) as err:
         AwsProvider(endpoint=server.url, max_attempts=2).status(handle)
