@@ -38,7 +38,10 @@ _TAG_CHARS = re.compile(r"^[\w\s.:/=+\-@]*$")
 def effective_options(spec: JobSpec, ctx: RenderContext) -> AwsOptions:
     """User-level settings (``ctx.settings['aws']``) under the spec's own ``providers.aws``."""
     explicit = spec.providers.aws.model_dump(exclude_unset=True)
-    base = ctx.settings.get("aws") or {}
+    # Settings may carry more Terraform outputs than the spec block has (bucket_name, ...).
+    base = {
+        k: v for k, v in (ctx.settings.get("aws") or {}).items() if k in AwsOptions.model_fields
+    }
     try:
         return AwsOptions.model_validate({**base, **explicit})
     except ValidationError as exc:

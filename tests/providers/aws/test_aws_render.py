@@ -69,12 +69,24 @@ def test_missing_role_is_an_error_for_the_cloud_but_a_placeholder_in_rehearsal()
 
 
 def test_user_settings_fill_in_what_the_spec_leaves_out() -> None:
-    settings = {"aws": {"role_arn": "arn:aws:iam::210987654321:role/from-tf", "volume_size_gb": 99}}
+    settings = {
+        "aws": {
+            "role_arn": "arn:aws:iam::210987654321:role/from-tf",
+            "volume_size_gb": 99,
+            "bucket_name": "an-output-the-spec-block-does-not-have",
+        }
+    }
     spec = make_spec(providers={"aws": {"output_uri": "s3://spec-bucket"}})
     plan = render_plan(spec, make_ctx(settings=settings))
     assert plan.request["RoleArn"] == "arn:aws:iam::210987654321:role/from-tf"
     assert plan.request["OutputDataConfig"]["S3OutputPath"] == "s3://spec-bucket/"
     assert plan.request["ResourceConfig"]["VolumeSizeInGB"] == 99
+
+
+def test_invalid_user_settings_name_the_settings_file() -> None:
+    settings = {"aws": {"role_arn": "not-an-arn"}}
+    with pytest.raises(SpecError, match=r"user settings aws\.role_arn"):
+        render_plan(make_spec(providers={}), make_ctx(settings=settings))
 
 
 def test_plan_without_a_bundle_says_how_to_get_one() -> None:
