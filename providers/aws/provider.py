@@ -20,7 +20,7 @@ from cloudgd.spec import JobSpec
 from providers.aws import client as aws
 from providers.aws.logs import LogCursor
 from providers.aws.options import AwsOptions
-from providers.aws.render import render_plan
+from providers.aws.render import REHEARSAL_ROLE, render_plan
 from providers.aws.status import job_status, summary_status
 from providers.base import Capability, Provider, rehearsal_run
 
@@ -132,6 +132,11 @@ class AwsProvider(Provider):
             params = {"backend": "moto", "endpoint": str(conn.endpoint)}
             handle = handle.model_copy(update={"params": {**handle.params, **params}})
         aws.check_request(plan.request)
+        if not conn.rehearsal and plan.request.get("RoleArn") == REHEARSAL_ROLE:
+            raise UsageError(
+                "this plan was made for a rehearsal (placeholder role), not for AWS",
+                hint="set providers.aws.role_arn and output_uri, then plan again",
+            )
         sagemaker = self._client("sagemaker", conn)
         existing = self._describe(sagemaker, plan.job_name, conn)
         if existing is not None:

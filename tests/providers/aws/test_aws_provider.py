@@ -13,7 +13,7 @@ from aws_helpers import make_ctx, make_spec
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from cloudgd.errors import JobNotFoundError
+from cloudgd.errors import JobNotFoundError, UsageError
 from cloudgd.plan import BundleRef, JobHandle, JobState, JobStatus, Plan
 from providers.aws import client as aws
 from providers.aws.logs import LOG_GROUP
@@ -71,6 +71,12 @@ def test_an_identical_bundle_is_not_uploaded_twice(moto_aws: None, real_bundle: 
     conn = aws.Connection(region=REGION)
     assert aws.upload(s3, item, conn) is True
     assert aws.upload(s3, item, conn) is False
+
+
+def test_a_rehearsal_plan_is_never_sent_to_aws(real_bundle: BundleRef) -> None:
+    plan = AwsProvider(backend="moto").plan(make_spec(providers={}), make_ctx(bundle=real_bundle))
+    with pytest.raises(UsageError, match="rehearsal"):
+        AwsProvider().submit(plan)
 
 
 def test_status_of_an_unknown_job_names_it(moto_aws: None) -> None:
