@@ -88,7 +88,7 @@ class GcpProvider(Provider):
 
     # -- plumbing ------------------------------------------------------------
     def plan(self, spec: JobSpec, ctx: RenderContext) -> Plan:
-        return render(spec, ctx)
+        return render(spec, ctx, rehearsal=self.backend == "fake")
 
     def _fake_endpoint(self) -> str:
         return (
@@ -174,6 +174,12 @@ class GcpProvider(Provider):
         idempotency key (found by label) is returned instead of creating a second one."""
         parent = plan.request["parent"]
         _, project, _, location = parent.split("/")
+        if self.backend != "fake" and plan.summary.get("rehearsal_placeholders"):
+            raise UsageError(
+                "this plan was made for a rehearsal (placeholder project or bucket), "
+                "not for Google Cloud",
+                hint="set providers.gcp.project and staging_bucket, then plan again",
+            )
         endpoint = self._fake_endpoint() if self.backend == "fake" else None
         api = self._api(location, endpoint, project)
         body = plan.request["customJob"]

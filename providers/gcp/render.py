@@ -29,6 +29,10 @@ from providers.gcp.labels import job_labels
 from providers.gcp.options import GcpOptions
 
 OPERATION = "aiplatform:CreateCustomJob"
+# With --backend fake a spec without GCP settings still plans (as the SageMaker
+# adapter does with moto); the provider never sends such a plan to Google Cloud.
+REHEARSAL_PROJECT = "cloudgd-rehearsal"
+REHEARSAL_BUCKET = "gs://cloudgd-rehearsal"
 PYTHON_MODULE = "trainers"
 DISPLAY_NAME_MAX = 128
 SECRET_ENV_PREFIX = "CLOUDGD_SECRET_"
@@ -42,14 +46,19 @@ UNPACK_AND_RUN = (
 def effective_options(spec: JobSpec, ctx: RenderContext) -> GcpOptions:
     """User-level settings (``ctx.settings["gcp"]``) overlaid by the spec's own block."""
     settings = ctx.settings.get("gcp")
-    base: dict[str, Any] = settings if isinstance(settings, dict) else {}
-    merged = {**base, **spec.providers.gcp.model_dump(exclude_unset=True)}
+    # Settings may carry more Terraform outputs than options (artifact_registry, ...).
+    given: dict[str, Any] = settings if isinstance(settings, dict) else {}
+    base = {k: v for k, v in given.items() if k in GcpOptions.model_fields}
+    explicit = spec.providers.gcp.model_dump(exclude_unset=True)
     try:
-        return GcpOptions.model_validate(merged)
+        return GcpOptions.model_validate({**base, **explicit})
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise SpecError(f"providers.gcp.{field}: {first['msg']} (from user settings)") from None
+        raise SpecError(
+            f"user settings gcp.{field}: {first['msg']}",
+            hint="fix $CLOUDGD_HOME/config.yaml or set providers.gcp in the job spec",
+        ) from None
 
 
 def fuse_path(uri: str) -> str:
@@ -180,15 +189,24 @@ def _bundle_upload(ctx: RenderContext, staging: str) -> Upload:
     )
 
 
-def render(spec: JobSpec, ctx: RenderContext) -> Plan:
-    """The Vertex AI plan: CustomJob request, the sdist upload, handle and summary."""
+def render(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -> Plan:
+    """The Vertex AI plan: CustomJob request, the sdist upload, handle and summary.
+
+    With ``rehearsal`` (the fake backend) a missing project or staging bucket gets a
+    placeholder, so any job file can be rehearsed.
+    """
     opts = effective_options(spec, ctx)
-    project = _required(opts.project, "project", "set it to your Google Cloud project ID")
+    project = _required(
+        opts.project or (REHEARSAL_PROJECT if rehearsal else None),
+        "project",
+        "set it to your Google Cloud project ID (Terraform output project)",
+    )
     staging = _required(
-        opts.staging_bucket,
+        opts.staging_bucket or (REHEARSAL_BUCKET if rehearsal else None),
         "staging_bucket",
         "set it to a gs:// bucket in the job's region (Terraform output staging_bucket)",
     ).rstrip("/")
+    placeholders = rehearsal and not (opts.project and opts.staging_bucket)
     location = opts.location or spec.resources.region or default_region("gcp")
     acc = spec.resources.parsed_accelerator
     _check_shape(spec, acc, opts)
@@ -248,7 +266,7 @@ def render(spec: JobSpec, ctx: RenderContext) -> Plan:
         uploads=[upload],
         handle=f"gcp://{project}/{location}/{name}",
         job_name=name,
-        summary=_summary(spec, choice, timeout, location, pools),
+        summary=_summary(spec, choice, timeout, location, pools, placeholders),
     )
 
 
@@ -258,9 +276,10 @@ def _summary(
     timeout: int,
     location: str,
     pools: list[dict[str, Any]],
+    placeholders: bool,
 ) -> dict[str, Any]:
     price = choice.spot_price_per_hour if spec.scaling.spot else choice.price_per_hour
-    return {
+    summary: dict[str, Any] = {
         "location": location,
         "machine_type": choice.instance_type,
         "accelerator": str(spec.resources.parsed_accelerator),
@@ -272,3 +291,6 @@ def _summary(
         "price_per_node_hour_usd": price,
         "price_source": "Compute Engine list price (catalog); Vertex may differ",
     }
+    if placeholders:
+        summary["rehearsal_placeholders"] = True
+    return summary

@@ -179,3 +179,11 @@ def test_rehearsal_cancel_stops_the_local_run_even_when_the_fake_is_gone(
 def test_an_endpoint_without_the_fake_backend_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="--endpoint"):
         GcpProvider(endpoint="http://127.0.0.1:8790")
+
+
+def test_a_rehearsal_plan_is_never_sent_to_google_cloud(real_bundle: BundleRef) -> None:
+    plan = GcpProvider(backend="fake", endpoint="http://127.0.0.1:9").plan(
+        make_spec(providers={"gcp": {}}), fixed_ctx(bundle=real_bundle)
+    )
+    with pytest.raises(UsageError, match="rehearsal"):
+        GcpProvider().submit(plan)

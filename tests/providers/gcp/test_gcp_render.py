@@ -12,7 +12,7 @@ from gcp_helpers import BUCKET, PROJECT, fixed_ctx, make_spec
 
 from cloudgd.errors import BudgetError, SpecError
 from providers.gcp.images import prebuilt_image, registry_for
-from providers.gcp.render import effective_options, render
+from providers.gcp.render import REHEARSAL_BUCKET, REHEARSAL_PROJECT, effective_options, render
 
 
 def _job(**overrides: Any) -> dict[str, Any]:
@@ -181,3 +181,29 @@ def test_planning_imports_no_google_sdk() -> None:
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_terraform_outputs_that_are_not_options_are_ignored() -> None:
+    settings = {"gcp": {"project": PROJECT, "staging_bucket": BUCKET, "artifact_registry": "x"}}
+    spec = make_spec(providers={"gcp": {}})
+    assert (
+        render(spec, fixed_ctx(settings=settings))
+        .request["parent"]
+        .startswith(f"projects/{PROJECT}/")
+    )
+
+
+def test_bad_user_settings_name_the_settings_file() -> None:
+    settings = {"gcp": {"project": "Not A Project", "staging_bucket": BUCKET}}
+    with pytest.raises(SpecError) as caught:
+        render(make_spec(providers={"gcp": {}}), fixed_ctx(settings=settings))
+    assert caught.value.message.startswith("user settings gcp.project:")
+    assert "config.yaml" in (caught.value.hint or "")
+
+
+def test_a_rehearsal_plans_without_gcp_settings_and_says_so() -> None:
+    plan = render(make_spec(providers={"gcp": {}}), fixed_ctx(), rehearsal=True)
+    assert plan.request["parent"] == f"projects/{REHEARSAL_PROJECT}/locations/us-central1"
+    assert plan.uploads[0].destination.startswith(f"{REHEARSAL_BUCKET}/cloudgd/code/")
+    assert plan.summary["rehearsal_placeholders"] is True
+    assert "rehearsal_placeholders" not in render(make_spec(), fixed_ctx(), rehearsal=True).summary
