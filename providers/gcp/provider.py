@@ -126,20 +126,17 @@ class GcpProvider(Provider):
         project, location, job = handle.parts
         return project, location, job
 
-    def _handle(self, job: dict[str, Any], endpoint: str | None, extra: dict[str, str]) -> str:
+    @staticmethod
+    def _handle(job: dict[str, Any], endpoint: str | None) -> str:
         _, project, _, location, _, job_id = job["name"].split("/")
-        params = dict(extra)
-        if endpoint:
-            params.update({"backend": "fake", "endpoint": endpoint})
+        params = {"backend": "fake", "endpoint": endpoint} if endpoint else {}
         return str(JobHandle(provider="gcp", parts=(project, location, job_id), params=params))
 
-    def _status(
-        self, job: dict[str, Any], endpoint: str | None, extra: dict[str, str] | None = None
-    ) -> JobStatus:
+    def _status(self, job: dict[str, Any], endpoint: str | None) -> JobStatus:
         raw = state_name(job.get("state"))
         _, project, _, location, _, job_id = job["name"].split("/")
         return JobStatus(
-            handle=self._handle(job, endpoint, extra or {}),
+            handle=self._handle(job, endpoint),
             name=job.get("displayName", job_id),
             state=job_state(raw),
             raw_state=raw,
@@ -204,7 +201,7 @@ class GcpProvider(Provider):
                 update={"handle": str(handle), "extra": {**status.extra, "local_run": str(local)}}
             )
         _, job, endpoint = self._resolve(handle)
-        return self._status(job, endpoint, {k: v for k, v in handle.params.items() if k == "run"})
+        return self._status(job, endpoint)
 
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         local = rehearsal_run(handle)
@@ -245,9 +242,8 @@ class GcpProvider(Provider):
 
     def _cancel_remote(self, handle: JobHandle) -> JobStatus:
         api, job, endpoint = self._resolve(handle)
-        extra = {k: v for k, v in handle.params.items() if k == "run"}
         if job_state(state_name(job.get("state"))).terminal:
-            return self._status(job, endpoint, extra)
+            return self._status(job, endpoint)
         try:
             api.cancel_job(job["name"])
         except ProviderError:
@@ -255,8 +251,8 @@ class GcpProvider(Provider):
             current = api.get_job(job["name"])
             if not job_state(state_name(current.get("state"))).terminal:
                 raise
-            return self._status(current, endpoint, extra)
-        return self._status(api.get_job(job["name"]), endpoint, extra)
+            return self._status(current, endpoint)
+        return self._status(api.get_job(job["name"]), endpoint)
 
     def list(self, prefix: str | None = None) -> list[JobStatus]:
         project = (
