@@ -48,8 +48,15 @@ def _first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def translated(what: str, *, endpoint: str, not_found: str | None = None) -> Iterator[None]:
-    """Turn SDK and transport errors raised inside into cloudgd errors."""
+def translated(
+    what: str,
+    *,
+    endpoint: str,
+    not_found: str | None = None,
+    missing: type[ProviderError] = JobNotFoundError,
+) -> Iterator[None]:
+    """Turn SDK and transport errors raised inside into cloudgd errors (``missing``
+    with the ``not_found`` line for a 404)."""
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
     from requests import exceptions as rexc
@@ -57,7 +64,7 @@ def translated(what: str, *, endpoint: str, not_found: str | None = None) -> Ite
     try:
         yield
     except gexc.NotFound as exc:
-        raise JobNotFoundError(not_found or f"{what}: {_first_line(exc)}") from None
+        raise missing(not_found or f"{what}: {_first_line(exc)}") from None
     except (gexc.Unauthenticated, gexc.PermissionDenied, auth_exc.RefreshError) as exc:
         raise CredentialsError(
             f"{what}: Google Cloud refused the credentials: {_first_line(exc)}", hint=_ADC_HINT
@@ -228,6 +235,7 @@ class GcpApi:
             where,
             endpoint=self.endpoint,
             not_found=f"providers.gcp.staging_bucket: gs://{bucket_name} does not exist",
+            missing=ProviderError,
         ):
             bucket = client.bucket(bucket_name)
             existing = bucket.get_blob(key)

@@ -223,3 +223,13 @@ def test_a_burst_of_requests_is_answered_and_frees_every_slot(fake: Fake) -> Non
     assert all(taken)
     for _ in taken:
         fake.server.slots.release()
+
+
+def test_a_missing_staging_bucket_is_named(fake: Fake, real_bundle: BundleRef) -> None:
+    api = gcp_client.make_api(location="us-central1", endpoint=fake.url, project=PROJECT)
+    with pytest.raises(ProviderError) as caught:
+        api.upload(real_bundle.path, "gs://no-such-bucket/cloudgd/code/x.tar.gz", None, PROJECT)
+    assert caught.value.message == (
+        "providers.gcp.staging_bucket: gs://no-such-bucket does not exist"
+    )
+    assert not isinstance(caught.value, JobNotFoundError)
