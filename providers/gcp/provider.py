@@ -57,7 +57,6 @@ class GcpProvider(Provider):
     options_model: ClassVar[type[BaseModel]] = GcpOptions
     backends: ClassVar[tuple[str, ...]] = ("cloud", "fake")
     bundle_format: ClassVar[str] = "sdist"  # Vertex pip-installs the trainer package
-    poll_seconds = 5.0
 
     def __init__(
         self,
@@ -84,6 +83,8 @@ class GcpProvider(Provider):
             )
         self.project = project
         self.location = location
+        # Seconds between log polls with --follow: the fake moves in seconds, Vertex in minutes.
+        self.poll_seconds = 0.5 if backend == "fake" else 5.0
         self._apis: dict[tuple[str, str | None], Any] = {}
 
     # -- plumbing ------------------------------------------------------------
