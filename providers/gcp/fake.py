@@ -107,13 +107,18 @@ class _Handler(BaseHTTPRequestHandler):
     busy = False
     timeout = 30  # seconds a silent client may hold a handler
     _body_read = False
+    _sent_status = 0
 
     @property
     def storage(self) -> Any:  # read by gcp-storage-emulator's Router
         return self.server.storage
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), format % args)
+        """Silenced: _dispatch logs one line per request, with its status and time."""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._sent_status = code
+        super().send_response(code, message)
 
     # -- plumbing ------------------------------------------------------------
     def _reply(self, status: int, body: dict[str, Any]) -> None:
@@ -150,17 +155,14 @@ class _Handler(BaseHTTPRequestHandler):
                 name = {429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}.get(injected, "INTERNAL")
                 raise FakeError(injected, name, "injected transient error")
             if path.startswith(("/v1/", "/v2/entries:", "/_fake/")):
-                status, body = self._api(method, path, query)
-                self._reply(status, body)
+                self._reply(*self._api(method, path, query))
             else:
                 self._storage(method)
-                status = 0
         except FakeError as exc:
-            status = exc.http
             self._drain()
             self._reply(exc.http, exc.body())
-        log.info("%s %s -> %s (%.1f ms)", method, self.path, status or "storage",
-                 (time.monotonic() - started) * 1000)  # fmt: skip
+        elapsed = (time.monotonic() - started) * 1000
+        log.info("%s %s -> %s (%.1f ms)", method, self.path, self._sent_status, elapsed)
 
     def _drain(self) -> None:
         """Read an unread body before an error reply, so closing does not reset the
