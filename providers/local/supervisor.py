@@ -275,7 +275,7 @@ class Supervisor:
                 return 0
             message = self._failure_message(rank)
             if attempt + 1 < attempts:
-                first = message.splitlines()[0]
+                first = f"rank {rank} failed ({procs.describe_exit(code)})"
                 self.pump.note(f"{first}; restart {attempt + 1} of {attempts - 1}")
                 self.procs = {}
                 continue

@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from local_support import FIXED_NOW
+from local_support import FIXED_NOW, ScriptPlan
 
 from cloudgd.plan import Plan, RenderContext
 from providers.local.provider import LocalProvider
@@ -49,9 +49,6 @@ def provider(home: Path) -> Iterator[LocalProvider]:
 @pytest.fixture
 def ctx(home: Path) -> RenderContext:
     return RenderContext(now=FIXED_NOW, runs_dir=str(home / "runs"))
-
-
-ScriptPlan = Callable[..., Plan]
 
 
 @pytest.fixture

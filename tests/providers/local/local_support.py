@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from cloudgd.plan import JobHandle, JobStatus
+from cloudgd.plan import JobHandle, JobStatus, Plan
 from cloudgd.spec import JobSpec
 from providers.local.provider import LocalProvider
 
 SPECS = Path(__file__).parent / "specs"
 FIXED_NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
+# scripted(plan, script, keep_args=False) -> Plan: see conftest
+ScriptPlan = Callable[..., Plan]
 
-def load_spec(name: str = "digits.yaml", **updates: Any) -> JobSpec:
+
+def load_spec(file: str = "digits.yaml", **updates: Any) -> JobSpec:
     """A spec from specs/, with top-level sections merged from ``updates``."""
-    data = yaml.safe_load((SPECS / name).read_text())
+    data = yaml.safe_load((SPECS / file).read_text())
     for key, value in updates.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}
