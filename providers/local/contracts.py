@@ -336,6 +336,8 @@ def _vertex(inputs: ContractInputs) -> Layout:
         nodes=nodes,
         artifacts={
             "model_dir": f"{aip}/model",
+            # Vertex has no output-dir variable; the trainer writes beside AIP_MODEL_DIR
+            "output_dir": f"{aip}/output",
             "checkpoint_dir": f"{aip}/checkpoints",
             "tensorboard_dir": f"{aip}/logs",
         },

@@ -53,6 +53,12 @@ _SCRUB_NAMES = frozenset(
         "ROLE_RANK",
         "ROLE_WORLD_SIZE",
         "CLOUDGD_CONFIG",
+        "CLOUDGD_DATA_DIR",
+        "CLOUDGD_MODEL_DIR",
+        "CLOUDGD_CHECKPOINT_DIR",
+        "CLOUDGD_OUTPUT_DIR",
+        "CLOUDGD_TENSORBOARD_DIR",
+        "CLOUDGD_CODE_DIR",
     }
 )
 

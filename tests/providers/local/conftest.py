@@ -53,7 +53,7 @@ def ctx(home: Path) -> RenderContext:
 
 @pytest.fixture
 def scripted(tmp_path: Path) -> ScriptPlan:
-    """Replace every rank's program with ``script`` (keeping the contract's args)."""
+    """Replace every rank's program with ``script`` (``keep_args``: keep its arguments)."""
 
     def make(plan: Plan, script: str, *, keep_args: bool = False) -> Plan:
         path = tmp_path / f"script-{abs(hash(script))}.py"
@@ -61,6 +61,7 @@ def scripted(tmp_path: Path) -> ScriptPlan:
         ranks = []
         for rank in plan.request["ranks"]:
             python, rest = rank["argv"][0], rank["argv"][1:]
+            rest = rest[2:] if rest[:1] == ["-m"] else rest[1:]  # drop the program itself
             argv = [python, str(path), *(rest if keep_args else [])]
             ranks.append({**rank, "argv": argv})
         return plan.model_copy(update={"request": {**plan.request, "ranks": ranks}})

@@ -338,12 +338,14 @@ def test_platform_variables_from_the_shell_do_not_leak_into_the_job(
     monkeypatch.setenv("SM_MODEL_DIR", "/opt/ml/model")
     monkeypatch.setenv("RANK", "7")
     monkeypatch.setenv("AZUREML_RUN_ID", "stale")
+    monkeypatch.setenv("CLOUDGD_MODEL_DIR", "/elsewhere")
     monkeypatch.setenv("KEEP_ME", "yes")
     out = tmp_path / "env.json"
     script = f"import json, os\nopen({str(out)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
     wait_done(provider, provider.submit(scripted(provider.plan(load_spec(), ctx), script)))
     env = json.loads(out.read_text())
-    assert "SM_MODEL_DIR" not in env and "RANK" not in env and "AZUREML_RUN_ID" not in env
+    for leaked in ("SM_MODEL_DIR", "RANK", "AZUREML_RUN_ID", "CLOUDGD_MODEL_DIR"):
+        assert leaked not in env
     assert env["KEEP_ME"] == "yes"
     assert env["PYTHONUNBUFFERED"] == "1"
     assert env["OMP_NUM_THREADS"] == "1"
