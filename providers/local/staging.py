@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sys
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,8 +156,7 @@ def create_run_dir(run: RunDir, plan_json: str, resolved: Resolved) -> bool:
     if run.exists():
         return False
     run.path.parent.mkdir(parents=True, exist_ok=True)
-    staging = run.path.parent / f".{run.name}.staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = run.path.parent / f".{run.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         _write_tree(staging, str(run.path), plan_json, resolved)
         try:

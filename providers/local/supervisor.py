@@ -63,6 +63,10 @@ _SCRUB_NAMES = frozenset(
 )
 
 
+class LaunchError(Exception):
+    """A rank's process could not be started (bad interpreter, missing directory)."""
+
+
 def inherited_env(environ: dict[str, str]) -> dict[str, str]:
     """The submitting shell's environment minus variables that would fake a platform."""
     return {
@@ -130,17 +134,22 @@ class Supervisor:
                 for token, path in bindings.items():
                     argv = [arg.replace(token, path) for arg in argv]
                 log = self.run.rank_log(spec["rank"]).open("ab")
-                proc = subprocess.Popen(
-                    argv,
-                    cwd=spec["cwd"],
-                    env=self._rank_env(spec, port),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    process_group=0,
-                    preexec_fn=procs.parent_death_signal(),
-                )
-                log.close()
+                try:
+                    proc = subprocess.Popen(
+                        argv,
+                        cwd=spec["cwd"],
+                        env=self._rank_env(spec, port),
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        process_group=0,
+                        preexec_fn=procs.parent_death_signal(),
+                    )
+                except OSError as exc:
+                    self._signal_all(signal.SIGKILL)
+                    raise LaunchError(f"could not start rank {spec['rank']}: {exc}") from exc
+                finally:
+                    log.close()
                 self.procs[spec["rank"]] = proc
                 records.append(
                     {
@@ -263,7 +272,12 @@ class Supervisor:
             return 1
         attempts = int(self.request["restarts"]) + 1
         for attempt in range(attempts):
-            if not self._launch(attempt):
+            try:
+                launched = self._launch(attempt)
+            except LaunchError as exc:
+                self._finish(st.FAILED, None, str(exc))
+                return 1
+            if not launched:
                 self._finish(st.CANCELLED, None, "cancelled before the ranks started")
                 return 0
             outcome, rank = self._watch()
@@ -272,8 +286,13 @@ class Supervisor:
                 self._finish(st.SUCCEEDED, 0, None)
                 return 0
             if outcome == "cancelled":
+                what = "cancelled"
+                if self.term_received and not (self.run.read_state() or {}).get(
+                    "cancel_requested_at"
+                ):
+                    what = "stopped: the supervisor received a termination signal"
                 note = " (SIGKILL after the grace period)" if self.killed else ""
-                self._finish(st.CANCELLED, code, f"cancelled{note}")
+                self._finish(st.CANCELLED, code, f"{what}{note}")
                 return 0
             if outcome == "timeout":
                 limit = self.request["max_runtime"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,3 +37,21 @@ def wait_done(provider: LocalProvider, status: JobStatus, timeout: float = 60) -
     final = provider.wait(JobHandle.parse(status.handle), timeout=timeout, poll=0.1)
     assert final.state.terminal, f"job still {final.state} after {timeout}s: {final.message}"
     return final
+
+
+def text_of(path: Path) -> str:
+    """A file's text, or '' while it does not exist yet."""
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def bounded_until(check: Callable[[], bool], limit: float = 20.0) -> bool:
+    """Poll ``check`` until true; the limit only bounds a broken run."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.05)
+    return bool(check())

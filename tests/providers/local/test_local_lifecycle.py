@@ -11,12 +11,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from local_support import FIXED_NOW, ScriptPlan, load_spec, wait_done
+from local_support import FIXED_NOW, ScriptPlan, bounded_until, load_spec, text_of, wait_done
 
 from cloudgd.errors import JobNotFoundError, SpecError
 from cloudgd.plan import JobHandle, JobState, RenderContext
@@ -26,24 +24,6 @@ from providers.local.rundir import RunDir
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def text_of(path: Path) -> str:
-    """A file's text, or '' while it does not exist yet."""
-    try:
-        return path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-
-
-def bounded_until(check: Callable[[], bool], limit: float = 20.0) -> bool:
-    """Poll ``check`` until true; the limit only bounds a broken run."""
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if check():
-            return True
-        time.sleep(0.05)
-    return bool(check())
 
 
 def test_success_records_state_logs_and_exit_code(
