@@ -74,6 +74,13 @@ def render_request(
 ) -> dict[str, Any]:
     """The request dict (JSON-able, deterministic)."""
     inputs = contract_inputs(spec, run_dir=run_dir, job_name=job_name, job_hash=job_hash)
+    if inputs.world_size > options.max_processes:
+        raise SpecError(
+            f"resources.nodes x processes per node = {inputs.world_size} local processes, "
+            f"more than providers.local.max_processes ({options.max_processes})",
+            hint="for a local rehearsal try --set resources.nodes=1 "
+            "--set distributed.processes_per_node=1, or raise providers.local.max_processes",
+        )
     lay = layout(options.emulate, inputs)
     python = options.python or PYTHON
     ranks = []
@@ -133,6 +140,9 @@ def build_plan(
         if spec.resources.accelerator != "none"
         else "none",
         "max_runtime": format_duration(spec.limits.max_runtime),
+        "image": "the trainer bundle with this machine's Python"
+        if spec.image == "prebuilt"
+        else f"{spec.image} is not run locally; the trainer bundle runs with this machine's Python",
         "command": shlex.join(request["ranks"][0]["argv"]),
     }
     return Plan(

@@ -123,6 +123,9 @@ class Supervisor:
     def _launch(self, attempt: int) -> bool:
         """Start every rank (unless a cancel came first); False when cancelled."""
         port = procs.free_port() if self.world > 1 else None
+        failure_file = self.request["layout"]["artifacts"].get("failure_file")
+        if failure_file:  # each SageMaker attempt starts with a fresh /opt/ml/output
+            Path(failure_file).unlink(missing_ok=True)
         bindings: dict[str, str] = self.request["layout"].get("bindings") or {}
         with self.run.locked():
             state = self.run.read_state() or {}
@@ -257,13 +260,16 @@ class Supervisor:
         me, born = os.getpid(), procs.start_time(os.getpid())
 
         def starting(state: dict[str, Any]) -> None:
+            if state.get("state") in st.TERMINAL:  # e.g. cancelled while we were starting
+                return
             state.update(
                 state=st.STARTING,
                 started_at=now_iso(),
                 supervisor={"pid": me, "start_time": born},
             )
 
-        self.run.update_state(starting)
+        if self.run.update_state(starting).get("state") in st.TERMINAL:
+            return 0
         try:
             self.python = resolve_python(self.request["python"])
             self.secrets = secret_values(self.request.get("secrets") or {}, os.environ)
