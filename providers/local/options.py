@@ -22,13 +22,6 @@ class LocalOptions(BaseModel):
     grace_period: int = Field(
         default=10, ge=0, le=600, description="Seconds between SIGTERM and SIGKILL on cancel."
     )
-    max_processes: int = Field(
-        default=32,
-        ge=1,
-        le=1024,
-        description="Refuse plans that would start more local processes than this "
-        "(nodes x processes per node): a cloud-sized spec should not fork-bomb a laptop.",
-    )
     python: str | None = Field(
         default=None,
         description="Python interpreter for the job (default: the one running cloudgd).",

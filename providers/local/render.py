@@ -21,6 +21,8 @@ from providers.local.contracts import PYTHON, ContractInputs, layout, rank_env
 from providers.local.options import LocalOptions
 
 OPERATION = "local:run"
+# A cloud-sized spec (64 nodes x 8 GPUs) must not fork hundreds of trainers on a laptop.
+MAX_PROCESSES = 64
 _CONTENT_TYPES = {"csv": "text/csv", "text_csv": "text/csv", "npz": "application/x-npz"}
 
 
@@ -74,12 +76,12 @@ def render_request(
 ) -> dict[str, Any]:
     """The request dict (JSON-able, deterministic)."""
     inputs = contract_inputs(spec, run_dir=run_dir, job_name=job_name, job_hash=job_hash)
-    if inputs.world_size > options.max_processes:
+    if inputs.world_size > MAX_PROCESSES:
         raise SpecError(
             f"resources.nodes x processes per node = {inputs.world_size} local processes, "
-            f"more than providers.local.max_processes ({options.max_processes})",
+            f"more than the local provider starts ({MAX_PROCESSES})",
             hint="for a local rehearsal try --set resources.nodes=1 "
-            "--set distributed.processes_per_node=1, or raise providers.local.max_processes",
+            "--set distributed.processes_per_node=1",
         )
     lay = layout(options.emulate, inputs)
     python = options.python or PYTHON

@@ -127,14 +127,11 @@ def test_gpu_spec_runs_one_process_per_gpu() -> None:
 
 
 def test_a_cloud_sized_job_is_refused_before_it_forks_hundreds_of_processes() -> None:
-    spec = load_spec(resources={"nodes": 8, "accelerator": "A100:8"})
-    with pytest.raises(SpecError, match=r"64 local processes, more than .*max_processes \(32\)"):
+    spec = load_spec(resources={"nodes": 16, "accelerator": "A100:8"})
+    with pytest.raises(SpecError, match=r"128 local processes, more than the local provider"):
         LocalProvider().plan(spec, FIXED_CTX)
-    bigger = load_spec(
-        resources={"nodes": 8, "accelerator": "A100:8"},
-        providers={"local": {"max_processes": 64}},
-    )
-    assert LocalProvider().plan(bigger, FIXED_CTX).request["world_size"] == 64
+    fits = load_spec(resources={"nodes": 8, "accelerator": "A100:8"})
+    assert LocalProvider().plan(fits, FIXED_CTX).request["world_size"] == 64
 
 
 def test_secrets_appear_as_references_never_values(monkeypatch: pytest.MonkeyPatch) -> None:
