@@ -25,6 +25,7 @@ from cloudgd.spec import JobSpec
 from providers.base import Capability, Provider
 from providers.local import procs
 from providers.local import states as st
+from providers.local.logstream import read_lines
 from providers.local.observe import observe, to_status
 from providers.local.options import LocalOptions
 from providers.local.render import build_plan
@@ -133,8 +134,6 @@ class LocalProvider(Provider):
         return to_status(run, observe(run), str(handle))
 
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
-        from providers.local.logstream import read_lines
-
         run = self._run(handle)
         return read_lines(
             run.job_log, follow=follow, done=lambda: st.to_job_state(observe(run)["state"]).terminal
