@@ -166,6 +166,14 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         try:
             body = self._body() if self.command in ("PUT", "POST") else b""
+            fault = self.server.store.take_fault(self.path)
+            if fault is not None:
+                self._send(
+                    fault,
+                    {"error": {"code": "InjectedFault", "message": "injected by a test"}},
+                    headers={"Retry-After": "0"},
+                )
+                return
             split = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(split.query).items()}
             path = split.path

@@ -24,6 +24,7 @@ OUTCOME_TAG = "cloudgd-fake:outcome"
 MAX_JOBS = 2000
 MAX_ASSETS = 2000
 MAX_BLOB_BYTES = 256 * 1024 * 1024
+MAX_FAULTS = 100
 
 
 class StoreFull(Exception):
@@ -68,6 +69,26 @@ class FakeStore:
         self.assets: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.blobs: dict[tuple[str, str], Blob] = {}
         self._blob_bytes = 0
+        self._faults: list[list[Any]] = []
+
+    # -- injected failures (tests of retries) ------------------------------------
+    def inject_fault(self, fragment: str, status: int, times: int = 1) -> None:
+        """Answer the next ``times`` requests whose path contains ``fragment`` with ``status``."""
+        with self.lock:
+            if len(self._faults) >= MAX_FAULTS:
+                raise StoreFull(f"the fake keeps at most {MAX_FAULTS} injected faults")
+            self._faults.append([fragment, status, times])
+
+    def take_fault(self, path: str) -> int | None:
+        """The status to fail ``path`` with, if a fault is pending for it."""
+        with self.lock:
+            for fault in self._faults:
+                if fault[0] in path and fault[2] > 0:
+                    fault[2] -= 1
+                    status: int = fault[1]
+                    self._faults = [f for f in self._faults if f[2] > 0]
+                    return status
+        return None
 
     # -- jobs ----------------------------------------------------------------
     def _durations(self) -> list[float]:

@@ -19,7 +19,7 @@ class AzureOptions(BaseModel):
     )
     resource_group: str | None = Field(
         default=None,
-        pattern=r"^[-\w._()]{1,90}$",
+        pattern=r"^[-a-zA-Z0-9._()]{1,90}$",
         description="Resource group of the workspace.",
     )
     workspace: str | None = Field(
@@ -45,7 +45,7 @@ class AzureOptions(BaseModel):
     )
     experiment_name: str = Field(
         default="cloudgd",
-        pattern=r"^[a-zA-Z0-9][\w.-]{0,254}$",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$",
         description="Experiment the job belongs to.",
     )
     datastore: str = Field(
