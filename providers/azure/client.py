@@ -18,8 +18,11 @@ Two ways to reach Azure ML:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import logging
+import os
 import time
 import urllib.request
 import warnings
@@ -39,6 +42,7 @@ from providers.azure.scope import WorkspaceScope
 
 T = TypeVar("T")
 CERT_ROUTE = "/cloudgd-fake/cert.pem"
+CURRENT_CLOUD_ENV = "AZUREML_CURRENT_CLOUD"
 _CREDENTIAL_HINT = (
     "sign in with `az login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET "
     "(or run where a managed identity is available)"
@@ -136,6 +140,9 @@ class AzureClient:
     ) -> None:
         with _sdk_quiet():
             from azure.ai.ml import MLClient
+        # azure-ai-ml hangs an INFO stderr handler on its logger ("Proceeding with no
+        # tenant id ..."); cloudgd prints its own progress.
+        logging.getLogger("azure.ai.ml").setLevel(logging.WARNING)
 
         self.scope = scope
         kwargs: dict[str, Any] = {
@@ -163,14 +170,24 @@ class AzureClient:
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential()
-        with _sdk_quiet():
-            self.ml = MLClient(
-                credential,
-                scope.subscription_id,
-                scope.resource_group,
-                scope.workspace,
-                **kwargs,
-            )
+        # MLClient records its cloud in os.environ; a fake's cloud must not become the
+        # default of a later real client in this process.
+        previous = os.environ.get(CURRENT_CLOUD_ENV)
+        try:
+            with _sdk_quiet():
+                self.ml = MLClient(
+                    credential,
+                    scope.subscription_id,
+                    scope.resource_group,
+                    scope.workspace,
+                    **kwargs,
+                )
+        finally:
+            if backend == "fake":
+                if previous is None:
+                    os.environ.pop(CURRENT_CLOUD_ENV, None)
+                else:
+                    os.environ[CURRENT_CLOUD_ENV] = previous
 
     # -- error translation ---------------------------------------------------
     def _translate(self, what: str, exc: Exception) -> Exception:
@@ -324,12 +341,14 @@ class AzureClient:
         """
         from azure.ai.ml.entities._assets._artifacts.code import Code
 
-        code = self.call(
-            f"uploading code {name}:{version}",
-            lambda: self.ml._code.create_or_update(
-                Code(name=name, version=version, path=str(directory))
-            ),
-        )
+        def upload() -> Any:
+            # The blob helper prints a colour reset to stderr after every upload.
+            with contextlib.redirect_stderr(io.StringIO()):
+                return self.ml._code.create_or_update(
+                    Code(name=name, version=version, path=str(directory))
+                )
+
+        code = self.call(f"uploading code {name}:{version}", upload)
         return str(code.id)
 
 
