@@ -255,6 +255,8 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
     code_ref = "azureml:" + scope.code_id(CODE_ASSET, code_version)
     data_uri = spec.trainer.data.uri
     environment = _environment(spec, options)
+    # Nobody provisions the placeholder rehearsal workspace but cloudgd itself.
+    manage_compute = options.manage_compute or scope.is_rehearsal
 
     job: dict[str, Any] = {
         "$schema": JOB_SCHEMA,
@@ -290,7 +292,7 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         "vm_size": choice.instance_type,
         "cluster": cluster,
         "cluster_tier": "low_priority" if spec.scaling.spot else "dedicated",
-        "manage_compute": options.manage_compute,
+        "manage_compute": manage_compute,
         "nodes": spec.resources.nodes,
         "accelerator": str(spec.resources.parsed_accelerator),
         "processes_per_node": spec.processes_per_node,
@@ -326,7 +328,7 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
             {
                 "operation": COMPUTE_OPERATION,
                 "request": compute_request(spec, options, choice, cluster),
-                "apply": options.manage_compute,
+                "apply": manage_compute,
             }
         ],
     )

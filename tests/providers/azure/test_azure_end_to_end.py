@@ -192,7 +192,7 @@ def test_a_detached_fake_serves_later_processes_from_the_handle(tmp_path: Path) 
 
     submitter = AzureProvider(backend="fake", poll_seconds=0.1)
     try:
-        plan = _plan(submitter, tmp_path, providers={"azure": {"manage_compute": True}})
+        plan = _plan(submitter, tmp_path, providers={})
         handle = submitter.submit(plan).handle
         assert plan.summary["rehearsal_placeholders"] is True
         # A later `cloudgd status HANDLE` builds a provider with no backend settings at all.

@@ -108,6 +108,8 @@ def test_rehearsal_plans_fill_in_a_placeholder_workspace() -> None:
     plan = AzureProvider(backend="fake").plan(spec, make_ctx())
     assert plan.handle.startswith(f"azure://{REHEARSAL_SUBSCRIPTION}/")
     assert plan.summary["rehearsal_placeholders"] is True
+    # nobody but cloudgd provisions that workspace, so cloudgd manages its cluster
+    assert plan.extra_requests[0]["apply"] is True
 
 
 def test_user_settings_fill_what_the_spec_leaves_out() -> None:
