@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cloudgd.cost.budget import capped_runtime
-from cloudgd.cost.select import InstanceChoice, choose_instance, default_region
+from cloudgd.cost.select import InstanceChoice, choice_for_spec
 from cloudgd.errors import SpecError, UsageError
 from cloudgd.naming import job_name, spec_hash
 from cloudgd.plan import Plan, RenderContext, Upload
@@ -54,7 +54,10 @@ _DATA_ASSET = re.compile(r"^azureml:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+|@latest)$")
 def effective_options(spec: JobSpec, ctx: RenderContext) -> AzureOptions:
     """User-level settings (``ctx.settings['azure']``) under the spec's own ``providers.azure``."""
     explicit = spec.providers.azure.model_dump(exclude_unset=True)
-    base = ctx.settings.get("azure") or {}
+    # Settings may carry more Terraform outputs than the spec block has (location, tenant_id, ...).
+    base = {
+        k: v for k, v in (ctx.settings.get("azure") or {}).items() if k in AzureOptions.model_fields
+    }
     try:
         return AzureOptions.model_validate({**base, **explicit})
     except ValidationError as exc:
@@ -66,8 +69,9 @@ def effective_options(spec: JobSpec, ctx: RenderContext) -> AzureOptions:
         ) from None
 
 
-def choose_vm(spec: JobSpec, region: str) -> InstanceChoice:
-    """The VM size per node: ``resources.instance_type`` or the catalog's cheapest fit."""
+def choose_vm(spec: JobSpec) -> InstanceChoice:
+    """The VM size per node: ``resources.instance_type`` or the catalog's cheapest fit
+    (the same choice ``cloudgd cost`` prices)."""
     resources = spec.resources
     acc = resources.parsed_accelerator
     if acc.is_tpu:
@@ -81,14 +85,7 @@ def choose_vm(spec: JobSpec, region: str) -> InstanceChoice:
             f"(got {resources.instance_type!r})",
             hint="use an Azure VM size, or leave instance_type out to choose from the catalog",
         )
-    return choose_instance(
-        "azure",
-        acc,
-        region,
-        instance_type=resources.instance_type,
-        min_vcpus=resources.min_vcpus,
-        min_memory_gib=resources.min_memory_gib,
-    )
+    return choice_for_spec(spec, "azure")
 
 
 def cluster_name(options: AzureOptions, vm_size: str, low_priority: bool) -> str:
@@ -246,8 +243,8 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
             hint="plan through the CLI, or pass RenderContext(bundle=cloudgd.bundle."
             "build_bundle(...))",
         )
-    region = spec.resources.region or default_region("azure")
-    choice = choose_vm(spec, region)
+    choice = choose_vm(spec)
+    region = choice.region
     timeout = capped_runtime(spec, choice)
     name = job_name(spec, ctx.idempotency_key, max_len=MAX_JOB_NAME)
     cluster = cluster_name(options, choice.instance_type, spec.scaling.spot)

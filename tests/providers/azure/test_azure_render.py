@@ -120,6 +120,11 @@ def test_user_settings_fill_what_the_spec_leaves_out() -> None:
     assert plan.request["experiment_name"] == "team"
 
 
+def test_extra_terraform_outputs_in_user_settings_are_ignored() -> None:
+    ctx = make_ctx(settings={"azure": {**WORKSPACE, "tenant_id": "t", "location": "eastus"}})
+    assert render_plan(make_spec(providers={}), ctx).handle.startswith("azure://1111")
+
+
 def test_bad_user_settings_name_the_field() -> None:
     with pytest.raises(SpecError) as caught:
         render_plan(make_spec(), make_ctx(settings={"azure": {"shm_size": "lots"}}))
