@@ -38,10 +38,10 @@ import yaml
 
 from cloudgd.errors import CredentialsError, ProviderError, SpecError
 from cloudgd.home import servers_dir
+from providers.azure.fake_common import CERT_ROUTE
 from providers.azure.scope import WorkspaceScope
 
 T = TypeVar("T")
-CERT_ROUTE = "/cloudgd-fake/cert.pem"
 CURRENT_CLOUD_ENV = "AZUREML_CURRENT_CLOUD"
 _CREDENTIAL_HINT = (
     "sign in with `az login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET "

@@ -115,3 +115,20 @@ def test_the_module_runs_as_a_server_with_the_servers_contract(tmp_path: Path) -
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_concurrency_is_bounded(fake_azure: FakeAzureML) -> None:
+    import socket
+    import threading
+
+    fake_azure.slots = threading.BoundedSemaphore(1)
+    fake_azure.slot_wait_seconds = 0.2
+    idle = socket.create_connection(fake_azure.server_address)  # holds the only slot
+    try:
+        status, _ = _get(fake_azure.plain_url + CERT_ROUTE)
+        assert status == 503
+    finally:
+        idle.close()
+    fake_azure.slot_wait_seconds = 5.0  # the held slot is released once the idle client leaves
+    status, _ = _get(fake_azure.plain_url + CERT_ROUTE)
+    assert status == 200
