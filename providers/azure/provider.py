@@ -234,9 +234,13 @@ class AzureProvider(Provider):
     def cancel(self, handle: JobHandle) -> JobStatus:
         local = rehearsal_run(handle)
         if local is not None:
-            stopped = self._local().cancel(local)
-            self._cancel_remote(handle)
-            return self._follow_local(handle, stopped)
+            stopped = self._follow_local(handle, self._local().cancel(local))
+            try:
+                self._cancel_remote(handle)
+            except ProviderError as exc:  # the local run is what trained; it is stopped
+                extra = {**stopped.extra, "remote_cancel": exc.message}
+                return stopped.model_copy(update={"extra": extra})
+            return stopped
         return self._cancel_remote(handle)
 
     def _cancel_remote(self, handle: JobHandle) -> JobStatus:

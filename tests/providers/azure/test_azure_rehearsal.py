@@ -86,3 +86,21 @@ def test_rehearsal_handles_follow_the_local_run(
     assert cancelled.state is JobState.CANCELLED and RecordingLocal.cancelled == [run_dir]
     remote = provider.status(submitted)  # the fake's job was cancelled too
     assert remote.state in (JobState.STOPPING, JobState.CANCELLED)
+
+
+def test_cancelling_a_rehearsal_stops_the_local_run_even_if_the_fake_is_gone(
+    local_runs: None, tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    handle = JobHandle.parse(
+        f"azure://{WORKSPACE['subscription_id']}/ml-rg/ml-ws/digits-1"
+        f"?backend=fake&endpoint=http://127.0.0.1:{port}&run={tmp_path / 'run'}"
+    )
+    cancelled = AzureProvider().cancel(handle)
+    assert cancelled.state is JobState.CANCELLED
+    assert RecordingLocal.cancelled == [str(tmp_path / "run")]
+    assert "does not answer" in cancelled.extra["remote_cancel"]
