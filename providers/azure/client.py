@@ -286,12 +286,14 @@ class AzureClient:
             "listing jobs", lambda: [self._view(j) for j in self.ml.jobs.list(tag=tag) if j]
         )
 
-    def run(self, name: str) -> RunView:
-        """Run history of the job: times, error and log-file URLs."""
-        details = self.call(
+    def run(self, name: str) -> RunView | None:
+        """Run history of the job: times, error and log-file URLs (None until it has one)."""
+        details = self.find(
             f"run details of {name}",
             lambda: self.ml.jobs._runs_operations.get_run_details(name),
         )
+        if details is None:
+            return None
         error = None
         if details.error is not None and details.error.error is not None:
             error = _first_line(details.error.error.message or details.error.error.code or "")

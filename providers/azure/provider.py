@@ -90,7 +90,9 @@ class AzureProvider(Provider):
 
         return servers.ensure(*FAKE_SERVER)
 
-    def _connect(self, scope: WorkspaceScope, backend: str, endpoint: str | None, retries: int):
+    def _connect(
+        self, scope: WorkspaceScope, backend: str, endpoint: str | None, retries: int
+    ) -> Any:
         if self.client_factory is not None:
             return self.client_factory(
                 scope, backend=backend, endpoint=endpoint, max_retries=retries
@@ -220,14 +222,22 @@ class AzureProvider(Provider):
         offsets: dict[str, int] = {}
         while True:
             run = client.run(handle.job)
-            for name in sorted(run.log_files):
-                text = client.read_text(run.log_files[name])
+            files: dict[str, str] = run.log_files if run else {}
+            if run is not None and run.status:
+                raw = run.status
+            else:  # no run history yet: the job itself says whether it ended
+                current = client.get_job(handle.job)
+                raw = current.status if current else None
+            ended = _ended(raw)
+            for name in sorted(files):
+                text = client.read_text(files[name])
                 seen = offsets.get(name, 0)
                 if len(text) > seen:
-                    complete = text[: text.rfind("\n") + 1] if not _ended(run.status) else text
+                    # hold back a partial last line until it is complete (or the job ended)
+                    complete = text if ended else text[: text.rfind("\n") + 1]
                     yield from complete[seen:].splitlines()
                     offsets[name] = max(seen, len(complete))
-            if not follow or _ended(run.status):
+            if not follow or ended:
                 return
             time.sleep(self.poll_seconds)
 
