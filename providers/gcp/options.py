@@ -40,8 +40,10 @@ class GcpOptions(BaseModel):
         le=65536,
         description="Boot disk per node in GB (resources.disk_gb wins when set).",
     )
-    boot_disk_type: Literal["pd-ssd", "pd-standard", "hyperdisk-balanced"] = Field(
-        default="pd-ssd", description="Boot disk type per node."
+    boot_disk_type: Literal["pd-ssd", "pd-standard", "hyperdisk-balanced"] | None = Field(
+        default=None,
+        description="Boot disk type per node (default: Vertex's, pd-ssd or hyperdisk-balanced "
+        "by machine type).",
     )
     kms_key_name: str | None = Field(
         default=None,

@@ -227,7 +227,7 @@ def render(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -> Pla
             "machineSpec": _machine_spec(choice),
             "replicaCount": str(replicas),
             "diskSpec": {
-                "bootDiskType": opts.boot_disk_type,
+                **({"bootDiskType": opts.boot_disk_type} if opts.boot_disk_type else {}),
                 "bootDiskSizeGb": spec.resources.disk_gb or opts.boot_disk_gb,
             },
             **_code_spec(spec, acc, location, opts, upload.destination),

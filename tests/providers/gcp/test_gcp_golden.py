@@ -55,6 +55,7 @@ CASES: dict[str, dict[str, Any]] = {
                 "service_account": "trainer@cloudgd-test-123.iam.gserviceaccount.com",
                 "network": "projects/123456/global/networks/training",
                 "tensorboard": "projects/cloudgd-test-123/locations/europe-west4/tensorboards/7",
+                "boot_disk_type": "pd-standard",
                 "kms_key_name": "projects/cloudgd-test-123/locations/europe-west4/keyRings/k/"
                 "cryptoKeys/c",
             }
