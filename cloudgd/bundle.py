@@ -73,11 +73,25 @@ def bundle_entries(
 
 
 def _sdist_extras(prefix: str) -> list[tuple[str, bytes]]:
+    # Vertex pip-installs the sdist, and only packages get installed by default: the
+    # custom build_py also puts the job config, the entry script and code/ next to
+    # `trainers` in site-packages, which is where the trainer looks for them.
     setup = (
+        "import shutil\nfrom pathlib import Path\n"
         "from setuptools import setup, find_packages\n"
+        "from setuptools.command.build_py import build_py\n\n\n"
+        "class build_py_with_job(build_py):\n"
+        "    def run(self):\n"
+        "        super().run()\n"
+        "        out = Path(self.build_lib)\n"
+        f"        for name in ({CONFIG_NAME!r}, {ENTRY_NAME!r}):\n"
+        "            shutil.copyfile(name, out / name)\n"
+        "        if Path('code').is_dir():\n"
+        "            shutil.copytree('code', out / 'code', dirs_exist_ok=True)\n\n\n"
         f"setup(name={SDIST_NAME!r}, version={SDIST_VERSION!r}, "
         "packages=find_packages(include=['trainers', 'trainers.*']), "
         "package_data={'trainers': ['*']}, include_package_data=True, "
+        "cmdclass={'build_py': build_py_with_job}, "
         "install_requires=['pydantic>=2', 'pyyaml'])\n"
     )
     pkg_info = f"Metadata-Version: 2.1\nName: {SDIST_NAME}\nVersion: {SDIST_VERSION}\n"
