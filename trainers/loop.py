@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -52,6 +53,8 @@ class Trainer:
         self._log_n = 0
         self._epoch_n = 0
         self._log_t = time.perf_counter()
+        self._paused_log = 0.0  # eval/checkpoint seconds since the last log line
+        self._paused_total = 0.0
         self._log_samples = 0
         self.train_time = 0.0
         self.samples_seen = 0
@@ -96,6 +99,21 @@ class Trainer:
 
     def save(self) -> None:
         """Checkpoint now (rank 0 writes; the others only keep in step)."""
+        with self._paused():
+            self._save()
+
+    @contextlib.contextmanager
+    def _paused(self) -> Iterator[None]:
+        """Time not spent training: kept out of samples/s and train time."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - t0
+            self._paused_log += spent
+            self._paused_total += spent
+
+    def _save(self) -> None:
         if self.s.ctx.is_main:
             ckpt.save_checkpoint(
                 self.s.ctx.checkpoint_dir,
@@ -210,7 +228,7 @@ class Trainer:
         p, s = self.progress, self.s
         now = time.perf_counter()
         loss = float(self._log_acc) / max(1, self._log_n)
-        elapsed = max(now - self._log_t, 1e-9)
+        elapsed = max(now - self._log_t - self._paused_log, 1e-9)
         record: dict[str, Any] = {
             "kind": "step",
             "step": p.step,
@@ -231,6 +249,7 @@ class Trainer:
         self._log_acc.zero_()
         self._log_n = 0
         self._log_t = now
+        self._paused_log = 0.0
         self._log_samples = 0
 
     def _end_epoch(self, partial: bool) -> None:
@@ -339,7 +358,7 @@ class Trainer:
                 if every and p.step % every == 0:
                     self.save()
                 if self._stop_requested():
-                    self.train_time += time.perf_counter() - start
+                    self.train_time += time.perf_counter() - start - self._paused_total
                     self.save()
                     p.stopped_reason = "preempted"
                     raise Preempted(f"stopped by signal at step {p.step}; checkpoint saved")
@@ -347,10 +366,11 @@ class Trainer:
                     p.stopped_reason = "max_steps"
                     partial = p.micro < len(micro)
                     break
-            self._end_epoch(partial)
+            with self._paused():
+                self._end_epoch(partial)
             if every is None:
                 self.save()
-        self.train_time += time.perf_counter() - start
+        self.train_time += time.perf_counter() - start - self._paused_total
         if p.stopped_reason is None:
             p.stopped_reason = "completed"
         if s.val is not None and p.last_eval_step != p.step:

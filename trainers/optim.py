@@ -136,11 +136,12 @@ class LRSchedule:
         peak = self.cfg.max_lr or self.base_lr
         start = peak / _ONECYCLE_DIV
         end = start / _ONECYCLE_FINAL_DIV
-        up = max(1, round(_ONECYCLE_PCT * self.total_steps))
-        if step < up:
-            pct, lo, hi = step / up, start, peak
+        # Phase boundaries as torch.optim.lr_scheduler.OneCycleLR computes them.
+        up_end = max(1.0, _ONECYCLE_PCT * self.total_steps - 1)
+        if step <= up_end:
+            pct, lo, hi = step / up_end, start, peak
         else:
-            pct, lo, hi = (step - up) / max(1, self.total_steps - up), peak, end
+            pct, lo, hi = (step - up_end) / max(1.0, self.total_steps - 1 - up_end), peak, end
         pct = min(1.0, pct)
         return hi + (lo - hi) * 0.5 * (1 + math.cos(math.pi * pct))
 
