@@ -8,6 +8,8 @@ statistics turn them into a ``Dataset``. Batching lives in ``batches.py``.
 from __future__ import annotations
 
 import csv
+import importlib.util
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +25,7 @@ Task = Literal["classification", "regression"]
 _MAX_CLASSES_AUTO = 50  # integer targets with more distinct values are treated as regression
 _REMOTE = ("s3://", "azureml://", "https://", "http://", "wasbs://", "abfss://")
 _VAL_CHANNELS = ("validation", "val", "valid")
+_CLASS_SEPARATION = 1.5  # half the hypercube side, in units of the within-class noise
 
 
 @dataclass
@@ -58,13 +61,20 @@ class _Raw:
 
 
 def _digits() -> _Raw:
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    return _Raw(x.reshape(-1, 1, 8, 8) / 16.0, y.astype(np.int64))
+    """scikit-learn's bundled 8x8 digits, read from its CSV without importing sklearn
+    (the import costs seconds; the file is 1797 rows)."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("data.source=digits needs scikit-learn installed (it bundles the file)")
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
+    if not path.is_file():
+        raise DataError(f"data.source=digits: {path} is missing from scikit-learn")
+    table = np.loadtxt(path, delimiter=",")
+    return _Raw(table[:, :-1].reshape(-1, 1, 8, 8) / 16.0, table[:, -1].astype(np.int64))
 
 
 def _synthetic_regression(cfg: DataConfig, seed: int) -> _Raw:
+    """y = x @ w + b + noise, x and w standard normal."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(cfg.n_samples, cfg.n_features))
     w = rng.normal(size=cfg.n_features)
@@ -74,27 +84,25 @@ def _synthetic_regression(cfg: DataConfig, seed: int) -> _Raw:
 
 
 def _synthetic_classification(cfg: DataConfig, seed: int) -> _Raw:
-    from sklearn.datasets import make_classification
-
-    informative = 1
-    while 2**informative < cfg.n_classes:
-        informative += 1
-    if informative > cfg.n_features:
+    """Gaussian blobs centred on distinct corners of a hypercube (as scikit-learn's
+    make_classification places them) in the first few features; the other features
+    are noise, and a ``noise`` fraction of the labels is redrawn at random."""
+    rng = np.random.default_rng(seed)
+    n, k = cfg.n_samples, cfg.n_classes
+    informative = min(cfg.n_features, max(2, math.ceil(math.log2(k)) + 1))
+    if 2**informative < k:
         raise ConfigError(
-            f"data.n_features={cfg.n_features} is too few for n_classes={cfg.n_classes}",
-            hint=f"use n_features >= {informative}",
+            f"data.n_features={cfg.n_features} is too few for n_classes={k}",
+            hint=f"use n_features >= {math.ceil(math.log2(k))}",
         )
-    x, y = make_classification(
-        n_samples=cfg.n_samples,
-        n_features=cfg.n_features,
-        n_informative=informative,
-        n_redundant=0,
-        n_repeated=0,
-        n_classes=cfg.n_classes,
-        n_clusters_per_class=1,
-        flip_y=min(cfg.noise, 0.5),
-        random_state=seed,
-    )
+    corners = rng.choice(2**informative, size=k, replace=False)
+    bits = (corners[:, None] >> np.arange(informative)) & 1
+    centres = (2.0 * bits - 1.0) * _CLASS_SEPARATION
+    y = rng.permutation(np.arange(n) % k)
+    x = rng.normal(size=(n, cfg.n_features))
+    x[:, :informative] += centres[y]
+    flip = rng.random(n) < min(cfg.noise, 1.0)
+    y[flip] = rng.integers(0, k, int(flip.sum()))
     return _Raw(x, y.astype(np.int64))
 
 

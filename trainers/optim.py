@@ -34,6 +34,8 @@ def scaled_lr(cfg: OptimizerConfig, global_batch: int) -> float:
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """Decay weights (matrices, kernels) but not biases or norm scales."""
+    if weight_decay == 0:  # one group: the optimizer's per-group overhead is paid once
+        return [{"params": [p for p in model.parameters() if p.requires_grad]}]
     decay: list[nn.Parameter] = []
     no_decay: list[nn.Parameter] = []
     for param in model.parameters():

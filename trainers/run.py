@@ -15,6 +15,7 @@ from trainers.metrics import MetricsLogger, build_sinks, truncate_after
 from trainers.outputs import summary, write_model, write_summary
 from trainers.setup import build_setup
 from trainers.signals import StopFlag
+from trainers.state import Progress
 
 # A checkpoint written for another model or data cannot be resumed; other changes
 # (more epochs, a new lr for the remaining steps) are allowed and announced.
@@ -34,6 +35,13 @@ def _check_resumable(cfg: TrainConfig, saved: dict[str, Any], path: Path) -> Non
         print(f"note: resuming with changed settings: {', '.join(changed)}", flush=True)
 
 
+def _reopen_if_extended(cfg: TrainConfig, p: Progress) -> None:
+    """A finished run restarted with more epochs or steps trains on instead of stopping."""
+    more_epochs = p.epoch < cfg.epochs and (cfg.max_steps is None or p.step < cfg.max_steps)
+    if p.completed and p.stopped_reason in ("completed", "max_steps") and more_epochs:
+        p.completed, p.stopped_reason = False, None
+
+
 def run(
     cfg: TrainConfig,
     ctx: RunContext,
@@ -48,6 +56,11 @@ def run(
     resumed_step: int | None = None
     if latest is not None:
         state, path = latest
+        if state.get("format") != ckpt.FORMAT:
+            raise ConfigError(
+                f"checkpoint {path} was written by an incompatible trainer version",
+                hint="use a fresh checkpoint dir, or set checkpoint.resume: false",
+            )
         _check_resumable(cfg, state.get("config", {}), path)
         resumed_step = int(state["progress"]["step"])
         if ctx.is_main:
@@ -65,6 +78,7 @@ def run(
     trainer = Trainer(cfg, setup, logger, stop)
     if latest is not None:
         trainer.load_state_dict(latest[0])
+        _reopen_if_extended(cfg, trainer.progress)
         if ctx.is_main:
             print(f"resumed from {latest[1]} at step {resumed_step}", flush=True)
     if ctx.is_main:

@@ -54,10 +54,14 @@ def test_linear_regression_matches_least_squares(run_trainer, training: dict) ->
     assert read_summary(run)["final"]["val_r2"] > 0.9
 
 
-def test_binary_logistic_regression_uses_one_logit(run_trainer) -> None:
+def test_binary_logistic_regression_matches_scikit_learn(run_trainer) -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    data = {"source": "synthetic_classification", "n_samples": 400, "n_features": 4}
     cfg = {
         "model": {"kind": "logistic"},
-        "data": {"source": "synthetic_classification", "n_samples": 400, "n_features": 4},
+        "data": data,
         "optimizer": {"name": "lbfgs", "lr": 1.0},
         "batch_size": 10_000,
         "epochs": 3,
@@ -65,6 +69,12 @@ def test_binary_logistic_regression_uses_one_logit(run_trainer) -> None:
     }
     code, run = run_trainer(cfg)
     assert code == 0
-    assert read_summary(run)["final"]["val_accuracy"] > 0.8
+    ds = load_dataset(DataConfig(**data), 0, "logistic")
+    assert ds.x_val is not None and ds.y_val is not None
+    reference = LogisticRegression(C=1e6, max_iter=10_000).fit(ds.x_train, ds.y_train)
+    best = log_loss(ds.y_val.numpy(), reference.predict_proba(ds.x_val.numpy()))
+    final = read_summary(run)["final"]
+    assert final["val_loss"] == pytest.approx(best, rel=0.01)
+    assert final["val_accuracy"] == pytest.approx(reference.score(ds.x_val, ds.y_val), abs=0.01)
     meta = json.loads((run / "model" / "model.json").read_text())
     assert meta["output_shape"] == [1] and meta["classes"] == ["0", "1"]

@@ -62,7 +62,8 @@ def test_clip_grad_value_bounds_each_element(tmp_path: Path) -> None:
     trainer = make_trainer(tmp_path, optimizer={"name": "sgd", "lr": 1.0}, clip_grad_value=1e-3)
     before = [p.detach().clone() for p in trainer.params]
     trainer.train_step([torch.arange(32)], log_now=False)
-    biggest = max(float((p - b).abs().max()) for p, b in zip(trainer.params, before, strict=True))
+    pairs = zip(trainer.params, before, strict=True)
+    biggest = max(float((p.detach() - b).abs().max()) for p, b in pairs)
     assert biggest == pytest.approx(1e-3, rel=1e-5)
 
 

@@ -11,7 +11,12 @@ def tiny(**overrides: Any) -> dict[str, Any]:
     """A TrainConfig dict that trains in well under a second."""
     cfg: dict[str, Any] = {
         "model": {"kind": "mlp", "hidden": [16]},
-        "data": {"source": "synthetic_classification", "n_samples": 200, "n_features": 8},
+        "data": {
+            "source": "synthetic_classification",
+            "n_samples": 200,
+            "n_features": 8,
+            "noise": 0.0,
+        },
         "optimizer": {"name": "adam", "lr": 0.01},
         "epochs": 2,
         "batch_size": 32,
