@@ -232,6 +232,11 @@ class TrainConfig(BaseModel):
         default=False, description="Force deterministic kernels (slower; exact resumes on GPU)."
     )
     num_threads: int | None = Field(default=None, ge=1, description="torch CPU threads.")
+    compile: bool = Field(
+        default=False,
+        description="torch.compile the model (faster steps after a slow first one; off by "
+        "default because compiling costs more than short runs gain).",
+    )
     seed: int = Field(default=0, ge=0, description="Seed for data order, init and dropout.")
 
     @model_validator(mode="after")

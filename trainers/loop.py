@@ -1,0 +1,294 @@
+"""The epoch loop: batches, logging, evaluation, best model, early stopping, checkpoints.
+
+Step losses stay on the device in a list and are summed only when a line is logged
+or an epoch ends, so a step costs no extra torch ops; those flush points depend on
+the step number alone, so a resumed run sums (and logs) exactly what an
+uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainers import checkpoint as ckpt
+from trainers.batches import epoch_order
+from trainers.config import TrainConfig
+from trainers.distributed import all_reduce_sum, unwrap
+from trainers.errors import NonFiniteError, Preempted
+from trainers.metrics import MetricsLogger
+from trainers.objective import evaluate
+from trainers.setup import Setup
+from trainers.signals import StopFlag
+from trainers.state import Progress, improved, metric_mode
+from trainers.step import Stepper
+
+GRAD_NORM_HIGH = 1e3  # warn: exploding gradients
+GRAD_NORM_LOW = 1e-7  # warn: vanishing gradients
+_MAX_GRAD_WARNINGS = 5
+
+
+class Trainer:
+    """Runs one configured job to its end (or to a checkpointed stop)."""
+
+    def __init__(self, cfg: TrainConfig, s: Setup, logger: MetricsLogger, stop: StopFlag) -> None:
+        self.cfg, self.s, self.logger, self.stop = cfg, s, logger, stop
+        self.stepper = Stepper(cfg, s)
+        self.params = self.stepper.params
+        self.progress = Progress()
+        self.monitor = cfg.early_stopping.metric if cfg.early_stopping else "val_loss"
+        self.monitor_mode = metric_mode(
+            self.monitor, cfg.early_stopping.mode if cfg.early_stopping else "auto"
+        )
+        self._pending: list[torch.Tensor] = []  # step losses not yet summed
+        self._sums = {"log": 0.0, "log_n": 0, "epoch": 0.0, "epoch_n": 0}
+        self._log_t = time.perf_counter()
+        self._log_samples = 0
+        self._paused_log = 0.0  # eval/checkpoint seconds since the last log line
+        self._paused_total = 0.0
+        self.train_time = 0.0
+        self.samples_seen = 0
+        self.resumed_from: int | None = None
+
+    # ---- checkpoints -------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        s = self.s
+        return {
+            "format": ckpt.FORMAT,
+            "model": unwrap(s.model).state_dict(),
+            "optimizer": s.optimizer.state_dict(),
+            "schedule": s.schedule.state_dict(),
+            "scaler": s.scaler.state_dict() if s.scaler is not None else None,
+            "rng": ckpt.capture_rng(),
+            "progress": asdict(self.progress),
+            "losses": {"pending": [t.cpu() for t in self._pending], **self._sums},
+            "config": self.cfg.model_dump(mode="json"),
+            "world_size": s.ctx.world_size,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        s = self.s
+        unwrap(s.model).load_state_dict(state["model"])
+        s.optimizer.load_state_dict(state["optimizer"])
+        s.schedule.load_state_dict(state["schedule"])
+        if s.scaler is not None and state.get("scaler"):
+            s.scaler.load_state_dict(state["scaler"])
+        ckpt.restore_rng(state["rng"])
+        self.progress = Progress(**state["progress"])
+        losses = dict(state["losses"])
+        self._pending = [t.to(s.device) for t in losses.pop("pending")]
+        self._sums = losses
+        self.resumed_from = self.progress.step
+
+    def save(self) -> None:
+        """Checkpoint now (rank 0 writes; the others only keep in step)."""
+        with self._paused():
+            if self.s.ctx.is_main:
+                ckpt.save_checkpoint(
+                    self.s.ctx.checkpoint_dir,
+                    self.progress.step,
+                    self.state_dict(),
+                    self.cfg.checkpoint.keep_last,
+                )
+
+    @contextlib.contextmanager
+    def _paused(self) -> Iterator[None]:
+        """Time not spent training: kept out of samples/s and train time."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - t0
+            self._paused_log += spent
+            self._paused_total += spent
+
+    # ---- one step ------------------------------------------------------------------
+    def train_step(
+        self, group: list[torch.Tensor], log_now: bool
+    ) -> tuple[torch.Tensor, float | None]:
+        """One optimizer step over ``group`` micro-batches; returns (loss, grad norm if read)."""
+        s, p = self.s, self.progress
+        if not s.schedule.is_constant:
+            s.schedule.apply(s.optimizer, p.step)
+        loss, norm, ok = self.stepper.step(group, need_norm=log_now or s.ddp)
+        if not ok:
+            p.bad_steps += 1
+            print(
+                f"warning: non-finite loss or gradient at step {p.step + 1}; step skipped "
+                f"({p.bad_steps}/{self.cfg.max_bad_steps})",
+                flush=True,
+            )
+            if p.bad_steps > self.cfg.max_bad_steps:
+                raise NonFiniteError(
+                    f"{p.bad_steps} steps had a non-finite loss or gradient "
+                    f"(max_bad_steps={self.cfg.max_bad_steps}); the last good checkpoint is kept",
+                    hint="lower optimizer.lr, set clip_grad_norm, or check the data for NaNs",
+                )
+        return loss, (float(norm) if norm is not None and log_now else None)
+
+    # ---- logging -------------------------------------------------------------------
+    def _flush(self) -> None:
+        if self._pending:
+            total = float(torch.stack(self._pending).sum())
+            self._sums["log"] += total
+            self._sums["epoch"] += total
+            self._pending = []
+
+    def _log_step(self, gnorm: float | None) -> None:
+        p, s = self.progress, self.s
+        self._flush()
+        now = time.perf_counter()
+        elapsed = max(now - self._log_t - self._paused_log, 1e-9)
+        record: dict[str, Any] = {
+            "kind": "step",
+            "step": p.step,
+            "epoch": p.epoch + 1,
+            "loss": self._sums["log"] / max(1, self._sums["log_n"]),
+            "lr": s.optimizer.param_groups[0]["lr"],
+            "grad_norm": gnorm,
+            "samples_per_sec": self._log_samples / elapsed,
+        }
+        self.logger.log(record)
+        if gnorm is not None and (gnorm > GRAD_NORM_HIGH or 0 < gnorm < GRAD_NORM_LOW):
+            p.warnings += 1
+            if p.warnings <= _MAX_GRAD_WARNINGS and s.ctx.is_main:
+                kind = "exploding" if gnorm > GRAD_NORM_HIGH else "vanishing"
+                print(
+                    f"warning: {kind} gradients: grad_norm={gnorm:.3g} at step {p.step}", flush=True
+                )
+        self._sums["log"], self._sums["log_n"] = 0.0, 0
+        self._log_t, self._paused_log, self._log_samples = now, 0.0, 0
+
+    def _end_epoch(self, partial: bool) -> None:
+        p, s, cfg = self.progress, self.s, self.cfg
+        if not partial:
+            p.epoch += 1
+            p.micro = 0
+        self._flush()
+        sums = [self._sums["epoch"], self._sums["epoch_n"]]
+        totals = all_reduce_sum(torch.tensor(sums, dtype=torch.float64, device=s.device))
+        p.last_train_loss = float(totals[0] / totals[1].clamp(min=1))
+        self._sums["epoch"], self._sums["epoch_n"] = 0.0, 0
+        record: dict[str, Any] = {
+            "kind": "epoch",
+            "step": p.step,
+            "epoch": p.epoch + (1 if partial else 0),
+            "loss": p.last_train_loss,
+        }
+        last = partial or p.epoch >= cfg.epochs
+        evaluated = s.val is not None and (p.epoch % cfg.eval_every_epochs == 0 or last)
+        if evaluated:
+            p.last_val = self.run_eval()
+            p.last_eval_step = p.step
+            record.update(p.last_val)
+        record["lr"] = s.optimizer.param_groups[0]["lr"]
+        self.logger.log(record)
+        if evaluated:
+            s.schedule.observe(p.last_val["val_loss"])
+        elif s.val is None:
+            s.schedule.observe(p.last_train_loss)
+        self._track_best(record)
+
+    def run_eval(self) -> dict[str, float]:
+        s = self.s
+        assert s.val is not None
+        return evaluate(
+            unwrap(s.model),
+            s.val,
+            s.task,
+            s.num_outputs,
+            max(256, self.cfg.batch_size * 4),
+            s.ctx.rank,
+            s.ctx.world_size,
+            s.autocast,
+        )
+
+    def _track_best(self, record: dict[str, Any]) -> None:
+        p, cfg = self.progress, self.cfg
+        value = record.get(self.monitor)
+        if value is None:
+            return
+        if improved(value, p.best_value, self.monitor_mode):
+            p.best_value, p.best_step, p.best_epoch = float(value), p.step, p.epoch
+            if self.s.ctx.is_main:
+                best = unwrap(self.s.model).state_dict()
+                ckpt.atomic_save(best, self.s.ctx.checkpoint_dir / ckpt.BEST_NAME)
+        es = cfg.early_stopping
+        if es is None:
+            return
+        if improved(value, p.es_value, self.monitor_mode, es.min_delta):
+            p.es_value, p.es_bad = float(value), 0
+        else:
+            p.es_bad += 1
+            if p.es_bad >= es.patience:
+                p.stopped_reason = "early_stopping"
+
+    # ---- the loop ------------------------------------------------------------------
+    def _stop_requested(self) -> bool:
+        if not self.s.ddp:
+            return self.stop.requested
+        flag = torch.tensor([1.0 if self.stop.requested else 0.0], device=self.s.device)
+        return bool(all_reduce_sum(flag) > 0)
+
+    def fit(self) -> Progress:
+        """Train until epochs, max_steps or early stopping; checkpoint along the way."""
+        cfg, s, p = self.cfg, self.s, self.progress
+        every = cfg.checkpoint.every_steps
+        log_every = cfg.log_every_steps
+        accum = cfg.grad_accum_steps
+        max_steps = cfg.max_steps or math.inf
+        world, sums = s.ctx.world_size, self._sums
+        start = time.perf_counter()
+        while p.stopped_reason is None and p.epoch < cfg.epochs:
+            order = epoch_order(s.train.n, cfg.seed, p.epoch, s.ctx.rank, world)
+            micro = list(torch.split(s.train.order_on_device(order), cfg.batch_size))
+            partial = False
+            while p.micro < len(micro):
+                group = micro[p.micro : p.micro + accum]
+                log_now = (p.step + 1) % log_every == 0
+                loss, gnorm = self.train_step(group, log_now)
+                p.step += 1
+                p.micro += len(group)
+                self._pending.append(loss)
+                sums["log_n"] += 1
+                sums["epoch_n"] += 1
+                n_samples = world * (len(group[0]) if len(group) == 1 else sum(map(len, group)))
+                self._log_samples += n_samples
+                self.samples_seen += n_samples
+                if log_now:
+                    self._log_step(gnorm)
+                if every and p.step % every == 0:
+                    self.save()
+                if self._stop_requested():
+                    self.train_time += time.perf_counter() - start - self._paused_total
+                    self.save()
+                    p.stopped_reason = "preempted"
+                    raise Preempted(f"stopped by signal at step {p.step}; checkpoint saved")
+                if p.step >= max_steps:
+                    p.stopped_reason = "max_steps"
+                    partial = p.micro < len(micro)
+                    break
+            with self._paused():
+                self._end_epoch(partial)
+            if every is None:
+                self.save()
+        self.train_time += time.perf_counter() - start - self._paused_total
+        if p.stopped_reason is None:
+            p.stopped_reason = "completed"
+        if s.val is not None and p.last_eval_step != p.step:
+            p.last_val = self.run_eval()
+            p.last_eval_step = p.step
+        p.completed = True
+        self.save()
+        return p
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in unwrap(model).parameters())

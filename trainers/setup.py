@@ -1,0 +1,140 @@
+"""Build everything a run needs from a TrainConfig and a RunContext."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainers.batches import TensorBatches, steps_per_epoch
+from trainers.config import TrainConfig
+from trainers.context import RunContext
+from trainers.data import Dataset, load_dataset, validation_dir
+from trainers.distributed import init_process_group, select_device, unwrap
+from trainers.errors import ConfigError
+from trainers.models import build_model
+from trainers.objective import LossFn, loss_function, model_outputs
+from trainers.optim import LRSchedule, build_optimizer, scaled_lr
+
+_RANK_SEED_STRIDE = 7919  # a prime, so ranks draw different dropout masks
+
+
+@dataclass
+class Setup:
+    """The built pieces of a run; the loop only reads them."""
+
+    ctx: RunContext
+    device: torch.device
+    dataset: Dataset
+    model: nn.Module  # possibly wrapped in DDP and/or torch.compile
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    scaler: torch.amp.GradScaler | None
+    train: TensorBatches
+    val: TensorBatches | None
+    task: str
+    num_outputs: int
+    loss_fn: LossFn
+    autocast: Callable[[], contextlib.AbstractContextManager[Any]]
+    ddp: bool
+    base_lr: float
+    total_steps: int
+    steps_per_epoch: int
+    global_batch: int
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def configure_torch(cfg: TrainConfig) -> None:
+    """Threads and determinism, before any tensor work."""
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    if cfg.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+
+
+def make_autocast(
+    device: torch.device, precision: str
+) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    """A factory of the autocast context for ``precision`` (a no-op for fp32)."""
+    if precision == "fp32":
+        return contextlib.nullcontext
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    dev_type = device.type if device.type in ("cuda", "xla") else "cpu"
+    return lambda: torch.autocast(device_type=dev_type, dtype=dtype)
+
+
+def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None) -> Setup:
+    """Device, process group, data, model, optimizer, schedule and scaler for ``cfg``."""
+    configure_torch(cfg)
+    device = select_device(cfg.device, ctx)
+    if cfg.precision == "fp16" and device.type != "cuda":
+        raise ConfigError("precision fp16 needs a CUDA device", hint="use precision: bf16")
+    ddp = init_process_group(ctx, device)
+    seed_everything(cfg.seed)
+    dataset = load_dataset(
+        cfg.data, cfg.seed, cfg.model.kind, ctx.data_dir, validation_dir(ctx.data_dirs)
+    )
+    num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
+    model: nn.Module = build_model(cfg.model, dataset.input_shape, num_outputs, code_dir).to(device)
+    if ctx.rank > 0:
+        torch.manual_seed(cfg.seed + _RANK_SEED_STRIDE * ctx.rank)
+    if ddp:
+        device_ids = [device.index] if device.type == "cuda" else None
+        model = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+    if cfg.compile:
+        model = torch.compile(model)  # type: ignore[assignment]
+    spe = steps_per_epoch(dataset.n_train, ctx.world_size, cfg.batch_size, cfg.grad_accum_steps)
+    total = cfg.epochs * spe
+    if cfg.max_steps is not None:
+        total = min(total, cfg.max_steps)
+    global_batch = cfg.batch_size * ctx.world_size * cfg.grad_accum_steps
+    lr = scaled_lr(cfg.optimizer, global_batch)
+    optimizer = build_optimizer(cfg.optimizer, unwrap(model), lr)
+    schedule = LRSchedule(cfg.schedule, lr, total, spe)
+    schedule.apply(optimizer, 0)
+    scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
+    train = TensorBatches(dataset.x_train, dataset.y_train, device)
+    val = None
+    if dataset.x_val is not None and dataset.y_val is not None:
+        val = TensorBatches(dataset.x_val, dataset.y_val, device)
+    if dataset.n_train < cfg.batch_size and cfg.optimizer.name != "lbfgs" and ctx.is_main:
+        print(
+            f"note: batch_size {cfg.batch_size} > {dataset.n_train} training rows: full-batch GD",
+            flush=True,
+        )
+    return Setup(
+        ctx=ctx,
+        device=device,
+        dataset=dataset,
+        model=model,
+        optimizer=optimizer,
+        schedule=schedule,
+        scaler=scaler,
+        train=train,
+        val=val,
+        task=dataset.task,
+        num_outputs=num_outputs,
+        loss_fn=loss_function(dataset.task, num_outputs),
+        autocast=make_autocast(device, cfg.precision),
+        ddp=ddp,
+        base_lr=lr,
+        total_steps=int(total) if math.isfinite(total) else 0,
+        steps_per_epoch=spe,
+        global_batch=global_batch,
+    )

@@ -1,0 +1,135 @@
+"""One optimizer step: forward/backward over the micro-batches, clipping, the update.
+
+Kept lean because it runs every step: no torch op that a hand-written loop would
+not also run, except the one scalar read the non-finite guard needs (a host sync
+on GPU). The grad norm is computed only when asked (clipping, DDP, a log line).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+
+from trainers.config import TrainConfig
+from trainers.optim import l1_penalty, l2_penalty
+from trainers.setup import Setup
+
+
+class Stepper:
+    """Runs optimizer steps for one Setup."""
+
+    def __init__(self, cfg: TrainConfig, s: Setup) -> None:
+        self.s = s
+        self.model = s.model
+        self.optimizer = s.optimizer
+        self.scaler = s.scaler
+        self.batch = s.train.batch
+        self.loss_fn = s.loss_fn
+        self.params = [p for p in s.model.parameters() if p.requires_grad]
+        self.l1 = cfg.optimizer.l1
+        self.l2_in_loss = cfg.optimizer.weight_decay if cfg.optimizer.name == "lbfgs" else 0.0
+        self.amp = cfg.precision != "fp32"
+        self.clip_norm = cfg.clip_grad_norm
+        self.clip_value = cfg.clip_grad_value
+        self.lbfgs = cfg.optimizer.name == "lbfgs"
+        self.xla = s.device.type == "xla"
+
+    def _loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(data loss, loss to differentiate: data loss + penalties)."""
+        if self.amp:
+            with self.s.autocast():
+                out = self.model(x)
+        else:
+            out = self.model(x)
+        loss = self.loss_fn(out, y)
+        total = loss
+        if self.l1:
+            penalty = l1_penalty(self.model, self.l1)
+            if penalty is not None:
+                total = total + penalty
+        return loss, total
+
+    def _backward(self, total: torch.Tensor) -> None:
+        if self.scaler is not None:
+            self.scaler.scale(total).backward()
+        else:
+            total.backward()
+
+    def _accumulate(self, group: list[torch.Tensor]) -> torch.Tensor:
+        if len(group) == 1:
+            loss, total = self._loss(*self.batch(group[0]))
+            self._backward(total)
+            return loss.detach()
+        k = len(group)
+        losses = []
+        for i, index in enumerate(group):
+            # DDP: all-reduce gradients only on the last micro-batch of the step.
+            last = i == k - 1
+            no_sync = self.s.ddp and not last
+            sync = self.model.no_sync() if no_sync else contextlib.nullcontext()  # type: ignore[operator]
+            with sync:
+                loss, total = self._loss(*self.batch(index))
+                self._backward(total / k)
+            losses.append(loss.detach())
+        return torch.stack(losses).mean()
+
+    def _lbfgs(self, index: torch.Tensor) -> torch.Tensor:
+        x, y = self.batch(index)
+        opt = self.optimizer
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad(set_to_none=True)
+            _, total = self._loss(x, y)
+            l2 = l2_penalty(self.model, self.l2_in_loss)
+            if l2 is not None:
+                total = total + l2
+            total.backward()
+            return total
+
+        loss = opt.step(closure)  # type: ignore[arg-type]
+        assert isinstance(loss, torch.Tensor)
+        return loss.detach()
+
+    def _clip(self, need_norm: bool) -> torch.Tensor | None:
+        if self.scaler is not None and (need_norm or self.clip_value):
+            self.scaler.unscale_(self.optimizer)
+        if self.clip_value:
+            torch.nn.utils.clip_grad_value_(self.params, self.clip_value)
+        if not need_norm:
+            return None
+        grads = [p.grad for p in self.params if p.grad is not None]
+        norm = torch.nn.utils.get_total_norm(grads)
+        if self.clip_norm:
+            torch.nn.utils.clip_grads_with_norm_(self.params, self.clip_norm, norm)
+        return norm
+
+    def step(
+        self, group: list[torch.Tensor], need_norm: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
+        """One update from ``group``: (mean data loss, grad norm or None, finite?).
+
+        A non-finite step leaves the weights unchanged (fp16: GradScaler skips it and
+        lowers its scale, so only a non-finite *loss* counts as bad there).
+        """
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.lbfgs:
+            loss = self._lbfgs(group[0])
+            return loss, None, math.isfinite(loss.item())
+        loss = self._accumulate(group)
+        need_norm = need_norm or bool(self.clip_norm)
+        norm = self._clip(need_norm)
+        ok = math.isfinite(loss.item())  # the one host sync of a step
+        if ok and norm is not None and self.scaler is None:
+            ok = math.isfinite(norm.item())
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        elif ok:
+            self.optimizer.step()
+        if self.xla:  # pragma: no cover - needs torch_xla
+            import torch_xla.core.xla_model as xm
+
+            xm.mark_step()
+        return loss, norm, ok
