@@ -137,6 +137,7 @@ def report(error: BaseException, *, debug: bool) -> int:
 
 
 @click.group(
+    name="cloudgd",
     cls=CloudgdGroup,
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -76,14 +76,18 @@ def duration_text(status: JobStatus) -> str | None:
     return format_duration(seconds)
 
 
+def key_values(out: Console, rows: list[tuple[str, str | None]]) -> None:
+    """Aligned ``key  value`` lines (values may hold markup); rows whose value is None skipped."""
+    shown = [(key, value) for key, value in rows if value is not None]
+    width = max((len(key) for key, _ in shown), default=0)
+    for key, value in shown:
+        out.print(f"[bold]{key.ljust(width)}[/]  {value}")
+
+
 def render_status(out: Console, status: JobStatus) -> None:
     """A job's status as aligned key/value lines."""
     from rich.markup import escape
-    from rich.table import Table
 
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
     raw = f" ({escape(status.raw_state)})" if status.raw_state else ""
     rows: list[tuple[str, str | None]] = [
         ("job", escape(status.name)),
@@ -98,10 +102,7 @@ def render_status(out: Console, status: JobStatus) -> None:
         ("console", escape(status.console_url) if status.console_url else None),
     ]
     rows += [(f"metric {k}", f"{v:.6g}") for k, v in sorted(status.metrics.items())]
-    for key, value in rows:
-        if value is not None:
-            grid.add_row(key, value)
-    out.print(grid)
+    key_values(out, rows)
 
 
 def status_document(status: JobStatus) -> dict[str, Any]:
@@ -122,17 +123,14 @@ def print_json_text(out: Console, text: str) -> None:
 def render_plan(out: Console, plan: Plan) -> None:
     """A plan for people: summary, uploads, preceding requests, then the exact request."""
     from rich.markup import escape
-    from rich.table import Table
 
     out.print(f"[bold]plan[/] {escape(plan.job_name)} on [bold]{escape(plan.provider)}[/]")
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
-    grid.add_row("operation", escape(plan.operation))
-    grid.add_row("handle", escape(plan.handle))
-    for key, value in plan.summary.items():
-        grid.add_row(escape(str(key)), escape(_summary_value(value)))
-    out.print(grid)
+    rows: list[tuple[str, str | None]] = [
+        ("operation", escape(plan.operation)),
+        ("handle", escape(plan.handle)),
+    ]
+    rows += [(escape(str(k)), escape(_summary_value(v))) for k, v in plan.summary.items()]
+    key_values(out, rows)
     if plan.uploads:
         out.print("[bold]uploads first[/]")
         for upload in plan.uploads:

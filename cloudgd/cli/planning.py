@@ -19,6 +19,7 @@ from cloudgd.errors import ProviderError
 from cloudgd.home import bundles_dir, runs_dir
 from cloudgd.loader import LoadedSpec, load_spec
 from cloudgd.plan import BundleRef, Plan, RenderContext
+from cloudgd.rehearsal import check_rehearsal
 from providers.base import Provider
 
 # Which archive each built-in ships; a plug-in may declare ``bundle_format`` itself.
@@ -110,6 +111,8 @@ def plan_job(
     provider = make_provider(
         provider_name, backend=backend, endpoint=endpoint, run_local=run_local, runs_dir=runs
     )
+    if run_local:
+        check_rehearsal(provider)
     fmt = bundle_format(provider)
     bundle = build_job_bundle(loaded, fmt) if fmt and loaded.spec.image == "prebuilt" else None
     ctx = RenderContext(

@@ -47,7 +47,7 @@ def command(
     from cloudgd.cli.output import emit_json, human_console, note, render_plan, status_document
     from cloudgd.cli.planning import plan_job
     from cloudgd.plan import JobHandle
-    from cloudgd.rehearsal import check_rehearsal, submit_rehearsal
+    from cloudgd.rehearsal import submit_rehearsal
 
     json_mode = settings().json
     planned = plan_job(
@@ -60,8 +60,6 @@ def command(
         run_local=run_local,
     )
     chosen, plan = planned.provider, planned.plan
-    if run_local:
-        check_rehearsal(chosen)
     if dry_run:
         if json_mode:
             emit_json({"dry_run": True, "handle": plan.handle, "state": None, "plan": _plan(plan)})
@@ -75,7 +73,7 @@ def command(
     else:
         status = chosen.submit(plan)
     handle = JobHandle.parse(status.handle or plan.handle)
-    note(f"submitted {status.name} to {chosen.name}: {status.state.value}")
+    note(f"submitted {plan.job_name} to {chosen.name}: {status.state.value}")
     if not json_mode:
         click.echo(str(handle))
     if not (wait or follow):
@@ -104,7 +102,7 @@ def command(
             {
                 "handle": str(handle),
                 "state": status.state.value,
-                "job_name": status.name,
+                "job_name": plan.job_name,
                 "provider": chosen.name,
                 "status": status_document(status),
             }
