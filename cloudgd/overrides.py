@@ -44,7 +44,7 @@ def _value(raw: str, node: Node, text: str) -> Any:
         if node.is_text:
             return raw
         raise SpecError(
-            f"--set {text}: the value is not valid YAML: {error.message}",
+            f"--set {text}: bad value: {error.message}",
             hint="quote lists and mappings for the shell: --set 'trainer.model.hidden=[64,32]'",
         ) from None
     if node.is_text and not isinstance(parsed, str):

@@ -62,7 +62,7 @@ def _unknown_field(loc: Sequence[str | int], root: type[BaseModel]) -> str:
     close = suggestion(name, fields)
     if close:
         return f"unknown field; did you mean {close!r}?"
-    if fields and len(fields) <= 12:
+    if fields and len(fields) <= 16:
         return f"unknown field (fields here: {', '.join(fields)})"
     return "unknown field"
 
