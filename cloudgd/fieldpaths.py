@@ -7,6 +7,7 @@ reject paths the schema does not have before anything is validated.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,14 +95,22 @@ def _mapping_value(node: Node) -> Node:
     return node_for(args[1] if len(args) == 2 else Any)
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def path_text(path: Sequence[PathPart]) -> str:
-    """``('trainer', 'model', 'hidden', 0)`` → ``trainer.model.hidden[0]``."""
+    """``('trainer', 'model', 'hidden', 0)`` → ``trainer.model.hidden[0]``.
+
+    Keys that are not plain words are quoted (``env['A B']``) so a line stays one line.
+    """
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
         else:
-            out += f".{part}" if out else str(part)
+            out += f"[{part!r}]"
     return out
 
 

@@ -37,6 +37,11 @@ class Override:
         return ".".join(self.path)
 
 
+def _flag(text: str) -> str:
+    """How an override is quoted in messages: as typed, or escaped if it has odd characters."""
+    return text if text.isprintable() else repr(text)
+
+
 def _value(raw: str, node: Node, text: str) -> Any:
     try:
         parsed = parse_yaml(raw)
@@ -44,7 +49,7 @@ def _value(raw: str, node: Node, text: str) -> Any:
         if node.is_text:
             return raw
         raise SpecError(
-            f"--set {text}: bad value: {error.message}",
+            f"--set {_flag(text)}: bad value: {error.message}",
             hint="quote lists and mappings for the shell: --set 'trainer.model.hidden=[64,32]'",
         ) from None
     if node.is_text and not isinstance(parsed, str):
@@ -59,7 +64,7 @@ def parse_override(text: str, root: type[BaseModel] = JobSpec) -> Override:
     path = tuple(key.strip().split("."))
     if not sep or not all(path):
         raise SpecError(
-            f"--set {text}: expected PATH=VALUE with a dotted field path",
+            f"--set {_flag(text)}: expected PATH=VALUE with a dotted field path",
             hint=f"for example {_EXAMPLE}",
         )
     try:
@@ -73,7 +78,7 @@ def parse_override(text: str, root: type[BaseModel] = JobSpec) -> Override:
                 fields = []
             if fields:
                 hint = f"fields there: {', '.join(fields)}"
-        raise SpecError(f"--set {text}: {error.reason}", hint=hint) from None
+        raise SpecError(f"--set {_flag(text)}: {error.reason}", hint=hint) from None
     return Override(path=path, value=_value(raw, node, text), text=text)
 
 
@@ -105,7 +110,7 @@ def apply_overrides(document: dict[str, Any], overrides: Sequence[Override]) -> 
             elif not isinstance(child, dict):
                 where = ".".join(override.path[: depth + 1])
                 raise SpecError(
-                    f"--set {override.text}: {where} is {type(child).__name__} in the file, "
+                    f"--set {_flag(override.text)}: {where} is {type(child).__name__} in the file, "
                     "not a mapping",
                     hint=f"set {where} as a whole instead",
                 )

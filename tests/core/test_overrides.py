@@ -44,10 +44,15 @@ def test_path_must_exist_in_the_schema() -> None:
     "text, message",
     [
         ("epochs", "--set epochs: expected PATH=VALUE with a dotted field path"),
-        ("trainer..epochs=1", "--set trainer..epochs=1: expected PATH=VALUE with a dotted field path"),
-        ("trainer.model.hidden.0=3", "--set trainer.model.hidden.0=3: trainer.model.hidden is a list; set it whole"),
+        ("trainer..epochs=1",
+         "--set trainer..epochs=1: expected PATH=VALUE with a dotted field path"),
+        ("a\nb=1", "--set 'a\\nb=1': unknown field 'a\\nb' in the top level"),
+        ("trainer.model.hidden.0=3",
+         "--set trainer.model.hidden.0=3: trainer.model.hidden is a list; set it whole"),
         ("name.first=x", "--set name.first=x: name is a single value, it has no fields"),
-        ("trainer.epochs=[1", "--set trainer.epochs=[1: bad value: not valid YAML: while parsing a flow sequence: expected ',' or ']', but got '<stream end>'"),
+        ("trainer.epochs=[1",
+         "--set trainer.epochs=[1: bad value: not valid YAML: while parsing a flow sequence: "
+         "expected ',' or ']', but got '<stream end>'"),
     ],
 )  # fmt: skip
 def test_malformed_overrides(text: str, message: str) -> None:
