@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "validate": "cloudgd.cli.validate:command",
     "schema": "cloudgd.cli.schema:command",
     "plan": "cloudgd.cli.plan:command",
+    "cost": "cloudgd.cli.cost:command",
     "submit": "cloudgd.cli.submit:command",
     "status": "cloudgd.cli.status:command",
     "logs": "cloudgd.cli.logs:command",
@@ -37,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "cancel": "cloudgd.cli.cancel:command",
     "list": "cloudgd.cli.list_jobs:command",
     "providers": "cloudgd.cli.providers_list:command",
+    "catalog": "cloudgd.cli.catalog:command",
 }
 
 EXIT_INTERRUPTED = 130
@@ -160,7 +162,7 @@ def cli(ctx: click.Context, output: str, debug: bool) -> None:
 
     \b
     The loop:  cloudgd init → validate job.yaml → plan job.yaml -p aws
-               → submit job.yaml -p aws --wait → logs HANDLE
+               → cost job.yaml → submit job.yaml -p aws --wait → logs HANDLE
     """
     settings = ctx.ensure_object(Settings)
     settings.output = output
