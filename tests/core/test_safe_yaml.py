@@ -71,6 +71,16 @@ def test_control_characters_are_refused_with_their_line() -> None:
     )
 
 
+def test_exponent_floats_are_numbers_as_in_yaml_1_2() -> None:
+    assert parse_yaml("a: 3e-3\nb: 1E5\nc: -2e+2\nd: 1.5e3\ne: e5\n") == {
+        "a": 0.003,
+        "b": 100000.0,
+        "c": -200.0,
+        "d": 1500.0,
+        "e": "e5",
+    }
+
+
 def test_plain_values_are_unchanged() -> None:
     assert parse_yaml("a: 1\nb: 2.5\nc: [x, y]\nd: null\ne: yes\n") == {
         "a": 1,
