@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from cloudgd.cli.options import handle_argument
+from cloudgd.cli.options import handle_argument, output_option
 
 
 @click.command()
+@output_option
 @handle_argument
 def command(handle: str) -> None:
     """Stop a job; a no-op for a job that already ended."""

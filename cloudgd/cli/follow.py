@@ -19,7 +19,7 @@ from providers.base import Provider
 if TYPE_CHECKING:
     from rich.console import Console
 
-_LOSS = re.compile(r"(?<![A-Za-z_])loss[=:]\s*[-+0-9.eE]+")
+_LOSS = re.compile(r"\b\w*loss[=:]\s*[-+0-9.]")
 _EPOCH = re.compile(r"\bepoch[=:\s]+(\d+)(?:\s*/\s*(\d+))?", re.IGNORECASE)
 
 

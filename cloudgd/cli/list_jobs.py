@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from cloudgd.cli.options import backend_options
+from cloudgd.cli.options import backend_options, output_option
 
 
 @click.command()
+@output_option
 @click.option(
     "--provider",
     "-p",

@@ -42,7 +42,6 @@ COMMANDS: dict[str, str] = {
 }
 
 EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141
 
 
 def _error(line: str) -> None:
@@ -87,7 +86,10 @@ class CloudgdGroup(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        """Run the command; map every failure to one message and an exit code."""
+        """Run the command; map every failure to one message and an exit code.
+
+        (A closed stdout pipe, ``cloudgd logs H | head``, click itself ends quietly, exit 1.)
+        """
         settings = extra.setdefault("obj", Settings())
         try:
             result = super().main(
@@ -104,15 +106,13 @@ class CloudgdGroup(click.Group):
 def report(error: BaseException, *, debug: bool) -> int:
     """Print ``error`` the way users should see it; return the exit code."""
     if isinstance(error, SystemExit):
-        return error.code if isinstance(error.code, int) else 1
+        if error.code is None or isinstance(error.code, int):
+            return error.code or 0
+        click.echo(str(error.code), err=True)
+        return 1
     if isinstance(error, click.Abort | KeyboardInterrupt):
         click.echo("cloudgd: interrupted", err=True)
         return EXIT_INTERRUPTED
-    if isinstance(error, BrokenPipeError):
-        # The reader went away (``cloudgd logs ... | head``); stay quiet like other tools.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
     if debug:
         traceback.print_exception(error, file=sys.stderr)
     if isinstance(error, CloudgdError):

@@ -43,6 +43,21 @@ def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     return apply
 
 
+def _output_here(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Settings).output = value
+
+
+output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    expose_value=False,
+    callback=_output_here,
+    help="Same as the global option: json prints one JSON document on stdout.",
+)
+
 handle_argument = click.argument("handle", metavar="HANDLE")
 
 spec_file = click.argument("file", metavar="FILE", type=click.Path(dir_okay=True, allow_dash=True))
@@ -96,4 +111,6 @@ poll_option = click.option(
     help="Seconds between status checks (default: 1 for local jobs, 10 for clouds).",
 )
 
-planning_options = _compose(spec_file, provider_option, set_option, idempotency_option)
+planning_options = _compose(
+    spec_file, provider_option, set_option, idempotency_option, output_option
+)

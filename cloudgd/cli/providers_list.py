@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import click
 
+from cloudgd.cli.options import output_option
+
 
 @click.command()
+@output_option
 def command() -> None:
     """List providers and what each needs installed."""
     from cloudgd import registry

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from cloudgd.cli.options import set_option
+from cloudgd.cli.options import output_option, set_option
 
 
 @click.command()
+@output_option
 @click.argument(
     "files", nargs=-1, required=True, metavar="FILE...", type=click.Path(allow_dash=True)
 )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cloudgd.cli.options import handle_argument, poll_option
+from cloudgd.cli.options import handle_argument, output_option, poll_option
 from cloudgd.errors import CloudgdError
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def waiter(first: JobState | None = None) -> Callable[[JobStatus], None]:
 
 
 @click.command()
+@output_option
 @handle_argument
 @click.option(
     "--timeout",

@@ -3,7 +3,8 @@
 Jobs live in ``$CLOUDGD_HOME/fake-jobs.json`` so separate CLI invocations see
 them, as with a real cloud. The job's fate is steered from the spec:
 ``env.FAKE_OUTCOME`` = SUCCEEDED (default), FAILED, FOREVER (stays RUNNING),
-REFUSE (ProviderError on submit), CRASH (a bug: RuntimeError), INTERRUPT (Ctrl-C).
+REFUSE (ProviderError on submit), CRASH (a bug: RuntimeError), INTERRUPT (Ctrl-C
+during submit), CTRL_C_LOGS (Ctrl-C while following the logs).
 Each status call moves a job one step: PENDING → RUNNING → outcome.
 """
 
@@ -130,6 +131,9 @@ class FakeProvider(Provider):
 
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         jobs, job = self._job(handle)
+        if job["outcome"] == "CTRL_C_LOGS":
+            yield LOG_LINES[0]
+            raise KeyboardInterrupt
         yield from LOG_LINES
         if follow and job["outcome"] != "FOREVER":
             job["step"] = max(job["step"], 2)

@@ -152,3 +152,11 @@ def test_plan_missing_file_is_a_spec_error(invoke: Invoke, tmp_path: Path) -> No
     result = invoke("plan", str(tmp_path / "nope.yaml"), "-p", "fake")
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0].endswith("nope.yaml: no such file")
+
+
+def test_output_json_works_after_the_command_too(invoke: Invoke) -> None:
+    before = invoke("-o", "json", "plan", DIGITS, "-p", "fake")
+    after = invoke("plan", DIGITS, "-p", "fake", "--output", "json")
+    assert json.loads(after.stdout)["job_name"] == json.loads(before.stdout)["job_name"]
+    valid = invoke("validate", DIGITS, "-o", "json")
+    assert json.loads(valid.stdout)["valid"] is True
