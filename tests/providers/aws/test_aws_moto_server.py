@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,6 @@ import pytest
 from aws_helpers import make_ctx, make_spec
 
 from cloudgd import servers
-from cloudgd.home import servers_dir
 from cloudgd.plan import BundleRef, JobHandle, JobState
 from providers.aws.logs import LOG_GROUP
 from providers.aws.provider import AwsProvider
@@ -32,19 +30,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def moto_server() -> Iterator[None]:
-    """Stops the moto server the test starts (through cloudgd.servers) and reaps it."""
+    """Stops the moto server the test starts (through cloudgd.servers)."""
     try:
         yield
     finally:
-        state = servers_dir() / "moto.json"
-        pid = json.loads(state.read_text())["pid"] if state.exists() else 0
-        if pid:
-            # This process is the server's parent here (in real use the CLI that
-            # started it has exited), so reap it or it lingers as a zombie.
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
-                time.sleep(0.05)
         servers.stop("moto")
 
 
