@@ -94,7 +94,7 @@ def command(
         status = chosen.wait(
             handle, poll=poll or default_poll(chosen), on_status=waiter(status.state)
         )
-    if wait or follow:
+    if follow:  # --wait already printed each state change, the last one included
         reason = f" ({status.message})" if status.message else ""
         note(f"{status.name}: {status.state.value}{reason}")
     if json_mode:
