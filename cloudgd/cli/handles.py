@@ -31,10 +31,10 @@ def default_poll(provider: Provider) -> float:
 
 def open_handle(text: str) -> tuple[Provider, JobHandle]:
     """The provider that owns the job, configured from the handle's query."""
-    from cloudgd.cli.planning import make_provider
+    from cloudgd import registry
 
     handle = parse_handle(text)
-    provider = make_provider(
+    provider = registry.create(
         handle.provider,
         backend=handle.params.get("backend", "cloud"),
         endpoint=handle.params.get("endpoint"),

@@ -21,11 +21,11 @@ from cloudgd.cli.options import backend_options, output_option
 @backend_options
 def command(provider: str, prefix: str | None, backend: str, endpoint: str | None) -> None:
     """List jobs cloudgd created, newest first."""
+    from cloudgd import registry
     from cloudgd.cli.options import settings
     from cloudgd.cli.output import emit_json, human_console, state_text, status_document
-    from cloudgd.cli.planning import make_provider
 
-    jobs = make_provider(provider, backend=backend, endpoint=endpoint).list(prefix)
+    jobs = registry.create(provider, backend=backend, endpoint=endpoint).list(prefix)
     if settings().json:
         emit_json({"provider": provider, "jobs": [status_document(job) for job in jobs]})
         return

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from cloudgd import __version__, registry
 from cloudgd.bundle import build_bundle
-from cloudgd.errors import ProviderError
 from cloudgd.home import bundles_dir, runs_dir
 from cloudgd.loader import LoadedSpec, load_spec
 from cloudgd.plan import BundleRef, Plan, RenderContext
@@ -71,28 +70,6 @@ def build_job_bundle(loaded: LoadedSpec, fmt: str) -> BundleRef:
     return build_bundle(config + "\n", loaded.code_dir, bundles_dir(), fmt)
 
 
-def make_provider(
-    name: str,
-    *,
-    backend: str = "cloud",
-    endpoint: str | None = None,
-    run_local: bool = False,
-    runs_dir: str | None = None,
-) -> Provider:
-    """The named provider, refusing early (with the pip command) if its extra is missing."""
-    try:
-        return registry.create(
-            name, backend=backend, endpoint=endpoint, run_local=run_local, runs_dir=runs_dir
-        )
-    except ImportError as error:
-        # A provider package that fails to import is a broken install (often a plug-in),
-        # not a cloudgd bug: say which provider and how to see more.
-        raise ProviderError(
-            f"provider {name!r} could not be loaded: {error}",
-            hint="reinstall it, or run with --debug for the traceback",
-        ) from error
-
-
 def plan_job(
     file: str,
     provider_name: str,
@@ -108,7 +85,7 @@ def plan_job(
     """Load ``file``, build the bundle if the provider ships one, and render the plan."""
     loaded = load_spec(file, overrides)
     runs = local_runs_dir(loaded)
-    provider = make_provider(
+    provider = registry.create(
         provider_name, backend=backend, endpoint=endpoint, run_local=run_local, runs_dir=runs
     )
     if run_local:

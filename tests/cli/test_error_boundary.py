@@ -55,9 +55,10 @@ def test_a_provider_that_fails_to_import_exits_3(
     )
     result = invoke("plan", DIGITS, "-p", "broken")
     assert result.exit_code == 3
-    assert "provider 'broken' could not be loaded: No module named 'tests.cli.no_such_module'" in (
-        result.stderr
-    )
+    assert (
+        "cloudgd: error: provider 'broken' could not be loaded from tests.cli.no_such_module:P: "
+        "No module named 'tests.cli.no_such_module'"
+    ) in result.stderr
 
 
 def test_unknown_command_suggests_the_closest(invoke: Invoke) -> None:
