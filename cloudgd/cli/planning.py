@@ -1,7 +1,7 @@
 """The planning flow every planning command shares: spec → provider → bundle → context → plan.
 
-``plan``, ``submit`` (and ``cost``) go through :func:`plan_job`, so a dry run
-shows exactly what a submit sends.
+``plan`` and ``submit`` both go through :func:`plan_job`, so a dry run shows
+exactly what a submit sends.
 """
 
 from __future__ import annotations

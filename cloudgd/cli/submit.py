@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from cloudgd.cli.options import backend_options, planning_options, poll_option
@@ -62,7 +60,8 @@ def command(
     chosen, plan = planned.provider, planned.plan
     if dry_run:
         if json_mode:
-            emit_json({"dry_run": True, "handle": plan.handle, "state": None, "plan": _plan(plan)})
+            document = {"dry_run": True, "handle": plan.handle, "state": None}
+            emit_json({**document, "plan": plan.model_dump(mode="json")})
         else:
             render_plan(human_console(), plan)
             note("dry run: nothing was submitted")
@@ -109,9 +108,3 @@ def command(
         )
     if wait or follow:
         check_outcome(status)
-
-
-def _plan(plan: Any) -> Any:
-    import json
-
-    return json.loads(plan.to_json())
