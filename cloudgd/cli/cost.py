@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from cloudgd.cli.catalog import money
+from cloudgd.cli.options import settings
 from cloudgd.cost.carbon import CARBON_SOURCES, DEFAULT_CARBON_SOURCE
 from cloudgd.cost.catalog import Catalog, age_warning, load_catalog
 from cloudgd.cost.estimate import Estimate, estimate
@@ -20,39 +21,11 @@ from cloudgd.spec import JobSpec
 
 
 def load_job(path: Path, sets: tuple[str, ...] = ()) -> JobSpec:
-    """The job spec at ``path`` with ``--set a.b=value`` overrides applied.
+    """The job spec at ``path`` with ``--set a.b=value`` overrides applied (the CLI's loader,
+    so errors read the same as ``plan``)."""
+    from cloudgd.loader import load_spec
 
-    A plain YAML read: swap in the CLI's shared loader (``cloudgd/loader.py``,
-    ``cloudgd/overrides.py``) when it lands so errors read the same as ``plan``.
-    """
-    import yaml
-    from pydantic import ValidationError
-
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SpecError(f"{path}: cannot read the job spec ({exc})") from None
-    if not isinstance(document, dict):
-        raise SpecError(f"{path}: a job spec is a mapping of fields")
-    for item in sets:
-        dotted, sep, raw = item.partition("=")
-        if not sep or not dotted:
-            raise SpecError(f"--set {item!r}: expected path=value")
-        node = document
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            child = node.setdefault(key, {})
-            if not isinstance(child, dict):
-                raise SpecError(f"--set {item!r}: {key} is not a mapping")
-            node = child
-        node[leaf] = yaml.safe_load(raw)
-    try:
-        return JobSpec.model_validate(document)
-    except ValidationError as exc:
-        problems = [
-            f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        ]
-        raise SpecError(problems[0], problems=problems) from None
+    return load_spec(path, sets).spec
 
 
 def estimates_for(
@@ -264,7 +237,7 @@ def command(
             f"no cloud in the catalog can run resources.accelerator={spec.resources.accelerator}",
             problems=[f"{s['provider']} {s['region']}: {s['reason']}" for s in skipped],
         )
-    if output == "json":
+    if output == "json" or settings().json:
         document = {
             "job": spec.name,
             "catalog_as_of": catalog.as_of.isoformat(),
