@@ -91,7 +91,8 @@ def plan_job(
     if run_local:
         check_rehearsal(provider)
     fmt = bundle_format(provider)
-    bundle = build_job_bundle(loaded, fmt) if fmt and loaded.spec.image == "prebuilt" else None
+    # Custom images run the same bundle (SageMaker script mode, the sdist on Vertex).
+    bundle = build_job_bundle(loaded, fmt) if fmt else None
     ctx = RenderContext(
         now=now or datetime.now(UTC),
         idempotency_key=default_idempotency_key(
