@@ -119,6 +119,11 @@ class Limits(BaseModel):
     expected_runtime: Duration | None = Field(
         default=None, description="Your estimate of the run time, used by `cloudgd cost`."
     )
+    on_budget: Literal["refuse", "cap"] = Field(
+        default="refuse",
+        description="When the worst case (nodes x price x max_runtime) exceeds max_cost_usd: "
+        "refuse to submit, or cap the cloud-side time limit so spend stops at the budget.",
+    )
 
 
 class Checkpoints(BaseModel):

@@ -30,7 +30,7 @@ def command(
 
     from cloudgd.cli.options import settings
     from cloudgd.cli.output import human_console, note, render_plan
-    from cloudgd.cli.planning import plan_job
+    from cloudgd.cli.planning import plan_job, warn_budget
 
     planned = plan_job(
         file,
@@ -47,5 +47,6 @@ def command(
         click.echo(text, nl=False)
     else:
         render_plan(human_console(), planned.plan)
+    warn_budget(planned)
     if out:
         note(f"wrote {out}")

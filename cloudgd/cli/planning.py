@@ -103,3 +103,33 @@ def plan_job(
         runs_dir=runs,
     )
     return Planned(loaded=loaded, provider=provider, ctx=ctx, plan=provider.plan(loaded.spec, ctx))
+
+
+CLOUD_PROVIDERS = ("aws", "gcp", "azure")
+
+
+def budget_gate(planned: Planned) -> None:
+    """Refuse a cloud submit whose worst case exceeds ``limits.max_cost_usd``.
+
+    Runs before anything is uploaded or created; see ``limits.on_budget``.
+    """
+    spec = planned.loaded.spec
+    if spec.limits.max_cost_usd is None or planned.provider.name not in CLOUD_PROVIDERS:
+        return
+    from cloudgd.cost.budget import enforce_budget
+    from cloudgd.cost.select import choice_for_spec
+
+    enforce_budget(spec, choice_for_spec(spec, planned.provider.name))
+
+
+def warn_budget(planned: Planned) -> None:
+    """For dry runs: say on stderr that submit would refuse, without failing."""
+    from cloudgd.cli.output import note
+    from cloudgd.errors import BudgetError
+
+    try:
+        budget_gate(planned)
+    except BudgetError as refused:
+        note(f"warning: submit would refuse this job: {refused.message}")
+        if refused.hint:
+            note(f"hint: {refused.hint}")

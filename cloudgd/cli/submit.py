@@ -43,7 +43,7 @@ def command(
     from cloudgd.cli.handles import check_outcome, default_poll
     from cloudgd.cli.options import settings
     from cloudgd.cli.output import emit_json, human_console, note, render_plan, status_document
-    from cloudgd.cli.planning import plan_job
+    from cloudgd.cli.planning import budget_gate, plan_job, warn_budget
     from cloudgd.plan import JobHandle
     from cloudgd.rehearsal import submit_rehearsal
 
@@ -59,6 +59,7 @@ def command(
     )
     chosen, plan = planned.provider, planned.plan
     if dry_run:
+        warn_budget(planned)
         if json_mode:
             document = {"dry_run": True, "handle": plan.handle, "state": None}
             emit_json({**document, "plan": plan.model_dump(mode="json")})
@@ -67,6 +68,7 @@ def command(
             note("dry run: nothing was submitted")
         return
 
+    budget_gate(planned)
     if run_local:
         status = submit_rehearsal(chosen, plan, planned.loaded.spec, planned.ctx)
     else:

@@ -99,3 +99,17 @@ def check_budget(spec: JobSpec, choice: InstanceChoice) -> None:
         f"${budget:g} budget",
         hint="to fit: " + "; or ".join(fits) if fits else "raise limits.max_cost_usd",
     )
+
+
+def enforce_budget(spec: JobSpec, choice: InstanceChoice) -> None:
+    """The submit gate for ``limits.max_cost_usd``.
+
+    ``limits.on_budget: refuse`` (default) refuses a worst case over budget;
+    ``cap`` accepts it, because every adapter already lowers the cloud-side time
+    limit to :func:`capped_runtime` — the job is stopped when the budget is spent.
+    Either way an unpriced machine or a budget that buys nothing is refused.
+    """
+    if spec.limits.on_budget == "cap":
+        capped_runtime(spec, choice)
+        return
+    check_budget(spec, choice)
