@@ -34,6 +34,16 @@ class Planned:
     ctx: RenderContext
     plan: Plan
 
+    @property
+    def shown(self) -> Plan:
+        """The plan as printed or saved: credential-looking ``env`` values hidden.
+
+        ``plan`` itself (what submit sends) keeps them; see :mod:`cloudgd.redact`.
+        """
+        from cloudgd.redact import redact_plan
+
+        return redact_plan(self.plan, self.loaded.spec.env)
+
 
 def default_idempotency_key(explicit: str | None, env: Mapping[str, str]) -> str | None:
     """``--idempotency-key`` wins ('' means none); in GitHub Actions, commit + run attempt.
