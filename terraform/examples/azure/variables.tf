@@ -31,15 +31,25 @@ variable "name" {
 }
 
 variable "compute_vm_size" {
-  description = "VM size of the training cluster nodes."
+  description = "VM size of the training cluster nodes (Standard_NC4as_T4_v3: one T4 GPU)."
   type        = string
   default     = "Standard_NC4as_T4_v3"
+
+  validation {
+    condition     = can(regex("^Standard_[A-Za-z0-9_]+$", var.compute_vm_size))
+    error_message = "compute_vm_size must be an Azure VM size such as Standard_NC4as_T4_v3."
+  }
 }
 
 variable "compute_max_nodes" {
   description = "Most nodes the cluster scales out to."
   type        = number
   default     = 2
+
+  validation {
+    condition     = var.compute_max_nodes >= 1 && var.compute_max_nodes <= 100 && floor(var.compute_max_nodes) == var.compute_max_nodes
+    error_message = "compute_max_nodes must be a whole number between 1 and 100."
+  }
 }
 
 variable "compute_low_priority" {

@@ -6,9 +6,10 @@ locals {
   github_enabled = var.github_repository != null
   github_subject = coalesce(var.github_subject, "repo:${coalesce(var.github_repository, "-/-")}:ref:refs/heads/main")
 
-  # Exactly what cloudgd's Azure provider calls: read the workspace and cluster,
-  # register the code snapshot, create and read jobs and their logs.
-  ci_actions = concat([
+  # What submitting and following a command job with the Azure ML SDK needs: read the
+  # workspace, cluster and environments, register the code snapshot, create and read
+  # jobs and their logs. No delete, no compute changes, no secrets.
+  ci_base_actions = [
     "Microsoft.MachineLearningServices/workspaces/read",
     "Microsoft.MachineLearningServices/workspaces/computes/read",
     "Microsoft.MachineLearningServices/workspaces/datastores/read",
@@ -23,7 +24,8 @@ locals {
     "Microsoft.MachineLearningServices/workspaces/experiments/runs/read",
     "Microsoft.MachineLearningServices/workspaces/experiments/runs/submit/action",
     "Microsoft.MachineLearningServices/workspaces/metadata/artifacts/read",
-  ], var.ci_extra_actions)
+  ]
+  ci_actions = concat(local.ci_base_actions, var.ci_extra_actions)
 }
 
 resource "azurerm_user_assigned_identity" "github" {

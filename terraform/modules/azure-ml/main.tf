@@ -92,7 +92,7 @@ resource "azurerm_storage_management_policy" "this" {
 
 resource "azurerm_key_vault" "this" {
   #checkov:skip=CKV_AZURE_109:The workspace's managed identity and Azure ML reach the vault over its public endpoint; a deny-by-default firewall needs private endpoints.
-  #checkov:skip=CKV_AZURE_189:See CKV_AZURE_109.
+  #checkov:skip=CKV_AZURE_189:Public network access stays on for the same reason as CKV_AZURE_109: no private endpoints without a VNet.
   #checkov:skip=CKV2_AZURE_32:Private endpoints need a virtual network this module does not own.
   name                       = "kv-${var.name}-${local.suffix}"
   resource_group_name        = local.resource_group_name

@@ -45,6 +45,11 @@ variable "bucket_location" {
   description = "Location of the staging bucket (default: region). Keep it in the job region so data does not cross regions."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.bucket_location == null || can(regex("^[A-Za-z0-9-]+$", var.bucket_location))
+    error_message = "bucket_location must be a Cloud Storage location such as us-central1, US or EUR4."
+  }
 }
 
 variable "force_destroy" {
@@ -90,6 +95,11 @@ variable "access_log_bucket" {
   description = "Existing bucket that receives usage logs of the staging bucket (optional)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.access_log_bucket == null || can(regex("^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$", var.access_log_bucket))
+    error_message = "access_log_bucket must be a bucket name."
+  }
 }
 
 variable "enable_apis" {
