@@ -97,8 +97,7 @@ def parse_outputs(text: str, *, source: str) -> dict[str, Any]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(
-            f"{source}: not the JSON of `terraform output -json` "
-            f"(line {exc.lineno}: {exc.msg})",
+            f"{source}: not the JSON of `terraform output -json` (line {exc.lineno}: {exc.msg})",
             hint=_SAVE_HINT,
         ) from None
     if not isinstance(document, dict):
@@ -133,8 +132,7 @@ def detect_provider(outputs: dict[str, Any], explicit: str | None, *, source: st
     if explicit is not None:
         if explicit not in CLOUD_OPTIONS:
             raise UsageError(
-                f"--provider {explicit!r}: Terraform outputs fill one of "
-                f"{', '.join(CLOUD_OPTIONS)}"
+                f"--provider {explicit!r}: Terraform outputs fill one of {', '.join(CLOUD_OPTIONS)}"
             )
         if declared is not None and declared != explicit:
             raise UsageError(

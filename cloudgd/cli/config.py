@@ -106,9 +106,7 @@ def from_terraform(
         click.echo(f"updated providers.{cloud} in {target}: {fields}", err=True)
 
     if block.ignored:
-        click.echo(
-            f"not providers.{cloud} fields, left out: {', '.join(block.ignored)}", err=True
-        )
+        click.echo(f"not providers.{cloud} fields, left out: {', '.join(block.ignored)}", err=True)
 
 
 def _read_saved_outputs(path: Path) -> str:

@@ -15,7 +15,14 @@ MODULE_OF = {"aws": "aws-sagemaker", "gcp": "gcp-vertex", "azure": "azure-ml"}
 # The options fields each module must output (the rest of each options model is
 # job-level choice, such as image versions, that Terraform does not own).
 REQUIRED_OUTPUTS = {
-    "aws": {"role_arn", "output_uri", "checkpoint_uri", "kms_key_id", "subnets", "security_group_ids"},
+    "aws": {
+        "role_arn",
+        "output_uri",
+        "checkpoint_uri",
+        "kms_key_id",
+        "subnets",
+        "security_group_ids",
+    },
     "gcp": {"project", "location", "staging_bucket", "service_account", "network"},
     "azure": {"subscription_id", "resource_group", "workspace", "compute"},
 }

@@ -1,4 +1,6 @@
-"""Terraform files as Python data, read with python-hcl2 whichever output style it has.
+"""Helpers for the Terraform tests: paths, offline Terraform runs, and HCL as Python data.
+
+HCL is read with python-hcl2, whichever output style it has.
 
 Two distributions install the import name ``hcl2``: python-hcl2 (>= 7: bare
 values, strings quoted unless ``strip_string_quotes``) and checkov's pinned
@@ -11,6 +13,8 @@ result for both.
 from __future__ import annotations
 
 import inspect
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,29 @@ TERRAFORM = REPO / "terraform"
 MODULES = TERRAFORM / "modules"
 EXAMPLES = TERRAFORM / "examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+TERRAFORM_BIN = shutil.which("terraform")
+# A filesystem mirror holding hashicorp/aws (registry.terraform.io/hashicorp/aws/<v>/<os_arch>):
+# the only provider `terraform init` can install on a machine without internet.
+PLUGIN_DIR = Path(os.environ.get("CLOUDGD_TF_PLUGIN_DIR", "/opt/tf-plugins"))
+AWS_PLUGIN = PLUGIN_DIR / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0"
+AWS_PLUGIN_MISSING = (
+    f"terraform or hashicorp/aws 5.100.0 under {PLUGIN_DIR} (set CLOUDGD_TF_PLUGIN_DIR) missing"
+)
+
+
+def terraform_env(data_dir: Path | None = None) -> dict[str, str]:
+    """Environment for an offline, non-interactive Terraform run."""
+    env = {
+        **os.environ,
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "CHECKPOINT_DISABLE": "1",  # no version check call to HashiCorp
+    }
+    if data_dir is not None:
+        env["TF_DATA_DIR"] = str(data_dir)
+    return env
+
 
 _META = {"__start_line__", "__end_line__", "__is_block__", "__comments__", "__inline_comments__"}
 
