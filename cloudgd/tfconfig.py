@@ -41,6 +41,22 @@ CLOUD_OPTIONS: dict[str, type[BaseModel]] = {
 PROVIDER_OUTPUT = "cloudgd_provider"
 """Output the examples set to name their cloud, so detection never has to guess."""
 
+MODULE_FIELDS: dict[str, tuple[str, ...]] = {
+    "aws": (
+        "role_arn",
+        "output_uri",
+        "checkpoint_uri",
+        "kms_key_id",
+        "subnets",
+        "security_group_ids",
+    ),
+    "gcp": ("project", "location", "staging_bucket", "service_account", "network"),
+    "azure": ("subscription_id", "resource_group", "workspace", "compute"),
+}
+"""Options fields the terraform/ modules output. Terraform omits null outputs, so
+when outputs come from those modules (they carry ``cloudgd_provider``) a missing
+one means "not set" and is cleared from the user config."""
+
 USER_CONFIG_NAME = "config.yaml"
 
 _SAVE_HINT = "save them with: terraform output -json > outputs.json"
@@ -78,7 +94,8 @@ class ProviderBlock:
     values: dict[str, Any]
     """Options fields with a value, in the options model's field order."""
     cleared: tuple[str, ...]
-    """Options fields the outputs report as null or empty (nothing to set)."""
+    """Options fields the outputs report as null or empty, or (from the terraform/
+    modules) leave out because Terraform drops null outputs: nothing to set."""
     ignored: tuple[str, ...]
     """Outputs that are not options fields (CI identities, bucket names, ...)."""
 
@@ -172,6 +189,8 @@ def block_from_outputs(outputs: dict[str, Any], provider: str, *, source: str) -
             cleared.append(name)
         else:
             values[name] = value
+    if PROVIDER_OUTPUT in outputs:
+        cleared.extend(name for name in MODULE_FIELDS[provider] if name not in outputs)
     if not values:
         raise UsageError(
             f"{source}: no output is a providers.{provider} field",

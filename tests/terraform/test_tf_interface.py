@@ -8,24 +8,9 @@ from pathlib import Path
 import pytest
 from tfhcl import EXAMPLES, MODULES, TERRAFORM, attr, blocks, load_module
 
-from cloudgd.tfconfig import CLOUD_OPTIONS, PROVIDER_OUTPUT
+from cloudgd.tfconfig import CLOUD_OPTIONS, MODULE_FIELDS, PROVIDER_OUTPUT
 
 MODULE_OF = {"aws": "aws-sagemaker", "gcp": "gcp-vertex", "azure": "azure-ml"}
-
-# The options fields each module must output (the rest of each options model is
-# job-level choice, such as image versions, that Terraform does not own).
-REQUIRED_OUTPUTS = {
-    "aws": {
-        "role_arn",
-        "output_uri",
-        "checkpoint_uri",
-        "kms_key_id",
-        "subnets",
-        "security_group_ids",
-    },
-    "gcp": {"project", "location", "staging_bucket", "service_account", "network"},
-    "azure": {"subscription_id", "resource_group", "workspace", "compute"},
-}
 
 ALL_DIRS = [MODULES / name for name in MODULE_OF.values()] + [EXAMPLES / c for c in MODULE_OF]
 
@@ -71,8 +56,9 @@ def test_module_pins_a_major_version_and_example_an_exact_one(cloud: str) -> Non
 def test_outputs_are_named_after_the_options_fields(cloud: str) -> None:
     fields = set(CLOUD_OPTIONS[cloud].model_fields)
     module = load_module(MODULES / MODULE_OF[cloud])
-    assert REQUIRED_OUTPUTS[cloud] <= fields
-    assert REQUIRED_OUTPUTS[cloud] <= set(module.outputs)
+    assert set(MODULE_FIELDS[cloud]) <= fields
+    # Exactly these outputs share a name with an options field, nothing else does.
+    assert set(module.outputs) & fields == set(MODULE_FIELDS[cloud])
 
 
 @pytest.mark.parametrize("cloud", sorted(MODULE_OF))

@@ -49,6 +49,8 @@ def test_gcp_and_azure_outputs_become_their_blocks() -> None:
         "service_account": "cloudgd-train@cloudgd-example-project.iam.gserviceaccount.com",
     }
     assert gcp.ignored == ("ci_service_account", "workload_identity_provider")
+    # Terraform drops null outputs: the module's network output is absent, so unset.
+    assert gcp.cleared == ("network",)
     azure = tfconfig.block_from_outputs(recorded("azure"), "azure", source="azure.json")
     assert azure.values == {
         "subscription_id": "00000000-1111-2222-3333-444444444444",
@@ -147,6 +149,20 @@ def test_user_config_merge_keeps_hand_set_fields_and_drops_cleared_ones() -> Non
     assert list(aws)[:4] == ["role_arn", "output_uri", "checkpoint_uri", "kms_key_id"]
     assert merged["providers"]["gcp"] == {"project": "other-project"}
     assert existing["providers"]["aws"]["role_arn"] == "arn:old"  # input untouched
+
+
+def test_a_module_output_that_became_null_is_removed_from_the_user_config() -> None:
+    existing = {"providers": {"gcp": {"network": "projects/1/global/networks/old"}}}
+    block = tfconfig.block_from_outputs(recorded("gcp"), "gcp", source="gcp.json")
+    assert "network" not in tfconfig.merge_user_config(existing, block)["providers"]["gcp"]
+    # Outputs of a root module of your own (no cloudgd_provider) clear nothing they omit.
+    own = {k: v for k, v in recorded("gcp").items() if k != tfconfig.PROVIDER_OUTPUT}
+    assert tfconfig.block_from_outputs(own, "gcp", source="own.json").cleared == ()
+
+
+def test_module_fields_match_the_options_models() -> None:
+    for cloud, fields in tfconfig.MODULE_FIELDS.items():
+        assert set(fields) <= set(tfconfig.CLOUD_OPTIONS[cloud].model_fields)
 
 
 def test_merging_into_a_broken_user_config_names_the_field() -> None:
