@@ -94,7 +94,7 @@ def _retry(idempotent: bool = False) -> Any:
     from google.api_core import exceptions as gexc
     from google.api_core import retry as gretry
 
-    transient: tuple[type[BaseException], ...] = (gexc.ServiceUnavailable, gexc.TooManyRequests)
+    transient: tuple[type[Exception], ...] = (gexc.ServiceUnavailable, gexc.TooManyRequests)
     if idempotent:
         transient += (gexc.InternalServerError, requests.exceptions.ConnectionError)
     return gretry.Retry(
