@@ -109,8 +109,12 @@ def test_aws_a_lost_create_answer_finds_the_job_it_created(job_file: str, moto_u
         rehearse = ("--provider", "aws", "--backend", "moto", "--endpoint", proxy.url)
         submitted = cloudgd("-o", "json", "submit", job_file, *rehearse)
         assert proxy.fired() == 1
+        listed = cloudgd("-o", "json", "list", "--provider", "aws", "--backend", "moto",
+                         "--endpoint", proxy.url)  # fmt: skip
     assert submitted.exit_code == 0, submitted.stderr
-    assert json.loads(submitted.stdout)["job_name"].startswith("faulty-job")
+    name = json.loads(submitted.stdout)["job_name"]
+    assert listed.stdout.count(name) >= 1, listed.stdout
+    assert [job["name"] for job in json.loads(listed.stdout)["jobs"]] == [name]
 
 
 def test_aws_permanent_errors_are_one_line_and_exit_3(job_file: str, moto_url: str) -> None:
@@ -129,24 +133,30 @@ def test_aws_permanent_errors_are_one_line_and_exit_3(job_file: str, moto_url: s
         listed = cloudgd("-o", "json", "list", "--provider", "aws", "--backend", "moto",
                          "--endpoint", proxy.url)  # fmt: skip
     assert_one_line_exit_3(result)
-    if listed.exit_code == 0:  # nothing was created behind the user's back
-        assert "faulty-job" not in listed.stdout
+    assert listed.exit_code == 0, listed.stderr
+    assert "faulty-job" not in listed.stdout  # nothing was created behind the user's back
 
 
 # -- GCP: the Vertex REST transport against the fake service ----------------------
 @pytest.fixture
-def vertex_url() -> Iterator[str]:
+def vertex() -> Iterator[Any]:
+    """The fake Vertex AI server (its ``store`` holds the jobs), stopped after the test."""
     from providers.gcp.fake import Phases, make_server
 
     server = make_server(phases=Phases(queued=0.2, pending=0.2, running=1.0, cancelling=0.2))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def vertex_url(vertex: Any) -> str:
+    return f"http://127.0.0.1:{vertex.server_address[1]}"
 
 
 def test_gcp_429_and_503_are_retried(job_file: str, vertex_url: str) -> None:
@@ -237,3 +247,21 @@ def test_azure_permanent_errors_are_one_line_and_exit_3(job_file: str, azure_url
         result = cloudgd("submit", job_file, *rehearse)
         assert refuse.fired == 1
     assert_one_line_exit_3(result)
+
+
+def test_gcp_a_lost_create_answer_is_reported_and_a_resubmit_attaches(
+    job_file: str, vertex: Any, vertex_url: str
+) -> None:
+    # The create reached the service but its answer was lost. Not retried blindly (Vertex
+    # assigns the ID, so a blind retry could start a second job): one line, exit 3, and
+    # the same submit again finds the job that was created instead of starting another.
+    create = r"/customJobs(\?|$)"
+    lost = Fault(kind="reset", after=True, method="POST", path=create)
+    with FaultProxy(vertex_url, [lost]) as proxy:
+        rehearse = ("--provider", "gcp", "--backend", "fake", "--endpoint", proxy.url)
+        first = cloudgd("submit", job_file, *rehearse)
+        again = cloudgd("-o", "json", "submit", job_file, *rehearse)
+    assert lost.fired == 1
+    assert_one_line_exit_3(first)
+    assert again.exit_code == 0, again.stderr
+    assert len(vertex.store._jobs) == 1  # the job the lost answer was about, not a second
