@@ -58,6 +58,21 @@ def cost_figures(estimate: Estimate, seconds: float | None) -> CostFigures:
     )
 
 
+_HEADLINE_PREFIXES = ("val_", "train_", "test_", "eval_")
+_HEADLINE_WORDS = ("loss", "accuracy", "acc", "mse", "mae", "r2", "f1", "auc", "perplexity")
+
+
+def headline_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """The model-quality metrics people look at first (losses, accuracies, val_*);
+    all of them when none look like that. The JSON keeps every metric."""
+    chosen = {
+        name: value
+        for name, value in metrics.items()
+        if name.startswith(_HEADLINE_PREFIXES) or name.rsplit("_", 1)[-1] in _HEADLINE_WORDS
+    }
+    return chosen or dict(metrics)
+
+
 def ran_seconds(status: JobStatus, now: datetime | None = None) -> float | None:
     """Billed seconds where the cloud reports them, else start to end (or ``now``)."""
     if status.billable_seconds is not None:

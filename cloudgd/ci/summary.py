@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from cloudgd.ci.result import CostFigures, JobResult
+from cloudgd.ci.result import CostFigures, JobResult, headline_metrics
 from cloudgd.plan import JobState
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -83,8 +83,11 @@ def render_summary(result: JobResult) -> str:
     lines = [f"### {icon} cloudgd: {_cell(result.job_name)} {result.state.value}{verdict}", ""]
     lines += ["| | |", "|---|---|", *(f"| {key} | {value} |" for key, value in rows), ""]
     if result.metrics:
+        shown = headline_metrics(result.metrics)
         lines += ["**Final metrics**", "", "| metric | value |", "|---|---:|"]
-        lines += [f"| {_cell(k)} | {v:.6g} |" for k, v in sorted(result.metrics.items())]
+        lines += [f"| {_cell(k)} | {v:.6g} |" for k, v in sorted(shown.items())]
+        if len(shown) < len(result.metrics):
+            lines += ["", f"{len(result.metrics) - len(shown)} more in the JSON result."]
         lines.append("")
     if result.gates:
         lines += ["**Gates**", ""]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from cloudgd.ci.environment import detect
 from cloudgd.ci.gates import GateResult, MetricGate, check_gates, parse_gates
-from cloudgd.ci.result import JobResult, build_result
+from cloudgd.ci.result import JobResult, build_result, headline_metrics
 from cloudgd.ci.summary import append_step_summary, cost_text
 from cloudgd.cli.output import note
 from cloudgd.errors import CloudgdError, JobFailedError, UsageError
@@ -76,9 +76,10 @@ def job_result(
 def print_final(result: JobResult, *, metrics: bool = True) -> None:
     """Final metrics, cost and gate verdicts for people, on stderr."""
     if metrics and result.metrics:
-        width = max(len(name) for name in result.metrics)
+        shown = headline_metrics(result.metrics)
+        width = max(len(name) for name in shown)
         note("final metrics:")
-        for name, value in sorted(result.metrics.items()):
+        for name, value in sorted(shown.items()):
             note(f"  {name.ljust(width)}  {value:.6g}")
     if result.cost is not None:
         note(f"estimated cost: {cost_text(result.cost)}")
