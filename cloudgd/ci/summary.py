@@ -44,10 +44,12 @@ def _money(value: float | None) -> str:
     return "unknown" if value is None else f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
-def cost_text(cost: CostFigures | None) -> str:
+def cost_text(cost: CostFigures | None, provider: str) -> str:
     """One line: this run's cost, then the machine and the price it assumed."""
     if cost is None:
-        return "none (runs on this machine)"
+        return (
+            "none (runs on this machine)" if provider == "local" else "unknown (no catalog price)"
+        )
     capacity = "spot" if cost.capacity == "spot" else "on-demand"
     spent = _money(cost.this_run) if cost.this_run is not None else "not known yet"
     rate = "price unknown" if cost.per_hour is None else f"{_money(cost.per_hour)}/h"
@@ -75,7 +77,7 @@ def render_summary(result: JobResult) -> str:
         ("provider", _cell(where)),
         ("state", _cell(state)),
         ("duration", _duration(result.duration_seconds)),
-        ("estimated cost", _cell(cost_text(result.cost))),
+        ("estimated cost", _cell(cost_text(result.cost, result.provider))),
         ("link", _link(result)),
     ]
     if result.ci_run_url:

@@ -82,7 +82,7 @@ def print_final(result: JobResult, *, metrics: bool = True) -> None:
         for name, value in sorted(shown.items()):
             note(f"  {name.ljust(width)}  {value:.6g}")
     if result.cost is not None:
-        note(f"estimated cost: {cost_text(result.cost)}")
+        note(f"estimated cost: {cost_text(result.cost, result.provider)}")
     for gate in result.gates:
         if gate.passed:
             note(f"gate passed: {gate.line(result.metrics)}")

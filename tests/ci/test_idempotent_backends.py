@@ -40,7 +40,9 @@ def stop_servers(cloudgd_home: Path) -> Iterator[None]:
     ],
     ids=["moto", "gcp-fake", "azure-fake", "local"],
 )
-def test_submitting_twice_with_one_key_makes_one_job(invoke: Invoke, where: tuple[str, ...]) -> None:
+def test_submitting_twice_with_one_key_makes_one_job(
+    invoke: Invoke, where: tuple[str, ...]
+) -> None:
     args = ("-o", "json", "submit", DIGITS, *where, "--set", "trainer.epochs=1")
     first = invoke(*args, "--idempotency-key", "ci-run-1")
     assert first.exit_code == 0, first.stderr
