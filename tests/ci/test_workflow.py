@@ -135,7 +135,7 @@ def test_pull_requests_plan_and_main_submits() -> None:
     assert "refs/heads/main" in jobs["retrain"]["if"]
     plan_runs = [step.get("run") for step in jobs["plan"]["steps"]]
     assert "examples/ci/retrain.sh plan" in plan_runs
-    assert not any("login" in step.get("name", "").lower() for step in jobs["plan"]["steps"])
+    assert not any(step.get("name", "").startswith("Log in") for step in jobs["plan"]["steps"])
     uploads = [s for s in jobs["plan"]["steps"] if s.get("uses", "").startswith("actions/upload")]
     assert [step["with"]["path"] for step in uploads] == ["cloudgd-out/"]
     assert "examples/ci/retrain.sh submit" in [step.get("run") for step in jobs["retrain"]["steps"]]
