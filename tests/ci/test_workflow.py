@@ -118,8 +118,9 @@ def test_each_cloud_logs_in_with_its_oidc_action() -> None:
     logins = {
         step["uses"].split("@")[0]: step
         for step in steps
-        if "login" in step.get("name", "").lower()
+        if step.get("name", "").startswith("Log in to ")
     }
+    assert len(logins) == 3
     aws = logins["aws-actions/configure-aws-credentials"]
     assert aws["if"] == "env.CLOUDGD_PROVIDER == 'aws'"
     assert aws["with"]["role-to-assume"] == "${{ vars.CLOUDGD_AWS_CI_ROLE_ARN }}"
