@@ -111,8 +111,9 @@ class JobResult(BaseModel):
         return self.state == JobState.SUCCEEDED and all(g.passed for g in self.gates)
 
     def document(self) -> dict[str, Any]:
-        """The JSON form: the model plus ``passed``."""
-        return {**self.model_dump(mode="json"), "passed": self.passed}
+        """The JSON form: the model plus ``passed`` (null while the job has not ended)."""
+        passed = self.passed if self.state.terminal else None
+        return {**self.model_dump(mode="json"), "passed": passed}
 
 
 def build_result(

@@ -177,3 +177,10 @@ def test_an_explicit_key_never_looks_for_other_attempts(
     code, document, _ = submit(invoke, spec, "--idempotency-key", "release-7")
     assert code == 0 and document["attached"] is False
     assert len(load_jobs()) == 2
+
+
+def test_without_wait_the_document_has_no_verdict_yet(invoke: Invoke, tmp_path: Path) -> None:
+    result = invoke("-o", "json", "submit", job(tmp_path), "-p", "fake")
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0 and document["state"] == "PENDING"
+    assert document["passed"] is None and document["gates"] == []
