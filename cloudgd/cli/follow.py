@@ -1,12 +1,14 @@
 """Follow a job's logs until it ends: a live view on a terminal, plain lines otherwise.
 
 The live view keeps the log scrolling above a footer with the epoch progress bar,
-the latest loss line and the elapsed time. Off a terminal (CI, pipes) it prints
-the log lines as they are, with no colour and no spinner.
+the latest loss line and the elapsed time. Off a terminal (pipes), and in CI even
+where FORCE_COLOR makes the log look like one, it prints the log lines as they
+are, with no spinner.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -98,9 +100,11 @@ def follow_job(
 
     Ctrl-C stops following, not the job; the message says how to resume.
     """
+    from cloudgd.ci.environment import in_ci
+
     out = console(stderr=to_stderr)
     try:
-        if out.is_terminal:
+        if out.is_terminal and not in_ci(os.environ):
             progress = Progress(name=name or handle.job, total_epochs=total_epochs)
             _live(provider, handle, out, progress)
         else:

@@ -25,7 +25,7 @@ from cloudgd.spec import JobSpec
 from providers.base import Capability, Provider, rehearsal_run
 from providers.gcp import labels as lbl
 from providers.gcp.options import GcpOptions
-from providers.gcp.render import render
+from providers.gcp.render import REHEARSAL_PROJECT, render
 from providers.gcp.states import RETRYABLE_ENDINGS, job_state, state_name
 
 FAKE_SERVER = "gcp-fake"
@@ -265,6 +265,8 @@ class GcpProvider(Provider):
         endpoint = self._fake_endpoint() if self.backend == "fake" else None
         api = self._api(location, endpoint, project)
         project = project or getattr(api, "default_project", None)
+        if not project and self.backend == "fake":  # where rehearsal plans put their jobs
+            project = REHEARSAL_PROJECT
         if not project:
             raise UsageError(
                 "gcp: no project to list jobs in",
