@@ -33,7 +33,9 @@ def trial_spec(spec: JobSpec) -> JobSpec:
     if budget is None:
         return spec
     share = budget / tuning.trial_count
-    return spec.model_copy(update={"limits": spec.limits.model_copy(update={"max_cost_usd": share})})
+    return spec.model_copy(
+        update={"limits": spec.limits.model_copy(update={"max_cost_usd": share})}
+    )
 
 
 class StudyCost(BaseModel):

@@ -292,8 +292,12 @@ def tuning_request_problems(request: dict[str, Any]) -> list[str]:
     problems = report.generate_report().splitlines() if report.has_errors() else []
     problems = [p.strip() for p in problems if p.strip()]
     name = str(request.get("HyperParameterTuningJobName", ""))
-    if not re.fullmatch(str(shape.members["HyperParameterTuningJobName"].metadata["pattern"]), name):
-        problems.append(f"HyperParameterTuningJobName {name!r} does not match the SageMaker pattern")
+    if not re.fullmatch(
+        str(shape.members["HyperParameterTuningJobName"].metadata["pattern"]), name
+    ):
+        problems.append(
+            f"HyperParameterTuningJobName {name!r} does not match the SageMaker pattern"
+        )
     definition = request.get("TrainingJobDefinition", {})
     allowed = shape.members["TrainingJobDefinition"].members["ResourceConfig"]
     instance = definition.get("ResourceConfig", {}).get("InstanceType")

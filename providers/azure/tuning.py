@@ -29,8 +29,24 @@ from providers.azure.render import render_plan
 OPERATION = "azureml:JobsCreateOrUpdate"
 SWEEP_SCHEMA = "https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json"
 # Trial-level fields of a command job; the rest stay on the sweep itself.
-_TRIAL_KEYS = ("code", "command", "environment", "environment_variables", "resources", "distribution")
-_SWEEP_KEYS = ("name", "display_name", "experiment_name", "description", "compute", "inputs", "outputs", "tags")
+_TRIAL_KEYS = (
+    "code",
+    "command",
+    "environment",
+    "environment_variables",
+    "resources",
+    "distribution",
+)
+_SWEEP_KEYS = (
+    "name",
+    "display_name",
+    "experiment_name",
+    "description",
+    "compute",
+    "inputs",
+    "outputs",
+    "tags",
+)
 
 
 def search_space_entry(rng: ParameterRange) -> dict[str, Any]:
@@ -43,7 +59,11 @@ def search_space_entry(rng: ParameterRange) -> dict[str, Any]:
     if rng.type == "uniform":
         return {"type": "uniform", "min_value": rng.low, "max_value": rng.high}
     if rng.type == "log_uniform":
-        return {"type": "loguniform", "min_value": math.log(rng.low), "max_value": math.log(rng.high)}
+        return {
+            "type": "loguniform",
+            "min_value": math.log(rng.low),
+            "max_value": math.log(rng.high),
+        }
     return {"type": "quniform", "min_value": rng.low, "max_value": rng.high, "q": 1}
 
 

@@ -64,7 +64,9 @@ def _report_metric(job_spec: dict[str, Any], metric: str) -> dict[str, Any]:
         key = "pythonPackageSpec" if "pythonPackageSpec" in pool else "containerSpec"
         code = dict(pool[key])
         env = [e for e in code.get("env", []) if e["name"] != HP_METRIC_ENV]
-        code["env"] = sorted([*env, {"name": HP_METRIC_ENV, "value": metric}], key=lambda e: e["name"])
+        code["env"] = sorted(
+            [*env, {"name": HP_METRIC_ENV, "value": metric}], key=lambda e: e["name"]
+        )
         pools.append({**pool, key: code})
     return {**job_spec, "workerPoolSpecs": pools}
 
