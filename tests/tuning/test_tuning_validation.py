@@ -113,7 +113,10 @@ def test_a_grid_smaller_than_max_trials_runs_each_combination_once() -> None:
                 "max_trials": 50,
                 "parameters": {
                     "trainer.batch_size": {"type": "choice", "values": [32, 64]},
-                    "trainer.optimizer.name": {"type": "choice", "values": ["sgd", "adam", "adamw"]},
+                    "trainer.optimizer.name": {
+                        "type": "choice",
+                        "values": ["sgd", "adam", "adamw"],
+                    },
                 },
             },
         }
