@@ -89,7 +89,7 @@ def command(
         )
     from providers.aws.tuning import submit_tuning
 
-    status = submit_tuning(planned.provider, plan)
+    status = submit_tuning(planned.provider, plan)  # type: ignore[arg-type]
     note(f"submitted tuning job {plan.job_name} to aws: {status.state.value}")
     if json_mode:
         emit_json({"handle": status.handle, "state": status.state.value, "job_name": plan.job_name})

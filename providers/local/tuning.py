@@ -189,16 +189,16 @@ class LocalStudy:
             if status.state is JobState.CANCELLED:
                 raise optuna.TrialPruned("cancelled")
             raise TrialFailed(status.message or status.state.value)
-        value = status.metrics.get(metric)
-        if value is None:
+        final: float | None = status.metrics.get(metric)
+        if final is None:
             history = epoch_values(Path(output) / METRICS, metric) if output else []
             if not history:
                 self._record(trial.number, state="FAILED", message=f"no {metric} reported")
                 raise TrialFailed(f"the trial reported no {metric}")
-            value = history[-1][1]
-        self._record(trial.number, state="SUCCEEDED", value=value)
-        self._event(f"trial {trial.number} finished: {metric}={value:.6g}")
-        return float(value)
+            final = history[-1][1]
+        self._record(trial.number, state="SUCCEEDED", value=final)
+        self._event(f"trial {trial.number} finished: {metric}={final:.6g}")
+        return float(final)
 
     # -- the study -----------------------------------------------------------------
     def run(self) -> JobStatus:

@@ -76,7 +76,9 @@ def _stubbed(responses: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> Aws
 
 DESCRIBED = {
     "HyperParameterTuningJobName": "digits-0a1b2c3d",
-    "HyperParameterTuningJobArn": "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/digits-0a1b2c3d",
+    "HyperParameterTuningJobArn": (
+        "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/digits-0a1b2c3d"
+    ),
     "HyperParameterTuningJobConfig": {
         "Strategy": "Bayesian",
         "ResourceLimits": {"MaxParallelTrainingJobs": 2},

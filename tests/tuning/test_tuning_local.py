@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 import yaml
+from tuning_helpers import NOW
 
 from cloudgd.plan import JobHandle, JobState
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.follow import TuningFollower
 from providers.local.provider import LocalProvider
 from providers.local.tuning import LocalStudy, study_handle
-from tuning_helpers import NOW
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_TRAINER: dict[str, Any] = {
