@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "plan": "cloudgd.cli.plan:command",
     "cost": "cloudgd.cli.cost:command",
     "submit": "cloudgd.cli.submit:command",
+    "tune": "cloudgd.cli.tune:command",
     "status": "cloudgd.cli.status:command",
     "logs": "cloudgd.cli.logs:command",
     "wait": "cloudgd.cli.wait:command",

@@ -278,3 +278,34 @@ def check_request(request: dict[str, Any]) -> None:
             f"the SageMaker request is invalid: {problems[0]}",
             problems=[f"SageMaker request: {p}" for p in problems],
         )
+
+
+def tuning_request_problems(request: dict[str, Any]) -> list[str]:
+    """What is wrong with a CreateHyperParameterTuningJob request, checked without network:
+    botocore's validator plus the name pattern and the spot rules of the trial definition."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    shape = model.operation_model("CreateHyperParameterTuningJob").input_shape
+    report = ParamValidator().validate(request, shape)
+    problems = report.generate_report().splitlines() if report.has_errors() else []
+    problems = [p.strip() for p in problems if p.strip()]
+    name = str(request.get("HyperParameterTuningJobName", ""))
+    if not re.fullmatch(
+        str(shape.members["HyperParameterTuningJobName"].metadata["pattern"]), name
+    ):
+        problems.append(
+            f"HyperParameterTuningJobName {name!r} does not match the SageMaker pattern"
+        )
+    definition = request.get("TrainingJobDefinition", {})
+    allowed = shape.members["TrainingJobDefinition"].members["ResourceConfig"]
+    instance = definition.get("ResourceConfig", {}).get("InstanceType")
+    if instance not in allowed.members["InstanceType"].enum:
+        problems.append(f"InstanceType {instance!r} is not a SageMaker type")
+    if definition.get("EnableManagedSpotTraining"):
+        if "MaxWaitTimeInSeconds" not in definition.get("StoppingCondition", {}):
+            problems.append("managed spot training needs StoppingCondition.MaxWaitTimeInSeconds")
+        if "CheckpointConfig" not in definition:
+            problems.append("managed spot training needs CheckpointConfig to resume")
+    return problems
