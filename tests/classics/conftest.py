@@ -18,6 +18,8 @@ _PLATFORM_NAMES = ("CLUSTER_SPEC", "TF_CONFIG", "TRAINING_JOB_NAME", "RANK", "WO
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for key in list(os.environ):
+        if key == "CLOUDGD_UPDATE_GOLDEN":
+            continue
         if key.startswith(_PLATFORM_PREFIXES) or key in _PLATFORM_NAMES:
             monkeypatch.delenv(key)
     monkeypatch.setenv("CLOUDGD_HOME", str(tmp_path / "cloudgd-home"))
