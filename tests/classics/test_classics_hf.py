@@ -44,8 +44,9 @@ def run_trainer(cfg: dict[str, Any], run_dir: Path) -> int:
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "job.json").write_text(json.dumps(cfg))
-    return main(["--config", str(run_dir / "job.json"), "--model-dir", str(run_dir / "model"),
-                 "--output-dir", str(run_dir / "out"), "--checkpoint-dir", str(run_dir / "ckpt")])  # fmt: skip
+    dirs = {"--model-dir": "model", "--output-dir": "out", "--checkpoint-dir": "ckpt"}
+    args = [part for flag, sub in dirs.items() for part in (flag, str(run_dir / sub))]
+    return main(["--config", str(run_dir / "job.json"), *args])
 
 
 def test_the_bundled_reviews_regenerate_byte_for_byte(tmp_path: Path) -> None:
@@ -109,7 +110,7 @@ def test_unknown_model_args_and_missing_models_are_config_errors(tiny_bert: Path
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['pretrained_weights'\]"):
         build_hf_model(ModelConfig(kind="huggingface", name=str(tiny_bert),
                                    args={"pretrained_weights": False}), 2)  # fmt: skip
-    with pytest.raises(ConfigError, match="model.name: cannot load a tokenizer"):
+    with pytest.raises(ConfigError, match=r"model\.name: cannot load a tokenizer"):
         build_hf_model(ModelConfig(kind="huggingface", name=str(tiny_bert / "missing")), 2)
 
 

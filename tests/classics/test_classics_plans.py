@@ -13,7 +13,6 @@ import json
 import os
 import warnings
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,8 +89,8 @@ def test_vertex_bert_bodies_parse_strictly_as_custom_jobs(example: str) -> None:
     assert json.loads(canonical) == body
     [pool] = body["jobSpec"]["workerPoolSpecs"]
     if example == "vertex-bert":
-        assert pool["machineSpec"] == {"machineType": "g2-standard-8",
-                                       "acceleratorType": "NVIDIA_L4", "acceleratorCount": 1}  # fmt: skip
+        l4 = {"machineType": "g2-standard-8", "acceleratorType": "NVIDIA_L4", "acceleratorCount": 1}
+        assert pool["machineSpec"] == l4
         assert "pythonPackageSpec" in pool
     else:
         assert pool["machineSpec"]["machineType"] == "ct5lp-hightpu-1t"
