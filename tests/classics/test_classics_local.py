@@ -104,7 +104,7 @@ def test_azure_cnn_trains_with_two_gloo_ranks_in_the_emulated_azure_ml_job(
     run = run_dir(document)
     assert (run / "azureml/outputs/model/model.pt").is_file()
     log = (run / "logs/job.log").read_text()
-    assert "[rank 1]" in log and "world=2 platform=azureml" in log
+    assert "started 2 rank(s)" in log and "world=2 platform=azureml" in log
     summary = json.loads(next(run.rglob("summary.json")).read_text())
     # linear scaling: 0.05 x (32 per rank x 2 ranks / 32) = 0.1
     assert summary["world_size"] == 2 and summary["global_batch"] == 64
