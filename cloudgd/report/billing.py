@@ -111,3 +111,14 @@ def price_run(
         carbon_kg=carbon.kg_co2e,
         notes=tuple(notes),
     )
+
+
+def price_on_clouds(
+    spec: JobSpec, catalog: Catalog, *, run_seconds: float | None
+) -> tuple[Billing, ...]:
+    """What a local run of ``spec`` would have cost on each cloud's machine for the spec
+    (for as long as it ran here: a rough figure, the machines differ)."""
+    return tuple(
+        price_run(spec, cloud, catalog, billable_seconds=None, run_seconds=run_seconds)
+        for cloud in CLOUDS
+    )

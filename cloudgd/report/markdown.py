@@ -25,6 +25,7 @@ class RunReport:
     state: str | None
     spec_name: str | None
     billing: Billing
+    elsewhere: tuple[Billing, ...] = ()  # a local run priced on each cloud's machine
 
 
 def _fmt(value: Any) -> str:
@@ -122,8 +123,10 @@ def run_markdown(report: RunReport, figure_name: str) -> str:
         ("device", "device"),
         ("world_size", "processes"),
     ):
-        if summary.get(key) is not None:
-            lines.append(f"| {label} | {_fmt(summary[key])} |")
+        value = summary.get(key)
+        if value is not None:
+            shown = f"{value:,.0f}" if key == "samples_per_sec" else _fmt(value)
+            lines.append(f"| {label} | {shown} |")
     lines += ["", "## Metrics", "", "| metric | final | best | best at step |", "|---|---|---|---|"]
     best = best_metrics(run)
     final = final_metrics(run)
@@ -138,7 +141,32 @@ def run_markdown(report: RunReport, figure_name: str) -> str:
             f"(best {monitor.get('metric')} = {_fmt(monitor.get('value'))}).",
         ]
     lines += ["", "## Cost and carbon", "", *_billing_lines(report.billing)]
+    if report.elsewhere:
+        lines += ["", *_elsewhere_lines(report.elsewhere)]
     return "\n".join(lines) + "\n"
+
+
+def _elsewhere_lines(options: tuple[Billing, ...]) -> list[str]:
+    lines = [
+        "The same run time on each cloud's machine for this spec (catalog list prices):",
+        "",
+        "| cloud | machine | price | this run | estimated | carbon |",
+        "|---|---|---|---|---|---|",
+    ]
+    for b in options:
+        if b.instance_type is None:
+            lines.append(f"| {b.provider} | – | – | – | – | {'; '.join(b.notes)} |")
+            continue
+        carbon = f"{b.carbon_kg * 1000:.3g} g" if b.carbon_kg is not None else "unknown"
+        price = f"${b.price_per_hour:.4g}/h" if b.price_per_hour else "unknown"
+        lines.append(
+            f"| {b.provider} | {b.nodes} × {b.instance_type} ({b.region}) | {price} | "
+            f"{_usd(b.run_time_usd)} | {_usd(b.estimated_usd)} | {carbon} |"
+        )
+    unknown = {n for b in options for n in b.notes if n.startswith("carbon unknown")}
+    if unknown:
+        lines += ["", *(f"- {n}" for n in sorted(unknown))]
+    return lines
 
 
 def _billing_lines(b: Billing) -> list[str]:
@@ -164,7 +192,7 @@ def _billing_lines(b: Billing) -> list[str]:
         ),
     ]
     shown = [(k, v) for k, v in rows if v is not None]
-    lines = ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in shown)] if shown else []
+    lines = ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in shown), ""] if shown else []
     lines += [f"- {note}" for note in b.notes]
     return lines
 
