@@ -338,15 +338,12 @@ class AzureClient:
             f"azureml://datastores/workspaceblobstore/paths/azureml/{job_name}/{output_name}/"
         )
         parsed = AzureMLDatastorePathUri(uri)
-        overrides = (
-            {"account_url": self.fake_blob_url, "credential": FAKE_SAS}
-            if self.fake_blob_url
-            else {}
-        )
         info = self.call(
             f"reading datastore {parsed.datastore}",
-            lambda: get_datastore_info(self.ml.datastores, parsed.datastore, **overrides),
+            lambda: get_datastore_info(self.ml.datastores, parsed.datastore),
         )
+        if self.fake_blob_url:
+            info.update(account_url=self.fake_blob_url, credential=FAKE_SAS)
         container = ContainerClient(
             account_url=info["account_url"],
             container_name=info["container_name"],
