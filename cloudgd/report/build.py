@@ -87,7 +87,7 @@ def collect(
         billable_seconds=status.billable_seconds,
         run_seconds=seconds,
     )
-    elsewhere = ()
+    elsewhere: tuple[Billing, ...] = ()
     if spec is not None and handle.provider not in CLOUDS:
         elsewhere = price_on_clouds(spec, catalog, run_seconds=seconds)
     return RunReport(
