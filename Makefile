@@ -33,6 +33,9 @@ $(PY):
 	  echo "cloudgd needs Python >= 3.11; try: make $(MAKECMDGOALS) PYTHON=python3.11" >&2; \
 	  exit 1; }
 	$(PYTHON) -m venv $(VENV)
+	@# The pip that ships with older Pythons (23.x) fails to resolve the cloud SDKs'
+	@# opentelemetry pins (InconsistentCandidate); a current pip backtracks correctly.
+	$(PY) -m pip install --disable-pip-version-check --quiet --upgrade 'pip>=24.2'
 
 $(VENV)/.demo-installed: pyproject.toml | $(PY)
 	$(PIP) -e '.[train,plots]'

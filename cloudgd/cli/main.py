@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "list": "cloudgd.cli.list_jobs:command",
     "providers": "cloudgd.cli.providers_list:command",
     "catalog": "cloudgd.cli.catalog:command",
+    "config": "cloudgd.cli.config:command",
 }
 
 EXIT_INTERRUPTED = 130

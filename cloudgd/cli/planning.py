@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from cloudgd.home import bundles_dir, runs_dir
 from cloudgd.loader import LoadedSpec, load_spec
 from cloudgd.plan import BundleRef, Plan, RenderContext
 from cloudgd.rehearsal import check_rehearsal
+from cloudgd.tfconfig import apply_user_settings, load_user_settings
 from providers.base import Provider
 
 # Which archive each built-in ships; a plug-in may declare ``bundle_format`` itself.
@@ -84,6 +85,11 @@ def plan_job(
 ) -> Planned:
     """Load ``file``, build the bundle if the provider ships one, and render the plan."""
     loaded = load_spec(file, overrides)
+    # `cloudgd config from-terraform --format user` defaults fill what the spec leaves
+    # unset; the spec always wins. The filled spec is what gets hashed into the job name.
+    settings = load_user_settings()
+    if settings:
+        loaded = replace(loaded, spec=apply_user_settings(loaded.spec, settings))
     runs = local_runs_dir(loaded)
     provider = registry.create(
         provider_name, backend=backend, endpoint=endpoint, run_local=run_local, runs_dir=runs
@@ -100,6 +106,7 @@ def plan_job(
         ),
         bundle=bundle,
         cloudgd_version=__version__,
+        settings=settings,
         runs_dir=runs,
     )
     return Planned(loaded=loaded, provider=provider, ctx=ctx, plan=provider.plan(loaded.spec, ctx))

@@ -197,8 +197,8 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
     choice = _choose(spec)
     runtime = capped_runtime(spec, choice)
     name = job_name(spec, ctx.idempotency_key, max_len=63)
-    bucket = output[5:].split("/", 1)[0]
-    code_uri = f"s3://{bucket}/cloudgd/code/{ctx.bundle.filename}"
+    # Under output_uri: the Terraform module's CI role may write only there.
+    code_uri = _s3_join(output, "cloudgd", "code", ctx.bundle.filename)
     image = (
         training_image(region, opts.framework_version, opts.py_version, choice.instance_type)
         if spec.image == "prebuilt"

@@ -37,7 +37,9 @@ def test_path_must_exist_in_the_schema() -> None:
     with pytest.raises(SpecError) as far:
         parse_override("limits.zzz=1")
     assert far.value.message == "--set limits.zzz=1: unknown field 'zzz' in limits"
-    assert far.value.hint == "fields there: max_runtime, max_cost_usd, expected_runtime"
+    assert far.value.hint == (
+        "fields there: max_runtime, max_cost_usd, expected_runtime, on_budget"
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_helpers import make_ctx, make_spec
+from aws_helpers import OUTPUT, make_ctx, make_spec
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -43,7 +43,8 @@ def test_submit_uploads_the_bundle_and_creates_the_job(
     assert status.name == plan.job_name
     assert status.state is JobState.SUCCEEDED  # moto completes every job at once
     head = boto3.client("s3", region_name=REGION).head_object(
-        Bucket="cloudgd-artifacts", Key=f"cloudgd/code/{real_bundle.filename}"
+        Bucket="cloudgd-artifacts",
+        Key=f"{OUTPUT.split('/', 3)[3]}/cloudgd/code/{real_bundle.filename}",
     )
     assert head["Metadata"]["sha256"] == real_bundle.sha256
     described = boto3.client("sagemaker", region_name=REGION).describe_training_job(

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from aws_helpers import FIXED_BUNDLE, make_ctx, make_spec
+from aws_helpers import FIXED_BUNDLE, OUTPUT, make_ctx, make_spec
 
 from cloudgd.errors import BudgetError, SpecError, UsageError
 from providers.aws import script_mode
@@ -32,10 +32,7 @@ def test_idempotency_key_changes_the_job_name_and_is_tagged() -> None:
 def test_handle_and_upload_destination() -> None:
     plan = render_plan(make_spec(resources={"region": "eu-west-1"}), make_ctx())
     assert plan.handle == f"aws://eu-west-1/{plan.job_name}"
-    assert (
-        plan.uploads[0].destination
-        == f"s3://cloudgd-artifacts/cloudgd/code/{FIXED_BUNDLE.filename}"
-    )
+    assert plan.uploads[0].destination == f"{OUTPUT}/cloudgd/code/{FIXED_BUNDLE.filename}"
     assert plan.operation == "sagemaker:CreateTrainingJob"
 
 
