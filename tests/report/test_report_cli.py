@@ -90,3 +90,11 @@ def test_help_and_plan_do_not_import_matplotlib(tmp_path: Path) -> None:
     )
     assert done.stderr.strip().splitlines()[-1] == "False False"
     assert "--compare" in done.stdout
+
+
+def test_a_run_that_failed_before_any_metric_points_at_its_logs(local_run: WriteRun) -> None:
+    run = local_run("digits-mlp-4", records=None, state="failed")
+    result = cloudgd("report", str(run))
+    assert result.exit_code == 1
+    assert "digits-mlp-4 (FAILED): no metrics yet" in result.stderr
+    assert "ended FAILED before the trainer logged a metric" in result.stderr
