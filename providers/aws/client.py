@@ -211,6 +211,23 @@ def upload(s3: Any, item: Upload, conn: Connection) -> bool:
     return True
 
 
+def download_if_exists(s3: Any, uri: str, target: Path, conn: Connection) -> bool:
+    """Copy the object at ``uri`` to ``target``; False when there is no such object."""
+    from botocore.exceptions import ClientError
+
+    bucket, key = split_s3(uri)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise translate(exc, f"checking {uri}", conn) from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sdk_errors(f"downloading {uri}", conn):
+        s3.download_file(bucket, key, str(target))
+    return True
+
+
 # -- offline request checks ---------------------------------------------------
 
 
