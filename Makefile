@@ -13,7 +13,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PIP_ARGS ?=
 PYTEST_WORKERS ?= 2
-MIN_TESTS ?= 50
+MIN_TESTS ?= 800
 
 BIN := $(VENV)/bin
 PY := $(BIN)/python
