@@ -13,18 +13,19 @@ PYTHON ?= python3
 VENV ?= .venv
 PIP_ARGS ?=
 PYTEST_WORKERS ?= 2
-MIN_TESTS ?= 50
+MIN_TESTS ?= 800
 
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PIP := $(PY) -m pip install --disable-pip-version-check $(PIP_ARGS)
 JUNIT := $(VENV)/pytest-junit.xml
 
-.PHONY: help demo test lint typecheck unit clean
+.PHONY: help demo report-figure test lint typecheck unit clean
 
 help:
 	@echo "make demo   install cloudgd + trainer in $(VENV), run examples/digits.yaml locally"
 	@echo "make test   install everything in $(VENV), run ruff, ruff format --check, mypy, pytest"
+	@echo "make report-figure  regenerate docs/img/digits-report.png (the README's figure)"
 	@echo "make clean  remove $(VENV)"
 
 $(PY):
@@ -44,8 +45,16 @@ $(VENV)/.test-installed: pyproject.toml | $(PY)
 	$(PIP) -e '.[all,dev]'
 	touch $@
 
+# The demo trains with the live view (on stderr, as -o json keeps stdout for the handle),
+# then writes the run's report: reports/<job>.png and reports/<job>.md.
 demo: $(VENV)/.demo-installed
-	$(BIN)/cloudgd submit examples/digits.yaml --provider local --wait --follow
+	$(BIN)/cloudgd -o json submit examples/digits.yaml --provider local --wait --follow \
+	  > $(VENV)/demo-submit.json
+	$(BIN)/cloudgd report "$$($(PY) -c 'import json, sys; print(json.load(sys.stdin)["handle"])' \
+	  < $(VENV)/demo-submit.json)" --spec examples/digits.yaml --out reports
+
+report-figure: $(VENV)/.demo-installed
+	$(PY) scripts/report_figure.py
 
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check .

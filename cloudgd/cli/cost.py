@@ -211,8 +211,16 @@ def command(
     sets: tuple[str, ...],
     output: str,
 ) -> None:
-    """Whole-job cost and carbon on each cloud and region, on-demand vs spot."""
-    spec = load_job(spec_file, sets)
+    """Whole-job cost and carbon on each cloud and region, on-demand vs spot.
+
+    For a spec with tuning:, each estimate is one trial's (its share of the study budget
+    caps it) and the study's totals are trials × those figures.
+    """
+    spec = study_spec = load_job(spec_file, sets)
+    if spec.tuning is not None:
+        from cloudgd.tuning.cost import trial_spec
+
+        spec = trial_spec(study_spec)
     catalog = load_catalog()
     warning = age_warning(catalog.as_of, date.today())
     if warning:
@@ -247,6 +255,34 @@ def command(
             "estimates": [e.model_dump(mode="json") for e in estimates],
             "not_offered": skipped,
         }
+        if study_spec.tuning is not None:
+            document["tuning"] = _study_costs(study_spec, estimates)
         click.echo(json.dumps(document, indent=2))
         return
     _render(estimates, skipped, spec)
+    if study_spec.tuning is not None:
+        for row in _study_costs(study_spec, estimates):
+            fits = {True: "within", False: "OVER", None: "no"}[row["within_budget"]]
+            click.echo(
+                f"tuning on {row['provider']} {row['region']}: {row['trials']} trials × "
+                f"worst {money(row['per_trial_worst_case'], 2)} = "
+                f"{money(row['upper_bound_total'], 2)} ({fits} budget for the whole study)",
+                err=True,
+            )
+
+
+def _study_costs(study: JobSpec, estimates: list[Estimate]) -> list[dict[str, Any]]:
+    """trials × per-trial expected and worst case, for each estimate (one trial each)."""
+    from cloudgd.tuning.cost import study_cost
+
+    assert study.tuning is not None
+    return [
+        {
+            "provider": e.provider,
+            "region": e.region,
+            **study_cost(
+                study.tuning, e.expected_total, e.upper_bound_total, study.limits.max_cost_usd
+            ).model_dump(mode="json"),
+        }
+        for e in estimates
+    ]

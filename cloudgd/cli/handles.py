@@ -39,6 +39,12 @@ def open_handle(text: str) -> tuple[Provider, JobHandle]:
         backend=handle.params.get("backend", "cloud"),
         endpoint=handle.params.get("endpoint"),
     )
+    from cloudgd.tuning.handle import is_tuning
+
+    if is_tuning(handle):
+        from cloudgd.tuning.follow import TuningFollower
+
+        return TuningFollower(provider), handle
     return provider, handle
 
 

@@ -18,10 +18,11 @@ def command(handle: str, follow: bool) -> None:
 
     provider, parsed = open_handle(handle)
     if follow:
-        from cloudgd.cli.follow import follow_job
+        from cloudgd.cli.follow import follow_job, planned_epochs
         from cloudgd.cli.options import settings
 
-        follow_job(provider, parsed, to_stderr=settings().json)
+        epochs = planned_epochs(provider.status(parsed))
+        follow_job(provider, parsed, total_epochs=epochs, to_stderr=settings().json)
         return
     for line in provider.logs(parsed, follow=False):
         sys.stdout.write(line.rstrip("\n") + "\n")

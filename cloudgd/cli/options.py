@@ -83,8 +83,9 @@ idempotency_option = click.option(
     metavar="KEY",
     envvar="CLOUDGD_IDEMPOTENCY_KEY",
     default=None,
-    help="Mixed into the job name so re-runs attach to the same job. Default in GitHub "
-    "Actions: $GITHUB_SHA-$GITHUB_RUN_ATTEMPT. Pass '' for none.",
+    help="Mixed into the job name so re-runs attach to the same job. Default in CI: "
+    "commit-run-attempt (GitHub: $GITHUB_SHA-$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT). "
+    "Pass '' for none.",
 )
 
 backend_options = _compose(
@@ -113,4 +114,23 @@ poll_option = click.option(
 
 planning_options = _compose(
     spec_file, provider_option, set_option, idempotency_option, output_option
+)
+
+gate_options = _compose(
+    click.option(
+        "--min-metric",
+        "min_metrics",
+        metavar="NAME=VALUE",
+        multiple=True,
+        help="Exit 4 unless the finished job's NAME is at least VALUE, "
+        "e.g. val_accuracy=0.95 (repeatable).",
+    ),
+    click.option(
+        "--max-metric",
+        "max_metrics",
+        metavar="NAME=VALUE",
+        multiple=True,
+        help="Exit 4 unless the finished job's NAME is at most VALUE, "
+        "e.g. val_loss=0.3 (repeatable).",
+    ),
 )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cloudgd import __version__, registry
 from cloudgd.bundle import build_bundle
+from cloudgd.ci.environment import default_idempotency_key
 from cloudgd.home import bundles_dir, runs_dir
 from cloudgd.loader import LoadedSpec, load_spec
 from cloudgd.plan import BundleRef, Plan, RenderContext
@@ -44,21 +45,6 @@ class Planned:
         from cloudgd.redact import redact_plan
 
         return redact_plan(self.plan, self.loaded.spec.env)
-
-
-def default_idempotency_key(explicit: str | None, env: Mapping[str, str]) -> str | None:
-    """``--idempotency-key`` wins ('' means none); in GitHub Actions, commit + run attempt.
-
-    The same commit and attempt give the same job name, so a retried CI step attaches
-    to the job it already started; "Re-run jobs" is a new attempt and trains anew.
-    """
-    if explicit is not None:
-        return explicit or None
-    sha = env.get("GITHUB_SHA")
-    if not sha:
-        return None
-    attempt = env.get("GITHUB_RUN_ATTEMPT")
-    return f"{sha}-{attempt}" if attempt else sha
 
 
 def local_runs_dir(loaded: LoadedSpec) -> str:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from cloudgd.cli.options import backend_options, planning_options, poll_option
+from cloudgd.cli.options import backend_options, gate_options, planning_options, poll_option
+
+if TYPE_CHECKING:
+    from cloudgd.cli.planning import Planned
 
 
 @click.command()
@@ -20,6 +25,7 @@ from cloudgd.cli.options import backend_options, planning_options, poll_option
 @click.option(
     "--follow", "-f", is_flag=True, help="Stream the logs until the job ends (implies --wait)."
 )
+@gate_options
 @poll_option
 def command(
     file: str,
@@ -33,21 +39,28 @@ def command(
     wait: bool,
     follow: bool,
     poll: float | None,
+    min_metrics: tuple[str, ...],
+    max_metrics: tuple[str, ...],
 ) -> None:
     """Submit a job and print its handle.
 
     Job names are deterministic (spec hash + idempotency key): submitting the same
     spec again attaches to the existing job instead of starting a second one.
-    --follow and --wait exit 4 when the job fails or is cancelled.
+    In CI the key defaults to commit-run-attempt, and a re-run attaches to the job
+    an earlier attempt started unless that job failed.
+    --follow and --wait exit 4 when the job fails or is cancelled, or when it
+    misses a --min-metric/--max-metric gate.
     """
-    from cloudgd.cli.handles import check_outcome, default_poll
+    from cloudgd.cli.handles import default_poll
     from cloudgd.cli.options import settings
+    from cloudgd.cli.outcome import estimate_or_none, finish, gates_from_flags, job_result
     from cloudgd.cli.output import emit_json, human_console, note, render_plan, status_document
     from cloudgd.cli.planning import budget_gate, plan_job, warn_budget
     from cloudgd.plan import JobHandle
     from cloudgd.rehearsal import submit_rehearsal
 
     json_mode = settings().json
+    gates = gates_from_flags(min_metrics, max_metrics, waits=wait or follow or dry_run)
     planned = plan_job(
         file,
         provider,
@@ -69,6 +82,8 @@ def command(
         return
 
     budget_gate(planned)
+    planned, attached = attach_to_earlier_attempt(planned, explicit_key=idempotency_key)
+    chosen, plan = planned.provider, planned.plan
     if run_local:
         status = submit_rehearsal(chosen, plan, planned.loaded.spec, planned.ctx)
     else:
@@ -98,15 +113,44 @@ def command(
     if follow:  # --wait already printed each state change, the last one included
         reason = f" ({status.message})" if status.message else ""
         note(f"{status.name}: {status.state.value}{reason}")
+    result = job_result(
+        status.model_copy(update={"handle": str(handle)}),
+        provider=chosen.name,
+        backend=chosen.backend,
+        gates=gates,
+        estimate=estimate_or_none(planned.loaded.spec, chosen.name),
+        job_name=plan.job_name,
+        attached=attached,
+    )
     if json_mode:
-        emit_json(
-            {
-                "handle": str(handle),
-                "state": status.state.value,
-                "job_name": plan.job_name,
-                "provider": chosen.name,
-                "status": status_document(status),
-            }
-        )
-    if wait or follow:
-        check_outcome(status)
+        emit_json({**result.document(), "status": status_document(status)})
+    finish(result, waited=wait or follow)
+
+
+def attach_to_earlier_attempt(
+    planned: Planned, *, explicit_key: str | None
+) -> tuple[Planned, bool]:
+    """In a CI re-run, the plan of the job an earlier attempt started, if it should be reused.
+
+    See :mod:`cloudgd.ci.reattach`; a key the user chose names exactly one job.
+    """
+    if explicit_key is not None:
+        return planned, False
+    import dataclasses
+    import os
+
+    from cloudgd.ci.environment import detect
+    from cloudgd.ci.reattach import find_earlier_job
+    from cloudgd.cli.output import note
+
+    run = detect(os.environ)
+    if run is None:
+        return planned, False
+    earlier = find_earlier_job(planned.provider, planned.loaded.spec, planned.ctx, run)
+    if earlier is None:
+        return planned, False
+    note(
+        f"attempt {run.attempt} of this CI run: attaching to {earlier.plan.job_name}, which "
+        f"attempt {earlier.attempt} started ({earlier.status.state.value})"
+    )
+    return dataclasses.replace(planned, plan=earlier.plan, ctx=earlier.ctx), True

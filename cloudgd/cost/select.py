@@ -126,6 +126,13 @@ def _shapes(catalog: Catalog, provider: str) -> list[_Shape]:
                 r.instance_type, r.accelerator, r.accelerator_count or 0, r.vcpus or 0.0,
                 r.memory_gib or 0.0, None, r.instance_type, None,
             )  # fmt: skip
+    # Machines the price table lacks (shapes.csv) can still be chosen; their price is unknown.
+    for s in catalog.shapes:
+        if s.provider == provider and s.instance_type not in seen:
+            seen[s.instance_type] = _Shape(
+                s.instance_type, s.accelerator, s.accelerator_count, s.vcpus, s.memory_gib,
+                s.tpu_topology, s.price_key, s.source,
+            )  # fmt: skip
     return list(seen.values())
 
 

@@ -211,6 +211,23 @@ def upload(s3: Any, item: Upload, conn: Connection) -> bool:
     return True
 
 
+def download_if_exists(s3: Any, uri: str, target: Path, conn: Connection) -> bool:
+    """Copy the object at ``uri`` to ``target``; False when there is no such object."""
+    from botocore.exceptions import ClientError
+
+    bucket, key = split_s3(uri)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise translate(exc, f"checking {uri}", conn) from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sdk_errors(f"downloading {uri}", conn):
+        s3.download_file(bucket, key, str(target))
+    return True
+
+
 # -- offline request checks ---------------------------------------------------
 
 
@@ -278,3 +295,34 @@ def check_request(request: dict[str, Any]) -> None:
             f"the SageMaker request is invalid: {problems[0]}",
             problems=[f"SageMaker request: {p}" for p in problems],
         )
+
+
+def tuning_request_problems(request: dict[str, Any]) -> list[str]:
+    """What is wrong with a CreateHyperParameterTuningJob request, checked without network:
+    botocore's validator plus the name pattern and the spot rules of the trial definition."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    shape = model.operation_model("CreateHyperParameterTuningJob").input_shape
+    report = ParamValidator().validate(request, shape)
+    problems = report.generate_report().splitlines() if report.has_errors() else []
+    problems = [p.strip() for p in problems if p.strip()]
+    name = str(request.get("HyperParameterTuningJobName", ""))
+    if not re.fullmatch(
+        str(shape.members["HyperParameterTuningJobName"].metadata["pattern"]), name
+    ):
+        problems.append(
+            f"HyperParameterTuningJobName {name!r} does not match the SageMaker pattern"
+        )
+    definition = request.get("TrainingJobDefinition", {})
+    allowed = shape.members["TrainingJobDefinition"].members["ResourceConfig"]
+    instance = definition.get("ResourceConfig", {}).get("InstanceType")
+    if instance not in allowed.members["InstanceType"].enum:
+        problems.append(f"InstanceType {instance!r} is not a SageMaker type")
+    if definition.get("EnableManagedSpotTraining"):
+        if "MaxWaitTimeInSeconds" not in definition.get("StoppingCondition", {}):
+            problems.append("managed spot training needs StoppingCondition.MaxWaitTimeInSeconds")
+        if "CheckpointConfig" not in definition:
+            problems.append("managed spot training needs CheckpointConfig to resume")
+    return problems

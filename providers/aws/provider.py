@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 from cloudgd.errors import JobNotFoundError, ProviderError, UsageError
@@ -22,7 +23,7 @@ from providers.aws.logs import LogCursor
 from providers.aws.options import AwsOptions
 from providers.aws.render import REHEARSAL_ROLE, render_plan
 from providers.aws.status import job_status, summary_status
-from providers.base import Capability, Provider, rehearsal_run
+from providers.base import Capability, Provider, fetched_dir, rehearsal_run
 
 ENDPOINT_ENV = "CLOUDGD_AWS_ENDPOINT"
 MOTO_SERVER = ("moto", "providers.aws.moto_server")
@@ -182,6 +183,36 @@ class AwsProvider(Provider):
                 hint="check the region in the handle and your AWS account/profile",
             )
         return job_status(handle, described, conn)
+
+    def fetch_run_files(self, handle: JobHandle) -> Path:
+        """metrics.jsonl and summary.json from the job's ``output.tar.gz``.
+
+        The trainer writes them to SM_OUTPUT_DATA_DIR, which SageMaker packs into
+        ``<S3OutputPath>/<job>/output/output.tar.gz`` when the job ends (also when
+        it fails or is stopped), so a running job has none yet.
+        """
+        if rehearsal_run(handle) is not None:
+            return super().fetch_run_files(handle)
+        from cloudgd.report.runfiles import NoMetricsError, extract_run_files
+
+        conn = self._handle_connection(handle)
+        described = self._describe(self._client("sagemaker", conn), handle.job, conn)
+        if described is None:
+            raise JobNotFoundError(f"no training job {handle.job} in {conn.describe()}")
+        output = described["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        uri = f"{output}/{handle.job}/output/output.tar.gz"
+        dest = fetched_dir(handle)
+        archive = dest / "output.tar.gz"
+        if not aws.download_if_exists(self._client("s3", conn), uri, archive, conn):
+            raise NoMetricsError(
+                f"{handle.job}: no metrics yet ({uri} does not exist; job state "
+                f"{described.get('TrainingJobStatus')})",
+                hint="SageMaker uploads the trainer's output when the job ends; until then "
+                f"follow it with: cloudgd logs --follow '{handle}'",
+            )
+        extract_run_files(archive, dest)
+        archive.unlink()
+        return dest
 
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         """CloudWatch lines of every instance, merged by time; with ``follow``, until terminal."""

@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import ValidationError
-
 from cloudgd.cost.budget import capped_runtime
 from cloudgd.cost.select import InstanceChoice, choice_for_spec, default_region
 from cloudgd.errors import SpecError, UsageError
@@ -23,6 +21,7 @@ from cloudgd.spec import JobSpec
 from providers.aws import script_mode
 from providers.aws.images import training_image
 from providers.aws.options import AwsOptions
+from providers.settings import effective_options as shared_effective_options
 
 OPERATION = "sagemaker:CreateTrainingJob"
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
@@ -36,21 +35,8 @@ _TAG_CHARS = re.compile(r"^[\w\s.:/=+\-@]*$")
 
 
 def effective_options(spec: JobSpec, ctx: RenderContext) -> AwsOptions:
-    """User-level settings (``ctx.settings['aws']``) under the spec's own ``providers.aws``."""
-    explicit = spec.providers.aws.model_dump(exclude_unset=True)
-    # Settings may carry more Terraform outputs than the spec block has (bucket_name, ...).
-    base = {
-        k: v for k, v in (ctx.settings.get("aws") or {}).items() if k in AwsOptions.model_fields
-    }
-    try:
-        return AwsOptions.model_validate({**base, **explicit})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SpecError(
-            f"user settings aws.{where}: {first['msg']}",
-            hint="fix $CLOUDGD_HOME/config.yaml or set providers.aws in the job spec",
-        ) from None
+    """User-level settings (``ctx.settings["aws"]``) under the spec's ``providers.aws``."""
+    return shared_effective_options(spec, ctx, "aws", AwsOptions)
 
 
 def _s3_join(prefix: str, *parts: str) -> str:

@@ -36,9 +36,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from cloudgd.errors import CredentialsError, ProviderError, SpecError
+from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, SpecError
 from cloudgd.home import servers_dir
-from providers.azure.fake_common import CERT_ROUTE
+from providers.azure.fake_common import ACCOUNT, CERT_ROUTE, FAKE_SAS
 from providers.azure.scope import WorkspaceScope
 
 T = TypeVar("T")
@@ -145,6 +145,8 @@ class AzureClient:
         logging.getLogger("azure.ai.ml").setLevel(logging.WARNING)
 
         self.scope = scope
+        # The fake serves blobs path-style on plain http with SAS auth (like Azurite).
+        self.fake_blob_url: str | None = None
         kwargs: dict[str, Any] = {
             "enable_telemetry": False,
             "show_progress": False,
@@ -155,6 +157,7 @@ class AzureClient:
                 raise ProviderError("the fake Azure ML backend needs an endpoint")
             split = urlsplit(endpoint)
             base = f"https://{split.hostname}:{split.port}/"
+            self.fake_blob_url = f"http://{split.hostname}:{split.port}/{ACCOUNT}"
             kwargs["connection_verify"] = str(fake_certificate(endpoint))
             kwargs["cloud"] = f"cloudgd-fake-{split.port}"
             kwargs["cloud_metadata"] = {
@@ -313,6 +316,52 @@ class AzureClient:
             "reading a log file",
             lambda: download_text_from_url(url, self.ml.jobs._requests_pipeline, timeout=30),
         )
+
+    def download_output(
+        self, job_name: str, output_name: str, names: tuple[str, ...], dest: Path
+    ) -> tuple[str, list[str]]:
+        """Copy ``names`` from the job's named output folder to ``dest``.
+
+        An output submitted without a path lands at Azure ML's default,
+        ``azureml://datastores/workspaceblobstore/paths/azureml/<job>/<output>/``.
+        Returns (the output's URI, the names copied).
+        """
+        from azure.ai.ml._artifacts._artifact_utilities import get_datastore_info
+        from azure.ai.ml._utils._storage_utils import AzureMLDatastorePathUri
+        from azure.storage.blob import ContainerClient
+
+        job = self.find(f"job {job_name}", lambda: self.ml.jobs.get(job_name))
+        if job is None:
+            raise JobNotFoundError(f"Azure ML has no job {job_name} in {self.scope.workspace}")
+        output = (job.outputs or {}).get(output_name)
+        uri = getattr(output, "path", None) or (
+            f"azureml://datastores/workspaceblobstore/paths/azureml/{job_name}/{output_name}/"
+        )
+        parsed = AzureMLDatastorePathUri(uri)
+        info = self.call(
+            f"reading datastore {parsed.datastore}",
+            lambda: get_datastore_info(self.ml.datastores, parsed.datastore),
+        )
+        if self.fake_blob_url:
+            info.update(account_url=self.fake_blob_url, credential=FAKE_SAS)
+        container = ContainerClient(
+            account_url=info["account_url"],
+            container_name=info["container_name"],
+            credential=info["credential"],
+        )
+        found = []
+        for name in names:
+            blob = container.get_blob_client(parsed.path.rstrip("/") + "/" + name)
+
+            def read(blob: Any = blob) -> bytes:
+                return bytes(blob.download_blob().readall())
+
+            data = self.find(f"downloading {uri}{name}", read)
+            if data is None:
+                continue
+            (dest / name).write_bytes(data)
+            found.append(name)
+        return uri, found
 
     # -- compute and code ------------------------------------------------------
     def get_compute(self, name: str) -> ComputeView | None:

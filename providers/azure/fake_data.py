@@ -103,6 +103,18 @@ def route_blob(h: Handler, rest: str, query: dict[str, str], body: bytes) -> Non
             h.end_headers()
             h.server.log_line(f"HEAD {h.path} 200")
             return
+        wanted = h.headers.get("x-ms-range") or h.headers.get("Range")
+        if wanted and wanted.startswith("bytes="):
+            # Ranged GET, as azure-storage-blob's download_blob sends: 206 + Content-Range.
+            first, _, last = wanted[len("bytes=") :].partition("-")
+            start = int(first)
+            end = min(int(last) if last else len(found.data) - 1, len(found.data) - 1)
+            if not found.data:
+                end = -1
+            headers["Content-Range"] = f"bytes {start}-{max(end, start)}/{len(found.data)}"
+            part = found.data[start : end + 1]
+            h.reply(206, raw=part, headers=headers, content_type="application/octet-stream")
+            return
         h.reply(200, raw=found.data, headers=headers, content_type="application/octet-stream")
     else:
         h.reply(405, raw=b"")

@@ -28,7 +28,7 @@ from providers.azure.scope import (
     WorkspaceScope,
 )
 from providers.azure.states import job_state
-from providers.base import Capability, Provider, rehearsal_run
+from providers.base import Capability, Provider, fetched_dir, rehearsal_run
 
 ENDPOINT_ENV = "CLOUDGD_AZURE_ENDPOINT"
 FAKE_SERVER = ("azure-fake", "providers.azure.fake")
@@ -151,6 +151,25 @@ class AzureProvider(Provider):
         if local is not None:
             return self._follow_local(handle, self._local().status(local))
         return self._status(self._for_handle(handle), handle)
+
+    def fetch_run_files(self, handle: JobHandle) -> Path:
+        """metrics.jsonl and summary.json from the job's ``metrics`` output folder
+        (the trainer's ``--output-dir ${{outputs.metrics}}``)."""
+        if rehearsal_run(handle) is not None:
+            return super().fetch_run_files(handle)
+        from cloudgd.report.runfiles import RUN_FILES, NoMetricsError, clear_run_files
+
+        dest = fetched_dir(handle)
+        clear_run_files(dest)
+        uri, found = self._for_handle(handle).download_output(
+            handle.job, "metrics", RUN_FILES, dest
+        )
+        if not found:
+            raise NoMetricsError(
+                f"{handle.job}: no metrics yet (nothing in {uri})",
+                hint=f"follow the job with: cloudgd logs --follow '{handle}'",
+            )
+        return dest
 
     # -- submit ------------------------------------------------------------------
     def _prepare_compute(self, client: Any, extra: dict[str, Any]) -> None:

@@ -22,8 +22,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import ValidationError
-
 from cloudgd.cost.budget import capped_runtime
 from cloudgd.cost.select import InstanceChoice, choice_for_spec
 from cloudgd.errors import SpecError, UsageError
@@ -32,6 +30,7 @@ from cloudgd.plan import Plan, RenderContext, Upload
 from cloudgd.spec import JobSpec
 from providers.azure.options import AzureOptions
 from providers.azure.scope import WorkspaceScope, workspace_scope
+from providers.settings import effective_options as shared_effective_options
 
 OPERATION = "azureml:JobsCreateOrUpdate"
 COMPUTE_OPERATION = "azureml:ComputeCreateOrUpdate"
@@ -52,21 +51,8 @@ _DATA_ASSET = re.compile(r"^azureml:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+|@latest)$")
 
 
 def effective_options(spec: JobSpec, ctx: RenderContext) -> AzureOptions:
-    """User-level settings (``ctx.settings['azure']``) under the spec's own ``providers.azure``."""
-    explicit = spec.providers.azure.model_dump(exclude_unset=True)
-    # Settings may carry more Terraform outputs than the spec block has (location, tenant_id, ...).
-    base = {
-        k: v for k, v in (ctx.settings.get("azure") or {}).items() if k in AzureOptions.model_fields
-    }
-    try:
-        return AzureOptions.model_validate({**base, **explicit})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SpecError(
-            f"user settings azure.{where}: {first['msg']}",
-            hint="fix $CLOUDGD_HOME/config.yaml or set providers.azure in the job spec",
-        ) from None
+    """User-level settings (``ctx.settings["azure"]``) under the spec's ``providers.azure``."""
+    return shared_effective_options(spec, ctx, "azure", AzureOptions)
 
 
 def choose_vm(spec: JobSpec) -> InstanceChoice:

@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cloudgd.errors import CredentialsError, JobNotFoundError, MissingExtraError, ProviderError
@@ -262,6 +263,28 @@ class GcpApi:
             except OSError as exc:
                 raise ProviderError(f"{where}: cannot read {source}: {exc.strerror}") from None
         return True
+
+    def download_files(
+        self, prefix: str, names: tuple[str, ...], dest: Path, project: str
+    ) -> list[str]:
+        """Copy ``<prefix><name>`` (a gs:// prefix ending in /) to ``dest/<name>`` for each
+        name that exists; the names copied."""
+        bucket_name, _, key_prefix = prefix.removeprefix("gs://").partition("/")
+        client = self._storage(project)
+        found = []
+        with translated(
+            f"download {prefix}",
+            endpoint=self.endpoint,
+            not_found=f"gs://{bucket_name} does not exist",
+            missing=ProviderError,
+        ):
+            bucket = client.bucket(bucket_name)
+            for name in names:
+                blob = bucket.get_blob(key_prefix + name)
+                if blob is not None:
+                    blob.download_to_filename(str(dest / name))
+                    found.append(name)
+        return found
 
     # -- Cloud Logging ---------------------------------------------------------
     def log_lines(self, project: str, filter_text: str) -> list[LogLine]:

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -22,10 +23,10 @@ from cloudgd import registry, servers
 from cloudgd.errors import CloudgdError, JobNotFoundError, ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.base import Capability, Provider, rehearsal_run
+from providers.base import Capability, Provider, fetched_dir, rehearsal_run
 from providers.gcp import labels as lbl
 from providers.gcp.options import GcpOptions
-from providers.gcp.render import render
+from providers.gcp.render import REHEARSAL_PROJECT, render
 from providers.gcp.states import RETRYABLE_ENDINGS, job_state, state_name
 
 FAKE_SERVER = "gcp-fake"
@@ -204,6 +205,36 @@ class GcpProvider(Provider):
         _, job, endpoint = self._resolve(handle)
         return self._status(job, endpoint)
 
+    def fetch_run_files(self, handle: JobHandle) -> Path:
+        """metrics.jsonl and summary.json from ``<baseOutputDirectory>/output/``.
+
+        Vertex sets AIP_MODEL_DIR to ``<base>/model/`` and the trainer writes its
+        output dir beside it, through the Cloud Storage FUSE mount, so the files
+        appear (and grow) while the job runs.
+        """
+        if rehearsal_run(handle) is not None:
+            return super().fetch_run_files(handle)
+        from cloudgd.report.runfiles import RUN_FILES, NoMetricsError, clear_run_files
+
+        api, job, _ = self._resolve(handle)
+        base = ((job.get("jobSpec") or {}).get("baseOutputDirectory") or {}).get("outputUriPrefix")
+        if not base:
+            raise ProviderError(
+                f"Vertex AI job {handle.job} has no baseOutputDirectory",
+                hint="jobs cloudgd submits always set one; was this job created elsewhere?",
+            )
+        prefix = base.rstrip("/") + "/output/"
+        dest = fetched_dir(handle)
+        clear_run_files(dest)
+        project = job["name"].split("/")[1]
+        if not api.download_files(prefix, RUN_FILES, dest, project):
+            raise NoMetricsError(
+                f"{handle.job}: no metrics yet (nothing under {prefix}; job state "
+                f"{state_name(job.get('state'))})",
+                hint=f"follow the job with: cloudgd logs --follow '{handle}'",
+            )
+        return dest
+
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         local = rehearsal_run(handle)
         if local is not None:
@@ -265,6 +296,8 @@ class GcpProvider(Provider):
         endpoint = self._fake_endpoint() if self.backend == "fake" else None
         api = self._api(location, endpoint, project)
         project = project or getattr(api, "default_project", None)
+        if not project and self.backend == "fake":  # where rehearsal plans put their jobs
+            project = REHEARSAL_PROJECT
         if not project:
             raise UsageError(
                 "gcp: no project to list jobs in",

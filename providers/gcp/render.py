@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from cloudgd.accelerators import Accelerator
 from cloudgd.cost.budget import capped_runtime
 from cloudgd.cost.select import InstanceChoice, choose_instance, default_region
@@ -27,6 +25,7 @@ from cloudgd.spec import JobSpec
 from providers.gcp.images import prebuilt_image
 from providers.gcp.labels import job_labels
 from providers.gcp.options import GcpOptions
+from providers.settings import effective_options as shared_effective_options
 
 OPERATION = "aiplatform:CreateCustomJob"
 # With --backend fake a spec without GCP settings still plans (as the SageMaker
@@ -44,21 +43,8 @@ UNPACK_AND_RUN = (
 
 
 def effective_options(spec: JobSpec, ctx: RenderContext) -> GcpOptions:
-    """User-level settings (``ctx.settings["gcp"]``) overlaid by the spec's own block."""
-    settings = ctx.settings.get("gcp")
-    # Settings may carry more Terraform outputs than options (artifact_registry, ...).
-    given: dict[str, Any] = settings if isinstance(settings, dict) else {}
-    base = {k: v for k, v in given.items() if k in GcpOptions.model_fields}
-    explicit = spec.providers.gcp.model_dump(exclude_unset=True)
-    try:
-        return GcpOptions.model_validate({**base, **explicit})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise SpecError(
-            f"user settings gcp.{field}: {first['msg']}",
-            hint="fix $CLOUDGD_HOME/config.yaml or set providers.gcp in the job spec",
-        ) from None
+    """User-level settings (``ctx.settings["gcp"]``) under the spec's ``providers.gcp``."""
+    return shared_effective_options(spec, ctx, "gcp", GcpOptions)
 
 
 def fuse_path(uri: str) -> str:

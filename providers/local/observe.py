@@ -25,6 +25,7 @@ from providers.local.rundir import RunDir, now_iso
 
 STARTUP_TIMEOUT = 30.0  # seconds a run may stay pending without a supervisor
 _SUMMARY = "summary.json"
+_METRICS = "metrics.jsonl"
 _SKIP_DIRS = {"trainers", "code", "input", "logs", "__pycache__", "pkg", "mlruns"}
 
 
@@ -121,6 +122,19 @@ def find_summary(run: RunDir, artifacts: dict[str, str]) -> Path | None:
         if _SUMMARY in filenames:
             return Path(dirpath) / _SUMMARY
     return None
+
+
+def find_output_dir(run: RunDir, artifacts: dict[str, str]) -> Path:
+    """Where the trainer writes metrics.jsonl: the contract's output dir, else the dir
+    of any metrics.jsonl or summary.json under the run (the contract's dir if none yet)."""
+    output = Path(artifacts.get("output_dir") or run.path / "output")
+    if any((output / name).is_file() for name in (_METRICS, _SUMMARY)):
+        return output
+    for dirpath, dirnames, filenames in os.walk(run.path):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        if _METRICS in filenames or _SUMMARY in filenames:
+            return Path(dirpath)
+    return output
 
 
 def to_status(run: RunDir, state: dict[str, Any], handle: str) -> JobStatus:

@@ -27,7 +27,7 @@ from providers.base import Capability, Provider
 from providers.local import procs
 from providers.local import states as st
 from providers.local.logstream import read_lines
-from providers.local.observe import observe, to_status
+from providers.local.observe import find_output_dir, observe, to_status
 from providers.local.options import LocalOptions
 from providers.local.render import build_plan
 from providers.local.rundir import RunDir, now_iso
@@ -160,6 +160,15 @@ class LocalProvider(Provider):
     def status(self, handle: JobHandle) -> JobStatus:
         run = self._run(handle)
         return to_status(run, observe(run), str(handle))
+
+    def fetch_run_files(self, handle: JobHandle) -> Path:
+        """The run's trainer output dir (where metrics.jsonl and summary.json are written)."""
+        run = self._run(handle)
+        try:
+            artifacts = (run.request().get("layout") or {}).get("artifacts") or {}
+        except (OSError, ValueError, KeyError):
+            artifacts = {}
+        return find_output_dir(run, artifacts)
 
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         run = self._run(handle)

@@ -37,7 +37,7 @@ CASES = {
         [
             "job.yaml: zzz: unknown field (fields here: name, description, trainer, resources, "
             "scaling, distributed, limits, checkpoints, image, code, env, secrets, tags, "
-            "providers)",
+            "providers, tuning)",
         ],
     ),
     "missing name": ("trainer: {epochs: 3}\n", ["job.yaml: name: required field is missing"]),

@@ -40,6 +40,8 @@ def _wait_for(provider: AzureProvider, handle: JobHandle, state: JobState) -> No
 def test_submit_status_logs_cancel(
     fake_azure: FakeAzureML, fake_store: FakeStore, tmp_path: Path
 ) -> None:
+    # Running lasts 30 s here, so a loaded machine cannot finish the job before the cancel.
+    fake_store.run_steps = 150
     provider = _provider(fake_azure)
     plan = _plan(provider, tmp_path)
     submitted = provider.submit(plan)
