@@ -126,6 +126,17 @@ def describe(error: ErrorDetails, root: type[BaseModel] = JobSpec) -> str:
     return message + got
 
 
+MAX_LINE = 300  # a value or key pasted whole into an error would drown the message
+
+
+def clip(line: str, limit: int = MAX_LINE) -> str:
+    """``line`` shortened in the middle to ``limit`` characters (echoed input can be huge)."""
+    if len(line) <= limit:
+        return line
+    tail = limit // 4
+    return f"{line[: limit - tail - 5]} ... {line[-tail:]}"
+
+
 def _from_override(path: str, overridden: Iterable[str]) -> bool:
     return bool(path) and any(path == o or path.startswith((o + ".", o + "[")) for o in overridden)
 
@@ -146,6 +157,7 @@ def problems(
         line += describe(item, root)
         if _from_override(path, overridden):
             line += " (from --set)"
+        line = clip(line)
         if line not in lines:
             lines.append(line)
     if len(lines) > MAX_PROBLEMS:

@@ -40,13 +40,14 @@ def command(
         backend=backend,
         endpoint=endpoint,
     )
-    text = planned.plan.to_json()
+    shown = planned.shown
+    text = shown.to_json()
     if out:
         Path(out).write_text(text, encoding="utf-8")
     if settings().json:
         click.echo(text, nl=False)
     else:
-        render_plan(human_console(), planned.plan)
+        render_plan(human_console(), shown)
     warn_budget(planned)
     if out:
         note(f"wrote {out}")

@@ -36,6 +36,16 @@ class Planned:
     ctx: RenderContext
     plan: Plan
 
+    @property
+    def shown(self) -> Plan:
+        """The plan as printed or saved: credential-looking ``env`` values hidden.
+
+        ``plan`` itself (what submit sends) keeps them; see :mod:`cloudgd.redact`.
+        """
+        from cloudgd.redact import redact_plan
+
+        return redact_plan(self.plan, self.loaded.spec.env)
+
 
 def local_runs_dir(loaded: LoadedSpec) -> str:
     """``providers.local.runs_dir`` (relative to the spec file), else the default."""

@@ -75,9 +75,9 @@ def command(
         warn_budget(planned)
         if json_mode:
             document = {"dry_run": True, "handle": plan.handle, "state": None}
-            emit_json({**document, "plan": plan.model_dump(mode="json")})
+            emit_json({**document, "plan": planned.shown.model_dump(mode="json")})
         else:
-            render_plan(human_console(), plan)
+            render_plan(human_console(), planned.shown)
             note("dry run: nothing was submitted")
         return
 

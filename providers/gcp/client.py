@@ -85,12 +85,21 @@ def translated(
         ) from None
 
 
-def _retry() -> Any:
+def _retry(idempotent: bool = False) -> Any:
+    """Retry 503 and 429; reads and cancels also retry 500s and dropped connections.
+
+    A create whose connection dropped may have created the job (Vertex assigns the
+    ID), so only calls that are safe to repeat retry those.
+    """
+    import requests
     from google.api_core import exceptions as gexc
     from google.api_core import retry as gretry
 
+    transient: tuple[type[Exception], ...] = (gexc.ServiceUnavailable, gexc.TooManyRequests)
+    if idempotent:
+        transient += (gexc.InternalServerError, requests.exceptions.ConnectionError)
     return gretry.Retry(
-        predicate=gretry.if_exception_type(gexc.ServiceUnavailable, gexc.TooManyRequests),
+        predicate=gretry.if_exception_type(*transient),
         initial=0.2,
         maximum=5.0,
         multiplier=2.0,
@@ -154,9 +163,11 @@ class GcpApi:
         self._options = options
         self._aip = aiplatform_v1
 
-    def _call(self, what: str, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    def _call(
+        self, what: str, fn: Callable[..., T], /, *, idempotent: bool = False, **kwargs: Any
+    ) -> T:
         with translated(what, endpoint=self.endpoint, not_found=kwargs.pop("not_found", None)):
-            return fn(**kwargs, retry=_retry(), timeout=CALL_TIMEOUT)
+            return fn(**kwargs, retry=_retry(idempotent), timeout=CALL_TIMEOUT)
 
     @staticmethod
     def _as_dict(message: Any) -> dict[str, Any]:
@@ -187,6 +198,7 @@ class GcpApi:
         job = self._call(
             "read the Vertex AI job",
             self.jobs.get_custom_job,
+            idempotent=True,
             name=name,
             not_found=f"no Vertex AI job {name}",
         )
@@ -196,7 +208,7 @@ class GcpApi:
         request = self._aip.ListCustomJobsRequest(parent=parent, filter=filter_text, page_size=100)
         with translated("list Vertex AI jobs", endpoint=self.endpoint):
             pager = self.jobs.list_custom_jobs(
-                request=request, retry=_retry(), timeout=CALL_TIMEOUT
+                request=request, retry=_retry(idempotent=True), timeout=CALL_TIMEOUT
             )
             return [self._as_dict(job) for job in pager]
 
@@ -204,6 +216,7 @@ class GcpApi:
         self._call(
             "cancel the Vertex AI job",
             self.jobs.cancel_custom_job,
+            idempotent=True,
             name=name,
             not_found=f"no Vertex AI job {name}",
         )

@@ -21,6 +21,7 @@ from cloudgd import naming
 from cloudgd.errors import JobNotFoundError, UsageError
 from cloudgd.home import runs_dir as default_runs_dir
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
+from cloudgd.redact import credential_values, scrub
 from cloudgd.spec import JobSpec
 from providers.base import Capability, Provider
 from providers.local import procs
@@ -31,10 +32,35 @@ from providers.local.options import LocalOptions
 from providers.local.render import build_plan
 from providers.local.rundir import RunDir, now_iso
 from providers.local.staging import create_run_dir, resolve
+from providers.local.supervisor import HIDDEN_ENV_PREFIX
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _SUPERVISOR_START_WAIT = 10.0
 _CANCEL_SLACK = 10.0  # beyond the grace period, for the supervisor to record the end
+
+
+def hide_credentials(plan: Plan) -> tuple[Plan, dict[str, str]]:
+    """The plan to store in the run dir, and the variables that carry what it hides.
+
+    Credential-looking ``env`` values (:mod:`cloudgd.redact`) must not be written to
+    plan.json. They become ``source: env`` secrets read from ``CLOUDGD_HIDDEN_<NAME>``
+    in the supervisor's environment, exactly as declared secrets are, so the ranks
+    still get them and no file in the run dir holds them.
+    """
+    values: dict[str, str] = {}
+    for rank in plan.request.get("ranks", []):
+        values.update(credential_values(rank.get("env", {})))
+    if not values:
+        return plan, {}
+    request = scrub(plan.request, values)
+    request["secrets"] = {
+        **request.get("secrets", {}),
+        **{name: {"source": "env", "ref": HIDDEN_ENV_PREFIX + name} for name in values},
+    }
+    hidden = {HIDDEN_ENV_PREFIX + name: value for name, value in values.items()}
+    return plan.model_copy(
+        update={"request": request, "summary": scrub(plan.summary, values)}
+    ), hidden
 
 
 class LocalProvider(Provider):
@@ -76,9 +102,10 @@ class LocalProvider(Provider):
         if run.exists():
             return self._existing(handle)
         resolved = resolve(plan.request, os.environ)
-        if not create_run_dir(run, plan.to_json(), resolved):
+        stored, hidden = hide_credentials(plan)
+        if not create_run_dir(run, stored.to_json(), resolved):
             return self._existing(handle)
-        self._start_supervisor(run)
+        self._start_supervisor(run, hidden)
         deadline = time.monotonic() + _SUPERVISOR_START_WAIT
         while time.monotonic() < deadline:
             state = run.read_state() or {}
@@ -91,8 +118,9 @@ class LocalProvider(Provider):
         current = self.status(handle)
         return current.model_copy(update={"extra": {**current.extra, "existing": True}})
 
-    def _start_supervisor(self, run: RunDir) -> None:
+    def _start_supervisor(self, run: RunDir, hidden: dict[str, str]) -> None:
         env = dict(os.environ)
+        env.update(hidden)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(_REPO_ROOT), env.get("PYTHONPATH")) if p
         )

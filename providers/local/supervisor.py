@@ -34,7 +34,18 @@ from providers.local.rundir import RunDir, now_iso, write_json_atomic
 from providers.local.staging import resolve_python, secret_values
 
 POLL = 0.1
-_SCRUB_PREFIXES = ("SM_", "SAGEMAKER_", "AIP_", "CLOUD_ML_", "AZUREML_", "TORCHELASTIC_")
+# Credential-looking env values travel to the supervisor here, not in plan.json
+# (providers.local.provider.hide_credentials); ranks get them under their own names.
+HIDDEN_ENV_PREFIX = "CLOUDGD_HIDDEN_"
+_SCRUB_PREFIXES = (
+    "SM_",
+    "SAGEMAKER_",
+    "AIP_",
+    "CLOUD_ML_",
+    "AZUREML_",
+    "TORCHELASTIC_",
+    HIDDEN_ENV_PREFIX,
+)
 _SCRUB_NAMES = frozenset(
     {
         "CLUSTER_SPEC",
