@@ -70,6 +70,7 @@ class Trainer:
             "rng": ckpt.capture_rng(),
             "progress": asdict(self.progress),
             "losses": {"pending": [t.cpu() for t in self._pending], **self._sums},
+            "metrics_lines": self.logger.lines,
             "config": self.cfg.model_dump(mode="json"),
             "world_size": s.ctx.world_size,
         }

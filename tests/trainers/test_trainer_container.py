@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ast
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from trainer_helpers import subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 TRAINERS = REPO / "trainers"
@@ -62,7 +62,7 @@ def test_config_and_context_load_without_torch() -> None:
         "import sys, trainers.config, trainers.configio, trainers.context;"
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = subprocess_env()
     proc = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
