@@ -40,7 +40,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         metavar="PATH=VALUE",
         help="override a TrainConfig field, e.g. --set optimizer.lr=0.01",
     )
-    return parser.parse_args(list(argv))
+    args, extra = parser.parse_known_args(list(argv))
+    # Vertex AI tuning appends each trial's values as --<parameterId>=<value>; cloudgd's
+    # parameter IDs are dotted trainer paths, so they become overrides like --set.
+    for item in extra:
+        path, sep, _ = item[2:].partition("=")
+        if not (item.startswith("--trainer.") and sep and path):
+            parser.error(f"unrecognized arguments: {item}")
+        args.sets.append(item[2:])
+    return args
 
 
 def resolve_code_dir(ctx: RunContext, config_path: Path, explicit: bool) -> Path | None:

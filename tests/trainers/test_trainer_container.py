@@ -74,3 +74,12 @@ def test_sagemaker_train_argument_is_accepted() -> None:
 
     args = parse_args(["train", "--set", "epochs=2"])
     assert args.mode == "train" and args.sets == ["epochs=2"]
+
+
+def test_vertex_tuning_trial_arguments_become_overrides() -> None:
+    from trainers.__main__ import parse_args
+
+    args = parse_args(["--config", "c.json", "--trainer.optimizer.lr=0.02", "--trainer.epochs=3"])
+    assert args.sets == ["trainer.optimizer.lr=0.02", "trainer.epochs=3"]
+    with pytest.raises(SystemExit):
+        parse_args(["--unknown-flag=1"])
