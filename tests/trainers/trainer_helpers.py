@@ -22,6 +22,7 @@ def tiny(**overrides: Any) -> dict[str, Any]:
         "batch_size": 32,
         "log_every_steps": 2,
         "num_threads": 1,
+        "device": "cpu",  # deterministic expectations; test_trainer_cuda.py covers GPUs
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(cfg.get(key), dict):
