@@ -74,6 +74,10 @@ class TensorBatches:
         self.n = int(x.shape[0])
 
     def order_on_device(self, order: torch.Tensor) -> torch.Tensor:
+        """The epoch's index order where the split lives; a pinned, asynchronous copy on
+        CUDA, because a copy from pageable memory would stall the GPU queue every epoch."""
+        if self.x.device.type == "cuda":
+            return order.pin_memory().to(self.x.device, non_blocking=True)
         return order.to(self.x.device)
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -187,9 +187,13 @@ class Trainer:
             p.epoch += 1
             p.micro = 0
         self._flush()
-        sums = [self._sums["epoch"], self._sums["epoch_n"]]
-        totals = all_reduce_sum(torch.tensor(sums, dtype=torch.float64, device=s.device))
-        p.last_train_loss = float(totals[0] / totals[1].clamp(min=1))
+        loss_sum, count = float(self._sums["epoch"]), float(self._sums["epoch_n"])
+        if s.ddp:
+            totals = all_reduce_sum(
+                torch.tensor([loss_sum, count], dtype=torch.float64, device=s.device)
+            )
+            loss_sum, count = float(totals[0]), float(totals[1])
+        p.last_train_loss = loss_sum / max(count, 1.0)
         self._sums["epoch"], self._sums["epoch_n"] = 0.0, 0
         record: dict[str, Any] = {
             "kind": "epoch",
