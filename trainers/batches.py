@@ -1,7 +1,8 @@
 """Seeded, rank-sharded batch order over in-memory tensors.
 
-The order of an epoch is a pure function of (seed, epoch, rank, world): torch's
-DistributedSampler with ``seed`` and ``set_epoch``. With world=1 it is a plain
+The order of an epoch is a pure function of (seed, epoch, rank, world): exactly the
+indices torch's DistributedSampler yields with ``seed`` and ``set_epoch`` (a test
+checks it), computed as one tensor instead of a Python list. With world=1 it is a plain
 seeded permutation; with world=W, rank r's k-th batch of size B together with the
 other ranks' k-th batches is exactly the k-th batch of size W*B of the single
 process run, which is what makes DDP equal to single-process training.
@@ -20,7 +21,20 @@ _DEVICE_RESIDENT_BYTES = 2 * 1024**3
 
 
 def epoch_order(n: int, seed: int, epoch: int, rank: int = 0, world: int = 1) -> torch.Tensor:
-    """This rank's sample indices for ``epoch``."""
+    """This rank's sample indices for ``epoch`` (DistributedSampler, drop_last=False)."""
+    gen = torch.Generator()
+    gen.manual_seed(seed + epoch)
+    perm = torch.randperm(n, generator=gen)
+    if world == 1:
+        return perm
+    total = samples_per_rank(n, world) * world
+    if total > n:  # pad by repeating from the start, so every rank gets as many
+        perm = perm.repeat(math.ceil(total / n))[:total]
+    return perm[rank:total:world]
+
+
+def sampler_order(n: int, seed: int, epoch: int, rank: int = 0, world: int = 1) -> list[int]:
+    """The same indices from torch's DistributedSampler itself (the reference in tests)."""
     sampler: DistributedSampler[int] = DistributedSampler(
         range(n),  # type: ignore[arg-type]  # only len() is used
         num_replicas=world,
@@ -30,7 +44,7 @@ def epoch_order(n: int, seed: int, epoch: int, rank: int = 0, world: int = 1) ->
         drop_last=False,
     )
     sampler.set_epoch(epoch)
-    return torch.tensor(list(iter(sampler)), dtype=torch.int64)
+    return list(iter(sampler))
 
 
 def samples_per_rank(n: int, world: int) -> int:
@@ -60,6 +74,10 @@ class TensorBatches:
         self.n = int(x.shape[0])
 
     def order_on_device(self, order: torch.Tensor) -> torch.Tensor:
+        """The epoch's index order where the split lives; a pinned, asynchronous copy on
+        CUDA, because a copy from pageable memory would stall the GPU queue every epoch."""
+        if self.x.device.type == "cuda":
+            return order.pin_memory().to(self.x.device, non_blocking=True)
         return order.to(self.x.device)
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

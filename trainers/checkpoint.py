@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-FORMAT = 2  # bump when the saved layout changes
+FORMAT = 3  # bump when the saved layout changes
 PREFIX = "ckpt-"
 SUFFIX = ".pt"
 BEST_NAME = "best.pt"

@@ -33,6 +33,7 @@ from trainers.step import Stepper
 GRAD_NORM_HIGH = 1e3  # warn: exploding gradients
 GRAD_NORM_LOW = 1e-7  # warn: vanishing gradients
 _MAX_GRAD_WARNINGS = 5
+_DDP_STOP_POLL_STEPS = 10
 
 
 class Trainer:
@@ -69,6 +70,7 @@ class Trainer:
             "rng": ckpt.capture_rng(),
             "progress": asdict(self.progress),
             "losses": {"pending": [t.cpu() for t in self._pending], **self._sums},
+            "metrics_lines": self.logger.lines,
             "config": self.cfg.model_dump(mode="json"),
             "world_size": s.ctx.world_size,
         }
@@ -82,6 +84,7 @@ class Trainer:
             s.scaler.load_state_dict(state["scaler"])
         ckpt.restore_rng(state["rng"])
         self.progress = Progress(**state["progress"])
+        self.stepper.bad_on_device.fill_(self.progress.bad_steps)
         losses = dict(state["losses"])
         self._pending = [t.to(s.device) for t in losses.pop("pending")]
         self._sums = losses
@@ -89,6 +92,7 @@ class Trainer:
 
     def save(self) -> None:
         """Checkpoint now (rank 0 writes; the others only keep in step)."""
+        self._sync_bad_steps()  # never checkpoint past the bad-step limit
         with self._paused():
             if self.s.ctx.is_main:
                 ckpt.save_checkpoint(
@@ -118,20 +122,30 @@ class Trainer:
         if not s.schedule.is_constant:
             s.schedule.apply(s.optimizer, p.step)
         loss, norm, ok = self.stepper.step(group, need_norm=log_now or s.ddp)
-        if not ok:
-            p.bad_steps += 1
-            print(
-                f"warning: non-finite loss or gradient at step {p.step + 1}; step skipped "
-                f"({p.bad_steps}/{self.cfg.max_bad_steps})",
-                flush=True,
-            )
-            if p.bad_steps > self.cfg.max_bad_steps:
-                raise NonFiniteError(
-                    f"{p.bad_steps} steps had a non-finite loss or gradient "
-                    f"(max_bad_steps={self.cfg.max_bad_steps}); the last good checkpoint is kept",
-                    hint="lower optimizer.lr, set clip_grad_norm, or check the data for NaNs",
-                )
+        if ok is False:
+            self._count_bad(p.bad_steps + 1, f"at step {p.step + 1}")
         return loss, (float(norm) if norm is not None and log_now else None)
+
+    def _count_bad(self, total: int, where: str) -> None:
+        p, limit = self.progress, self.cfg.max_bad_steps
+        if total <= p.bad_steps:
+            return
+        print(
+            f"warning: non-finite loss or gradient {where}; step skipped ({total}/{limit})",
+            flush=True,
+        )
+        p.bad_steps = total
+        if total > limit:
+            raise NonFiniteError(
+                f"{total} steps had a non-finite loss or gradient "
+                f"(max_bad_steps={limit}); the last good checkpoint is kept",
+                hint="lower optimizer.lr, set clip_grad_norm, or check the data for NaNs",
+            )
+
+    def _sync_bad_steps(self) -> None:
+        """Read the device-side bad-step count (CUDA fused path) at a natural sync point."""
+        if self.stepper.device_guard:
+            self._count_bad(int(self.stepper.bad_on_device.item()), f"by step {self.progress.step}")
 
     # ---- logging -------------------------------------------------------------------
     def _flush(self) -> None:
@@ -143,6 +157,7 @@ class Trainer:
 
     def _log_step(self, gnorm: float | None) -> None:
         p, s = self.progress, self.s
+        self._sync_bad_steps()
         self._flush()
         now = time.perf_counter()
         elapsed = max(now - self._log_t - self._paused_log, 1e-9)
@@ -172,9 +187,13 @@ class Trainer:
             p.epoch += 1
             p.micro = 0
         self._flush()
-        sums = [self._sums["epoch"], self._sums["epoch_n"]]
-        totals = all_reduce_sum(torch.tensor(sums, dtype=torch.float64, device=s.device))
-        p.last_train_loss = float(totals[0] / totals[1].clamp(min=1))
+        loss_sum, count = float(self._sums["epoch"]), float(self._sums["epoch_n"])
+        if s.ddp:
+            totals = all_reduce_sum(
+                torch.tensor([loss_sum, count], dtype=torch.float64, device=s.device)
+            )
+            loss_sum, count = float(totals[0]), float(totals[1])
+        p.last_train_loss = loss_sum / max(count, 1.0)
         self._sums["epoch"], self._sums["epoch_n"] = 0.0, 0
         record: dict[str, Any] = {
             "kind": "epoch",
@@ -234,6 +253,10 @@ class Trainer:
     def _stop_requested(self) -> bool:
         if not self.s.ddp:
             return self.stop.requested
+        # Ranks must stop at the same step, so they agree through an all-reduce; every
+        # few steps only, because reading its result is a host sync.
+        if self.progress.step % _DDP_STOP_POLL_STEPS:
+            return False
         flag = torch.tensor([1.0 if self.stop.requested else 0.0], device=self.s.device)
         return bool(all_reduce_sum(flag) > 0)
 

@@ -59,17 +59,18 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def truncate_after(path: Path, step: int) -> None:
-    """Drop records with a step after ``step`` (a resumed run will log them again)."""
+def truncate_lines(path: Path, keep: int) -> None:
+    """Keep the first ``keep`` records: those logged before the checkpoint a run resumes
+    from (the resumed run logs the rest again, so nothing is duplicated or lost)."""
     if not path.is_file():
         return
     kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines()[:keep]:
         try:
-            if int(json.loads(line)["step"]) <= step:
-                kept.append(line + "\n")
-        except (ValueError, KeyError, TypeError):
-            continue  # a half-written last line from a killed process
+            json.loads(line)
+        except ValueError:
+            break  # a half-written last line from a killed process
+        kept.append(line + "\n")
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("".join(kept), encoding="utf-8")
     tmp.replace(path)
@@ -83,8 +84,11 @@ class MetricsLogger:
         self.sinks = list(sinks or [])
         self.path = output_dir / METRICS_NAME
         self._fh = None
+        self.lines = 0  # records in the file, saved in checkpoints
         if enabled:
             output_dir.mkdir(parents=True, exist_ok=True)
+            if self.path.is_file():
+                self.lines = len(self.path.read_text(encoding="utf-8").splitlines())
             self._fh = self.path.open("a", encoding="utf-8")
 
     def log(self, record: dict[str, Any]) -> None:
@@ -94,6 +98,7 @@ class MetricsLogger:
         assert self._fh is not None
         self._fh.write(json.dumps({k: _clean(v) for k, v in record.items()}) + "\n")
         self._fh.flush()
+        self.lines += 1
         print(human_line(record), flush=True)
         for sink in self.sinks:
             sink.write(record)

@@ -51,8 +51,8 @@ def evaluate(
     """Validation metrics over the whole split, each rank taking every world-th row."""
     was_training = model.training
     model.eval()
-    device = data.x.device
-    index = torch.arange(rank, data.n, world, device=device)
+    device = data.device  # where batches arrive; the split itself may stay in host memory
+    index = torch.arange(rank, data.n, world, device=data.x.device)
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.float64, device=device)
     count = torch.zeros((), dtype=torch.float64, device=device)

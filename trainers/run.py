@@ -11,7 +11,7 @@ from trainers.config import TrainConfig
 from trainers.context import RunContext
 from trainers.errors import ConfigError, NonFiniteError, TrainerError
 from trainers.loop import Trainer
-from trainers.metrics import MetricsLogger, build_sinks, truncate_after
+from trainers.metrics import METRICS_NAME, MetricsLogger, build_sinks, truncate_lines
 from trainers.outputs import summary, write_model, write_summary
 from trainers.setup import build_setup
 from trainers.signals import StopFlag
@@ -64,7 +64,7 @@ def run(
         _check_resumable(cfg, state.get("config", {}), path)
         resumed_step = int(state["progress"]["step"])
         if ctx.is_main:
-            truncate_after(ctx.output_dir / "metrics.jsonl", resumed_step)
+            truncate_lines(ctx.output_dir / METRICS_NAME, int(state["metrics_lines"]))
     sinks = []
     if ctx.is_main:
         sinks = build_sinks(

@@ -110,7 +110,8 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         total = min(total, cfg.max_steps)
     global_batch = cfg.batch_size * ctx.world_size * cfg.grad_accum_steps
     lr = scaled_lr(cfg.optimizer, global_batch)
-    optimizer = build_optimizer(cfg.optimizer, unwrap(model), lr)
+    fused = device.type == "cuda"
+    optimizer = build_optimizer(cfg.optimizer, unwrap(model), lr, fused=fused)
     schedule = LRSchedule(cfg.schedule, lr, total, spe)
     schedule.apply(optimizer, 0)
     scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None

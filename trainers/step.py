@@ -1,8 +1,14 @@
 """One optimizer step: forward/backward over the micro-batches, clipping, the update.
 
-Kept lean because it runs every step: no torch op that a hand-written loop would
-not also run, except the one scalar read the non-finite guard needs (a host sync
-on GPU). The grad norm is computed only when asked (clipping, DDP, a log line).
+Kept lean because it runs every step. The non-finite guard needs to know whether
+the loss (and grad norm) is finite before updating:
+- CPU (and optimizers without a fused kernel): one scalar read per step, which on a
+  CPU is no real sync;
+- CUDA with a fused optimizer: no host sync at all. The finiteness flag is handed to
+  the fused kernel as ``found_inf`` (the mechanism GradScaler uses), which skips the
+  update on the device; bad steps are counted on the device and read by the loop
+  only when it logs or checkpoints.
+The grad norm is computed only when asked (clipping, DDP, a log line).
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ class Stepper:
         self.clip_value = cfg.clip_grad_value
         self.lbfgs = cfg.optimizer.name == "lbfgs"
         self.xla = s.device.type == "xla"
+        fused = bool(self.optimizer.defaults.get("fused"))
+        self.device_guard = s.device.type == "cuda" and fused and self.scaler is None
+        self.bad_on_device = torch.zeros((), device=s.device)
 
     def _loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(data loss, loss to differentiate: data loss + penalties)."""
@@ -107,11 +116,12 @@ class Stepper:
 
     def step(
         self, group: list[torch.Tensor], need_norm: bool
-    ) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
+    ) -> tuple[torch.Tensor, torch.Tensor | None, bool | None]:
         """One update from ``group``: (mean data loss, grad norm or None, finite?).
 
         A non-finite step leaves the weights unchanged (fp16: GradScaler skips it and
-        lowers its scale, so only a non-finite *loss* counts as bad there).
+        lowers its scale, so only a non-finite *loss* counts as bad there). "finite?"
+        is None under the device guard: the count is in ``bad_on_device``.
         """
         self.optimizer.zero_grad(set_to_none=True)
         if self.lbfgs:
@@ -120,7 +130,14 @@ class Stepper:
         loss = self._accumulate(group)
         need_norm = need_norm or bool(self.clip_norm)
         norm = self._clip(need_norm)
-        ok = math.isfinite(loss.item())  # the one host sync of a step
+        if self.device_guard:
+            probe = loss if norm is None else loss + norm
+            found_inf = torch.isfinite(probe).logical_not().float()
+            self.optimizer.found_inf = found_inf  # type: ignore[attr-defined]
+            self.optimizer.step()
+            self.bad_on_device += found_inf
+            return loss, norm, None
+        ok = math.isfinite(loss.item())  # the one host sync of a step (free on CPU)
         if ok and norm is not None and self.scaler is None:
             ok = math.isfinite(norm.item())
         if self.scaler is not None:

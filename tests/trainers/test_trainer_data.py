@@ -9,6 +9,7 @@ import pytest
 import torch
 from trainer_helpers import read_summary
 
+from trainers.batches import epoch_order, sampler_order
 from trainers.config import DataConfig
 from trainers.data import load_dataset, resolve_location
 from trainers.errors import DataError
@@ -119,3 +120,11 @@ def test_sagemaker_channels_feed_train_and_validation(run_trainer, monkeypatch, 
     assert summary["platform"] == "sagemaker" and summary["epochs"] == 8
     assert summary["base_lr"] == 0.1
     assert summary["final"]["val_accuracy"] > 0.8
+
+
+@pytest.mark.parametrize(("n", "world"), [(10, 1), (10, 3), (7, 4), (3, 8), (1438, 2)])
+def test_epoch_order_is_distributed_samplers_order(n: int, world: int) -> None:
+    for epoch in (0, 5):
+        for rank in range(world):
+            ours = epoch_order(n, seed=3, epoch=epoch, rank=rank, world=world).tolist()
+            assert ours == sampler_order(n, seed=3, epoch=epoch, rank=rank, world=world)

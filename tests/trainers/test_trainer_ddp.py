@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 import torch
-from trainer_helpers import read_metrics, read_summary
+from trainer_helpers import read_metrics, read_summary, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,6 +23,7 @@ DDP_JOB: dict[str, Any] = {
     "clip_grad_norm": 5.0,
     "epochs": 3,
     "log_every_steps": 5,
+    "device": "cpu",  # the claim under test is about CPU (gloo / bit-exact)
     "num_threads": 1,
 }
 
@@ -41,16 +41,13 @@ def launch_ranks(run_dir: Path, world: int, job: dict[str, Any]) -> list[str]:
     port = free_port()
     procs = []
     for rank in range(world):
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "OMP_NUM_THREADS": "1",
-            "RANK": str(rank),
-            "LOCAL_RANK": str(rank),
-            "WORLD_SIZE": str(world),
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-        }
+        env = subprocess_env(
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            WORLD_SIZE=str(world),
+            MASTER_ADDR="127.0.0.1",
+            MASTER_PORT=str(port),
+        )
         args = [sys.executable, "-m", "trainers", "--config", str(run_dir / "job.json")]
         for flag, sub in (
             ("--model-dir", "model"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from trainer_helpers import read_metrics, read_summary, tiny
+from trainer_helpers import read_metrics, read_summary, subprocess_env, tiny
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,7 +91,7 @@ def test_digits_mlp_reaches_95_percent_via_the_cli(tmp_path: Path) -> None:
         "  batch_size: 64\n"
         "  num_threads: 1\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = subprocess_env()
     proc = subprocess.run(
         [sys.executable, "-m", "trainers", "--config", str(spec)],
         cwd=tmp_path,

@@ -76,6 +76,7 @@ def test_image_models_learn_digits(run_trainer, kind: str) -> None:
         "epochs": 8,
         "batch_size": 32,
         "num_threads": 1,
+        "device": "cpu",
     }
     code, run = run_trainer(cfg)
     assert code == 0

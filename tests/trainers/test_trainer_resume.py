@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 import torch
-from trainer_helpers import read_metrics, read_summary
+from trainer_helpers import read_metrics, read_summary, subprocess_env
 
 from trainers.checkpoint import list_checkpoints
 from trainers.errors import EXIT_PREEMPTED
@@ -31,6 +30,7 @@ RESUMABLE: dict[str, Any] = {
     "batch_size": 8,
     "checkpoint": {"every_steps": 30, "keep_last": 2},
     "log_every_steps": 50,
+    "device": "cpu",  # the claim under test is about CPU (gloo / bit-exact)
     "num_threads": 1,
 }
 INTERRUPT_AFTER_STEP = 600  # of 4,000
@@ -52,7 +52,7 @@ def start(run_dir: Path) -> subprocess.Popen[bytes]:
         "--checkpoint-dir",
         str(run_dir / "ckpt"),
     ]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = subprocess_env()
     return subprocess.Popen(
         args, cwd=run_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from trainer_helpers import read_metrics, tiny
 
-from trainers.metrics import human_line, truncate_after
+from trainers.metrics import human_line, truncate_lines
 from trainers.sinks import HypertuneSink
 
 # What the cloudgd AWS provider would put in MetricDefinitions.
@@ -87,6 +87,9 @@ def test_azure_ml_runs_log_to_mlflow(run_trainer, monkeypatch, tmp_path: Path) -
 
 def test_resume_drops_metrics_logged_after_the_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "metrics.jsonl"
-    path.write_text('{"step": 1}\n{"step": 2}\n{"step": 3}\n{"ste')
-    truncate_after(path, 2)
+    path.write_text('{"step": 1}\n{"step": 2}\n{"step": 2}\n{"ste')
+    truncate_lines(path, 2)
     assert path.read_text() == '{"step": 1}\n{"step": 2}\n'
+    path.write_text('{"step": 1}\n{"ste')
+    truncate_lines(path, 5)
+    assert path.read_text() == '{"step": 1}\n'

@@ -22,6 +22,7 @@ def tiny(**overrides: Any) -> dict[str, Any]:
         "batch_size": 32,
         "log_every_steps": 2,
         "num_threads": 1,
+        "device": "cpu",  # deterministic expectations; test_trainer_cuda.py covers GPUs
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(cfg.get(key), dict):
@@ -38,3 +39,12 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 def read_summary(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / "out" / "summary.json").read_text())
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a ``python -m trainers`` child: this repo first on the path."""
+    import os
+
+    repo = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1", **extra}
