@@ -109,7 +109,20 @@ def run_trainer(args: argparse.Namespace, world: int, precision: str) -> dict[st
         summary: dict[str, Any] = json.loads(
             (root / "rank0" / "output" / "summary.json").read_text()
         )
+        summary["steady_samples_per_sec"] = steady_throughput(root / "rank0" / "output")
         return summary
+
+
+def steady_throughput(output: Path) -> float | None:
+    """Median samples/s of the logged intervals after the first one.
+
+    The summary's figure averages over the whole run, first steps included; on a GPU
+    those carry CUDA context, cuBLAS and autocast start-up, which at a few hundred
+    steps hides the difference between precisions. The first interval is dropped.
+    """
+    rows = [json.loads(line) for line in (output / "metrics.jsonl").read_text().splitlines()]
+    rates = [float(r["samples_per_sec"]) for r in rows if r.get("kind") == "step"]
+    return statistics.median(rates[1:]) if len(rates) >= 3 else None
 
 
 def median_table(samples: dict[str, list[float]]) -> dict[str, float]:
@@ -127,7 +140,8 @@ def measure(args: argparse.Namespace, contenders: dict[str, tuple[int, str]]) ->
     for _ in range(args.repeats):
         for name, (world, precision) in contenders.items():
             summary = run_trainer(args, world, precision)
-            samples[name].append(float(summary["samples_per_sec"]))
+            steady = summary["steady_samples_per_sec"]
+            samples[name].append(float(steady or summary["samples_per_sec"]))
             params = int(summary["num_parameters"])
             device = summary["device"]
     print(
