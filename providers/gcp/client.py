@@ -27,6 +27,9 @@ T = TypeVar("T")
 SHA_KEY = "cloudgd-sha256"
 CALL_TIMEOUT = 60.0
 RETRY_DEADLINE = 120.0
+# A rehearsal fake runs on this machine: one that does not answer within seconds has
+# stopped, and two minutes of back-off would only delay the error (or a local cancel).
+FAKE_RETRY_DEADLINE = 5.0
 _ADC_HINT = (
     "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS "
     "to a service-account key file"
@@ -85,7 +88,7 @@ def translated(
         ) from None
 
 
-def _retry(idempotent: bool = False) -> Any:
+def _retry(idempotent: bool = False, deadline: float = RETRY_DEADLINE) -> Any:
     """Retry 503 and 429; reads and cancels also retry 500s and dropped connections.
 
     A create whose connection dropped may have created the job (Vertex assigns the
@@ -103,7 +106,7 @@ def _retry(idempotent: bool = False) -> Any:
         initial=0.2,
         maximum=5.0,
         multiplier=2.0,
-        timeout=RETRY_DEADLINE,
+        timeout=deadline,
     )
 
 
@@ -155,6 +158,7 @@ class GcpApi:
             self.endpoint = f"https://{location}-aiplatform.googleapis.com"
             options = None
         self.fake = bool(endpoint)
+        self.retry_deadline = FAKE_RETRY_DEADLINE if endpoint else RETRY_DEADLINE
         self.jobs = aiplatform_v1.JobServiceClient(
             transport="rest",
             credentials=self.credentials,
@@ -167,7 +171,8 @@ class GcpApi:
         self, what: str, fn: Callable[..., T], /, *, idempotent: bool = False, **kwargs: Any
     ) -> T:
         with translated(what, endpoint=self.endpoint, not_found=kwargs.pop("not_found", None)):
-            return fn(**kwargs, retry=_retry(idempotent), timeout=CALL_TIMEOUT)
+            retry = _retry(idempotent, self.retry_deadline)
+            return fn(**kwargs, retry=retry, timeout=CALL_TIMEOUT)
 
     @staticmethod
     def _as_dict(message: Any) -> dict[str, Any]:
@@ -208,7 +213,9 @@ class GcpApi:
         request = self._aip.ListCustomJobsRequest(parent=parent, filter=filter_text, page_size=100)
         with translated("list Vertex AI jobs", endpoint=self.endpoint):
             pager = self.jobs.list_custom_jobs(
-                request=request, retry=_retry(idempotent=True), timeout=CALL_TIMEOUT
+                request=request,
+                retry=_retry(idempotent=True, deadline=self.retry_deadline),
+                timeout=CALL_TIMEOUT,
             )
             return [self._as_dict(job) for job in pager]
 
