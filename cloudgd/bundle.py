@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import tarfile
 from collections.abc import Iterable
@@ -54,11 +55,32 @@ def _walk(root: Path) -> Iterable[Path]:
                 yield Path(dirpath) / name
 
 
+# Packages a job needs beyond the prebuilt PyTorch images, by trainer model kind.
+EXTRA_REQUIREMENTS: dict[str, tuple[str, ...]] = {"huggingface": ("transformers>=4.40",)}
+REQUIREMENTS_NAME = "requirements.txt"
+
+
+def extra_requirements(config_json: str) -> tuple[str, ...]:
+    """What the job's trainer config needs installed on top of the image."""
+    try:
+        model = json.loads(config_json).get("model") or {}
+    except (ValueError, AttributeError):
+        return ()
+    return EXTRA_REQUIREMENTS.get(str(model.get("kind")), ()) if isinstance(model, dict) else ()
+
+
 def bundle_entries(
     config_json: str, code_dir: Path | None, prefix: str = ""
 ) -> list[tuple[str, bytes]]:
-    """(archive path, bytes) for every file, sorted by path."""
+    """(archive path, bytes) for every file, sorted by path.
+
+    A job whose model needs extra packages also gets a ``requirements.txt``, which
+    SageMaker's training toolkit pip-installs before the entry point starts.
+    """
     entries: dict[str, bytes] = {}
+    extra = extra_requirements(config_json)
+    if extra:
+        entries[f"{prefix}{REQUIREMENTS_NAME}"] = ("\n".join(extra) + "\n").encode()
     tdir = trainers_dir()
     for path in _walk(tdir):
         entries[f"{prefix}trainers/{path.relative_to(tdir).as_posix()}"] = path.read_bytes()
@@ -72,13 +94,27 @@ def bundle_entries(
     return sorted(entries.items())
 
 
-def _sdist_extras(prefix: str) -> list[tuple[str, bytes]]:
+def _sdist_extras(prefix: str, requires: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
+    # Vertex pip-installs the sdist, and only packages get installed by default: the
+    # custom build_py also puts the job config, the entry script and code/ next to
+    # `trainers` in site-packages, which is where the trainer looks for them.
     setup = (
+        "import shutil\nfrom pathlib import Path\n"
         "from setuptools import setup, find_packages\n"
+        "from setuptools.command.build_py import build_py\n\n\n"
+        "class build_py_with_job(build_py):\n"
+        "    def run(self):\n"
+        "        super().run()\n"
+        "        out = Path(self.build_lib)\n"
+        f"        for name in ({CONFIG_NAME!r}, {ENTRY_NAME!r}):\n"
+        "            shutil.copyfile(name, out / name)\n"
+        "        if Path('code').is_dir():\n"
+        "            shutil.copytree('code', out / 'code', dirs_exist_ok=True)\n\n\n"
         f"setup(name={SDIST_NAME!r}, version={SDIST_VERSION!r}, "
         "packages=find_packages(include=['trainers', 'trainers.*']), "
         "package_data={'trainers': ['*']}, include_package_data=True, "
-        "install_requires=['pydantic>=2', 'pyyaml'])\n"
+        "cmdclass={'build_py': build_py_with_job}, "
+        f"install_requires={['pydantic>=2', 'pyyaml', *requires]!r})\n"
     )
     pkg_info = f"Metadata-Version: 2.1\nName: {SDIST_NAME}\nVersion: {SDIST_VERSION}\n"
     return [(f"{prefix}PKG-INFO", pkg_info.encode()), (f"{prefix}setup.py", setup.encode())]
@@ -111,7 +147,8 @@ def build_bundle(
         stem = "cloudgd-bundle"
     elif fmt == "sdist":
         prefix = f"{SDIST_NAME}-{SDIST_VERSION}/"
-        entries = bundle_entries(config_json, code_dir, prefix) + _sdist_extras(prefix)
+        requires = extra_requirements(config_json)
+        entries = bundle_entries(config_json, code_dir, prefix) + _sdist_extras(prefix, requires)
         data = tar_bytes(entries)
         stem = "cloudgd-trainer"
     else:

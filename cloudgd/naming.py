@@ -13,8 +13,14 @@ from cloudgd.spec import JobSpec
 
 
 def spec_hash(spec: JobSpec, idempotency_key: str | None = None) -> str:
-    """Hex SHA-256 of the canonical spec JSON plus the idempotency key."""
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """Hex SHA-256 of the canonical spec JSON plus the idempotency key.
+
+    Defaults are left out, so adding a field with a default to the spec (a new
+    cloudgd version) does not rename every existing job.
+    """
+    canonical = json.dumps(
+        spec.model_dump(mode="json", exclude_defaults=True), sort_keys=True, separators=(",", ":")
+    )
     digest = hashlib.sha256(canonical.encode())
     if idempotency_key:
         digest.update(b"\0key\0" + idempotency_key.encode())

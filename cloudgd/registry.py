@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from cloudgd.errors import MissingExtraError, UsageError
+from cloudgd.errors import MissingExtraError, ProviderError, UsageError
 
 if TYPE_CHECKING:
     from providers.base import Provider
@@ -106,8 +106,16 @@ def provider_class(name: str) -> type[Provider]:
     """Import and return the provider class (SDKs are still imported lazily inside it)."""
     entry = info(name)
     module_name, _, attr = entry.target.partition(":")
-    module = importlib.import_module(module_name)
-    cls: type[Provider] = getattr(module, attr)
+    try:
+        module = importlib.import_module(module_name)
+        cls: type[Provider] = getattr(module, attr)
+    except (ImportError, AttributeError) as error:
+        # A provider that does not import is a broken install (often a plug-in), not a
+        # cloudgd bug: name it, and leave the traceback to --debug.
+        raise ProviderError(
+            f"provider {name!r} could not be loaded from {entry.target}: {error}",
+            hint="reinstall it, or run with --debug for the traceback",
+        ) from error
     return cls
 
 

@@ -29,6 +29,14 @@ def _state_file(name: str) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    # A server this process started and that has exited stays a zombie (kill(0) still
+    # succeeds) until it is reaped; reap it first so an exited child reads as dead.
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: its parent reaps it
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cloudgd.accelerators import Accelerator, parse_accelerator
 from cloudgd.durations import Duration
+from cloudgd.tuning.spec import TuningSpec
 from providers.aws.options import AwsOptions
 from providers.azure.options import AzureOptions
 from providers.gcp.options import GcpOptions
@@ -119,6 +120,11 @@ class Limits(BaseModel):
     expected_runtime: Duration | None = Field(
         default=None, description="Your estimate of the run time, used by `cloudgd cost`."
     )
+    on_budget: Literal["refuse", "cap"] = Field(
+        default="refuse",
+        description="When the worst case (nodes x price x max_runtime) exceeds max_cost_usd: "
+        "refuse to submit, or cap the cloud-side time limit so spend stops at the budget.",
+    )
 
 
 class Checkpoints(BaseModel):
@@ -205,6 +211,10 @@ class JobSpec(BaseModel):
     providers: ProviderBlocks = Field(
         default_factory=ProviderBlocks, description="Per-provider settings."
     )
+    tuning: TuningSpec | None = Field(
+        default=None,
+        description="Hyperparameter search over trainer fields (`cloudgd tune`); off when absent.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -278,6 +288,10 @@ class JobSpec(BaseModel):
         overlap = set(self.env) & set(self.secrets)
         if overlap:
             raise ValueError(f"env and secrets both set {sorted(overlap)}")
+        if self.tuning is not None:
+            from cloudgd.tuning.validate import check_tuning
+
+            check_tuning(self.tuning, self.trainer)
         return self
 
     @property

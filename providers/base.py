@@ -11,11 +11,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from cloudgd.errors import UsageError
+from cloudgd.errors import ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 
@@ -104,6 +105,23 @@ class Provider(ABC):
     def list(self, prefix: str | None = None) -> list[JobStatus]:
         """Jobs cloudgd created, newest first, optionally filtered by name prefix."""
 
+    def fetch_run_files(self, handle: JobHandle) -> Path:
+        """A local directory holding the trainer's ``metrics.jsonl`` and ``summary.json``.
+
+        Local runs answer with their output dir; cloud providers download the files
+        from the job's output location into :func:`fetched_dir`. A rehearsal handle
+        (``?run=``) answers with its local run's files, here for every provider.
+        """
+        run = rehearsal_run(handle)
+        if run is not None:
+            from cloudgd import registry
+
+            return registry.create("local", runs_dir=self.runs_dir).fetch_run_files(run)
+        raise ProviderError(
+            f"provider {self.name} cannot fetch a job's metrics files",
+            hint="`cloudgd logs HANDLE` shows the metric lines the trainer printed",
+        )
+
     def wait(
         self,
         handle: JobHandle,
@@ -128,6 +146,13 @@ class Provider(ABC):
 def terminal(state: JobState) -> bool:
     """True for SUCCEEDED, FAILED and CANCELLED."""
     return state.terminal
+
+
+def fetched_dir(handle: JobHandle) -> Path:
+    """Where a job's downloaded run files go: ``$CLOUDGD_HOME/fetched/<provider>/<job>``."""
+    from cloudgd.home import home
+
+    return home() / "fetched" / handle.provider / handle.job
 
 
 def rehearsal_run(handle: JobHandle) -> JobHandle | None:

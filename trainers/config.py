@@ -243,6 +243,11 @@ class TrainConfig(BaseModel):
     def _checks(self) -> TrainConfig:
         if self.optimizer.name == "lbfgs" and self.grad_accum_steps != 1:
             raise ValueError("optimizer lbfgs does not support grad_accum_steps > 1")
+        if (self.model.kind == "huggingface") != (self.data.source == "text_csv"):
+            raise ValueError(
+                "model.kind=huggingface and data.source=text_csv go together: the model "
+                "needs token ids, and text needs a tokenizer"
+            )
         if self.precision == "fp16" and self.device in ("cpu", "tpu"):
             raise ValueError("precision fp16 needs a CUDA device; use bf16 on cpu/tpu")
         return self

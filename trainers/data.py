@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from trainers.config import DataConfig
+from trainers.config import DataConfig, ModelConfig
 from trainers.context import gcs_to_local
 from trainers.errors import ConfigError, DataError
 
@@ -218,11 +218,6 @@ def _load_raw(cfg: DataConfig, data_dir: Path | None, seed: int) -> _Raw:
         return _synthetic_regression(cfg, seed)
     if cfg.source == "synthetic_classification":
         return _synthetic_classification(cfg, seed)
-    if cfg.source == "text_csv":
-        raise ConfigError(
-            "data.source=text_csv needs transformers, which this trainer does not use yet",
-            hint="use csv or npz features; text support arrives with the transformers issue",
-        )
     assert cfg.uri is not None  # DataConfig's validator guarantees it
     location = resolve_location(cfg.uri, data_dir)
     reader = _read_csv if cfg.source == "csv" else _read_npz
@@ -239,8 +234,18 @@ def load_dataset(
     model_kind: str = "mlp",
     data_dir: Path | None = None,
     val_dir: Path | None = None,
+    model: ModelConfig | None = None,
 ) -> Dataset:
-    """Load, split (seeded), standardise with train statistics, and wrap as tensors."""
+    """Load, split (seeded), standardise with train statistics, and wrap as tensors.
+
+    ``text_csv`` is tokenised with ``model``'s tokenizer instead (see ``hf.py``).
+    """
+    if cfg.source == "text_csv":
+        if model is None or model.kind != "huggingface":
+            raise ConfigError("data.source=text_csv needs model.kind=huggingface (a tokenizer)")
+        from trainers.hf import load_text_dataset
+
+        return load_text_dataset(cfg, model, seed, data_dir, val_dir)
     raw = _load_raw(cfg, data_dir, seed)
     raw.x = _as_images(np.asarray(raw.x))
     n = raw.x.shape[0]

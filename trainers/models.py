@@ -1,4 +1,5 @@
-"""The model families: linear, logistic/softmax, MLP, small CNN, small ResNet, custom.
+"""The model families: linear, logistic/softmax, MLP, small CNN, small ResNet, custom,
+and Hugging Face sequence classifiers (``hf.py``).
 
 ``build_model(cfg, input_shape, num_outputs, code_dir)`` returns an ``nn.Module``
 that maps a batch of inputs to logits (classification) or predictions (regression).
@@ -214,9 +215,9 @@ def build_model(
     elif cfg.kind == "custom":
         model = custom_model(cfg, input_shape, num_outputs, code_dir)
     else:
-        raise ConfigError(
-            f"model.kind={cfg.kind} needs transformers, which this trainer does not use yet",
-            hint="use mlp, cnn, resnet, linear, logistic, softmax or custom",
-        )
+        from trainers.hf import build_hf_model
+
+        # Hub models come initialised (pretrained, or by their own config's scheme).
+        return build_hf_model(cfg, num_outputs)
     init_weights(model, cfg.init)
     return model

@@ -18,6 +18,7 @@ from trainers.metrics import SUMMARY_NAME, write_json
 MODEL_NAME = "model.pt"
 FINAL_NAME = "model_final.pt"
 MODEL_JSON = "model.json"
+HF_DIR = "hf"
 
 
 def write_model(cfg: TrainConfig, trainer: Trainer) -> str:
@@ -35,6 +36,11 @@ def write_model(cfg: TrainConfig, trainer: Trainer) -> str:
         weights = "best"
     else:
         ckpt.atomic_save(final, model_dir / MODEL_NAME)
+    if cfg.model.kind == "huggingface":
+        from trainers.hf import save_pretrained
+
+        # The final weights, loadable with from_pretrained(model_dir / "hf").
+        save_pretrained(unwrap(s.model), cfg.model, model_dir / HF_DIR)
     ds = s.dataset
     p = trainer.progress
     write_json(

@@ -88,7 +88,12 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
     ddp = init_process_group(ctx, device)
     seed_everything(cfg.seed)
     dataset = load_dataset(
-        cfg.data, cfg.seed, cfg.model.kind, ctx.data_dir, validation_dir(ctx.data_dirs)
+        cfg.data,
+        cfg.seed,
+        cfg.model.kind,
+        ctx.data_dir,
+        validation_dir(ctx.data_dirs),
+        model=cfg.model,
     )
     num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
     model: nn.Module = build_model(cfg.model, dataset.input_shape, num_outputs, code_dir).to(device)

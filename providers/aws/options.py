@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -28,7 +30,10 @@ class AwsOptions(BaseModel):
     framework_version: str = Field(
         default="2.5", description="AWS PyTorch training image version for the prebuilt image."
     )
-    py_version: str = Field(default="py311", description="Python tag of the prebuilt image.")
+    py_version: str | None = Field(
+        default=None,
+        description="Python tag of the prebuilt image (default: the one the version ships).",
+    )
     volume_size_gb: int = Field(default=30, ge=1, le=16384, description="EBS volume per node.")
     subnets: list[str] = Field(default_factory=list, description="VPC subnet IDs (optional).")
     security_group_ids: list[str] = Field(
@@ -39,3 +44,16 @@ class AwsOptions(BaseModel):
         default=False, description="Block all network access from the training container."
     )
     profile: str | None = Field(default=None, description="AWS named profile to use.")
+    input_mode: Literal["File", "FastFile"] = Field(
+        default="File",
+        description="How SageMaker feeds channels: File copies before start, FastFile streams.",
+    )
+    container_log_level: int = Field(
+        default=20, ge=0, le=50, description="Python log level of the SageMaker training toolkit."
+    )
+    max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=20,
+        description="Attempts per API call (botocore standard retry mode; throttling and 5xx).",
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -15,12 +17,21 @@ class AzureOptions(BaseModel):
         pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
         description="Azure subscription ID.",
     )
-    resource_group: str | None = Field(default=None, description="Resource group of the workspace.")
-    workspace: str | None = Field(default=None, description="Azure ML workspace name.")
+    resource_group: str | None = Field(
+        default=None,
+        pattern=r"^[-a-zA-Z0-9._()]{1,90}$",
+        description="Resource group of the workspace.",
+    )
+    workspace: str | None = Field(
+        default=None,
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$",
+        description="Azure ML workspace name.",
+    )
     compute: str | None = Field(
         default=None,
         pattern=r"^[a-zA-Z][a-zA-Z0-9\-]{1,31}$",
-        description="AmlCompute cluster name (default: derived from the VM size).",
+        description="AmlCompute cluster name (default: derived from the VM size, with -lp for "
+        "low priority).",
     )
     manage_compute: bool = Field(
         default=False,
@@ -28,10 +39,34 @@ class AzureOptions(BaseModel):
     )
     environment: str | None = Field(
         default=None,
-        description="Azure ML environment 'azureml:name:version' (default: a curated PyTorch "
-        "environment, or the spec's image).",
+        description="Azure ML environment 'azureml:name:version', 'azureml:name@latest' or an "
+        "azureml://registries/... ID (default: the curated ACPT PyTorch environment, or the "
+        "spec's image).",
     )
-    experiment_name: str = Field(default="cloudgd", description="Experiment the job belongs to.")
+    experiment_name: str = Field(
+        default="cloudgd",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$",
+        description="Experiment the job belongs to.",
+    )
     datastore: str = Field(
-        default="workspaceblobstore", description="Datastore for outputs and checkpoints."
+        default="workspaceblobstore",
+        pattern=r"^[a-z0-9_]{1,255}$",
+        description="Datastore for checkpoints (outputs use the job's default location).",
+    )
+    data_mode: Literal["ro_mount", "download"] = Field(
+        default="ro_mount",
+        description="How the trainer.data.uri input reaches the job: mounted read-only, or "
+        "downloaded before the command starts.",
+    )
+    shm_size: str | None = Field(
+        default=None,
+        pattern=r"^\d+[bkmg]$",
+        description="Docker shared memory per node, e.g. 16g (Azure's default is 2g; PyTorch "
+        "data loaders with many workers want more).",
+    )
+    max_retries: int = Field(
+        default=5,
+        ge=0,
+        le=20,
+        description="Retries of a failed call to Azure (azure-core's exponential back-off).",
     )

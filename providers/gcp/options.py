@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -32,9 +34,24 @@ class GcpOptions(BaseModel):
     tensorboard: str | None = Field(
         default=None, description="Vertex TensorBoard resource name to stream to (optional)."
     )
-    boot_disk_gb: int = Field(default=100, ge=10, le=65536, description="Boot disk per node.")
+    boot_disk_gb: int = Field(
+        default=100,
+        ge=10,
+        le=65536,
+        description="Boot disk per node in GB (resources.disk_gb wins when set).",
+    )
+    boot_disk_type: Literal["pd-ssd", "pd-standard", "hyperdisk-balanced"] | None = Field(
+        default=None,
+        description="Boot disk type per node (default: Vertex's, pd-ssd or hyperdisk-balanced "
+        "by machine type).",
+    )
+    kms_key_name: str | None = Field(
+        default=None,
+        pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$",
+        description="Cloud KMS key that encrypts the job's resources (CMEK).",
+    )
     executor_image: str | None = Field(
         default=None,
-        description="Prebuilt PyTorch training image for the python package (default chosen "
-        "for CPU or GPU).",
+        description="Prebuilt PyTorch training image for the python package (default: Vertex's "
+        "PyTorch CPU or GPU training image in the location's registry).",
     )

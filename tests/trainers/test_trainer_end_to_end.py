@@ -65,7 +65,7 @@ def test_bad_config_and_missing_data_exit_codes(run_trainer, capsys) -> None:
     assert code == 2
     code, _ = run_trainer(tiny(data={"source": "text_csv", "uri": "x.csv"}))
     assert code == 2
-    assert "needs transformers" in capsys.readouterr().err
+    assert "huggingface and data.source=text_csv go together" in capsys.readouterr().err
 
 
 def test_sagemaker_failure_file_is_written(run_trainer, monkeypatch, tmp_path: Path) -> None:

@@ -112,9 +112,13 @@ def test_custom_model_errors_are_config_errors(tmp_path: Path) -> None:
         build_model(ModelConfig(kind="custom", entrypoint="notamodel:f"), (3,), 2, tmp_path)
 
 
-def test_huggingface_models_are_not_supported_yet() -> None:
-    with pytest.raises(ConfigError, match="needs transformers"):
-        build_model(ModelConfig(kind="huggingface", name="bert-base-uncased"), (3,), 2)
+def test_huggingface_model_that_cannot_be_found_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Hugging Face path itself is tested in tests/classics (tiny BERT, no download).
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigError, match=r"model\.name"):
+        build_model(ModelConfig(kind="huggingface", name=str(tmp_path / "none")), (2, 8), 2)
 
 
 def test_checkpointed_block_is_transparent_in_eval() -> None:

@@ -1,0 +1,1 @@
+"""The ``cloudgd`` command line: one module per command, loaded lazily by ``main.py``."""

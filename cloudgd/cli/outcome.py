@@ -1,0 +1,119 @@
+"""How ``submit`` and ``wait`` end: final metrics, cost, metric gates, the GitHub
+step summary, and the exit code CI acts on (0 ok, 4 job failed or gate missed).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from cloudgd.ci.environment import detect
+from cloudgd.ci.gates import GateResult, MetricGate, check_gates, parse_gates
+from cloudgd.ci.result import JobResult, build_result, headline_metrics
+from cloudgd.ci.summary import append_step_summary, cost_text
+from cloudgd.cli.output import note
+from cloudgd.errors import CloudgdError, JobFailedError, UsageError
+from cloudgd.plan import JobStatus
+
+if TYPE_CHECKING:
+    from cloudgd.cost.estimate import Estimate
+    from cloudgd.spec import JobSpec
+
+CLOUDS = ("aws", "gcp", "azure")
+
+
+def gates_from_flags(
+    minimums: Sequence[str], maximums: Sequence[str], *, waits: bool
+) -> list[MetricGate]:
+    """Parse ``--min-metric``/``--max-metric``; they only mean something when waiting."""
+    gates = parse_gates(minimums, maximums)
+    if gates and not waits:
+        raise UsageError(
+            f"{gates[0].flag} needs --wait or --follow: a gate checks the finished job",
+            hint="add --wait, or run `cloudgd wait HANDLE --min-metric ...` later",
+        )
+    return gates
+
+
+def estimate_or_none(spec: JobSpec, provider: str) -> Estimate | None:
+    """The catalog estimate on a cloud; None locally or where the catalog has no price."""
+    if provider not in CLOUDS:
+        return None
+    from cloudgd.cost.estimate import estimate_for_spec
+
+    try:
+        return estimate_for_spec(spec, provider)
+    except CloudgdError:  # no catalog row for this machine/region: cost stays unknown
+        return None
+
+
+def job_result(
+    status: JobStatus,
+    *,
+    provider: str,
+    backend: str,
+    gates: Sequence[MetricGate] = (),
+    estimate: Estimate | None = None,
+    job_name: str | None = None,
+    attached: bool = False,
+) -> JobResult:
+    """The status joined with cost, gate results and the CI run link."""
+    run = detect(os.environ)
+    checked = check_gates(gates, status.metrics) if status.state.terminal else []
+    return build_result(
+        status,
+        provider=provider,
+        backend=backend,
+        job_name=job_name,
+        estimate=estimate,
+        gates=checked,
+        ci_run_url=run.url if run else None,
+        attached=attached,
+    )
+
+
+def print_final(result: JobResult, *, metrics: bool = True) -> None:
+    """Final metrics, cost and gate verdicts for people, on stderr."""
+    if metrics and result.metrics:
+        shown = headline_metrics(result.metrics)
+        width = max(len(name) for name in shown)
+        note("final metrics:")
+        for name, value in sorted(shown.items()):
+            note(f"  {name.ljust(width)}  {value:.6g}")
+    if result.cost is not None:
+        note(f"estimated cost: {cost_text(result.cost, result.provider)}")
+    for gate in result.gates:
+        if gate.passed:
+            note(f"gate passed: {gate.line(result.metrics)}")
+
+
+def enforce(result: JobResult, *, waited: bool) -> None:
+    """Exit 4 when a waited-for job failed, or when it missed a gate."""
+    if not waited:
+        return
+    from cloudgd.cli.handles import check_outcome
+
+    status = JobStatus(
+        handle=result.handle, name=result.job_name, state=result.state, message=result.message
+    )
+    check_outcome(status)
+    failed: list[GateResult] = [g for g in result.gates if not g.passed]
+    if failed:
+        lines = "; ".join(g.line(result.metrics) for g in failed)
+        raise JobFailedError(
+            f"gate failed: {lines}",
+            hint=f"the job succeeded but the model misses the gate; see cloudgd status "
+            f"'{result.handle}'",
+        )
+
+
+def finish(result: JobResult, *, waited: bool, show_metrics: bool = True) -> None:
+    """Write the step summary, print the final lines on stderr, then enforce."""
+    try:
+        append_step_summary(result)
+    except OSError as error:  # a summary that cannot be written must not fail the job
+        note(f"warning: could not append to $GITHUB_STEP_SUMMARY: {error}")
+    if waited:
+        print_final(result, metrics=show_metrics)
+    enforce(result, waited=waited)

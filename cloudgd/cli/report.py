@@ -1,0 +1,88 @@
+"""``cloudgd report HANDLE`` / ``cloudgd report --compare H1 H2 ...``: curves and a summary."""
+
+from __future__ import annotations
+
+import click
+
+from cloudgd.cli.options import output_option, set_option
+
+
+@click.command()
+@output_option
+@click.argument("handles", nargs=-1, required=True, metavar="HANDLE...")
+@click.option("--compare", is_flag=True, help="Overlay several runs in one figure and one table.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="reports",
+    show_default=True,
+    help="Directory for the PNG and the Markdown.",
+)
+@click.option(
+    "--spec",
+    "spec_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The job file the run(s) came from: prices the run and names it in the report.",
+)
+@set_option
+@click.option("--name", "stem", default=None, help="File name stem (default: the job name).")
+def command(
+    handles: tuple[str, ...],
+    compare: bool,
+    out_dir: str,
+    spec_file: str | None,
+    overrides: tuple[str, ...],
+    stem: str | None,
+) -> None:
+    """Write a job's training curves (PNG) and a Markdown summary: final and best
+    metrics, duration, cost (estimated, and billed where the provider reports it)
+    and carbon. Cloud jobs' metrics files are fetched from their output location.
+
+    \b
+    cloudgd report local:///home/me/.cloudgd/runs/digits-mlp-3f2a9c1d
+    cloudgd report aws://us-east-1/digits-mlp-3f2a9c1d --spec job.yaml
+    cloudgd report --compare HANDLE_SGD HANDLE_ADAM --out reports/
+    """
+    from pathlib import Path
+
+    from cloudgd.cli.handles import open_handle
+    from cloudgd.cli.options import settings
+    from cloudgd.cli.output import emit_json, note
+    from cloudgd.errors import UsageError
+    from cloudgd.report.build import collect, write_report
+
+    if len(handles) > 1 and not compare:
+        raise UsageError(
+            f"{len(handles)} handles given without --compare",
+            hint="report one HANDLE, or overlay several with --compare H1 H2 ...",
+        )
+    if compare and len(handles) < 2:
+        raise UsageError("--compare needs at least two handles")
+    spec = None
+    if spec_file is not None:
+        from cloudgd.loader import load_spec
+
+        spec = load_spec(spec_file, overrides).spec
+    elif overrides:
+        raise UsageError("--set applies to --spec; give the job file too")
+    reports = []
+    for text in handles:
+        provider, handle = open_handle(text)
+        reports.append(collect(provider, handle, spec=spec))
+    files = write_report(reports, Path(out_dir), stem=stem)
+    if settings().json:
+        emit_json(
+            {
+                "figure": str(files.figure),
+                "markdown": str(files.markdown),
+                "runs": [
+                    {"handle": r.handle, "job": r.run.label, "state": r.state} for r in reports
+                ],
+            }
+        )
+        return
+    note(f"report for {', '.join(r.run.label for r in reports)}:")
+    click.echo(str(files.figure))
+    click.echo(str(files.markdown))

@@ -1,0 +1,93 @@
+"""``cloudgd wait HANDLE``: block until a job ends; exit 4 if it failed or was cancelled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import click
+
+from cloudgd.cli.options import gate_options, handle_argument, output_option, poll_option
+from cloudgd.errors import CloudgdError
+
+if TYPE_CHECKING:
+    from cloudgd.plan import JobState, JobStatus
+
+EXIT_TIMEOUT = 124  # like timeout(1): the job is still running
+
+
+class WaitTimeoutError(CloudgdError):
+    """``wait --timeout`` expired while the job was still running. Exit code 124."""
+
+    exit_code = EXIT_TIMEOUT
+
+
+def waiter(first: JobState | None = None) -> Callable[[JobStatus], None]:
+    """An on_status callback printing each state change to stderr."""
+    from cloudgd.cli.output import note
+
+    last: list[JobState | None] = [first]
+
+    def on_status(status: JobStatus) -> None:
+        if status.state != last[0]:
+            raw = f" ({status.raw_state})" if status.raw_state else ""
+            note(f"{status.name}: {status.state.value}{raw}")
+            last[0] = status.state
+
+    return on_status
+
+
+@click.command()
+@output_option
+@handle_argument
+@click.option(
+    "--timeout",
+    metavar="DURATION",
+    default=None,
+    help="Give up after this long (90s, 10m, 6h) and exit 124; the job keeps running.",
+)
+@gate_options
+@poll_option
+def command(
+    handle: str,
+    timeout: str | None,
+    poll: float | None,
+    min_metrics: tuple[str, ...],
+    max_metrics: tuple[str, ...],
+) -> None:
+    """Wait for a job to end (exit 4 if it failed or missed a gate).
+
+    Exit 0 when it succeeded (and met every --min-metric/--max-metric gate), 4
+    when it failed, was cancelled or missed a gate, 124 when --timeout passed
+    first (the job keeps running).
+    """
+    from cloudgd.cli.handles import default_poll, open_handle
+    from cloudgd.cli.options import settings
+    from cloudgd.cli.outcome import finish, gates_from_flags, job_result
+    from cloudgd.cli.output import emit_json, human_console, render_status, status_document
+    from cloudgd.durations import parse_duration
+    from cloudgd.errors import UsageError
+
+    try:
+        seconds = None if timeout is None else parse_duration(timeout)
+    except ValueError as error:
+        raise UsageError(f"--timeout: {error}") from None
+    gates = gates_from_flags(min_metrics, max_metrics, waits=True)
+    provider, parsed = open_handle(handle)
+    status = provider.wait(
+        parsed, timeout=seconds, poll=poll or default_poll(provider), on_status=waiter()
+    )
+    backend = parsed.params.get("backend", "cloud")
+    result = job_result(status, provider=provider.name, backend=backend, gates=gates)
+    if settings().json:
+        checked = {"gates": [g.model_dump(mode="json") for g in result.gates]}
+        extra = {**checked, "passed": result.passed} if gates else {}
+        emit_json({**status_document(status), **extra})
+    else:
+        render_status(human_console(), status)
+    finish(result, waited=status.state.terminal, show_metrics=settings().json)
+    if not status.state.terminal:
+        raise WaitTimeoutError(
+            f"job {status.name} is still {status.state.value} after --timeout {timeout}",
+            hint="it keeps running; wait again or cancel it",
+        )

@@ -1,0 +1,63 @@
+"""``submit --run-local``: send the cloud request to a rehearsal backend *and* run the job here.
+
+The rehearsal backends (moto, the fake Vertex and Azure ML servers) check the
+control plane but run nothing, so the same spec also runs through the local
+provider with that cloud's container contract emulated
+(``providers.local.emulate=<cloud>``). The returned cloud handle carries
+``run=<local run dir>``; status, logs, wait and cancel then follow the local run
+(see ``providers.base.rehearsal_run``).
+"""
+
+from __future__ import annotations
+
+from cloudgd import registry
+from cloudgd.errors import UsageError
+from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
+from cloudgd.spec import JobSpec
+from providers.base import Provider
+
+EMULATED = ("aws", "gcp", "azure")
+
+
+def check_rehearsal(provider: Provider) -> None:
+    """Refuse ``--run-local`` where it means nothing."""
+    if provider.name == "local":
+        raise UsageError(
+            "--run-local is for cloud providers; --provider local already runs here",
+            hint="drop --run-local",
+        )
+    if provider.name not in EMULATED:
+        raise UsageError(f"--run-local can emulate {', '.join(EMULATED)}, not {provider.name!r}")
+    if provider.backend == "cloud":
+        rehearsal = [b for b in provider.backends if b != "cloud"]
+        raise UsageError(
+            "--run-local needs a rehearsal backend, not the real cloud",
+            hint=f"add --backend {rehearsal[0]}" if rehearsal else None,
+        )
+
+
+def emulating(spec: JobSpec, cloud: str) -> JobSpec:
+    """``spec`` with ``providers.local.emulate`` set to ``cloud``."""
+    local = spec.providers.local.model_copy(update={"emulate": cloud})
+    blocks = spec.providers.model_copy(update={"local": local})
+    return spec.model_copy(update={"providers": blocks})
+
+
+def with_run(handle: JobHandle, run_dir: str) -> JobHandle:
+    """The cloud handle, pointing at its local run."""
+    return handle.model_copy(update={"params": {**handle.params, "run": run_dir}})
+
+
+def submit_rehearsal(
+    cloud: Provider, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext
+) -> JobStatus:
+    """Submit to the rehearsal backend, start the emulated local run, return the joined status."""
+    check_rehearsal(cloud)
+    local = registry.create("local", runs_dir=ctx.runs_dir)
+    local_plan = local.plan(emulating(spec, cloud.name), ctx.model_copy(update={"bundle": None}))
+    submitted = cloud.submit(cloud_plan)
+    local_status = local.submit(local_plan)
+    run_dir = JobHandle.parse(local_status.handle).parts[0]
+    handle = with_run(JobHandle.parse(submitted.handle or cloud_plan.handle), run_dir)
+    # The provider may echo the handle without query params; the joined one is the answer.
+    return cloud.status(handle).model_copy(update={"handle": str(handle)})

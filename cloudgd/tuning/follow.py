@@ -1,0 +1,75 @@
+"""Status, logs and cancel for tuning handles (``...?kind=tuning``), per provider.
+
+:class:`TuningFollower` wraps the provider that owns the handle and answers for
+the whole study, with per-trial status in ``JobStatus.extra['trials']``; the CLI's
+``status``, ``logs``, ``wait`` and ``cancel`` use it without knowing about tuning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from cloudgd.errors import UsageError
+from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
+from cloudgd.spec import JobSpec
+from providers.base import Capability, Provider
+
+
+class TuningFollower(Provider):
+    """Follows tuning jobs through the provider that created them."""
+
+    name: ClassVar[str] = "tuning"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.TUNING})
+    options_model: ClassVar[Any] = None
+
+    def __init__(self, inner: Provider) -> None:
+        super().__init__(backend="cloud")
+        self.inner = inner
+        self.name = inner.name  # type: ignore[misc]
+
+    def _unsupported(self, action: str) -> UsageError:
+        return UsageError(
+            f"{action} of {self.inner.name} tuning jobs is not supported by cloudgd yet",
+            hint="use the cloud console, or `cloudgd tune --provider local` to study here",
+        )
+
+    def plan(self, spec: JobSpec, ctx: RenderContext) -> Plan:
+        raise UsageError("plan a tuning job with `cloudgd tune FILE --dry-run`")
+
+    def submit(self, plan: Plan) -> JobStatus:
+        raise UsageError("submit a tuning job with `cloudgd tune FILE`")
+
+    def list(self, prefix: str | None = None) -> list[JobStatus]:
+        return []
+
+    def status(self, handle: JobHandle) -> JobStatus:
+        if self.inner.name == "local":
+            from providers.local import tuning as local
+
+            return local.status(handle)
+        if self.inner.name == "aws":
+            from providers.aws import tuning as aws
+
+            return aws.tuning_status(self.inner, handle)  # type: ignore[arg-type]
+        raise self._unsupported("following")
+
+    def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+        if self.inner.name == "local":
+            from providers.local import tuning as local
+
+            yield from local.logs(handle, follow=follow)
+            return
+        for trial in self.status(handle).extra.get("trials") or []:
+            yield f"{trial['name']}: {trial['state']} {trial.get('value') or ''}".rstrip()
+
+    def cancel(self, handle: JobHandle) -> JobStatus:
+        if self.inner.name == "local":
+            from providers.local import tuning as local
+
+            return local.cancel(handle)
+        if self.inner.name == "aws":
+            from providers.aws import tuning as aws
+
+            return aws.cancel_tuning(self.inner, handle)  # type: ignore[arg-type]
+        raise self._unsupported("cancelling")

@@ -1,0 +1,28 @@
+"""Tuning handles: a job handle with ``kind=tuning`` in its query.
+
+``aws://us-east-1/digits-3f2a9c?kind=tuning`` names a SageMaker tuning job,
+``gcp://proj/us-central1/123?kind=tuning`` a Vertex HyperparameterTuningJob,
+``azure://sub/rg/ws/digits-3f2a9c?kind=tuning`` an Azure ML sweep job and
+``local:///…/studies/digits-3f2a9c?kind=tuning`` a local Optuna study. The path
+is the provider's usual one, so every other query parameter (``backend=``,
+``endpoint=``) keeps its meaning; ``status``, ``logs`` and ``cancel`` see the
+kind and answer for the whole study with per-trial status.
+"""
+
+from __future__ import annotations
+
+from cloudgd.plan import JobHandle
+
+KIND = "kind"
+TUNING = "tuning"
+
+
+def is_tuning(handle: JobHandle) -> bool:
+    """True when the handle names a tuning job (study), not a single training job."""
+    return handle.params.get(KIND) == TUNING
+
+
+def as_tuning(handle: JobHandle | str) -> JobHandle:
+    """The same address marked as a tuning job."""
+    parsed = JobHandle.parse(handle) if isinstance(handle, str) else handle
+    return parsed.model_copy(update={"params": {**parsed.params, KIND: TUNING}})

@@ -1,0 +1,287 @@
+"""AwsProvider: SageMaker training jobs through boto3, rehearsable offline with moto.
+
+Everything after submission works from the handle alone
+(``aws://<region>/<job>[?backend=moto&endpoint=...&run=...]``), so status, logs,
+wait and cancel can run in a later process. Rehearsal handles with ``run=``
+follow the local run instead of moto, whose jobs are ``Completed`` at once and
+cannot be stopped (see providers/base.py: rehearsal_run).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from cloudgd.errors import JobNotFoundError, ProviderError, UsageError
+from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
+from cloudgd.spec import JobSpec
+from providers.aws import client as aws
+from providers.aws.logs import LogCursor
+from providers.aws.options import AwsOptions
+from providers.aws.render import REHEARSAL_ROLE, render_plan
+from providers.aws.status import job_status, summary_status
+from providers.base import Capability, Provider, fetched_dir, rehearsal_run
+
+ENDPOINT_ENV = "CLOUDGD_AWS_ENDPOINT"
+MOTO_SERVER = ("moto", "providers.aws.moto_server")
+LIST_LIMIT = 100
+
+
+class AwsProvider(Provider):
+    """AWS SageMaker training jobs (``--backend moto`` rehearses against a local moto)."""
+
+    name = "aws"
+    capabilities = frozenset(
+        {
+            Capability.CPU,
+            Capability.GPU,
+            Capability.MULTI_NODE,
+            Capability.SPOT,
+            Capability.WARM_POOL,
+            Capability.LOGS,
+            Capability.CANCEL,
+        }
+    )
+    options_model = AwsOptions
+    backends: ClassVar[tuple[str, ...]] = ("cloud", "moto")
+
+    def __init__(
+        self,
+        *,
+        backend: str = "cloud",
+        endpoint: str | None = None,
+        run_local: bool = False,
+        client_factory: Callable[..., Any] | None = None,
+        runs_dir: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        max_attempts: int = 8,
+        log_poll_seconds: float = 5.0,
+    ) -> None:
+        super().__init__(
+            backend=backend,
+            endpoint=endpoint or os.environ.get(ENDPOINT_ENV) or None,
+            run_local=run_local,
+            client_factory=client_factory,
+            runs_dir=runs_dir,
+        )
+        self.region = region
+        self.profile = profile
+        self.max_attempts = max_attempts
+        self.log_poll_seconds = log_poll_seconds
+        self._clients: dict[tuple[str, aws.Connection], Any] = {}
+
+    @property
+    def rehearsal(self) -> bool:
+        """True against moto (``--backend moto`` or an endpoint override)."""
+        return self.backend == "moto" or self.endpoint is not None
+
+    # -- connections -------------------------------------------------------
+    def _connection(self, region: str, params: dict[str, str] | None = None) -> aws.Connection:
+        params = params or {}
+        endpoint = params.get("endpoint") or self.endpoint
+        rehearsal = params.get("backend") == "moto" or self.rehearsal
+        if rehearsal and endpoint is None:
+            from cloudgd import servers
+
+            endpoint = servers.ensure(*MOTO_SERVER)
+        return aws.Connection(
+            region=region,
+            endpoint=endpoint,
+            profile=self.profile,
+            max_attempts=self.max_attempts,
+            rehearsal=rehearsal,
+        )
+
+    def _client(self, service: str, conn: aws.Connection) -> Any:
+        key = (service, conn)
+        if key not in self._clients:
+            factory = self.client_factory or aws.make_client
+            self._clients[key] = factory(service, conn)
+        return self._clients[key]
+
+    def _handle_connection(self, handle: JobHandle) -> aws.Connection:
+        if handle.provider != "aws" or len(handle.parts) != 2:
+            raise UsageError(
+                f"not an aws job handle: {handle}", hint="aws handles look like aws://REGION/JOB"
+            )
+        return self._connection(handle.parts[0], handle.params)
+
+    def _local(self) -> Provider:
+        from cloudgd import registry
+
+        return registry.create("local", runs_dir=self.runs_dir)
+
+    def _follow_local(self, handle: JobHandle, local: JobStatus) -> JobStatus:
+        extra = {**local.extra, "rehearsal_run": local.handle}
+        return local.model_copy(update={"handle": str(handle), "name": handle.job, "extra": extra})
+
+    # -- planning ----------------------------------------------------------
+    def plan(self, spec: JobSpec, ctx: RenderContext) -> Plan:
+        """The CreateTrainingJob request (pure; see providers/aws/render.py)."""
+        return render_plan(spec, ctx, rehearsal=self.rehearsal)
+
+    # -- side effects ------------------------------------------------------
+    def submit(self, plan: Plan) -> JobStatus:
+        """Upload the bundle, then create the job, or return the job of that name if it exists."""
+        handle = JobHandle.parse(plan.handle)
+        conn = self._connection(handle.parts[0])
+        if conn.rehearsal:
+            params = {"backend": "moto", "endpoint": str(conn.endpoint)}
+            handle = handle.model_copy(update={"params": {**handle.params, **params}})
+        aws.check_request(plan.request)
+        if not conn.rehearsal and plan.request.get("RoleArn") == REHEARSAL_ROLE:
+            raise UsageError(
+                "this plan was made for a rehearsal (placeholder role), not for AWS",
+                hint="set providers.aws.role_arn and output_uri, then plan again",
+            )
+        sagemaker = self._client("sagemaker", conn)
+        existing = self._describe(sagemaker, plan.job_name, conn)
+        if existing is not None:
+            return job_status(handle, existing, conn, note="already submitted")
+        s3 = self._client("s3", conn)
+        if conn.rehearsal:
+            buckets = {aws.split_s3(u.destination)[0] for u in plan.uploads}
+            buckets.add(aws.split_s3(plan.request["OutputDataConfig"]["S3OutputPath"])[0])
+            for bucket in sorted(buckets):
+                aws.ensure_bucket(s3, bucket, conn)
+        for item in plan.uploads:
+            aws.upload(s3, item, conn)
+        try:
+            with aws.sdk_errors(f"creating training job {plan.job_name}", conn):
+                sagemaker.create_training_job(**plan.request)
+        except ProviderError as exc:
+            # Lost a race with another submit of the same plan: that job is ours too.
+            if "ResourceInUse" not in exc.message:
+                raise
+        described = self._describe(sagemaker, plan.job_name, conn)
+        if described is None:
+            raise JobNotFoundError(f"training job {plan.job_name} vanished right after creation")
+        return job_status(handle, described, conn)
+
+    def _describe(self, sagemaker: Any, name: str, conn: aws.Connection) -> dict[str, Any] | None:
+        try:
+            with aws.sdk_errors(f"describing training job {name}", conn):
+                result: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)
+                return result
+        except JobNotFoundError:
+            return None
+
+    def status(self, handle: JobHandle) -> JobStatus:
+        """DescribeTrainingJob as a JobStatus (or the local run's, for rehearsals)."""
+        run = rehearsal_run(handle)
+        if run is not None:
+            return self._follow_local(handle, self._local().status(run))
+        conn = self._handle_connection(handle)
+        described = self._describe(self._client("sagemaker", conn), handle.job, conn)
+        if described is None:
+            raise JobNotFoundError(
+                f"no training job {handle.job} in {conn.describe()}",
+                hint="check the region in the handle and your AWS account/profile",
+            )
+        return job_status(handle, described, conn)
+
+    def fetch_run_files(self, handle: JobHandle) -> Path:
+        """metrics.jsonl and summary.json from the job's ``output.tar.gz``.
+
+        The trainer writes them to SM_OUTPUT_DATA_DIR, which SageMaker packs into
+        ``<S3OutputPath>/<job>/output/output.tar.gz`` when the job ends (also when
+        it fails or is stopped), so a running job has none yet.
+        """
+        if rehearsal_run(handle) is not None:
+            return super().fetch_run_files(handle)
+        from cloudgd.report.runfiles import NoMetricsError, extract_run_files
+
+        conn = self._handle_connection(handle)
+        described = self._describe(self._client("sagemaker", conn), handle.job, conn)
+        if described is None:
+            raise JobNotFoundError(f"no training job {handle.job} in {conn.describe()}")
+        output = described["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        uri = f"{output}/{handle.job}/output/output.tar.gz"
+        dest = fetched_dir(handle)
+        archive = dest / "output.tar.gz"
+        if not aws.download_if_exists(self._client("s3", conn), uri, archive, conn):
+            raise NoMetricsError(
+                f"{handle.job}: no metrics yet ({uri} does not exist; job state "
+                f"{described.get('TrainingJobStatus')})",
+                hint="SageMaker uploads the trainer's output when the job ends; until then "
+                f"follow it with: cloudgd logs --follow '{handle}'",
+            )
+        extract_run_files(archive, dest)
+        archive.unlink()
+        return dest
+
+    def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+        """CloudWatch lines of every instance, merged by time; with ``follow``, until terminal."""
+        run = rehearsal_run(handle)
+        if run is not None:
+            yield from self._local().logs(run, follow=follow)
+            return
+        conn = self._handle_connection(handle)
+        cursor = LogCursor(self._client("logs", conn), handle.job, conn)
+        while True:
+            yield from cursor.lines(cursor.poll())
+            if not follow:
+                return
+            if self.status(handle).state.terminal:
+                # SageMaker flushes the last lines as the job ends: read once more.
+                yield from cursor.lines(cursor.poll())
+                return
+            time.sleep(self.log_poll_seconds)
+
+    def cancel(self, handle: JobHandle) -> JobStatus:
+        """StopTrainingJob; a job that already ended is returned as it is."""
+        run = rehearsal_run(handle)
+        if run is not None:
+            return self._follow_local(handle, self._local().cancel(run))
+        current = self.status(handle)
+        if current.state.terminal or current.raw_state == "Stopping":
+            return current
+        conn = self._handle_connection(handle)
+        sagemaker = self._client("sagemaker", conn)
+        try:
+            with aws.sdk_errors(f"stopping training job {handle.job}", conn):
+                sagemaker.stop_training_job(TrainingJobName=handle.job)
+        except ProviderError as exc:
+            # It ended between describe and stop: nothing left to stop.
+            if "ValidationException" not in exc.message:
+                raise
+        return self.status(handle)
+
+    def list(self, prefix: str | None = None) -> list[JobStatus]:
+        """Jobs with cloudgd's tags in the provider's region, newest first."""
+        from cloudgd.cost.select import default_region
+
+        region = (
+            self.region
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or default_region("aws")
+        )
+        conn = self._connection(region)
+        sagemaker = self._client("sagemaker", conn)
+        kwargs: dict[str, Any] = {
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": LIST_LIMIT,
+        }
+        if prefix:
+            kwargs["NameContains"] = prefix
+        with aws.sdk_errors("listing training jobs", conn):
+            summaries = sagemaker.list_training_jobs(**kwargs)["TrainingJobSummaries"]
+        found = []
+        for summary in summaries:
+            name = summary["TrainingJobName"]
+            if prefix and not name.startswith(prefix):
+                continue
+            with aws.sdk_errors(f"reading tags of {name}", conn):
+                tags = sagemaker.list_tags(ResourceArn=summary["TrainingJobArn"])["Tags"]
+            if not any(t["Key"] == "cloudgd:spec-hash" for t in tags):
+                continue
+            params = {"backend": "moto", "endpoint": str(conn.endpoint)} if conn.rehearsal else {}
+            handle = JobHandle(provider="aws", parts=(region, name), params=params)
+            found.append(summary_status(handle, summary, tags))
+        return found

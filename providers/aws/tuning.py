@@ -1,0 +1,276 @@
+"""JobSpec with ``tuning:`` → boto3 ``create_hyper_parameter_tuning_job`` kwargs. Pure.
+
+The trial definition is the training request ``render.py`` makes for the same spec
+(image, script-mode hyperparameters, channels, spot, checkpoints, VPC, KMS), moved
+into ``TrainingJobDefinition``; the tuned fields travel as hyperparameters named by
+their dotted trainer path (``trainer.optimizer.lr``), which the trainer reads as
+overrides. The objective is one of the trainer's own ``MetricDefinitions``, so
+SageMaker parses it from the same stdout lines as a single job's metrics.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from cloudgd.errors import JobNotFoundError, ProviderError, SpecError
+from cloudgd.naming import job_name
+from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext, map_state
+from cloudgd.spec import JobSpec
+from cloudgd.tuning.cost import require_tuning, trial_spec
+from cloudgd.tuning.handle import as_tuning
+from cloudgd.tuning.space import by_type, number_text, value_text
+from cloudgd.tuning.spec import TuningSpec
+from providers.aws.render import render_plan
+
+if TYPE_CHECKING:
+    from providers.aws.provider import AwsProvider
+
+OPERATION = "sagemaker:CreateHyperParameterTuningJob"
+MAX_NAME = 32  # HyperParameterTuningJobName: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}
+STRATEGIES = {"random": "Random", "grid": "Grid", "bayesian": "Bayesian"}
+# Keys of a CreateTrainingJob request that a HyperParameterTrainingJobDefinition also has.
+_CARRIED = (
+    "RoleArn",
+    "InputDataConfig",
+    "VpcConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "StoppingCondition",
+    "EnableNetworkIsolation",
+    "EnableManagedSpotTraining",
+    "CheckpointConfig",
+    "RetryStrategy",
+    "Environment",
+)
+
+
+def parameter_ranges(tuning: TuningSpec) -> dict[str, list[dict[str, Any]]]:
+    """SageMaker ParameterRanges (values as strings, as the API wants them)."""
+    ranges: dict[str, list[dict[str, Any]]] = {}
+    continuous = [
+        {
+            "Name": path,
+            "MinValue": number_text(r.low),
+            "MaxValue": number_text(r.high),
+            "ScalingType": "Logarithmic" if r.type == "log_uniform" else "Linear",
+        }
+        for path, r in by_type(tuning, "uniform", "log_uniform")
+    ]
+    integer = [
+        {
+            "Name": path,
+            "MinValue": str(int(r.low)),
+            "MaxValue": str(int(r.high)),
+            "ScalingType": "Linear",
+        }
+        for path, r in by_type(tuning, "int_uniform")
+    ]
+    categorical = [
+        {"Name": path, "Values": [value_text(v) for v in r.candidates]}
+        for path, r in by_type(tuning, "choice")
+    ]
+    for key, items in (
+        ("ContinuousParameterRanges", continuous),
+        ("IntegerParameterRanges", integer),
+        ("CategoricalParameterRanges", categorical),
+    ):
+        if items:
+            ranges[key] = items
+    return ranges
+
+
+def tuning_config(tuning: TuningSpec) -> dict[str, Any]:
+    """HyperParameterTuningJobConfig: strategy, objective, limits, ranges, early stopping."""
+    limits: dict[str, Any] = {"MaxParallelTrainingJobs": tuning.parallel_trials}
+    if tuning.strategy != "grid":
+        # Grid runs every combination; SageMaker derives the count itself.
+        limits["MaxNumberOfTrainingJobs"] = tuning.max_trials
+    config: dict[str, Any] = {
+        "Strategy": STRATEGIES[tuning.strategy],
+        "HyperParameterTuningJobObjective": {
+            "Type": "Minimize" if tuning.metric.goal == "minimize" else "Maximize",
+            "MetricName": tuning.metric.name,
+        },
+        "ResourceLimits": limits,
+        "ParameterRanges": parameter_ranges(tuning),
+        "TrainingJobEarlyStoppingType": "Auto" if tuning.early_stopping else "Off",
+    }
+    return config
+
+
+def render_tuning(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -> Plan:
+    """The SageMaker tuning plan: the trial definition from ``render_plan`` plus the search."""
+    tuning = require_tuning(spec)
+    trial = render_plan(trial_spec(spec), ctx, rehearsal=rehearsal)
+    name = job_name(spec, ctx.idempotency_key, max_len=MAX_NAME)
+    training = trial.request
+    algorithm = {
+        k: v
+        for k, v in training["AlgorithmSpecification"].items()
+        # Not part of HyperParameterAlgorithmSpecification.
+        if k != "EnableSageMakerMetricsTimeSeries"
+    }
+    tuned = set(tuning.parameters)
+    static = {k: v for k, v in training["HyperParameters"].items() if k not in tuned}
+    static["sagemaker_job_name"] = json.dumps(name)
+    definition: dict[str, Any] = {
+        "AlgorithmSpecification": algorithm,
+        "StaticHyperParameters": static,
+        **{k: training[k] for k in _CARRIED if k in training},
+    }
+    request = {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": tuning_config(tuning),
+        "TrainingJobDefinition": definition,
+        "Tags": training["Tags"],
+    }
+    region = trial.summary["region"]
+    summary = {
+        **trial.summary,
+        "trials": tuning.trial_count,
+        "parallel_trials": tuning.parallel_trials,
+        "strategy": STRATEGIES[tuning.strategy],
+        "objective": f"{tuning.metric.goal} {tuning.metric.name}",
+        "parameters": sorted(tuning.parameters),
+    }
+    return Plan(
+        provider="aws",
+        operation=OPERATION,
+        request=request,
+        uploads=trial.uploads,
+        handle=str(as_tuning(f"aws://{region}/{name}")),
+        job_name=name,
+        summary=summary,
+    )
+
+
+# -- following (the provider's connection and client handling, reused) -------------
+TUNING_STATES = {
+    "InProgress": JobState.RUNNING,
+    "Completed": JobState.SUCCEEDED,
+    "Failed": JobState.FAILED,
+    "Stopping": JobState.STOPPING,
+    "Stopped": JobState.CANCELLED,
+    "Deleting": JobState.STOPPING,
+    "DeleteFailed": JobState.FAILED,
+}
+
+
+def submit_tuning(provider: AwsProvider, plan: Plan) -> JobStatus:
+    """Upload the bundle, create the tuning job (or find the one of that name)."""
+    from providers.aws import client as aws
+
+    handle = JobHandle.parse(plan.handle)
+    conn = provider._connection(handle.parts[0])
+    if conn.rehearsal:
+        params = {"backend": "moto", "endpoint": str(conn.endpoint)}
+        handle = handle.model_copy(update={"params": {**handle.params, **params}})
+    problems = aws.tuning_request_problems(plan.request)
+    if problems:
+        raise SpecError(
+            f"the SageMaker tuning request is invalid: {problems[0]}",
+            problems=[f"SageMaker request: {p}" for p in problems],
+        )
+    sagemaker = provider._client("sagemaker", conn)
+    if _describe(sagemaker, plan.job_name, conn) is None:
+        s3 = provider._client("s3", conn)
+        if conn.rehearsal:
+            output = plan.request["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"]
+            buckets = {aws.split_s3(u.destination)[0] for u in plan.uploads}
+            for bucket in sorted(buckets | {aws.split_s3(output)[0]}):
+                aws.ensure_bucket(s3, bucket, conn)
+        for item in plan.uploads:
+            aws.upload(s3, item, conn)
+        with aws.sdk_errors(f"creating tuning job {plan.job_name}", conn):
+            sagemaker.create_hyper_parameter_tuning_job(**plan.request)
+    return tuning_status(provider, handle)
+
+
+def _describe(sagemaker: Any, name: str, conn: Any) -> dict[str, Any] | None:
+    from providers.aws import client as aws
+
+    try:
+        with aws.sdk_errors(f"describing tuning job {name}", conn):
+            found: dict[str, Any] = sagemaker.describe_hyper_parameter_tuning_job(
+                HyperParameterTuningJobName=name
+            )
+            return found
+    except JobNotFoundError:
+        return None
+
+
+def _trials(sagemaker: Any, name: str, conn: Any) -> list[dict[str, Any]] | None:
+    """Per-trial status (ListTrainingJobsForHyperParameterTuningJob); None where the
+    backend lacks the call (moto 5.2.5)."""
+    from providers.aws import client as aws
+
+    try:
+        with aws.sdk_errors(f"listing trials of {name}", conn):
+            pages = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+                HyperParameterTuningJobName=name, MaxResults=100
+            )
+    except (ProviderError, NotImplementedError):  # moto: HTTP 500 as a server, raises in-process
+        return None
+    trials = []
+    for job in pages.get("TrainingJobSummaries", []):
+        final = job.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+        trials.append(
+            {
+                "name": job["TrainingJobName"],
+                "state": job.get("TrainingJobStatus"),
+                "params": job.get("TunedHyperParameters", {}),
+                "value": final.get("Value"),
+                "message": job.get("FailureReason"),
+            }
+        )
+    return trials
+
+
+def tuning_status(provider: AwsProvider, handle: JobHandle) -> JobStatus:
+    """DescribeHyperParameterTuningJob as a JobStatus, trials and the best one in ``extra``."""
+    conn = provider._handle_connection(handle)
+    sagemaker = provider._client("sagemaker", conn)
+    described = _describe(sagemaker, handle.job, conn)
+    if described is None:
+        raise JobNotFoundError(f"no tuning job {handle.job} in {conn.describe()}")
+    raw = described.get("HyperParameterTuningJobStatus")
+    best = described.get("BestTrainingJob") or {}
+    objective = best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+    metrics = {}
+    if objective.get("MetricName") and objective.get("Value") is not None:
+        metrics[objective["MetricName"]] = float(objective["Value"])
+    return JobStatus(
+        handle=str(handle),
+        name=handle.job,
+        state=map_state(TUNING_STATES, raw),
+        raw_state=raw,
+        message=described.get("FailureReason") or None,
+        created_at=described.get("CreationTime"),
+        ended_at=described.get("HyperParameterTuningEndTime"),
+        metrics=metrics,
+        extra={
+            "kind": "tuning",
+            "trial_counts": described.get("TrainingJobStatusCounters", {}),
+            "best": {
+                "name": best.get("TrainingJobName"),
+                "params": best.get("TunedHyperParameters"),
+            },
+            "trials": _trials(sagemaker, handle.job, conn),
+        },
+    )
+
+
+def cancel_tuning(provider: AwsProvider, handle: JobHandle) -> JobStatus:
+    """StopHyperParameterTuningJob (stops every running trial); ended jobs are left alone."""
+    from providers.aws import client as aws
+
+    current = tuning_status(provider, handle)
+    if current.state.terminal or current.state is JobState.STOPPING:
+        return current
+    conn = provider._handle_connection(handle)
+    with aws.sdk_errors(f"stopping tuning job {handle.job}", conn):
+        provider._client("sagemaker", conn).stop_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=handle.job
+        )
+    return tuning_status(provider, handle)

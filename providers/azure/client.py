@@ -1,0 +1,414 @@
+"""The only module that imports the Azure SDKs (``azure-ai-ml``, ``azure-identity``), lazily.
+
+:class:`AzureClient` wraps one ``MLClient`` and speaks cloudgd's language back:
+plain dataclasses in, :class:`JobView`/:class:`RunView` out, and every SDK
+exception turned into a one-line cloudgd error. Retries are azure-core's own
+``RetryPolicy`` (exponential back-off on 408/429/5xx and connection errors),
+sized by ``providers.azure.max_retries``.
+
+Two ways to reach Azure ML:
+
+- the cloud: ``DefaultAzureCredential`` (environment, workload or managed
+  identity, ``az login``, …);
+- the fake (:mod:`providers.azure.fake`): a static token, a custom cloud whose
+  endpoints are the fake's https address, and the fake's own certificate as the
+  only trusted CA (``connection_verify``). See :mod:`providers.azure.fake_tls`
+  for why the fake speaks TLS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import time
+import urllib.request
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import yaml
+
+from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, SpecError
+from cloudgd.home import servers_dir
+from providers.azure.fake_common import ACCOUNT, CERT_ROUTE, FAKE_SAS
+from providers.azure.scope import WorkspaceScope
+
+T = TypeVar("T")
+CURRENT_CLOUD_ENV = "AZUREML_CURRENT_CLOUD"
+_CREDENTIAL_HINT = (
+    "sign in with `az login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET "
+    "(or run where a managed identity is available)"
+)
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What cloudgd needs of an Azure ML job."""
+
+    name: str
+    status: str | None
+    created_at: datetime | None
+    tags: dict[str, str]
+    studio_url: str | None
+    compute: str | None
+
+
+@dataclass(frozen=True)
+class RunView:
+    """Run-history details: timing, the failure if any, and the log files' URLs."""
+
+    status: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    error: str | None
+    log_files: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ComputeView:
+    """An AmlCompute cluster as it exists in the workspace."""
+
+    name: str
+    size: str | None
+    tier: str | None
+    min_instances: int | None
+    max_instances: int | None
+
+
+class _StaticToken:
+    """A credential for the fake: any token does, the fake checks none."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken("cloudgd-fake-token", int(time.time()) + 3600)
+
+
+def fake_certificate(endpoint: str) -> Path:
+    """The fake's certificate, fetched over its plain-http side and kept per port."""
+    split = urlsplit(endpoint)
+    plain = f"http://{split.hostname}:{split.port}"
+    try:
+        with urllib.request.urlopen(plain + CERT_ROUTE, timeout=10) as response:
+            pem: bytes = response.read()
+    except OSError as exc:
+        raise ProviderError(
+            f"the fake Azure ML service at {plain} does not answer ({exc})",
+            hint="start it again with `cloudgd submit --backend fake`, or check --endpoint",
+        ) from None
+    path = servers_dir() / f"azure-fake-{split.port}-{hashlib.sha256(pem).hexdigest()[:12]}.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(pem)
+        tmp.replace(path)
+    return path
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0][:300] if lines else "no details"
+
+
+@contextmanager
+def _sdk_quiet() -> Iterator[None]:
+    """azure-ai-ml warns about marshmallow and experimental classes on import and load."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+class AzureClient:
+    """One workspace, one MLClient; SDK objects never leave this class."""
+
+    def __init__(
+        self,
+        scope: WorkspaceScope,
+        *,
+        backend: str = "cloud",
+        endpoint: str | None = None,
+        max_retries: int = 5,
+        credential: Any = None,
+    ) -> None:
+        with _sdk_quiet():
+            from azure.ai.ml import MLClient
+        # azure-ai-ml hangs an INFO stderr handler on its logger ("Proceeding with no
+        # tenant id ..."); cloudgd prints its own progress.
+        logging.getLogger("azure.ai.ml").setLevel(logging.WARNING)
+
+        self.scope = scope
+        # The fake serves blobs path-style on plain http with SAS auth (like Azurite).
+        self.fake_blob_url: str | None = None
+        kwargs: dict[str, Any] = {
+            "enable_telemetry": False,
+            "show_progress": False,
+            "retry_total": max_retries,
+        }
+        if backend == "fake":
+            if not endpoint:
+                raise ProviderError("the fake Azure ML backend needs an endpoint")
+            split = urlsplit(endpoint)
+            base = f"https://{split.hostname}:{split.port}/"
+            self.fake_blob_url = f"http://{split.hostname}:{split.port}/{ACCOUNT}"
+            kwargs["connection_verify"] = str(fake_certificate(endpoint))
+            kwargs["cloud"] = f"cloudgd-fake-{split.port}"
+            kwargs["cloud_metadata"] = {
+                "azure_portal": base,
+                "resource_manager": base,
+                "active_directory": base,
+                "aml_resource_id": base,
+                "storage_endpoint": "core.windows.net",
+                "registry_discovery_endpoint": base,
+            }
+            credential = credential or _StaticToken()
+        elif credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            credential = DefaultAzureCredential()
+        # MLClient records its cloud in os.environ; a fake's cloud must not become the
+        # default of a later real client in this process.
+        previous = os.environ.get(CURRENT_CLOUD_ENV)
+        try:
+            with _sdk_quiet():
+                self.ml = MLClient(
+                    credential,
+                    scope.subscription_id,
+                    scope.resource_group,
+                    scope.workspace,
+                    **kwargs,
+                )
+        finally:
+            if backend == "fake":
+                if previous is None:
+                    os.environ.pop(CURRENT_CLOUD_ENV, None)
+                else:
+                    os.environ[CURRENT_CLOUD_ENV] = previous
+
+    # -- error translation ---------------------------------------------------
+    def _translate(self, what: str, exc: Exception) -> Exception:
+        """The cloudgd error for an SDK exception (the exception itself if unexpected)."""
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            HttpResponseError,
+            ServiceRequestError,
+        )
+        from marshmallow.exceptions import ValidationError as SchemaError
+
+        if isinstance(exc, ClientAuthenticationError):
+            return CredentialsError(
+                f"no usable Azure credentials for {what}: {_first_line(exc.message)}",
+                hint=_CREDENTIAL_HINT,
+            )
+        if isinstance(exc, HttpResponseError):
+            code = getattr(exc.error, "code", None) or exc.status_code
+            message = getattr(exc.error, "message", None) or exc.message
+            return ProviderError(
+                f"Azure ML refused {what}: {code}: {_first_line(message)}",
+                hint=f"workspace {self.scope.arm_id}",
+            )
+        if isinstance(exc, ServiceRequestError):
+            return ProviderError(
+                f"cannot reach Azure ML for {what}: {_first_line(str(exc))}",
+                hint="check the network, or the --endpoint of a fake backend",
+            )
+        if isinstance(exc, SchemaError):
+            return SpecError(
+                f"azure-ai-ml rejected the rendered request for {what}: {_first_line(str(exc))}",
+                hint="run `cloudgd plan` to see the request; this is a cloudgd bug if the spec "
+                "validated",
+            )
+        return exc
+
+    def call(self, what: str, fn: Callable[[], T]) -> T:
+        """Run one SDK call; expected failures become cloudgd errors with one line."""
+        try:
+            with _sdk_quiet():
+                return fn()
+        except Exception as exc:
+            translated = self._translate(what, exc)
+            if translated is exc:
+                raise
+            raise translated from None
+
+    def find(self, what: str, fn: Callable[[], T]) -> T | None:
+        """Like :meth:`call`, but a missing resource (HTTP 404) gives None."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            with _sdk_quiet():
+                return fn()
+        except ResourceNotFoundError:
+            return None
+        except Exception as exc:
+            translated = self._translate(what, exc)
+            if translated is exc:
+                raise
+            raise translated from None
+
+    # -- jobs ----------------------------------------------------------------
+    @staticmethod
+    def _view(job: Any) -> JobView:
+        created = getattr(job, "creation_context", None)
+        return JobView(
+            name=job.name,
+            status=job.status,
+            created_at=getattr(created, "created_at", None),
+            tags=dict(job.tags or {}),
+            studio_url=getattr(job, "studio_url", None),
+            compute=getattr(job, "compute", None),
+        )
+
+    def create_job(self, document: dict[str, Any]) -> JobView:
+        """``jobs.create_or_update`` of the plan's job document, unchanged."""
+        from azure.ai.ml import load_job
+
+        def create() -> Any:
+            job = load_job(io.StringIO(yaml.safe_dump(document, sort_keys=True)))
+            return self.ml.jobs.create_or_update(job)
+
+        return self._view(self.call(f"creating job {document['name']}", create))
+
+    def get_job(self, name: str) -> JobView | None:
+        job = self.find(f"job {name}", lambda: self.ml.jobs.get(name))
+        return None if job is None else self._view(job)
+
+    def cancel_job(self, name: str) -> None:
+        self.call(f"cancelling job {name}", lambda: self.ml.jobs.begin_cancel(name).result())
+
+    def list_jobs(self, tag: str) -> list[JobView]:
+        """Jobs carrying tag key ``tag`` (the service filters by key)."""
+        return self.call(
+            "listing jobs", lambda: [self._view(j) for j in self.ml.jobs.list(tag=tag) if j]
+        )
+
+    def run(self, name: str) -> RunView | None:
+        """Run history of the job: times, error and log-file URLs (None until it has one)."""
+        details = self.find(
+            f"run details of {name}",
+            lambda: self.ml.jobs._runs_operations.get_run_details(name),
+        )
+        if details is None:
+            return None
+        error = None
+        if details.error is not None and details.error.error is not None:
+            error = _first_line(details.error.error.message or details.error.error.code or "")
+        return RunView(
+            status=details.status,
+            started_at=details.start_time_utc,
+            ended_at=details.end_time_utc,
+            error=error,
+            log_files=dict(details.log_files or {}),
+        )
+
+    def read_text(self, url: str) -> str:
+        """A log file's text through the SDK's own request pipeline (SAS URLs, no token)."""
+        from azure.ai.ml._utils.utils import download_text_from_url
+
+        return self.call(
+            "reading a log file",
+            lambda: download_text_from_url(url, self.ml.jobs._requests_pipeline, timeout=30),
+        )
+
+    def download_output(
+        self, job_name: str, output_name: str, names: tuple[str, ...], dest: Path
+    ) -> tuple[str, list[str]]:
+        """Copy ``names`` from the job's named output folder to ``dest``.
+
+        An output submitted without a path lands at Azure ML's default,
+        ``azureml://datastores/workspaceblobstore/paths/azureml/<job>/<output>/``.
+        Returns (the output's URI, the names copied).
+        """
+        from azure.ai.ml._artifacts._artifact_utilities import get_datastore_info
+        from azure.ai.ml._utils._storage_utils import AzureMLDatastorePathUri
+        from azure.storage.blob import ContainerClient
+
+        job = self.find(f"job {job_name}", lambda: self.ml.jobs.get(job_name))
+        if job is None:
+            raise JobNotFoundError(f"Azure ML has no job {job_name} in {self.scope.workspace}")
+        output = (job.outputs or {}).get(output_name)
+        uri = getattr(output, "path", None) or (
+            f"azureml://datastores/workspaceblobstore/paths/azureml/{job_name}/{output_name}/"
+        )
+        parsed = AzureMLDatastorePathUri(uri)
+        info = self.call(
+            f"reading datastore {parsed.datastore}",
+            lambda: get_datastore_info(self.ml.datastores, parsed.datastore),
+        )
+        if self.fake_blob_url:
+            info.update(account_url=self.fake_blob_url, credential=FAKE_SAS)
+        container = ContainerClient(
+            account_url=info["account_url"],
+            container_name=info["container_name"],
+            credential=info["credential"],
+        )
+        found = []
+        for name in names:
+            blob = container.get_blob_client(parsed.path.rstrip("/") + "/" + name)
+
+            def read(blob: Any = blob) -> bytes:
+                return bytes(blob.download_blob().readall())
+
+            data = self.find(f"downloading {uri}{name}", read)
+            if data is None:
+                continue
+            (dest / name).write_bytes(data)
+            found.append(name)
+        return uri, found
+
+    # -- compute and code ------------------------------------------------------
+    def get_compute(self, name: str) -> ComputeView | None:
+        found = self.find(f"compute {name}", lambda: self.ml.compute.get(name))
+        if found is None:
+            return None
+        return ComputeView(
+            name=found.name,
+            size=getattr(found, "size", None),
+            tier=getattr(found, "tier", None),
+            min_instances=getattr(found, "min_instances", None),
+            max_instances=getattr(found, "max_instances", None),
+        )
+
+    def create_or_update_compute(self, document: dict[str, Any]) -> None:
+        from azure.ai.ml import load_compute
+
+        def create() -> Any:
+            compute = load_compute(io.StringIO(yaml.safe_dump(document, sort_keys=True)))
+            return self.ml.compute.begin_create_or_update(compute).result()
+
+        self.call(f"creating compute {document['name']}", create)
+
+    def ensure_code(self, name: str, version: str, directory: Path) -> str:
+        """Upload ``directory`` as code asset ``name:version`` unless it is there; its ARM ID.
+
+        The SDK skips the upload when a version with the same content hash exists.
+        """
+        from azure.ai.ml.entities._assets._artifacts.code import Code
+
+        def upload() -> Any:
+            # The blob helper prints a colour reset to stderr after every upload.
+            with contextlib.redirect_stderr(io.StringIO()):
+                return self.ml._code.create_or_update(
+                    Code(name=name, version=version, path=str(directory))
+                )
+
+        code = self.call(f"uploading code {name}:{version}", upload)
+        return str(code.id)
+
+
+def connect(
+    scope: WorkspaceScope,
+    *,
+    backend: str = "cloud",
+    endpoint: str | None = None,
+    max_retries: int = 5,
+) -> AzureClient:
+    """The default client factory (tests inject their own through the provider)."""
+    return AzureClient(scope, backend=backend, endpoint=endpoint, max_retries=max_retries)

@@ -1,0 +1,351 @@
+"""State of the fake Vertex AI service: custom jobs on a timeline, and their log entries.
+
+A job's state is computed from the clock when it is read (QUEUED → PENDING →
+RUNNING → SUCCEEDED; a cancel goes CANCELLING → CANCELLED), so the fake needs no
+background threads. It runs nothing: with ``--run-local`` the job's real run is
+the local one. Everything is bounded: jobs and log entries per job have caps.
+Stdlib only; no cloud SDK.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+MAX_JOBS = 1000
+MAX_ENTRIES_PER_JOB = 10_000
+_PROJECT_LOCATION = re.compile(r"^projects/[^/]+/locations/[^/]+$")
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_DURATION = re.compile(r"^\d+(\.\d+)?s$")
+_ENDED = ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED")
+_TERM = re.compile(r"^\s*([\w.\-]+)\s*(>=|<=|!=|=|>|<|:)\s*(.+?)\s*$")
+
+
+class FakeError(Exception):
+    """An API error: HTTP status, google.rpc status name and message."""
+
+    def __init__(self, http: int, status: str, message: str) -> None:
+        super().__init__(message)
+        self.http, self.status, self.message = http, status, message
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.http, "message": self.message, "status": self.status}}
+
+
+@dataclass(frozen=True)
+class Phases:
+    """Seconds a job spends in each phase (the fake's notion of "realistic")."""
+
+    queued: float = 2.0
+    pending: float = 3.0
+    running: float = 10.0
+    cancelling: float = 1.0
+
+
+def rfc3339(seconds: float) -> str:
+    """``2026-01-01T00:00:00.000000Z`` for a POSIX timestamp."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass
+class _Job:
+    name: str
+    body: dict[str, Any]
+    created: float
+    cancel_at: float | None = None
+    fail_at: float | None = None
+    fail_message: str = ""
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def job_id(self) -> str:
+        return self.name.rsplit("/", 1)[1]
+
+    def timeout(self) -> float | None:
+        raw = self.body.get("jobSpec", {}).get("scheduling", {}).get("timeout")
+        return float(raw[:-1]) if raw else None
+
+
+def _terms(text: str) -> list[tuple[str, str, str]]:
+    """AIP-160 conjunctions (``a="x" AND b>=y``); the fake supports only AND."""
+    if not text.strip():
+        return []
+    out = []
+    for part in re.split(r"\s+AND\s+", text.strip()):
+        match = _TERM.match(part)
+        if not match or re.search(r"\s(OR|NOT)\s", f" {part} "):
+            raise FakeError(400, "INVALID_ARGUMENT", f"unsupported filter term: {part!r}")
+        key, op, value = match.groups()
+        out.append((key, op, value.strip('"')))
+    return out
+
+
+def _lookup(record: dict[str, Any], dotted: str) -> Any:
+    value: Any = record
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def matches(record: dict[str, Any], filter_text: str, aliases: dict[str, str]) -> bool:
+    """True when ``record`` satisfies every term of ``filter_text``."""
+    for key, op, want in _terms(filter_text):
+        have = _lookup(record, aliases.get(key, key))
+        if op == ":" and want == "*":
+            ok = have is not None
+        elif have is None:
+            ok = op == "!="
+        elif op in ("=", ":"):
+            ok = str(have) == want
+        elif op == "!=":
+            ok = str(have) != want
+        elif key == "timestamp" or key.endswith("_time") or key.endswith("Time"):
+            left, right = _parse_time(str(have)), _parse_time(want)
+            ok = {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[
+                op
+            ]
+        else:
+            ok = {"<": have < want, "<=": have <= want, ">": have > want, ">=": have >= want}[op]
+        if not ok:
+            return False
+    return True
+
+
+def validate_job(body: dict[str, Any]) -> None:
+    """The service-side checks that catch a malformed CreateCustomJob body."""
+
+    def bad(message: str) -> FakeError:
+        return FakeError(400, "INVALID_ARGUMENT", message)
+
+    if not body.get("displayName"):
+        raise bad("CustomJob.display_name is required")
+    pools = body.get("jobSpec", {}).get("workerPoolSpecs") or []
+    if not pools or not pools[0]:
+        raise bad("CustomJob.job_spec.worker_pool_specs[0] is required")
+    if str(pools[0].get("replicaCount", "1")) != "1":
+        raise bad("worker_pool_specs[0].replica_count must be 1 (the primary replica)")
+    for index, pool in enumerate(pools):
+        if not pool:
+            continue
+        if not pool.get("machineSpec", {}).get("machineType"):
+            raise bad(f"worker_pool_specs[{index}].machine_spec.machine_type is required")
+        if ("containerSpec" in pool) == ("pythonPackageSpec" in pool):
+            raise bad(
+                f"worker_pool_specs[{index}] needs one of container_spec, python_package_spec"
+            )
+    labels = body.get("labels", {})
+    if len(labels) > 64:
+        raise bad("a resource can have at most 64 labels")
+    for key, value in labels.items():
+        if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(str(value)):
+            raise bad(f"invalid label {key}={value!r}")
+    timeout = body.get("jobSpec", {}).get("scheduling", {}).get("timeout")
+    if timeout is not None and not _DURATION.match(str(timeout)):
+        raise bad(f"invalid scheduling.timeout {timeout!r}")
+
+
+class JobStore:
+    """Thread-safe, bounded store of custom jobs; state follows ``clock``."""
+
+    def __init__(self, phases: Phases | None = None, clock: Callable[[], float] = time.time):
+        self.phases = phases or Phases()
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._jobs: dict[str, _Job] = {}
+        # Numeric IDs like Vertex's; seeded from the clock so a restarted fake never
+        # reuses the ID of a job an old handle still names.
+        self._ids = itertools.count(int(clock() * 1000) * 1000 + 1)
+        self._insert_ids = itertools.count(1)
+
+    # -- jobs ----------------------------------------------------------------
+    def create(self, parent: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not _PROJECT_LOCATION.match(parent):
+            raise FakeError(400, "INVALID_ARGUMENT", f"invalid parent {parent!r}")
+        validate_job(body)
+        with self._lock:
+            if len(self._jobs) >= MAX_JOBS:
+                raise FakeError(429, "RESOURCE_EXHAUSTED", f"the fake holds at most {MAX_JOBS}")
+            name = f"{parent}/customJobs/{next(self._ids)}"
+            job = _Job(name=name, body=dict(body), created=self.clock())
+            self._jobs[name] = job
+            return self._view(job)
+
+    def _job(self, name: str) -> _Job:
+        job = self._jobs.get(name)
+        if job is None:
+            raise FakeError(404, "NOT_FOUND", f"CustomJob {name} not found")
+        return job
+
+    def get(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            return self._view(self._job(name))
+
+    def list_jobs(
+        self, parent: str, filter_text: str = "", page_size: int = 100, page_token: str = ""
+    ) -> dict[str, Any]:
+        _terms(filter_text)  # a bad filter is an error even when no job would be checked
+        with self._lock:
+            views = [self._view(j) for j in self._jobs.values() if j.name.startswith(parent + "/")]
+        aliases = {"display_name": "displayName", "create_time": "createTime"}
+        views = [v for v in views if matches(v, filter_text, aliases)]
+        views.sort(key=lambda v: (v["createTime"], v["name"]), reverse=True)
+        start = int(page_token or 0)
+        size = max(1, min(page_size or 100, 1000))
+        page: dict[str, Any] = {"customJobs": views[start : start + size]}
+        if start + size < len(views):
+            page["nextPageToken"] = str(start + size)
+        return page
+
+    def cancel(self, name: str) -> None:
+        with self._lock:
+            job = self._job(name)
+            state = self._timeline(job)["state"]
+            if state in ("JOB_STATE_CANCELLING", "JOB_STATE_CANCELLED"):
+                return
+            if state in ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED"):
+                raise FakeError(
+                    400, "FAILED_PRECONDITION", f"Cannot cancel {name}: it is in state {state}"
+                )
+            job.cancel_at = self.clock()
+
+    def fail(self, name: str, message: str) -> dict[str, Any]:
+        """Admin: make a job fail now (what a crashing trainer looks like)."""
+        with self._lock:
+            job = self._job(name)
+            if self._timeline(job)["state"] not in _ENDED:
+                job.fail_at, job.fail_message = self.clock(), message
+            return self._view(job)
+
+    # -- timeline --------------------------------------------------------------
+    def _timeline(self, job: _Job) -> dict[str, Any]:
+        """State, times and error of ``job`` at the current clock."""
+        now, p = self.clock(), self.phases
+        start = job.created + p.queued + p.pending
+        # (state, when it is reached, error, when the job stopped making progress)
+        end = start + p.running
+        ending: tuple[str, float, dict[str, Any] | None, float] = (
+            "JOB_STATE_SUCCEEDED", end, None, end
+        )  # fmt: skip
+        timeout = job.timeout()
+        if timeout is not None and timeout < p.running:
+            message = f"Job exceeded its scheduling.timeout of {timeout:g}s"
+            when = start + timeout
+            ending = ("JOB_STATE_FAILED", when, {"code": 4, "message": message}, when)
+        if job.fail_at is not None and job.fail_at < ending[1]:
+            error: dict[str, Any] | None = {"code": 13, "message": job.fail_message}
+            ending = ("JOB_STATE_FAILED", job.fail_at, error, job.fail_at)
+        if job.cancel_at is not None and job.cancel_at < ending[1]:
+            done = job.cancel_at + p.cancelling
+            ending = (
+                "JOB_STATE_CANCELLED",
+                done,
+                {"code": 1, "message": "CANCELED"},
+                job.cancel_at,
+            )
+        state, reached, error, stopped = ending
+        started = start if start <= min(now, stopped) else None
+        if now >= reached:
+            return {"state": state, "start": started, "end": reached, "error": error}
+        if state == "JOB_STATE_CANCELLED" and now >= stopped:
+            return {"state": "JOB_STATE_CANCELLING", "start": started, "end": None, "error": None}
+        if started is not None:
+            return {"state": "JOB_STATE_RUNNING", "start": started, "end": None, "error": None}
+        queued = now < job.created + p.queued
+        state = "JOB_STATE_QUEUED" if queued else "JOB_STATE_PENDING"
+        return {"state": state, "start": None, "end": None, "error": None}
+
+    def _view(self, job: _Job) -> dict[str, Any]:
+        line = self._timeline(job)
+        view = {**job.body, "name": job.name, "state": line["state"]}
+        view["createTime"] = rfc3339(job.created)
+        view["updateTime"] = rfc3339(max(t for t in (job.created, line["start"], line["end"]) if t))
+        if line["start"] is not None:
+            view["startTime"] = rfc3339(line["start"])
+        if line["end"] is not None:
+            view["endTime"] = rfc3339(line["end"])
+        if line["error"]:
+            view["error"] = line["error"]
+        return view
+
+    # -- logs ------------------------------------------------------------------
+    def _service_entries(self, job: _Job) -> list[dict[str, Any]]:
+        line = self._timeline(job)
+        events = [(job.created, "INFO", "Waiting for job to be provisioned.")]
+        if line["start"] is not None:
+            events.append((line["start"], "INFO", "Job is running."))
+        if line["end"] is not None:
+            text = {
+                "JOB_STATE_SUCCEEDED": "Job completed successfully.",
+                "JOB_STATE_CANCELLED": "Job was cancelled.",
+            }.get(line["state"], f"Job failed: {(line['error'] or {}).get('message', '')}")
+            severity = "ERROR" if line["state"] == "JOB_STATE_FAILED" else "INFO"
+            events.append((line["end"], severity, text))
+        return [
+            self._entry(job, when, severity, text, f"service-{i}")
+            for i, (when, severity, text) in enumerate(events)
+        ]
+
+    @staticmethod
+    def _entry(job: _Job, when: float, severity: str, text: str, insert_id: str) -> dict:
+        project = job.name.split("/")[1]
+        return {
+            "logName": f"projects/{project}/logs/ml.googleapis.com%2F{job.job_id}",
+            "resource": {
+                "type": "ml_job",
+                "labels": {"job_id": job.job_id, "project_id": project, "task_name": "service"},
+            },
+            "timestamp": rfc3339(when),
+            "receiveTimestamp": rfc3339(when),
+            "severity": severity,
+            "insertId": insert_id,
+            "textPayload": text,
+        }
+
+    def write_entries(self, entries: list[dict[str, Any]]) -> None:
+        """entries:write — keep entries whose resource names a known job."""
+        with self._lock:
+            by_id = {j.job_id: j for j in self._jobs.values()}
+            for entry in entries:
+                job = by_id.get(str(_lookup(entry, "resource.labels.job_id")))
+                if job is None:
+                    continue
+                stored = {
+                    **entry,
+                    "insertId": entry.get("insertId") or f"w{next(self._insert_ids)}",
+                }
+                stored.setdefault("timestamp", rfc3339(self.clock()))
+                stored.setdefault("receiveTimestamp", stored["timestamp"])
+                job.entries.append(stored)
+                del job.entries[:-MAX_ENTRIES_PER_JOB]
+
+    def list_entries(
+        self, filter_text: str, order_by: str = "", page_size: int = 1000, page_token: str = ""
+    ) -> dict[str, Any]:
+        """entries:list over all jobs' service messages and written entries."""
+        _terms(filter_text)
+        with self._lock:
+            entries = [
+                e for j in self._jobs.values() for e in (*self._service_entries(j), *j.entries)
+            ]
+        entries = [e for e in entries if matches(e, filter_text, {})]
+        entries.sort(
+            key=lambda e: (_parse_time(e["timestamp"]), e["insertId"]),
+            reverse=order_by.strip().lower().endswith("desc"),
+        )
+        start = int(page_token or 0)
+        size = max(1, min(page_size or 1000, 1000))
+        page: dict[str, Any] = {"entries": entries[start : start + size]}
+        if start + size < len(entries):
+            page["nextPageToken"] = str(start + size)
+        return page

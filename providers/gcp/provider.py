@@ -1,0 +1,314 @@
+"""Google Vertex AI provider: plan (pure render), submit, status, logs, cancel, list.
+
+Handles are ``gcp://<project>/<location>/<job id>``; the plan's handle names the job
+by its display name instead (the service assigns the numeric ID), and both resolve.
+Rehearsal handles carry ``backend=fake&endpoint=http://127.0.0.1:PORT`` so later
+CLI calls reach the same fake, and ``run=<local run dir>`` with ``--run-local``:
+then status, logs and cancel follow the local run, which is the job that really runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from cloudgd import registry, servers
+from cloudgd.errors import CloudgdError, JobNotFoundError, ProviderError, UsageError
+from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
+from cloudgd.spec import JobSpec
+from providers.base import Capability, Provider, fetched_dir, rehearsal_run
+from providers.gcp import labels as lbl
+from providers.gcp.options import GcpOptions
+from providers.gcp.render import REHEARSAL_PROJECT, render
+from providers.gcp.states import RETRYABLE_ENDINGS, job_state, state_name
+
+FAKE_SERVER = "gcp-fake"
+ENDPOINT_ENV = "CLOUDGD_GCP_ENDPOINT"
+CONSOLE = (
+    "https://console.cloud.google.com/agent-platform/locations/{loc}/training/{id}?project={p}"
+)
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+class GcpProvider(Provider):
+    """Vertex AI custom jobs; ``--backend fake`` rehearses against a local fake service."""
+
+    name: ClassVar[str] = "gcp"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.CPU,
+            Capability.GPU,
+            Capability.TPU,
+            Capability.MULTI_NODE,
+            Capability.SPOT,
+            Capability.LOGS,
+            Capability.CANCEL,
+        }
+    )
+    options_model: ClassVar[type[BaseModel]] = GcpOptions
+    backends: ClassVar[tuple[str, ...]] = ("cloud", "fake")
+    bundle_format: ClassVar[str] = "sdist"  # Vertex pip-installs the trainer package
+
+    def __init__(
+        self,
+        *,
+        backend: str = "cloud",
+        endpoint: str | None = None,
+        run_local: bool = False,
+        client_factory: Callable[..., Any] | None = None,
+        runs_dir: str | None = None,
+        project: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        super().__init__(
+            backend=backend,
+            endpoint=endpoint,
+            run_local=run_local,
+            client_factory=client_factory,
+            runs_dir=runs_dir,
+        )
+        if endpoint and backend != "fake":
+            raise UsageError(
+                "--endpoint only applies to --backend fake",
+                hint="the cloud endpoint follows the job's location",
+            )
+        self.project = project
+        self.location = location
+        # Seconds between log polls with --follow: the fake moves in seconds, Vertex in minutes.
+        self.poll_seconds = 0.5 if backend == "fake" else 5.0
+        self._apis: dict[tuple[str, str | None], Any] = {}
+
+    # -- plumbing ------------------------------------------------------------
+    def plan(self, spec: JobSpec, ctx: RenderContext) -> Plan:
+        return render(spec, ctx, rehearsal=self.backend == "fake")
+
+    def _fake_endpoint(self) -> str:
+        return (
+            self.endpoint
+            or os.environ.get(ENDPOINT_ENV)
+            or servers.ensure(FAKE_SERVER, "providers.gcp.fake")
+        )
+
+    def _endpoint_for(self, handle: JobHandle | None) -> str | None:
+        """The fake's URL for this call, or None for the real cloud."""
+        backend = (handle.params.get("backend") if handle else None) or self.backend
+        if backend != "fake":
+            return None
+        return (handle.params.get("endpoint") if handle else None) or self._fake_endpoint()
+
+    def _api(self, location: str, endpoint: str | None, project: str | None = None) -> Any:
+        key = (location, endpoint)
+        if key not in self._apis:
+            if self.client_factory is not None:
+                factory = self.client_factory
+            else:
+                from providers.gcp.client import make_api
+
+                factory = make_api
+            self._apis[key] = factory(location=location, endpoint=endpoint, project=project)
+        return self._apis[key]
+
+    @staticmethod
+    def _where(handle: JobHandle) -> tuple[str, str, str]:
+        if len(handle.parts) != 3:
+            raise UsageError(
+                f"not a gcp job handle: {handle}",
+                hint="gcp handles look like gcp://<project>/<location>/<job id>",
+            )
+        project, location, job = handle.parts
+        return project, location, job
+
+    @staticmethod
+    def _handle(job: dict[str, Any], endpoint: str | None) -> str:
+        _, project, _, location, _, job_id = job["name"].split("/")
+        params = {"backend": "fake", "endpoint": endpoint} if endpoint else {}
+        return str(JobHandle(provider="gcp", parts=(project, location, job_id), params=params))
+
+    def _status(self, job: dict[str, Any], endpoint: str | None) -> JobStatus:
+        raw = state_name(job.get("state"))
+        _, project, _, location, _, job_id = job["name"].split("/")
+        return JobStatus(
+            handle=self._handle(job, endpoint),
+            name=job.get("displayName", job_id),
+            state=job_state(raw),
+            raw_state=raw,
+            message=(job.get("error") or {}).get("message") or None,
+            created_at=_time(job.get("createTime")),
+            started_at=_time(job.get("startTime")),
+            ended_at=_time(job.get("endTime")),
+            console_url=None if endpoint else CONSOLE.format(loc=location, id=job_id, p=project),
+            extra={"job_id": job_id, "resource_name": job["name"]},
+        )
+
+    def _resolve(self, handle: JobHandle) -> tuple[Any, dict[str, Any], str | None]:
+        """(api, job dict, endpoint) for a handle naming a job by ID or display name."""
+        project, location, job = self._where(handle)
+        endpoint = self._endpoint_for(handle)
+        api = self._api(location, endpoint, project)
+        parent = f"projects/{project}/locations/{location}"
+        if job.isdigit():
+            return api, api.get_job(f"{parent}/customJobs/{job}"), endpoint
+        found = api.list_jobs(parent, f'labels.{lbl.KEY_JOB}="{lbl.label_value(job)}"')
+        if not found:
+            raise JobNotFoundError(f"no Vertex AI job named {job} in {parent}")
+        return api, max(found, key=lambda j: j.get("createTime", "")), endpoint
+
+    @staticmethod
+    def _local() -> Provider:
+        return registry.create("local")
+
+    # -- Provider API ----------------------------------------------------------
+    def submit(self, plan: Plan) -> JobStatus:
+        """Upload the sdist, then create the job; an existing job from the same spec and
+        idempotency key (found by label) is returned instead of creating a second one."""
+        parent = plan.request["parent"]
+        _, project, _, location = parent.split("/")
+        if self.backend != "fake" and plan.summary.get("rehearsal_placeholders"):
+            raise UsageError(
+                "this plan was made for a rehearsal (placeholder project or bucket), "
+                "not for Google Cloud",
+                hint="set providers.gcp.project and staging_bucket, then plan again",
+            )
+        endpoint = self._fake_endpoint() if self.backend == "fake" else None
+        api = self._api(location, endpoint, project)
+        body = plan.request["customJob"]
+        existing = [
+            job
+            for job in api.list_jobs(parent, lbl.lookup_filter(body["labels"]))
+            if state_name(job.get("state")) not in RETRYABLE_ENDINGS
+        ]
+        if existing:
+            return self._status(max(existing, key=lambda j: j.get("createTime", "")), endpoint)
+        for upload in plan.uploads:
+            if endpoint:
+                api.ensure_bucket(upload.destination.removeprefix("gs://").split("/")[0], project)
+            api.upload(upload.source, upload.destination, upload.sha256, project)
+        return self._status(api.create_job(parent, body), endpoint)
+
+    def status(self, handle: JobHandle) -> JobStatus:
+        local = rehearsal_run(handle)
+        if local is not None:
+            status = self._local().status(local)
+            return status.model_copy(
+                update={"handle": str(handle), "extra": {**status.extra, "local_run": str(local)}}
+            )
+        _, job, endpoint = self._resolve(handle)
+        return self._status(job, endpoint)
+
+    def fetch_run_files(self, handle: JobHandle) -> Path:
+        """metrics.jsonl and summary.json from ``<baseOutputDirectory>/output/``.
+
+        Vertex sets AIP_MODEL_DIR to ``<base>/model/`` and the trainer writes its
+        output dir beside it, through the Cloud Storage FUSE mount, so the files
+        appear (and grow) while the job runs.
+        """
+        if rehearsal_run(handle) is not None:
+            return super().fetch_run_files(handle)
+        from cloudgd.report.runfiles import RUN_FILES, NoMetricsError, clear_run_files
+
+        api, job, _ = self._resolve(handle)
+        base = ((job.get("jobSpec") or {}).get("baseOutputDirectory") or {}).get("outputUriPrefix")
+        if not base:
+            raise ProviderError(
+                f"Vertex AI job {handle.job} has no baseOutputDirectory",
+                hint="jobs cloudgd submits always set one; was this job created elsewhere?",
+            )
+        prefix = base.rstrip("/") + "/output/"
+        dest = fetched_dir(handle)
+        clear_run_files(dest)
+        project = job["name"].split("/")[1]
+        if not api.download_files(prefix, RUN_FILES, dest, project):
+            raise NoMetricsError(
+                f"{handle.job}: no metrics yet (nothing under {prefix}; job state "
+                f"{state_name(job.get('state'))})",
+                hint=f"follow the job with: cloudgd logs --follow '{handle}'",
+            )
+        return dest
+
+    def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+        local = rehearsal_run(handle)
+        if local is not None:
+            yield from self._local().logs(local, follow=follow)
+            return
+        api, job, _ = self._resolve(handle)
+        _, project, _, _, _, job_id = job["name"].split("/")
+        base = f'resource.type="ml_job" AND resource.labels.job_id="{job_id}"'
+        since = job.get("createTime") or "1970-01-01T00:00:00Z"
+        seen_at_since: set[str] = set()
+        while True:
+            finished = job_state(state_name(job.get("state"))).terminal
+            for line in api.log_lines(project, f'{base} AND timestamp>="{since}"'):
+                if line.timestamp == since and line.insert_id in seen_at_since:
+                    continue
+                if line.timestamp != since:
+                    since, seen_at_since = line.timestamp, set()
+                seen_at_since.add(line.insert_id)
+                task = "" if line.task in (None, "service") else f"[{line.task}] "
+                yield f"{task}{line.text}"
+            if not follow or finished:
+                return
+            time.sleep(self.poll_seconds)
+            job = api.get_job(job["name"])
+
+    def cancel(self, handle: JobHandle) -> JobStatus:
+        local = rehearsal_run(handle)
+        if local is not None:
+            self._local().cancel(local)
+            if handle.params.get("backend") == "fake":
+                remote = {k: v for k, v in handle.params.items() if k != "run"}
+                # The local run is the job; a stopped fake must not fail the cancel.
+                with contextlib.suppress(CloudgdError):
+                    self._cancel_remote(handle.model_copy(update={"params": remote}))
+            return self.status(handle)
+        return self._cancel_remote(handle)
+
+    def _cancel_remote(self, handle: JobHandle) -> JobStatus:
+        api, job, endpoint = self._resolve(handle)
+        if job_state(state_name(job.get("state"))).terminal:
+            return self._status(job, endpoint)
+        try:
+            api.cancel_job(job["name"])
+        except ProviderError:
+            # Lost a race with the job's own end (FAILED_PRECONDITION): report that end.
+            current = api.get_job(job["name"])
+            if not job_state(state_name(current.get("state"))).terminal:
+                raise
+            return self._status(current, endpoint)
+        return self._status(api.get_job(job["name"]), endpoint)
+
+    def list(self, prefix: str | None = None) -> list[JobStatus]:
+        project = (
+            self.project
+            or os.environ.get("GOOGLE_CLOUD_PROJECT")
+            or os.environ.get("CLOUDSDK_CORE_PROJECT")
+        )
+        location = self.location or os.environ.get("CLOUDGD_GCP_LOCATION") or "us-central1"
+        endpoint = self._fake_endpoint() if self.backend == "fake" else None
+        api = self._api(location, endpoint, project)
+        project = project or getattr(api, "default_project", None)
+        if not project and self.backend == "fake":  # where rehearsal plans put their jobs
+            project = REHEARSAL_PROJECT
+        if not project:
+            raise UsageError(
+                "gcp: no project to list jobs in",
+                hint="set GOOGLE_CLOUD_PROJECT (and CLOUDGD_GCP_LOCATION, default us-central1)",
+            )
+        jobs = api.list_jobs(
+            f"projects/{project}/locations/{location}", f'labels.{lbl.KEY_MANAGED}="true"'
+        )
+        statuses = [self._status(job, endpoint) for job in jobs]
+        if prefix:
+            statuses = [s for s in statuses if s.name.startswith(prefix)]
+        return sorted(
+            statuses, key=lambda s: s.created_at.timestamp() if s.created_at else 0.0, reverse=True
+        )

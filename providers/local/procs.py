@@ -1,0 +1,109 @@
+"""Process helpers: liveness that survives PID reuse, group signals, free ports.
+
+A recorded pid is only "ours" while its start time (``/proc/<pid>/stat``, Linux)
+still matches what was recorded, so a recycled pid is never signalled. Zombies
+count as dead: a child that exited but was not yet reaped must not keep a run
+RUNNING.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # the command name (field 2) may hold spaces and parentheses: split after the last ')'
+    return text[text.rfind(")") + 2 :].split()
+
+
+def start_time(pid: int) -> int | None:
+    """Kernel start time of ``pid`` in clock ticks (Linux), else None."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
+def alive(pid: int | None, started: int | None = None) -> bool:
+    """True while ``pid`` runs, is not a zombie, and (if known) has the recorded start time."""
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    fields = _stat_fields(pid)
+    if fields is None:
+        return sys.platform != "linux"  # no /proc elsewhere: existence is all we know
+    if fields[0] in ("Z", "X"):
+        return False
+    return started is None or int(fields[19]) == started
+
+
+def signal_group(pgid: int | None, sig: int, started: int | None = None) -> bool:
+    """Send ``sig`` to a rank's process group if its leader is still ours; True if sent."""
+    if not pgid or not alive(pgid, started):
+        return False
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free right now on ``host`` (for MASTER_PORT)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def parent_death_signal(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to send ``sig`` to the child when its parent dies.
+
+    That is how ranks stop (and checkpoint, on SIGTERM) if the supervisor is
+    killed; elsewhere returns None and orphaned ranks are stopped by the next
+    ``status`` call instead.
+    """
+    if sys.platform != "linux":
+        return None
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return None
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    parent = os.getpid()
+
+    def _preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), sig)
+
+    return _preexec
+
+
+def exit_code(returncode: int) -> int:
+    """Popen's return code in shell form: a death by signal N becomes 128 + N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def describe_exit(code: int) -> str:
+    """'exit code 3' or 'killed by SIGKILL' for a shell-form exit code."""
+    if code > 128:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(code - 128).name}"
+    return f"exit code {code}"

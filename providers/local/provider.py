@@ -1,0 +1,255 @@
+"""LocalProvider: runs the job on this machine, optionally emulating a cloud's container.
+
+``plan`` renders the request (``render.py``); ``submit`` writes the run directory
+and starts a detached supervisor (``supervisor.py``); everything else works from
+the run directory alone (``local://<run dir>``), from any process, including
+after the submitting CLI was killed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from cloudgd import naming
+from cloudgd.errors import JobNotFoundError, UsageError
+from cloudgd.home import runs_dir as default_runs_dir
+from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
+from cloudgd.redact import credential_values, scrub
+from cloudgd.spec import JobSpec
+from providers.base import Capability, Provider
+from providers.local import procs
+from providers.local import states as st
+from providers.local.logstream import read_lines
+from providers.local.observe import find_output_dir, observe, to_status
+from providers.local.options import LocalOptions
+from providers.local.render import build_plan
+from providers.local.rundir import RunDir, now_iso
+from providers.local.staging import create_run_dir, resolve
+from providers.local.supervisor import HIDDEN_ENV_PREFIX
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+_SUPERVISOR_START_WAIT = 10.0
+_CANCEL_SLACK = 10.0  # beyond the grace period, for the supervisor to record the end
+
+
+def hide_credentials(plan: Plan) -> tuple[Plan, dict[str, str]]:
+    """The plan to store in the run dir, and the variables that carry what it hides.
+
+    Credential-looking ``env`` values (:mod:`cloudgd.redact`) must not be written to
+    plan.json. They become ``source: env`` secrets read from ``CLOUDGD_HIDDEN_<NAME>``
+    in the supervisor's environment, exactly as declared secrets are, so the ranks
+    still get them and no file in the run dir holds them.
+    """
+    values: dict[str, str] = {}
+    for rank in plan.request.get("ranks", []):
+        values.update(credential_values(rank.get("env", {})))
+    if not values:
+        return plan, {}
+    request = scrub(plan.request, values)
+    request["secrets"] = {
+        **request.get("secrets", {}),
+        **{name: {"source": "env", "ref": HIDDEN_ENV_PREFIX + name} for name in values},
+    }
+    hidden = {HIDDEN_ENV_PREFIX + name: value for name, value in values.items()}
+    return plan.model_copy(
+        update={"request": request, "summary": scrub(plan.summary, values)}
+    ), hidden
+
+
+class LocalProvider(Provider):
+    """This machine: real subprocesses, one per rank, state kept in the run directory."""
+
+    name: ClassVar[str] = "local"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.CPU, Capability.GPU, Capability.MULTI_NODE, Capability.LOGS, Capability.CANCEL}
+    )
+    options_model: ClassVar[type[LocalOptions]] = LocalOptions
+
+    # -- planning (pure apart from locating the runs dir) ----------------------
+    def _runs_root(self, ctx: RenderContext | None, options: LocalOptions | None) -> Path:
+        chosen = (ctx.runs_dir if ctx else None) or self.runs_dir
+        chosen = chosen or (options.runs_dir if options else None)
+        return Path(os.path.abspath(default_runs_dir(chosen)))
+
+    def plan(self, spec: JobSpec, ctx: RenderContext) -> Plan:
+        options = spec.providers.local
+        name = naming.job_name(spec, ctx.idempotency_key)
+        run_dir = self._runs_root(ctx, options) / name
+        return build_plan(
+            spec,
+            run_dir=run_dir.as_posix(),
+            job_name=name,
+            job_hash=naming.spec_hash(spec, ctx.idempotency_key),
+            options=options,
+        )
+
+    # -- submission ---------------------------------------------------------------
+    def submit(self, plan: Plan) -> JobStatus:
+        if plan.provider != self.name:
+            raise UsageError(
+                f"this plan is for provider {plan.provider!r}, not 'local'",
+                hint="plan it again with --provider local",
+            )
+        run = RunDir(plan.request["run_dir"])
+        handle = JobHandle(provider="local", parts=(str(run.path),))
+        if run.exists():
+            return self._existing(handle)
+        resolved = resolve(plan.request, os.environ)
+        stored, hidden = hide_credentials(plan)
+        if not create_run_dir(run, stored.to_json(), resolved):
+            return self._existing(handle)
+        self._start_supervisor(run, hidden)
+        deadline = time.monotonic() + _SUPERVISOR_START_WAIT
+        while time.monotonic() < deadline:
+            state = run.read_state() or {}
+            if state.get("state") != st.PENDING:
+                break
+            time.sleep(0.05)
+        return self.status(handle)
+
+    def _existing(self, handle: JobHandle) -> JobStatus:
+        current = self.status(handle)
+        return current.model_copy(update={"extra": {**current.extra, "existing": True}})
+
+    def _start_supervisor(self, run: RunDir, hidden: dict[str, str]) -> None:
+        env = dict(os.environ)
+        env.update(hidden)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_REPO_ROOT), env.get("PYTHONPATH")) if p
+        )
+        with run.supervisor_log.open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "providers.local.supervisor", str(run.path)],
+                cwd=run.path,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        born = procs.start_time(proc.pid)
+
+        def record(state: dict[str, Any]) -> None:
+            if not state.get("supervisor"):
+                state["supervisor"] = {"pid": proc.pid, "start_time": born}
+
+        run.update_state(record)
+
+    # -- following -----------------------------------------------------------------
+    def _run(self, handle: JobHandle) -> RunDir:
+        if handle.provider != self.name:
+            raise UsageError(
+                f"{handle} is not a local job handle",
+                hint="local handles look like local:///path/to/runs/<job>",
+            )
+        run = RunDir(handle.parts[0])
+        if not (run.state_file.exists() or run.plan_file.exists()):
+            raise JobNotFoundError(
+                f"no local run at {run.path}",
+                hint="`cloudgd list --provider local` shows the runs it knows",
+            )
+        return run
+
+    def status(self, handle: JobHandle) -> JobStatus:
+        run = self._run(handle)
+        return to_status(run, observe(run), str(handle))
+
+    def fetch_run_files(self, handle: JobHandle) -> Path:
+        """The run's trainer output dir (where metrics.jsonl and summary.json are written)."""
+        run = self._run(handle)
+        try:
+            artifacts = (run.request().get("layout") or {}).get("artifacts") or {}
+        except (OSError, ValueError, KeyError):
+            artifacts = {}
+        return find_output_dir(run, artifacts)
+
+    def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+        run = self._run(handle)
+        return read_lines(
+            run.job_log, follow=follow, done=lambda: st.to_job_state(observe(run)["state"]).terminal
+        )
+
+    def wait(
+        self,
+        handle: JobHandle,
+        *,
+        timeout: float | None = None,
+        poll: float = 0.5,
+        on_status: Callable[[JobStatus], None] | None = None,
+    ) -> JobStatus:
+        return super().wait(handle, timeout=timeout, poll=poll, on_status=on_status)
+
+    def cancel(self, handle: JobHandle) -> JobStatus:
+        """Ask the supervisor to stop the ranks (SIGTERM, grace, SIGKILL) and wait for it.
+
+        If the supervisor is gone, do the same here. Cancelling an ended job
+        changes nothing and returns its status.
+        """
+        run = self._run(handle)
+        if observe(run)["state"] in st.TERMINAL:
+            return self.status(handle)
+
+        def request(state: dict[str, Any]) -> None:
+            if state.get("state") not in st.TERMINAL:
+                state["cancel_requested_at"] = state.get("cancel_requested_at") or now_iso()
+                state["state"] = st.STOPPING
+
+        run.update_state(request)
+        grace = float(run.request().get("grace_period", 10))
+        deadline = time.monotonic() + grace + _CANCEL_SLACK
+        while time.monotonic() < deadline:
+            state = run.read_state() or {}
+            if state.get("state") in st.TERMINAL:
+                return self.status(handle)
+            sup = state.get("supervisor") or {}
+            if sup and not procs.alive(sup.get("pid"), sup.get("start_time")):
+                break
+            time.sleep(0.1)
+        self._stop_here(run, grace)
+        return self.status(handle)
+
+    def _stop_here(self, run: RunDir, grace: float) -> None:
+        """Stop the ranks without the supervisor (dead or stuck) and record CANCELLED."""
+        state = run.read_state() or {}
+        ranks = [(r.get("pid"), r.get("start_time")) for r in state.get("ranks", [])]
+        for pid, born in ranks:
+            procs.signal_group(pid, signal.SIGTERM, born)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(procs.alive(p, b) for p, b in ranks):
+            time.sleep(0.1)
+        killed = [procs.signal_group(p, signal.SIGKILL, b) for p, b in ranks]
+        sup = state.get("supervisor") or {}
+        if procs.alive(sup.get("pid"), sup.get("start_time")):
+            os.kill(sup["pid"], signal.SIGKILL)
+
+        def finish(current: dict[str, Any]) -> None:
+            if current.get("state") not in st.TERMINAL:
+                note = " (SIGKILL after the grace period)" if any(killed) else ""
+                current.update(
+                    state=st.CANCELLED,
+                    message=f"cancelled; the supervisor was not running{note}",
+                    ended_at=now_iso(),
+                )
+
+        run.update_state(finish)
+
+    def list(self, prefix: str | None = None) -> list[JobStatus]:
+        root = Path(default_runs_dir(self.runs_dir))
+        if not root.is_dir():
+            return []
+        found = []
+        for child in sorted(root.iterdir()):
+            if child.name.startswith(".") or not (child / "plan.json").exists():
+                continue
+            if prefix and not child.name.startswith(prefix):
+                continue
+            run = RunDir(child)
+            found.append(to_status(run, observe(run), f"local://{child}"))
+        return sorted(found, key=lambda s: (s.created_at is not None, s.created_at), reverse=True)

@@ -1,0 +1,157 @@
+"""The local provider's plan (pure): JobSpec + run dir → the request the supervisor runs.
+
+The request is plain JSON data and is exactly what runs: the run directory, the
+trainer config, the layout to create (see ``contracts.py``), and one entry per
+rank with its command, working directory and full environment. What only the
+machine knows (interpreter, a free port, CPU count, where relative paths point,
+secret values) is left as placeholders or references and resolved at submit and
+launch, so the same spec and runs dir always give byte-identical plans.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from cloudgd.durations import format_duration
+from cloudgd.errors import SpecError
+from cloudgd.plan import JobHandle, Plan
+from cloudgd.spec import JobSpec
+from providers.local.contracts import PYTHON, ContractInputs, layout, rank_env
+from providers.local.options import LocalOptions
+
+OPERATION = "local:run"
+# A cloud-sized spec (64 nodes x 8 GPUs) must not fork hundreds of trainers on a laptop.
+MAX_PROCESSES = 64
+_CONTENT_TYPES = {"csv": "text/csv", "text_csv": "text/csv", "npz": "application/x-npz"}
+
+
+def local_data_path(spec: JobSpec) -> str | None:
+    """The job's data as a local path (``file://`` stripped), or None when it has none.
+
+    Raises SpecError for cloud URIs: the local provider never downloads.
+    """
+    uri = spec.trainer.data.uri
+    if not uri:
+        return None
+    if uri.startswith("file://"):
+        return uri[len("file://") :]
+    if "://" in uri:
+        scheme = uri.split("://", 1)[0]
+        raise SpecError(
+            f"trainer.data.uri: the local provider reads local files only (got a {scheme}:// URI)",
+            hint="copy the data here and point trainer.data.uri at the file or directory, "
+            "e.g. --set trainer.data.uri=./data/train.csv",
+        )
+    return uri
+
+
+def contract_inputs(spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str) -> ContractInputs:
+    """What the emulated contracts need, derived from the spec."""
+    accelerator = spec.resources.parsed_accelerator
+    azure = spec.providers.azure
+    scope = {
+        "subscription_id": azure.subscription_id,
+        "resource_group": azure.resource_group,
+        "workspace": azure.workspace,
+        "experiment_name": azure.experiment_name,
+    }
+    return ContractInputs(
+        run_dir=run_dir,
+        job_name=job_name,
+        job_hash=job_hash,
+        nodes=spec.resources.nodes,
+        processes_per_node=spec.processes_per_node,
+        gpus_per_node=accelerator.count if accelerator.is_gpu else 0,
+        has_data=local_data_path(spec) is not None,
+        content_type=_CONTENT_TYPES.get(spec.trainer.data.source),
+        instance_type=spec.resources.instance_type,
+        region=spec.resources.region,
+        azure={k: v for k, v in scope.items() if v},
+    )
+
+
+def render_request(
+    spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str, options: LocalOptions
+) -> dict[str, Any]:
+    """The request dict (JSON-able, deterministic)."""
+    inputs = contract_inputs(spec, run_dir=run_dir, job_name=job_name, job_hash=job_hash)
+    if inputs.world_size > MAX_PROCESSES:
+        raise SpecError(
+            f"resources.nodes x processes per node = {inputs.world_size} local processes, "
+            f"more than the local provider starts ({MAX_PROCESSES})",
+            hint="for a local rehearsal try --set resources.nodes=1 "
+            "--set distributed.processes_per_node=1",
+        )
+    lay = layout(options.emulate, inputs)
+    python = options.python or PYTHON
+    ranks = []
+    for node_index, node in enumerate(lay.nodes):
+        for local_rank in range(inputs.processes_per_node):
+            env = {**spec.env, **node.env, **rank_env(inputs, node_index, local_rank)}
+            ranks.append(
+                {
+                    "rank": node_index * inputs.processes_per_node + local_rank,
+                    "node": node_index,
+                    "local_rank": local_rank,
+                    "argv": [python if arg == PYTHON else arg for arg in node.argv],
+                    "cwd": node.cwd,
+                    "env": dict(sorted(env.items())),
+                }
+            )
+    return {
+        "run_dir": run_dir,
+        "job_name": job_name,
+        "emulate": options.emulate,
+        "python": python,
+        "nodes": inputs.nodes,
+        "processes_per_node": inputs.processes_per_node,
+        "world_size": inputs.world_size,
+        "grace_period": options.grace_period,
+        "max_runtime": spec.limits.max_runtime,
+        "restarts": spec.scaling.restarts,
+        "config": spec.trainer.model_dump(mode="json"),
+        "code_dir": spec.code,
+        "data": {"uri": local_data_path(spec), "channel_dirs": lay.data_dirs}
+        if inputs.has_data
+        else None,
+        "secrets": {
+            key: {"source": ref.source, "ref": ref.ref} for key, ref in sorted(spec.secrets.items())
+        },
+        "layout": lay.model_dump(mode="json", exclude={"nodes", "emulate", "data_dirs"}),
+        "ranks": ranks,
+    }
+
+
+def build_plan(
+    spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str, options: LocalOptions
+) -> Plan:
+    """The full Plan: request, handle ``local://<run dir>`` and a human summary."""
+    request = render_request(
+        spec, run_dir=run_dir, job_name=job_name, job_hash=job_hash, options=options
+    )
+    emulate = options.emulate
+    summary = {
+        "run_dir": run_dir,
+        "emulate": "none (plain local run)" if emulate == "none" else emulate,
+        "nodes": request["nodes"],
+        "processes_per_node": request["processes_per_node"],
+        "world_size": request["world_size"],
+        "accelerator": f"{spec.resources.accelerator} (emulated; the trainer uses what this "
+        "machine has)"
+        if spec.resources.accelerator != "none"
+        else "none",
+        "max_runtime": format_duration(spec.limits.max_runtime),
+        "image": "the trainer bundle with this machine's Python"
+        if spec.image == "prebuilt"
+        else f"{spec.image} is not run locally; the trainer bundle runs with this machine's Python",
+        "command": shlex.join(request["ranks"][0]["argv"]),
+    }
+    return Plan(
+        provider="local",
+        operation=OPERATION,
+        request=request,
+        handle=str(JobHandle(provider="local", parts=(run_dir,))),
+        job_name=job_name,
+        summary=summary,
+    )

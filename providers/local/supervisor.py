@@ -1,0 +1,346 @@
+"""The detached process that runs one local job: ``python -m providers.local.supervisor RUN``.
+
+It outlives the CLI that submitted it (own session), launches one process per
+rank exactly as the plan's request says (own process group each, so a cancel can
+signal a rank and its children), merges their logs, enforces
+``limits.max_runtime``, retries up to ``scaling.restarts`` times, and records
+every step in ``state.json``. A cancel is a flag in ``state.json`` (set by
+``LocalProvider.cancel``); the supervisor answers it with SIGTERM to the ranks'
+groups, then SIGKILL after the grace period.
+
+Launch-time environment of a rank: this process's environment without any
+platform or torchrun variables inherited from the submitting shell, then
+``PYTHONUNBUFFERED=1``, the emulated ``PYTHONPATH`` when the contract sets one,
+the plan's per-rank env (placeholders resolved) and the job's secrets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from providers.local import procs
+from providers.local import states as st
+from providers.local.contracts import CPU_COUNT, MASTER_PORT, PYTHON
+from providers.local.logstream import LogPump, tail_lines
+from providers.local.rundir import RunDir, now_iso, write_json_atomic
+from providers.local.staging import resolve_python, secret_values
+
+POLL = 0.1
+# Credential-looking env values travel to the supervisor here, not in plan.json
+# (providers.local.provider.hide_credentials); ranks get them under their own names.
+HIDDEN_ENV_PREFIX = "CLOUDGD_HIDDEN_"
+_SCRUB_PREFIXES = (
+    "SM_",
+    "SAGEMAKER_",
+    "AIP_",
+    "CLOUD_ML_",
+    "AZUREML_",
+    "TORCHELASTIC_",
+    HIDDEN_ENV_PREFIX,
+)
+_SCRUB_NAMES = frozenset(
+    {
+        "CLUSTER_SPEC",
+        "TF_CONFIG",
+        "TRAINING_JOB_NAME",
+        "CURRENT_HOST",
+        "MASTER_ADDR",
+        "MASTER_PORT",
+        "WORLD_SIZE",
+        "RANK",
+        "LOCAL_RANK",
+        "LOCAL_WORLD_SIZE",
+        "NODE_RANK",
+        "GROUP_RANK",
+        "GROUP_WORLD_SIZE",
+        "ROLE_RANK",
+        "ROLE_WORLD_SIZE",
+        "CLOUDGD_CONFIG",
+        "CLOUDGD_DATA_DIR",
+        "CLOUDGD_MODEL_DIR",
+        "CLOUDGD_CHECKPOINT_DIR",
+        "CLOUDGD_OUTPUT_DIR",
+        "CLOUDGD_TENSORBOARD_DIR",
+        "CLOUDGD_CODE_DIR",
+    }
+)
+
+
+class LaunchError(Exception):
+    """A rank's process could not be started (bad interpreter, missing directory)."""
+
+
+def inherited_env(environ: dict[str, str]) -> dict[str, str]:
+    """The submitting shell's environment minus variables that would fake a platform."""
+    return {
+        k: v
+        for k, v in environ.items()
+        if k not in _SCRUB_NAMES and not k.startswith(_SCRUB_PREFIXES)
+    }
+
+
+class Supervisor:
+    """Runs the ranks of one run directory to a terminal state."""
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self.request: dict[str, Any] = run.request()
+        self.world = int(self.request["world_size"])
+        self.ranks: list[dict[str, Any]] = self.request["ranks"]
+        self.pump = LogPump(
+            run.job_log, {r["rank"]: run.rank_log(r["rank"]) for r in self.ranks}, self.world > 1
+        )
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.codes: dict[int, int] = {}
+        self.killed = False
+        self.term_received = False
+        self.started = time.monotonic()
+        self.python = sys.executable
+        self.secrets: dict[str, str] = {}
+
+    # -- bookkeeping ---------------------------------------------------------
+    def _on_term(self, signum: int, _frame: object) -> None:
+        self.term_received = True
+
+    def _cancel_requested(self) -> bool:
+        state = self.run.read_state() or {}
+        return self.term_received or bool(state.get("cancel_requested_at"))
+
+    def _resolve(self, text: str, port: int | None) -> str:
+        text = text.replace(PYTHON, self.python).replace(CPU_COUNT, str(os.cpu_count() or 1))
+        return text.replace(MASTER_PORT, str(port)) if port is not None else text
+
+    def _rank_env(self, spec: dict[str, Any], port: int | None) -> dict[str, str]:
+        env = inherited_env(dict(os.environ))
+        env["PYTHONUNBUFFERED"] = "1"
+        python_path = self.request["layout"].get("python_path")
+        if python_path is not None:
+            env.pop("PYTHONPATH", None)
+            if python_path:
+                env["PYTHONPATH"] = os.pathsep.join(python_path)
+        env.update({k: self._resolve(v, port) for k, v in spec["env"].items()})
+        env.update(self.secrets)
+        return env
+
+    # -- one attempt -----------------------------------------------------------
+    def _launch(self, attempt: int) -> bool:
+        """Start every rank (unless a cancel came first); False when cancelled."""
+        port = procs.free_port() if self.world > 1 else None
+        failure_file = self.request["layout"]["artifacts"].get("failure_file")
+        if failure_file:  # each SageMaker attempt starts with a fresh /opt/ml/output
+            Path(failure_file).unlink(missing_ok=True)
+        bindings: dict[str, str] = self.request["layout"].get("bindings") or {}
+        with self.run.locked():
+            state = self.run.read_state() or {}
+            if self.term_received or state.get("cancel_requested_at"):
+                return False
+            records = []
+            for spec in self.ranks:
+                argv = [self._resolve(arg, port) for arg in spec["argv"]]
+                for token, path in bindings.items():
+                    argv = [arg.replace(token, path) for arg in argv]
+                log = self.run.rank_log(spec["rank"]).open("ab")
+                try:
+                    proc = subprocess.Popen(
+                        argv,
+                        cwd=spec["cwd"],
+                        env=self._rank_env(spec, port),
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        process_group=0,
+                        preexec_fn=procs.parent_death_signal(),
+                    )
+                except OSError as exc:
+                    self._signal_all(signal.SIGKILL)
+                    raise LaunchError(f"could not start rank {spec['rank']}: {exc}") from exc
+                finally:
+                    log.close()
+                self.procs[spec["rank"]] = proc
+                records.append(
+                    {
+                        "rank": spec["rank"],
+                        "node": spec["node"],
+                        "local_rank": spec["local_rank"],
+                        "pid": proc.pid,
+                        "start_time": procs.start_time(proc.pid),
+                        "exit_code": None,
+                    }
+                )
+            state.update(state=st.RUNNING, ranks=records, attempt=attempt, master_port=port)
+            state["updated_at"] = now_iso()
+            write_json_atomic(self.run.state_file, state)
+        self.pump.note(
+            f"attempt {attempt + 1}: started {self.world} rank(s)"
+            + (f", MASTER_PORT={port}" if port else "")
+        )
+        return True
+
+    def _signal_all(self, sig: int) -> None:
+        for proc in self.procs.values():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, sig)
+
+    def _record_exit(self, rank: int, code: int) -> None:
+        def change(state: dict[str, Any]) -> None:
+            for record in state.get("ranks", []):
+                if record["rank"] == rank:
+                    record["exit_code"] = code
+
+        self.run.update_state(change)
+
+    def _watch(self) -> tuple[str, int]:
+        """Wait for every rank to exit; returns (outcome, the rank whose code decides)."""
+        deadline = self.started + float(self.request["max_runtime"])
+        grace = float(self.request["grace_period"])
+        codes: dict[int, int] = {}
+        failed: int | None = None
+        outcome: str | None = None
+        stop_at: float | None = None
+        killed = False
+        while True:
+            self.pump.pump()
+            for rank, proc in self.procs.items():
+                if rank not in codes and proc.poll() is not None:
+                    codes[rank] = procs.exit_code(proc.returncode)
+                    self._record_exit(rank, codes[rank])
+                    if codes[rank] != 0 and failed is None and outcome is None:
+                        failed = rank
+            if len(codes) == len(self.procs):
+                break
+            if outcome is None:
+                if self._cancel_requested():
+                    outcome = "cancelled"
+                elif time.monotonic() >= deadline:
+                    outcome = "timeout"
+                elif failed is not None:
+                    outcome = "failed"
+            if outcome is not None and stop_at is None:
+                reason = {
+                    "cancelled": "cancel requested",
+                    "timeout": "limits.max_runtime reached",
+                    "failed": f"rank {failed} failed",
+                }[outcome]
+                self.pump.note(f"{reason}: sending SIGTERM to every rank")
+                self.run.update_state(lambda s: s.update(state=st.STOPPING))
+                self._signal_all(signal.SIGTERM)
+                stop_at = time.monotonic() + grace
+            if stop_at is not None and not killed and time.monotonic() >= stop_at:
+                self.pump.note(f"ranks still running after {grace:g}s: sending SIGKILL")
+                self._signal_all(signal.SIGKILL)
+                killed = True
+            time.sleep(POLL)
+        self.pump.pump(final=True)
+        if outcome is None:
+            outcome = "failed" if failed is not None else "succeeded"
+        self.codes, self.killed = codes, killed
+        return outcome, failed if failed is not None else min(codes)
+
+    # -- the whole run ---------------------------------------------------------
+    def _failure_message(self, rank: int) -> str:
+        code = self.codes[rank]
+        failure_file = self.request["layout"]["artifacts"].get("failure_file")
+        if failure_file and Path(failure_file).is_file():
+            reason = Path(failure_file).read_text(errors="replace")[:1024].strip()
+            if reason:
+                return f"AlgorithmError: {reason}"
+        tail = tail_lines(self.run.rank_log(rank), 10)
+        head = f"rank {rank} failed ({procs.describe_exit(code)})"
+        return head + (":\n" + "\n".join(tail) if tail else "")
+
+    def _finish(self, state_name: str, exit_code: int | None, message: str | None) -> None:
+        def change(state: dict[str, Any]) -> None:
+            if state.get("state") in st.TERMINAL:
+                return
+            state.update(state=state_name, exit_code=exit_code, message=message, ended_at=now_iso())
+
+        self.run.update_state(change)
+        self.pump.note(f"job {state_name}" + (f": {message.splitlines()[0]}" if message else ""))
+
+    def main(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_term)
+        me, born = os.getpid(), procs.start_time(os.getpid())
+
+        def starting(state: dict[str, Any]) -> None:
+            if state.get("state") in st.TERMINAL:  # e.g. cancelled while we were starting
+                return
+            state.update(
+                state=st.STARTING,
+                started_at=now_iso(),
+                supervisor={"pid": me, "start_time": born},
+            )
+
+        if self.run.update_state(starting).get("state") in st.TERMINAL:
+            return 0
+        try:
+            self.python = resolve_python(self.request["python"])
+            self.secrets = secret_values(self.request.get("secrets") or {}, os.environ)
+        except Exception as exc:
+            self._finish(st.FAILED, None, getattr(exc, "message", str(exc)))
+            return 1
+        attempts = int(self.request["restarts"]) + 1
+        for attempt in range(attempts):
+            try:
+                launched = self._launch(attempt)
+            except LaunchError as exc:
+                self._finish(st.FAILED, None, str(exc))
+                return 1
+            if not launched:
+                self._finish(st.CANCELLED, None, "cancelled before the ranks started")
+                return 0
+            outcome, rank = self._watch()
+            code = self.codes[rank]
+            if outcome == "succeeded":
+                self._finish(st.SUCCEEDED, 0, None)
+                return 0
+            if outcome == "cancelled":
+                what = "cancelled"
+                if self.term_received and not (self.run.read_state() or {}).get(
+                    "cancel_requested_at"
+                ):
+                    what = "stopped: the supervisor received a termination signal"
+                note = " (SIGKILL after the grace period)" if self.killed else ""
+                self._finish(st.CANCELLED, code, f"{what}{note}")
+                return 0
+            if outcome == "timeout":
+                limit = self.request["max_runtime"]
+                self._finish(st.FAILED, code, f"limits.max_runtime ({limit}s) reached; stopped")
+                return 0
+            message = self._failure_message(rank)
+            if attempt + 1 < attempts:
+                first = f"rank {rank} failed ({procs.describe_exit(code)})"
+                self.pump.note(f"{first}; restart {attempt + 1} of {attempts - 1}")
+                self.procs = {}
+                continue
+            self._finish(st.FAILED, code, message)
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: supervise the run directory given as the only argument."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m providers.local.supervisor RUN_DIR", file=sys.stderr)
+        return 2
+    run = RunDir(args[0])
+    supervisor = Supervisor(run)
+    try:
+        return supervisor.main()
+    except Exception as exc:  # record it: a silent death would read as "supervisor died"
+        traceback.print_exc()
+        supervisor._signal_all(signal.SIGKILL)
+        supervisor._finish(st.FAILED, None, f"supervisor error: {type(exc).__name__}: {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

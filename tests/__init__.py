@@ -1,0 +1,1 @@
+"""cloudgd tests (a package, so test modules in different folders may share names)."""

@@ -1,0 +1,70 @@
+"""The budget gate: `submit` refuses a worst case over limits.max_cost_usd before any
+upload or API call; `limits.on_budget: cap` accepts it and the cloud time cap holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cloudgd.cost.budget import capped_runtime, enforce_budget
+from cloudgd.cost.select import choice_for_spec
+from cloudgd.errors import BudgetError
+from cloudgd.spec import JobSpec
+
+from .conftest import Invoke
+
+# 8 x A100 on p4d.24xlarge (us-east-1, EC2 list $21.957642/h) for 6h is ~$132 worst case.
+OVER_BUDGET = """\
+name: budget-demo
+resources: {accelerator: A100:8, region: us-east-1}
+limits: {max_runtime: 6h, max_cost_usd: 40}
+providers:
+  aws: {role_arn: "arn:aws:iam::123456789012:role/R", output_uri: "s3://bucket-a/x"}
+"""
+
+
+def spec(**limits: object) -> JobSpec:
+    return JobSpec.model_validate(
+        {
+            "name": "budget-demo",
+            "resources": {"accelerator": "A100:8", "region": "us-east-1"},
+            "limits": {"max_runtime": "6h", "max_cost_usd": 40, **limits},
+        }
+    )
+
+
+def test_submit_refuses_a_worst_case_over_budget_before_calling_aws(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text(OVER_BUDGET)
+    result = invoke("submit", str(job), "--provider", "aws")
+    assert result.exit_code == 2, result.output
+    assert "limits.max_cost_usd: worst case $131.75" in result.stderr
+    assert "exceeds the $40 budget" in result.stderr
+    assert "limits.max_runtime: 1h49m" in result.stderr  # the runtime that fits
+
+
+def test_plan_only_warns(invoke: Invoke, tmp_path: Path) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text(OVER_BUDGET)
+    result = invoke("plan", str(job), "--provider", "aws")
+    assert result.exit_code == 0, result.output
+    assert "warning: submit would refuse this job" in result.stderr
+
+
+def test_on_budget_cap_accepts_and_the_cap_keeps_spend_under_budget() -> None:
+    capped = spec(on_budget="cap")
+    choice = choice_for_spec(capped, "aws")
+    enforce_budget(capped, choice)  # accepted
+    seconds = capped_runtime(capped, choice)
+    assert seconds < 6 * 3600
+    assert choice.price_per_hour is not None
+    assert capped.resources.nodes * choice.price_per_hour * seconds / 3600 <= 40
+
+
+def test_refuse_is_the_default() -> None:
+    refused = spec()
+    with pytest.raises(BudgetError):
+        enforce_budget(refused, choice_for_spec(refused, "aws"))

@@ -1,0 +1,92 @@
+"""Importing cloudgd, `cloudgd --help` and `cloudgd plan` load no cloud SDK and no torch.
+
+Each check runs in a fresh interpreter, since this test process has imported plenty.
+The ``google`` namespace itself is preloaded by .pth files of google packages, so the
+specific SDK modules are checked instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = [
+    "torch",
+    "boto3",
+    "botocore",
+    "sagemaker",
+    "google.cloud.aiplatform",
+    "google.cloud.aiplatform_v1",
+    "google.cloud.storage",
+    "azure.ai.ml",
+    "azure.identity",
+]
+PROBE = """
+import json, sys
+from cloudgd.cli.main import cli
+code = cli.main(args=sys.argv[1:], prog_name="cloudgd", standalone_mode=False)
+heavy = {heavy!r}
+print(json.dumps({{"code": code, "loaded": [m for m in heavy if m in sys.modules]}}),
+      file=sys.stderr)
+"""
+
+
+def loaded_after(*args: str, tmp_path: Path) -> list[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CLOUDGD_HOME": str(tmp_path / "home")}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0, result.stderr
+    loaded: list[str] = report["loaded"]
+    return loaded
+
+
+def test_import_cloudgd_loads_nothing_heavy(tmp_path: Path) -> None:
+    code = (
+        f"import json, sys, cloudgd; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert json.loads(out) == []
+
+
+def test_help_loads_nothing_heavy(tmp_path: Path) -> None:
+    assert loaded_after("--help", tmp_path=tmp_path) == []
+
+
+def test_schema_and_validate_load_nothing_heavy(tmp_path: Path) -> None:
+    assert loaded_after("validate", "examples/digits.yaml", tmp_path=tmp_path) == []
+
+
+PLANS = {
+    "local": ("plan", "examples/digits.yaml", "--provider", "local"),
+    "aws": ("plan", "examples/digits.yaml", "--provider", "aws", "--backend", "moto"),
+    "gcp": ("plan", "examples/digits.yaml", "--provider", "gcp", "--backend", "fake"),
+    "azure": ("plan", "examples/digits.yaml", "--provider", "azure", "--backend", "fake"),
+}
+
+
+@pytest.mark.parametrize("provider", list(PLANS))
+def test_plan_loads_nothing_heavy(provider: str, tmp_path: Path) -> None:
+    if not (REPO / "providers" / provider / "provider.py").exists():
+        pytest.skip(f"the {provider} provider is not on this branch yet")
+    assert loaded_after(*PLANS[provider], tmp_path=tmp_path) == []

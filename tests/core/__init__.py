@@ -1,0 +1,1 @@
+"""Tests of the core: spec loading, overrides, naming, bundles, handles."""

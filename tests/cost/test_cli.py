@@ -1,0 +1,139 @@
+"""`cloudgd cost` and `cloudgd catalog` through click's runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cloudgd.cli.catalog import command as catalog_command
+from cloudgd.cli.cost import command as cost_command
+from cloudgd.errors import BudgetError, SpecError
+
+JOB = """\
+name: cost-cli
+resources: {accelerator: "A10G:1", nodes: 2}
+limits: {max_runtime: 6h, expected_runtime: 1h, max_cost_usd: 10}
+"""
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> Path:
+    path = tmp_path / "job.yaml"
+    path.write_text(JOB)
+    return path
+
+
+def test_cost_json_is_one_document_with_numbers(job: Path) -> None:
+    result = CliRunner().invoke(
+        cost_command, [str(job), "--provider", "aws", "--region", "us-east-1", "--output", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    [only] = document["estimates"]
+    assert only["instance_type"] == "ml.g5.xlarge"
+    assert only["on_demand"]["expected"] == pytest.approx(2.012)
+    assert only["upper_bound_total"] == pytest.approx(12.072)
+    assert only["time_cap_seconds"] == 17892
+    assert document["cheapest"] == 0
+
+
+def test_cost_table_compares_all_clouds_and_marks_unknown(job: Path) -> None:
+    result = CliRunner().invoke(cost_command, [str(job)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "ml.g5.xlarge" in result.stdout
+    assert "unknown" in result.stdout  # us-west-2 has no g5.xlarge spot price
+    assert "not offered: gcp" in result.stderr  # no A10G on GCP
+    assert "EC2 list prices" in result.stderr
+
+
+def test_cost_all_clouds_json_lists_what_is_not_offered(job: Path) -> None:
+    result = CliRunner().invoke(cost_command, [str(job), "--output", "json"])
+    document = json.loads(result.stdout)
+    assert {e["provider"] for e in document["estimates"]} == {"aws"}
+    assert {s["provider"] for s in document["not_offered"]} == {"gcp", "azure"}
+
+
+def test_cost_set_override_and_unknown_region(job: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        cost_command,
+        [str(job), "--provider", "aws", "--set", "resources.nodes=1", "--output", "json"],
+    )
+    estimates = json.loads(result.stdout)["estimates"]
+    assert [e["region"] for e in estimates] == ["eu-west-1", "us-east-1", "us-west-2"]
+    assert {e["nodes"] for e in estimates} == {1}
+    result = runner.invoke(cost_command, [str(job), "--provider", "aws", "--region", "moon-1"])
+    assert isinstance(result.exception, SpecError)
+    assert "resources.region" in result.exception.message
+
+
+def test_cost_rejects_an_invalid_spec(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nresources: {nodes: 0}\n")
+    result = CliRunner().invoke(cost_command, [str(path)])
+    assert isinstance(result.exception, SpecError)
+
+
+def test_cost_tpu_only_job_on_aws_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "tpu.yaml"
+    path.write_text("name: tpu-job\nresources: {accelerator: 'tpu-v5e:8'}\n")
+    result = CliRunner().invoke(cost_command, [str(path), "--provider", "aws"])
+    assert isinstance(result.exception, SpecError)
+    assert "Trainium" in (result.exception.hint or "")
+
+
+@pytest.mark.slow
+def test_cost_calibrate_runs_real_steps(tmp_path: Path) -> None:
+    path = tmp_path / "cpu.yaml"
+    path.write_text("name: calib\ntrainer: {model: {kind: mlp, hidden: [16]}, batch_size: 32}\n")
+    result = CliRunner().invoke(
+        cost_command,
+        [
+            str(path),
+            "--provider",
+            "aws",
+            "--region",
+            "us-east-1",
+            "--calibrate",
+            "--output",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    [only] = json.loads(result.stdout)["estimates"]
+    assert only["calibration"]["flops_per_sample"] == 5056.0
+    assert only["expected_hours_from"] == "calibration"
+    assert only["expected_hours"] > 0
+
+
+def test_catalog_lists_and_filters() -> None:
+    result = CliRunner().invoke(
+        catalog_command, ["--provider", "gcp", "--accelerator", "t4", "--output", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["schema_version"] == 1 and document["as_of"] == "2026-11-24"
+    assert {o["instance_type"] for o in document["offers"]} == {"n1-standard-8"}
+    table = CliRunner().invoke(catalog_command, ["--region", "eastus"], env={"COLUMNS": "200"})
+    assert "Standard_NC4as_T4_v3" in table.stdout
+
+
+def test_budget_refusal_is_a_budget_error_with_exit_code_2() -> None:
+    assert BudgetError("x").exit_code == 2
+
+
+def test_table_formatting_of_durations_and_money() -> None:
+    from cloudgd.cli.catalog import money
+    from cloudgd.cli.cost import duration
+
+    assert [duration(h) for h in (None, 0.0001, 0.01, 0.5, 2.5)] == [
+        "unknown",
+        "<1s",
+        "36s",
+        "30m00s",
+        "2.5h",
+    ]
+    assert [money(v, 2) for v in (None, 0.001, 12.3456)] == ["unknown", "<$0.01", "$12.35"]

@@ -1,0 +1,147 @@
+"""Instance selection: cheapest catalog machine per provider/region, explicit types checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloudgd.accelerators import parse_accelerator
+from cloudgd.cost.select import choose_instance, default_region
+from cloudgd.errors import SpecError, UsageError
+
+
+def acc(text: str):
+    return parse_accelerator(text)
+
+
+def test_default_regions() -> None:
+    assert default_region("aws") == "us-east-1"
+    assert default_region("gcp") == "us-central1"
+    assert default_region("azure") == "eastus"
+    with pytest.raises(UsageError):
+        default_region("local")
+
+
+def test_aws_a10g_picks_g5_xlarge_as_sagemaker_name() -> None:
+    choice = choose_instance("aws", acc("A10G:1"), "us-east-1")
+    assert choice.instance_type == "ml.g5.xlarge"
+    assert (choice.accelerator, choice.accelerator_count) == ("A10G", 1)
+    assert choice.price_per_hour == 1.006
+    assert choice.spot_price_per_hour == 0.4246
+    assert choice.vertex_accelerator_type is None
+    assert "skypilot" in choice.sources[0]
+    assert choice.as_of.isoformat() == "2026-11-24"
+
+
+def test_aws_cpu_is_cheapest_cpu_machine_that_fits() -> None:
+    assert choose_instance("aws", acc("none"), "us-east-1").instance_type == "ml.m5.xlarge"
+    big = choose_instance("aws", acc("none"), "us-east-1", min_vcpus=8)
+    assert big.instance_type == "ml.c5.2xlarge"
+    assert big.accelerator is None and big.accelerator_count == 0
+
+
+def test_aws_spot_unknown_stays_unknown() -> None:
+    choice = choose_instance("aws", acc("A10G:1"), "us-west-2")
+    assert choice.price_per_hour == 1.006
+    assert choice.spot_price_per_hour is None
+
+
+def test_gcp_a100_adds_host_and_gpu_rows() -> None:
+    choice = choose_instance("gcp", acc("A100:1"), "us-central1")
+    assert choice.instance_type == "a2-highgpu-1g"
+    assert choice.vertex_accelerator_type == "NVIDIA_TESLA_A100"
+    # 0.73948 host + 2.93391 A100x1 (PROVENANCE.md example)
+    assert choice.price_per_hour == pytest.approx(3.67339)
+    assert choice.spot_price_per_hour == pytest.approx(0.36975 + 1.4341)
+    assert len(choice.sources) == 3  # host row, GPU row, shape row
+
+
+def test_gcp_t4_attaches_to_n1() -> None:
+    choice = choose_instance("gcp", acc("T4:1"), "europe-west4")
+    assert choice.instance_type == "n1-standard-8"
+    assert choice.vertex_accelerator_type == "NVIDIA_TESLA_T4"
+    assert choice.price_per_hour == pytest.approx(0.41834 + 0.3675)
+
+
+def test_gcp_attachable_count_without_price_row_is_unknown_not_multiplied() -> None:
+    choice = choose_instance("gcp", acc("T4:2"), "us-central1")
+    assert (choice.instance_type, choice.accelerator_count) == ("n1-standard-8", 2)
+    assert choice.price_per_hour is None and choice.spot_price_per_hour is None
+
+
+def test_gcp_h100x8_has_no_gpu_row_so_price_unknown() -> None:
+    choice = choose_instance("gcp", acc("H100:8"), "us-central1")
+    assert choice.instance_type == "a3-highgpu-8g"
+    assert choice.vertex_accelerator_type == "NVIDIA_H100_80GB"
+    assert choice.price_per_hour is None
+
+
+def test_gcp_tpu_v5e_machine_type_and_topology() -> None:
+    choice = choose_instance("gcp", acc("tpu-v5e:8"), "us-central1")
+    assert choice.instance_type == "ct5lp-hightpu-8t"
+    assert choice.tpu_topology == "2x4"
+    assert choice.vertex_accelerator_type is None
+    assert choice.price_per_hour == 9.6
+
+
+def test_gcp_l4_uses_g2() -> None:
+    choice = choose_instance("gcp", acc("L4:1"), "us-central1")
+    assert choice.instance_type == "g2-standard-8"
+    assert choice.vertex_accelerator_type == "NVIDIA_L4"
+    assert choice.price_per_hour == pytest.approx(0.29358 + 0.56004)
+
+
+def test_azure_v100() -> None:
+    choice = choose_instance("azure", acc("V100:1"), "eastus")
+    assert choice.instance_type == "Standard_NC6s_v3"
+    assert choice.price_per_hour == 3.06
+
+
+def test_azure_known_region_without_prices_gives_unknown_price() -> None:
+    choice = choose_instance("azure", acc("T4:1"), "westeurope")
+    assert choice.instance_type == "Standard_NC4as_T4_v3"
+    assert choice.price_per_hour is None
+
+
+def test_explicit_instance_type_wins_and_accepts_both_aws_spellings() -> None:
+    for name in ("ml.g5.12xlarge", "g5.12xlarge"):
+        choice = choose_instance("aws", acc("A10G:4"), "eu-west-1", instance_type=name)
+        assert choice.instance_type == "ml.g5.12xlarge"
+        assert choice.price_per_hour == 6.33167
+
+
+def test_explicit_instance_type_must_match_accelerator() -> None:
+    with pytest.raises(SpecError, match=r"resources.instance_type: ml.g5.xlarge has A10G:1"):
+        choose_instance("aws", acc("T4:1"), "us-east-1", instance_type="ml.g5.xlarge")
+
+
+def test_unknown_instance_type_is_a_clear_error() -> None:
+    with pytest.raises(SpecError, match=r"resources\.instance_type") as info:
+        choose_instance("gcp", acc("none"), "us-central1", instance_type="n9-huge")
+    assert "n1-standard-8" in (info.value.hint or "")
+
+
+def test_unknown_region_is_a_clear_error() -> None:
+    with pytest.raises(SpecError, match=r"resources\.region") as info:
+        choose_instance("aws", acc("T4:1"), "mars-north-1")
+    assert "us-east-1" in (info.value.hint or "")
+
+
+def test_tpu_on_aws_names_an_alternative() -> None:
+    with pytest.raises(SpecError, match=r"resources\.accelerator") as info:
+        choose_instance("aws", acc("tpu-v5e:8"), "us-east-1")
+    assert "Trainium" in (info.value.hint or "")
+
+
+def test_count_no_machine_has_lists_counts() -> None:
+    with pytest.raises(SpecError, match="A100:2") as info:
+        choose_instance("aws", acc("A100:2"), "us-east-1")
+    assert "8" in (info.value.hint or "")
+
+
+def test_minimums_that_nothing_meets() -> None:
+    with pytest.raises(SpecError, match="min_vcpus"):
+        choose_instance("aws", acc("T4:1"), "us-east-1", min_memory_gib=4096)
+    with pytest.raises(SpecError, match="below"):
+        choose_instance(
+            "aws", acc("T4:1"), "us-east-1", instance_type="ml.g4dn.xlarge", min_vcpus=64
+        )

@@ -1,0 +1,148 @@
+"""terraform fmt, checkov and (for AWS, whose provider is available offline) terraform validate.
+
+Each test skips, saying why, only when its tool is missing. None reaches the
+network: checkov runs with --skip-download and Terraform installs providers from
+a local plugin directory only.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tfhcl import (
+    AWS_PLUGIN,
+    AWS_PLUGIN_MISSING,
+    EXAMPLES,
+    FIXTURES,
+    PLUGIN_DIR,
+    REPO,
+    TERRAFORM,
+    TERRAFORM_BIN,
+    terraform_env,
+)
+
+CHECKOV_BIN = shutil.which("checkov") or str(Path(sys.executable).with_name("checkov"))
+
+needs_terraform = pytest.mark.skipif(TERRAFORM_BIN is None, reason="terraform binary not installed")
+needs_checkov = pytest.mark.skipif(
+    not Path(CHECKOV_BIN).is_file(), reason="checkov not installed (pip install checkov)"
+)
+needs_aws_plugin = pytest.mark.skipif(
+    TERRAFORM_BIN is None or not AWS_PLUGIN.is_dir(), reason=AWS_PLUGIN_MISSING
+)
+
+
+@needs_terraform
+def test_terraform_files_are_formatted(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(TERRAFORM_BIN), "fmt", "-check", "-recursive", "-diff", "-no-color", "terraform/"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=terraform_env(tmp_path),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"run `terraform fmt -recursive terraform/`:\n{result.stdout}"
+
+
+def run_checkov(directory: Path) -> dict[str, object]:
+    result = subprocess.run(
+        [
+            CHECKOV_BIN,
+            "--directory",
+            str(directory),
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.stdout.strip(), f"checkov printed nothing:\n{result.stderr[-2000:]}"
+    report = json.loads(result.stdout)
+    # One framework gives one object; checkov prints a list when it ran several.
+    return report[0] if isinstance(report, list) else report
+
+
+@pytest.mark.slow
+@needs_checkov
+@pytest.mark.parametrize(
+    "directory",
+    [TERRAFORM, FIXTURES / "all_features"],
+    ids=["examples-and-modules", "all-optional-parts-on"],
+)
+def test_checkov_finds_no_failed_check(directory: Path) -> None:
+    """checkov drops resources whose count is 0, hence the all_features roots."""
+    report = run_checkov(directory)
+    results = report["results"]
+    assert isinstance(results, dict)
+    failed = [
+        f"{check['check_id']} {check['resource']} ({check['file_path']})"
+        for check in results["failed_checks"]
+    ]
+    assert failed == []
+    summary = report["summary"]
+    assert isinstance(summary, dict)
+    assert summary["parsing_errors"] == 0
+    assert summary["passed"] > 100
+    unexplained = [
+        f"{check['check_id']} {check['resource']}"
+        for check in results["skipped_checks"]
+        if len(check["check_result"].get("suppress_comment", "").strip()) < 30
+    ]
+    assert unexplained == []
+
+
+def validate(root: Path, tmp_path: Path) -> None:
+    """`terraform init` from the local plugin directory, then `terraform validate`."""
+    copy = tmp_path / "repo"
+    shutil.copytree(TERRAFORM, copy / "terraform")
+    shutil.copytree(FIXTURES / "all_features", copy / "tests/terraform/fixtures/all_features")
+    workdir = copy / root.relative_to(REPO)
+    env = terraform_env(tmp_path / "tfdata")
+    subprocess.run(
+        [
+            str(TERRAFORM_BIN),
+            "init",
+            "-backend=false",
+            f"-plugin-dir={PLUGIN_DIR}",
+            "-no-color",
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result = subprocess.run(
+        [str(TERRAFORM_BIN), "validate", "-json", "-no-color"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    assert report["valid"] is True, report["diagnostics"]
+    assert report["warning_count"] == 0, report["diagnostics"]
+
+
+@pytest.mark.slow
+@needs_aws_plugin
+@pytest.mark.parametrize(
+    "root", [EXAMPLES / "aws", FIXTURES / "all_features" / "aws"], ids=["example", "all-features"]
+)
+def test_aws_roots_validate_against_the_real_provider_schema(root: Path, tmp_path: Path) -> None:
+    validate(root, tmp_path)

@@ -1,0 +1,154 @@
+"""SageMaker tuning jobs against in-process moto (create/describe) and botocore Stubber
+(per-trial listing and stop, which moto 5.2.5 lacks)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+from tuning_helpers import NOW, make_spec
+
+from cloudgd.bundle import build_bundle
+from cloudgd.plan import BundleRef, JobHandle, JobState, RenderContext
+from cloudgd.tuning.follow import TuningFollower
+from providers.aws.provider import AwsProvider
+from providers.aws.tuning import render_tuning, submit_tuning
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def moto_aws() -> Iterator[None]:
+    with mock_aws():
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket="cloudgd-artifacts")
+        yield
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> BundleRef:
+    config = json.dumps(make_spec().trainer.model_dump(mode="json"), sort_keys=True)
+    return build_bundle(config, None, tmp_path / "bundles")
+
+
+def test_tune_creates_the_tuning_job_and_status_follows_it(
+    moto_aws: None, bundle: BundleRef
+) -> None:
+    plan = render_tuning(make_spec(), RenderContext(now=NOW, bundle=bundle))
+    provider = AwsProvider()
+    status = submit_tuning(provider, plan)
+    assert status.handle == plan.handle and plan.handle.endswith("?kind=tuning")
+    described = boto3.client("sagemaker", region_name=REGION).describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=plan.job_name
+    )
+    assert (
+        described["HyperParameterTuningJobConfig"] == plan.request["HyperParameterTuningJobConfig"]
+    )
+    assert (
+        described["TrainingJobDefinition"]["StaticHyperParameters"]
+        == (plan.request["TrainingJobDefinition"]["StaticHyperParameters"])
+    )
+    # the same name again attaches to the job instead of failing
+    again = submit_tuning(provider, plan)
+    assert again.name == status.name
+    follower = TuningFollower(provider)
+    followed = follower.status(JobHandle.parse(plan.handle))
+    assert followed.state is JobState.SUCCEEDED  # moto completes tuning jobs at once
+    assert followed.extra["kind"] == "tuning"
+
+
+def _stubbed(responses: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> AwsProvider:
+    client = boto3.client(
+        "sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stubber = Stubber(client)
+    for method, response, params in responses:
+        stubber.add_response(method, response, params)
+    stubber.activate()
+    return AwsProvider(client_factory=lambda service, conn: client)
+
+
+DESCRIBED = {
+    "HyperParameterTuningJobName": "digits-0a1b2c3d",
+    "HyperParameterTuningJobArn": (
+        "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/digits-0a1b2c3d"
+    ),
+    "HyperParameterTuningJobConfig": {
+        "Strategy": "Bayesian",
+        "ResourceLimits": {"MaxParallelTrainingJobs": 2},
+    },
+    "HyperParameterTuningJobStatus": "InProgress",
+    "CreationTime": datetime(2026, 1, 2, tzinfo=UTC),
+    "TrainingJobStatusCounters": {"Completed": 1, "InProgress": 1},
+    "ObjectiveStatusCounters": {"Succeeded": 1},
+}
+TRIALS = {
+    "TrainingJobSummaries": [
+        {
+            "TrainingJobName": "digits-0a1b2c3d-001-aaaa",
+            "TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/t1",
+            "CreationTime": datetime(2026, 1, 2, tzinfo=UTC),
+            "TrainingJobStatus": "Completed",
+            "TunedHyperParameters": {"trainer.optimizer.lr": "0.01"},
+            "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "val_loss", "Value": 0.5},
+        }
+    ]
+}
+NAME = {"HyperParameterTuningJobName": "digits-0a1b2c3d"}
+
+
+def test_status_lists_each_trial_with_its_values_and_objective() -> None:
+    provider = _stubbed(
+        [
+            ("describe_hyper_parameter_tuning_job", DESCRIBED, NAME),
+            (
+                "list_training_jobs_for_hyper_parameter_tuning_job",
+                TRIALS,
+                {**NAME, "MaxResults": 100},
+            ),
+        ]
+    )
+    status = TuningFollower(provider).status(
+        JobHandle.parse("aws://us-east-1/digits-0a1b2c3d?kind=tuning")
+    )
+    assert status.state is JobState.RUNNING
+    assert status.extra["trials"] == [
+        {
+            "name": "digits-0a1b2c3d-001-aaaa",
+            "state": "Completed",
+            "params": {"trainer.optimizer.lr": "0.01"},
+            "value": 0.5,
+            "message": None,
+        }
+    ]
+
+
+def test_cancel_stops_the_tuning_job() -> None:
+    stopping = {**DESCRIBED, "HyperParameterTuningJobStatus": "Stopping"}
+    provider = _stubbed(
+        [
+            ("describe_hyper_parameter_tuning_job", DESCRIBED, NAME),
+            (
+                "list_training_jobs_for_hyper_parameter_tuning_job",
+                TRIALS,
+                {**NAME, "MaxResults": 100},
+            ),
+            ("stop_hyper_parameter_tuning_job", {}, NAME),
+            ("describe_hyper_parameter_tuning_job", stopping, NAME),
+            (
+                "list_training_jobs_for_hyper_parameter_tuning_job",
+                TRIALS,
+                {**NAME, "MaxResults": 100},
+            ),
+        ]
+    )
+    status = TuningFollower(provider).cancel(
+        JobHandle.parse("aws://us-east-1/digits-0a1b2c3d?kind=tuning")
+    )
+    assert status.state is JobState.STOPPING
