@@ -56,8 +56,13 @@ def _answers(url: str) -> bool:
     return True
 
 
-def running(name: str) -> str | None:
-    """URL of the named server if its recorded process is alive and answering."""
+def running(name: str, *, patience: float = 10.0) -> str | None:
+    """URL of the named server if its recorded process is alive and answering.
+
+    A live process that is slow to answer (a loaded machine) gets ``patience``
+    seconds; one that never answers is stopped, so ``ensure`` never leaves a
+    second server running beside it.
+    """
     path = _state_file(name)
     if not path.exists():
         return None
@@ -66,8 +71,17 @@ def running(name: str) -> str | None:
     except (OSError, ValueError):
         return None
     url = state.get("url")
-    if isinstance(url, str) and _alive(int(state.get("pid", 0))) and _answers(url):
-        return url
+    pid = int(state.get("pid", 0))
+    if not isinstance(url, str) or not pid or not _alive(pid):
+        return None
+    deadline = time.monotonic() + patience
+    while True:
+        if _answers(url):
+            return url
+        if not _alive(pid) or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    stop(name)
     return None
 
 
