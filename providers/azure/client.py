@@ -28,8 +28,6 @@ import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -40,6 +38,7 @@ from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, Sp
 from cloudgd.home import servers_dir
 from providers.azure.fake_common import ACCOUNT, CERT_ROUTE, FAKE_SAS
 from providers.azure.scope import WorkspaceScope
+from providers.azure.views import ComputeView, JobView, RunView
 
 T = TypeVar("T")
 CURRENT_CLOUD_ENV = "AZUREML_CURRENT_CLOUD"
@@ -47,40 +46,6 @@ _CREDENTIAL_HINT = (
     "sign in with `az login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET "
     "(or run where a managed identity is available)"
 )
-
-
-@dataclass(frozen=True)
-class JobView:
-    """What cloudgd needs of an Azure ML job."""
-
-    name: str
-    status: str | None
-    created_at: datetime | None
-    tags: dict[str, str]
-    studio_url: str | None
-    compute: str | None
-
-
-@dataclass(frozen=True)
-class RunView:
-    """Run-history details: timing, the failure if any, and the log files' URLs."""
-
-    status: str | None
-    started_at: datetime | None
-    ended_at: datetime | None
-    error: str | None
-    log_files: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ComputeView:
-    """An AmlCompute cluster as it exists in the workspace."""
-
-    name: str
-    size: str | None
-    tier: str | None
-    min_instances: int | None
-    max_instances: int | None
 
 
 class _StaticToken:

@@ -1,0 +1,40 @@
+"""Plain views of Azure ML objects: what the client hands back, SDK-free."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What cloudgd needs of an Azure ML job."""
+
+    name: str
+    status: str | None
+    created_at: datetime | None
+    tags: dict[str, str]
+    studio_url: str | None
+    compute: str | None
+
+
+@dataclass(frozen=True)
+class RunView:
+    """Run-history details: timing, the failure if any, and the log files' URLs."""
+
+    status: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    error: str | None
+    log_files: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ComputeView:
+    """An AmlCompute cluster as it exists in the workspace."""
+
+    name: str
+    size: str | None
+    tier: str | None
+    min_instances: int | None
+    max_instances: int | None
