@@ -136,6 +136,12 @@ def _sagemaker_rank(env: Mapping[str, str], base: Path) -> _Rank:
     )
 
 
+def vertex_node(env: Mapping[str, str]) -> _Rank:
+    """This machine's node rank, the node count and the primary's address, from
+    Vertex AI's ``CLUSTER_SPEC`` (one trainer process per node unless launched per GPU)."""
+    return _vertex_rank(env)
+
+
 def _vertex_rank(env: Mapping[str, str]) -> _Rank:
     spec_text = env.get("CLUSTER_SPEC")
     if not spec_text:

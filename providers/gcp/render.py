@@ -33,12 +33,19 @@ OPERATION = "aiplatform:CreateCustomJob"
 REHEARSAL_PROJECT = "cloudgd-rehearsal"
 REHEARSAL_BUCKET = "gs://cloudgd-rehearsal"
 PYTHON_MODULE = "trainers"
+# Vertex starts one process per machine; with several GPUs per machine this launcher
+# starts one trainer per GPU under torchrun (trainers/launch.py).
+LAUNCH_MODULE = "trainers.launch"
 DISPLAY_NAME_MAX = 128
 SECRET_ENV_PREFIX = "CLOUDGD_SECRET_"
 # Unpack the sdist from the FUSE mount and run its entry script ("$0" is the archive).
 UNPACK_AND_RUN = (
     'mkdir -p /tmp/cloudgd && tar -xzf "$0" -C /tmp/cloudgd --strip-components=1 '
     '&& exec python /tmp/cloudgd/cloudgd_entry.py "$@"'
+)
+UNPACK_AND_LAUNCH = (
+    'mkdir -p /tmp/cloudgd && tar -xzf "$0" -C /tmp/cloudgd --strip-components=1 '
+    '&& cd /tmp/cloudgd && exec python -m trainers.launch "$@"'
 )
 
 
@@ -127,17 +134,21 @@ def _code_spec(
 ) -> dict[str, Any]:
     args = _data_args(spec)
     env = _env(spec)
+    per_gpu = spec.processes_per_node > 1
+    if per_gpu:
+        args = ["--nproc-per-node", str(spec.processes_per_node), *args]
     if spec.image == "prebuilt":
         body: dict[str, Any] = {
             "executorImageUri": opts.executor_image or prebuilt_image(acc, location),
             "packageUris": [package_uri],
-            "pythonModule": PYTHON_MODULE,
+            "pythonModule": LAUNCH_MODULE if per_gpu else PYTHON_MODULE,
         }
         key = "pythonPackageSpec"
     else:
+        run = UNPACK_AND_LAUNCH if per_gpu else UNPACK_AND_RUN
         body = {
             "imageUri": spec.image,
-            "command": ["sh", "-c", UNPACK_AND_RUN, fuse_path(package_uri)],
+            "command": ["sh", "-c", run, fuse_path(package_uri)],
         }
         key = "containerSpec"
     if args:

@@ -22,7 +22,7 @@ from cloudgd.spec import JobSpec
 from providers.base import Capability, Provider
 from providers.gcp import provider as gcp_provider
 from providers.gcp.provider import GcpProvider
-from providers.gcp.render import UNPACK_AND_RUN
+from providers.gcp.render import UNPACK_AND_LAUNCH, UNPACK_AND_RUN
 
 
 def test_missing_application_default_credentials_is_one_clear_line(
@@ -187,3 +187,26 @@ def test_a_rehearsal_plan_is_never_sent_to_google_cloud(real_bundle: BundleRef) 
     )
     with pytest.raises(UsageError, match="rehearsal"):
         GcpProvider().submit(plan)
+
+
+def test_several_gpus_per_machine_start_the_per_gpu_launcher(tmp_path: Path) -> None:
+    """Vertex runs one process per machine; A100:8 machines launch eight trainers."""
+    spec = make_spec(resources={"accelerator": "A100:8"}, image="us-docker.pkg.dev/p/r/t:1")
+    plan = GcpProvider().plan(spec, fixed_ctx())
+    container = plan.request["customJob"]["jobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    assert container["command"][2] == UNPACK_AND_LAUNCH
+    assert container["args"][:2] == ["--nproc-per-node", "8"]
+
+    bundle = _sdist(tmp_path)
+    unpack = tmp_path / "unpacked"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    recorder = bin_dir / "python"
+    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$PWD" "$@" > {tmp_path / "argv"}\n')
+    recorder.chmod(0o755)
+    command = UNPACK_AND_LAUNCH.replace("/tmp/cloudgd", str(unpack))
+    env: dict[str, Any] = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(["sh", "-c", command, bundle.path, *container["args"]], check=True, env=env)
+    argv = (tmp_path / "argv").read_text().split()
+    assert argv[:5] == [str(unpack), "-m", "trainers.launch", "--nproc-per-node", "8"]
+    assert (unpack / CONFIG_NAME).is_file()
