@@ -1,9 +1,10 @@
 """``cloudgd tune FILE --provider P``: run the spec's ``tuning:`` search.
 
 ``--provider local`` runs the study here with Optuna (each trial a real local
-run), shows progress, and ends with the best trial; ``aws`` submits a SageMaker
-tuning job; ``--dry-run`` prints the tuning request for any provider (Vertex
-HyperparameterTuningJob, Azure ML sweep job included). The study's worst case,
+run), shows progress, and ends with the best trial; ``aws``, ``gcp`` and ``azure``
+submit a SageMaker tuning job, a Vertex HyperparameterTuningJob or an Azure ML sweep
+job (``--backend moto|fake`` rehearses against the local fakes); ``--dry-run``
+prints the tuning request for any provider and sends nothing. The study's worst case,
 trials × one trial's bound, is checked against ``limits.max_cost_usd``.
 """
 
@@ -80,21 +81,27 @@ def command(
             note("dry run: nothing was submitted")
         return
     _budget_gate(planned)
-    if planned.provider.name != "aws":
-        from cloudgd.errors import UsageError
-
-        raise UsageError(
-            f"submitting tuning jobs to {planned.provider.name} is not wired yet",
-            hint="use --dry-run to get the request, or --provider aws / local",
-        )
-    from providers.aws.tuning import submit_tuning
-
-    status = submit_tuning(planned.provider, plan)  # type: ignore[arg-type]
-    note(f"submitted tuning job {plan.job_name} to aws: {status.state.value}")
+    status = submit_tuning(planned.provider, plan)
+    note(f"submitted tuning job {plan.job_name} to {planned.provider.name}: {status.state.value}")
     if json_mode:
         emit_json({"handle": status.handle, "state": status.state.value, "job_name": plan.job_name})
     else:
         click.echo(status.handle)
+
+
+def submit_tuning(provider: Any, plan: Any) -> Any:
+    """Send the tuning plan through the provider's tuner; its status (a tuning handle)."""
+    if provider.name == "aws":
+        from providers.aws.tuning import submit_tuning as submit_aws
+
+        return submit_aws(provider, plan)
+    if provider.name == "gcp":
+        from providers.gcp.tuning_jobs import submit_tuning as submit_vertex
+
+        return submit_vertex(provider, plan)
+    from providers.azure.tuning_jobs import submit_sweep
+
+    return submit_sweep(provider, plan)
 
 
 def _budget_gate(planned: Any) -> None:

@@ -52,6 +52,14 @@ class TuningFollower(Provider):
             from providers.aws import tuning as aws
 
             return aws.tuning_status(self.inner, handle)  # type: ignore[arg-type]
+        if self.inner.name == "gcp":
+            from providers.gcp import tuning_jobs as gcp
+
+            return gcp.tuning_status(self.inner, handle)  # type: ignore[arg-type]
+        if self.inner.name == "azure":
+            from providers.azure import tuning_jobs as azure
+
+            return azure.sweep_status(self.inner, handle)  # type: ignore[arg-type]
         raise self._unsupported("following")
 
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
@@ -60,7 +68,19 @@ class TuningFollower(Provider):
 
             yield from local.logs(handle, follow=follow)
             return
-        for trial in self.status(handle).extra.get("trials") or []:
+        if self.inner.name == "azure":
+            from providers.azure import tuning_jobs as azure
+
+            yield from azure.sweep_logs(self.inner, handle, follow=follow)  # type: ignore[arg-type]
+            return
+        status = self.status(handle)
+        if self.inner.name == "gcp":
+            # Vertex logs each trial under its own job; the study's log is its trials.
+            yield (
+                f"{status.name}: {status.raw_state} "
+                "(one line per trial; each trial's own log is in Cloud Logging)"
+            )
+        for trial in status.extra.get("trials") or []:
             yield f"{trial['name']}: {trial['state']} {trial.get('value') or ''}".rstrip()
 
     def cancel(self, handle: JobHandle) -> JobStatus:
@@ -72,4 +92,12 @@ class TuningFollower(Provider):
             from providers.aws import tuning as aws
 
             return aws.cancel_tuning(self.inner, handle)  # type: ignore[arg-type]
+        if self.inner.name == "gcp":
+            from providers.gcp import tuning_jobs as gcp
+
+            return gcp.cancel_tuning(self.inner, handle)  # type: ignore[arg-type]
+        if self.inner.name == "azure":
+            from providers.azure import tuning_jobs as azure
+
+            return azure.cancel_sweep(self.inner, handle)  # type: ignore[arg-type]
         raise self._unsupported("cancelling")

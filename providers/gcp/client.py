@@ -228,6 +228,60 @@ class GcpApi:
             not_found=f"no Vertex AI job {name}",
         )
 
+    # -- Vertex AI hyperparameter tuning jobs -----------------------------------
+    def create_tuning_job(self, parent: str, body: dict[str, Any]) -> dict[str, Any]:
+        """CreateHyperparameterTuningJob with the rendered body, parsed strictly first."""
+        from google.protobuf import json_format
+
+        try:
+            job = self._aip.HyperparameterTuningJob.from_json(
+                json.dumps(body), ignore_unknown_fields=False
+            )
+        except json_format.ParseError as exc:
+            raise ProviderError(
+                "the plan's hyperparameterTuningJob is not a valid Vertex AI "
+                f"HyperparameterTuningJob: {_first_line(exc)}",
+                hint="re-run `cloudgd tune --dry-run`; do not edit the rendered request by hand",
+            ) from None
+        created = self._call(
+            "create the Vertex AI tuning job",
+            self.jobs.create_hyperparameter_tuning_job,
+            parent=parent,
+            hyperparameter_tuning_job=job,
+        )
+        return self._as_dict(created)
+
+    def get_tuning_job(self, name: str) -> dict[str, Any]:
+        job = self._call(
+            "read the Vertex AI tuning job",
+            self.jobs.get_hyperparameter_tuning_job,
+            idempotent=True,
+            name=name,
+            not_found=f"no Vertex AI tuning job {name}",
+        )
+        return self._as_dict(job)
+
+    def list_tuning_jobs(self, parent: str, filter_text: str = "") -> list[dict[str, Any]]:
+        request = self._aip.ListHyperparameterTuningJobsRequest(
+            parent=parent, filter=filter_text, page_size=100
+        )
+        with translated("list Vertex AI tuning jobs", endpoint=self.endpoint):
+            pager = self.jobs.list_hyperparameter_tuning_jobs(
+                request=request,
+                retry=_retry(idempotent=True, deadline=self.retry_deadline),
+                timeout=CALL_TIMEOUT,
+            )
+            return [self._as_dict(job) for job in pager]
+
+    def cancel_tuning_job(self, name: str) -> None:
+        self._call(
+            "cancel the Vertex AI tuning job",
+            self.jobs.cancel_hyperparameter_tuning_job,
+            idempotent=True,
+            name=name,
+            not_found=f"no Vertex AI tuning job {name}",
+        )
+
     # -- Cloud Storage ---------------------------------------------------------
     def _storage(self, project: str | None) -> Any:
         from google.cloud import storage

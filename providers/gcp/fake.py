@@ -5,7 +5,8 @@ and ``google.cloud.logging`` clients run unmodified against it:
 
 - ``/v1/projects/{p}/locations/{l}/customJobs`` create (POST), list (GET, AIP-160
   ``AND`` filters on labels, display_name, state), ``.../customJobs/{id}`` get,
-  ``...:cancel``; camelCase JSON, enums as numbers when the client asks with
+  ``...:cancel``; the same four for ``hyperparameterTuningJobs`` (trials in the
+  body, see fake_tuning.py); camelCase JSON, enums as numbers when the client asks with
   ``$alt=json;enum-encoding=int``; states move over time (see fake_store.py).
 - ``/v2/entries:list`` and ``/v2/entries:write`` (Cloud Logging): service messages
   for each job plus whatever was written for it.
@@ -35,12 +36,17 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from cloudgd.servers import serve_ready
 from providers.gcp.fake_store import FakeError, JobStore, Phases
+from providers.gcp.fake_tuning import TRIAL_STATE_NUMBERS, TuningStore
 from providers.gcp.states import STATE_NAMES_TO_NUMBERS
 
 MAX_INFLIGHT = 16
 MAX_BODY = 64 * 1024 * 1024  # the code bundle is the largest thing posted
 _JOBS = re.compile(r"^/v1/(projects/[^/]+/locations/[^/]+)/customJobs$")
 _JOB = re.compile(r"^/v1/(projects/[^/]+/locations/[^/]+/customJobs/\d+)(:cancel)?$")
+_TUNINGS = re.compile(r"^/v1/(projects/[^/]+/locations/[^/]+)/hyperparameterTuningJobs$")
+_TUNING = re.compile(
+    r"^/v1/(projects/[^/]+/locations/[^/]+/hyperparameterTuningJobs/\d+)(:cancel)?$"
+)
 _FAIL = re.compile(r"^/_fake/(projects/[^/]+/locations/[^/]+/customJobs/\d+):fail$")
 log = logging.getLogger("cloudgd.gcp.fake")
 
@@ -74,6 +80,7 @@ class FakeServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], store: JobStore, storage: Any) -> None:
         super().__init__(address, _Handler)
         self.store = store
+        self.tuning = TuningStore(store)
         self.storage = storage
         self.storage_lock = threading.Lock()  # the emulator's store is not thread-safe
         self.faults = _Faults()
@@ -199,6 +206,8 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, {}
         if (m := _JOB.match(path)) and method == "GET":
             return 200, _encode(store.get(m.group(1)), int_enums)
+        if path.startswith("/v1/") and "/hyperparameterTuningJobs" in path:
+            return self._tuning_api(method, path, query, int_enums)
         if path == "/v2/entries:list" and method == "POST":
             body = self._json_body()
             return 200, store.list_entries(
@@ -223,6 +232,30 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, {}
         if path == "/_fake/health":
             return 200, {"ok": True}
+        raise FakeError(404, "NOT_FOUND", f"no route for {method} {path}")
+
+    def _tuning_api(
+        self, method: str, path: str, query: dict[str, list[str]], int_enums: bool
+    ) -> tuple[int, dict]:
+        tuning = self.server.tuning
+        if (m := _TUNINGS.match(path)) and method == "POST":
+            return 200, _encode_tuning(tuning.create(m.group(1), self._json_body()), int_enums)
+        if (m := _TUNINGS.match(path)) and method == "GET":
+            first = {k: v[0] for k, v in query.items()}
+            page = tuning.list_jobs(
+                m.group(1),
+                first.get("filter", ""),
+                int(first.get("pageSize") or 0),
+                first.get("pageToken", ""),
+            )
+            key = "hyperparameterTuningJobs"
+            page[key] = [_encode_tuning(j, int_enums) for j in page[key]]
+            return 200, page
+        if (m := _TUNING.match(path)) and m.group(2) and method == "POST":
+            tuning.cancel(m.group(1))
+            return 200, {}
+        if (m := _TUNING.match(path)) and method == "GET":
+            return 200, _encode_tuning(tuning.get(m.group(1)), int_enums)
         raise FakeError(404, "NOT_FOUND", f"no route for {method} {path}")
 
     def do_GET(self) -> None:
@@ -251,6 +284,17 @@ def _encode(job: dict[str, Any], int_enums: bool) -> dict[str, Any]:
     if int_enums:
         return {**job, "state": STATE_NAMES_TO_NUMBERS.get(job["state"], 0)}
     return job
+
+
+def _encode_tuning(job: dict[str, Any], int_enums: bool) -> dict[str, Any]:
+    """A tuning job as sent: its state and its trials' states as numbers when asked."""
+    if not int_enums:
+        return job
+    trials = [{**t, "state": TRIAL_STATE_NUMBERS[t["state"]]} for t in job.get("trials", [])]
+    encoded = _encode(job, int_enums)
+    if trials:
+        encoded["trials"] = trials
+    return encoded
 
 
 def make_server(

@@ -1,0 +1,202 @@
+"""HyperparameterTuningJobs in the fake Vertex AI service: a timeline and its trials.
+
+A tuning job follows the same clock as a custom job (``JobStore``'s timeline:
+QUEUED → PENDING → RUNNING → SUCCEEDED, a cancel goes CANCELLING → CANCELLED).
+Its RUNNING phase is split into waves of ``parallelTrialCount`` trials, so
+``trials`` in the body grows as the study runs: ACTIVE, then SUCCEEDED with a
+``finalMeasurement``; a cancel leaves the running trials STOPPING, then INFEASIBLE.
+The fake trains nothing: each trial's parameter values and objective are drawn
+from a generator seeded by the job name and trial number, so reads are stable
+and followers have real-shaped trials to show. Bounded; stdlib only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import threading
+from typing import Any
+
+from providers.gcp.fake_store import (
+    _PROJECT_LOCATION,
+    FakeError,
+    JobStore,
+    _Job,
+    matches,
+    rfc3339,
+    validate_job,
+)
+
+MAX_TUNING_JOBS = 200
+MAX_TRIALS = 1000
+# google.cloud.aiplatform.v1.Trial.State numbering (study.proto).
+TRIAL_STATE_NUMBERS = {
+    "STATE_UNSPECIFIED": 0,
+    "REQUESTED": 1,
+    "ACTIVE": 2,
+    "STOPPING": 3,
+    "SUCCEEDED": 4,
+    "INFEASIBLE": 5,
+}
+
+
+def _bad(message: str) -> FakeError:
+    return FakeError(400, "INVALID_ARGUMENT", message)
+
+
+def validate_tuning_job(body: dict[str, Any]) -> None:
+    """The service-side checks that catch a malformed CreateHyperparameterTuningJob body."""
+    if not body.get("displayName"):
+        raise _bad("HyperparameterTuningJob.display_name is required")
+    study = body.get("studySpec") or {}
+    if not study.get("metrics"):
+        raise _bad("study_spec.metrics is required")
+    if not study.get("parameters"):
+        raise _bad("study_spec.parameters is required")
+    trials, parallel = int(body.get("maxTrialCount") or 0), int(body.get("parallelTrialCount") or 0)
+    if not 0 < trials <= MAX_TRIALS:
+        raise _bad(f"max_trial_count must be between 1 and {MAX_TRIALS}")
+    if parallel <= 0:
+        raise _bad("parallel_trial_count must be positive")
+    # The trial job spec must be a valid custom job's spec.
+    validate_job({**body, "jobSpec": body.get("trialJobSpec") or {}})
+
+
+def _value(spec: dict[str, Any], rng: random.Random) -> Any:
+    """One value for a StudySpec.ParameterSpec, drawn the way its scale says."""
+    if "doubleValueSpec" in spec:
+        low, high = spec["doubleValueSpec"]["minValue"], spec["doubleValueSpec"]["maxValue"]
+        if spec.get("scaleType") == "UNIT_LOG_SCALE":
+            return math.exp(rng.uniform(math.log(low), math.log(high)))
+        return rng.uniform(low, high)
+    if "integerValueSpec" in spec:
+        ints = spec["integerValueSpec"]
+        return rng.randint(int(ints["minValue"]), int(ints["maxValue"]))
+    if "discreteValueSpec" in spec:
+        return rng.choice(spec["discreteValueSpec"]["values"])
+    return rng.choice(spec["categoricalValueSpec"]["values"])
+
+
+class TuningStore:
+    """Thread-safe, bounded tuning jobs on the clock and phases of a ``JobStore``."""
+
+    def __init__(self, jobs: JobStore) -> None:
+        self.jobs = jobs
+        self._lock = threading.Lock()
+        self._tuning: dict[str, _Job] = {}
+        self._ids = itertools.count(int(jobs.clock() * 1000) * 1000 + 500_001)
+
+    def create(self, parent: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not _PROJECT_LOCATION.match(parent):
+            raise _bad(f"invalid parent {parent!r}")
+        validate_tuning_job(body)
+        with self._lock:
+            if len(self._tuning) >= MAX_TUNING_JOBS:
+                raise FakeError(429, "RESOURCE_EXHAUSTED", f"at most {MAX_TUNING_JOBS} studies")
+            name = f"{parent}/hyperparameterTuningJobs/{next(self._ids)}"
+            job = _Job(name=name, body=dict(body), created=self.jobs.clock())
+            self._tuning[name] = job
+            return self._view(job)
+
+    def _job(self, name: str) -> _Job:
+        job = self._tuning.get(name)
+        if job is None:
+            raise FakeError(404, "NOT_FOUND", f"HyperparameterTuningJob {name} not found")
+        return job
+
+    def get(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            return self._view(self._job(name))
+
+    def list_jobs(
+        self, parent: str, filter_text: str = "", page_size: int = 100, page_token: str = ""
+    ) -> dict[str, Any]:
+        with self._lock:
+            views = [
+                self._view(j) for j in self._tuning.values() if j.name.startswith(parent + "/")
+            ]
+        aliases = {"display_name": "displayName", "create_time": "createTime"}
+        views = [v for v in views if matches(v, filter_text, aliases)]
+        views.sort(key=lambda v: (v["createTime"], v["name"]), reverse=True)
+        start, size = int(page_token or 0), max(1, min(page_size or 100, 1000))
+        page: dict[str, Any] = {"hyperparameterTuningJobs": views[start : start + size]}
+        if start + size < len(views):
+            page["nextPageToken"] = str(start + size)
+        return page
+
+    def cancel(self, name: str) -> None:
+        with self._lock:
+            job = self._job(name)
+            state = self.jobs._timeline(job)["state"]
+            if state in ("JOB_STATE_CANCELLING", "JOB_STATE_CANCELLED"):
+                return
+            if state in ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED"):
+                raise FakeError(
+                    400, "FAILED_PRECONDITION", f"Cannot cancel {name}: it is in state {state}"
+                )
+            job.cancel_at = self.jobs.clock()
+
+    # -- views ---------------------------------------------------------------
+    def _trials(self, job: _Job, line: dict[str, Any]) -> list[dict[str, Any]]:
+        if line["start"] is None:
+            return []
+        body, now = job.body, self.jobs.clock()
+        count, parallel = int(body["maxTrialCount"]), int(body["parallelTrialCount"])
+        wave = self.jobs.phases.running / math.ceil(count / parallel)
+        # Trials stop at a cancel (or a failure) even while the job is still CANCELLING;
+        # a succeeded job has run every wave to its end.
+        stopped_at = job.cancel_at if job.cancel_at is not None else math.inf
+        if line["state"] == "JOB_STATE_FAILED":
+            stopped_at = line["end"]
+        if line["state"] == "JOB_STATE_SUCCEEDED":
+            now = math.inf
+        metric = body["studySpec"]["metrics"][0]["metricId"]
+        trials = []
+        for index in range(count):
+            begin = line["start"] + (index // parallel) * wave
+            end = begin + wave
+            if begin > now or begin >= stopped_at:
+                break
+            rng = random.Random(f"{job.name}/{index + 1}")
+            trial: dict[str, Any] = {
+                "id": str(index + 1),
+                "parameters": [
+                    {"parameterId": p["parameterId"], "value": _value(p, rng)}
+                    for p in body["studySpec"]["parameters"]
+                ],
+                "startTime": rfc3339(begin),
+            }
+            if end <= min(now, stopped_at):
+                trial["state"] = "SUCCEEDED"
+                trial["endTime"] = rfc3339(min(end, line["end"] or end))
+                trial["finalMeasurement"] = {
+                    "stepCount": "1",
+                    "metrics": [{"metricId": metric, "value": round(rng.random(), 6)}],
+                }
+            elif now >= stopped_at:
+                ended = line["end"] is not None
+                trial["state"] = "INFEASIBLE" if ended else "STOPPING"
+                if ended:
+                    trial["endTime"] = rfc3339(line["end"])
+                    trial["infeasibleReason"] = "the tuning job was stopped"
+            else:
+                trial["state"] = "ACTIVE"
+            trials.append(trial)
+        return trials
+
+    def _view(self, job: _Job) -> dict[str, Any]:
+        line = self.jobs._timeline(job)
+        view = {**job.body, "name": job.name, "state": line["state"]}
+        view["createTime"] = rfc3339(job.created)
+        view["updateTime"] = rfc3339(max(t for t in (job.created, line["start"], line["end"]) if t))
+        if line["start"] is not None:
+            view["startTime"] = rfc3339(line["start"])
+        if line["end"] is not None:
+            view["endTime"] = rfc3339(line["end"])
+        if line["error"]:
+            view["error"] = line["error"]
+        trials = self._trials(job, line)
+        if trials:
+            view["trials"] = trials
+        return view

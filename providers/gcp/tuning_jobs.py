@@ -1,0 +1,141 @@
+"""Submit, follow and cancel Vertex AI HyperparameterTuningJobs (cloud or the fake).
+
+The same ``GcpApi`` methods serve both backends; only the endpoint differs.
+Handles are ``gcp://<project>/<location>/<id or display name>?kind=tuning``
+(plus ``backend=fake&endpoint=...`` on a rehearsal). Per-trial status comes from
+the job's own ``trials`` field, which Vertex fills in as the study runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudgd.errors import JobNotFoundError, ProviderError, UsageError
+from cloudgd.plan import JobHandle, JobState, JobStatus, Plan
+from cloudgd.tuning.handle import as_tuning
+from providers.gcp import labels as lbl
+from providers.gcp.provider import CONSOLE, GcpProvider, _time
+from providers.gcp.states import RETRYABLE_ENDINGS, job_state, state_name
+
+_TUNING_CONSOLE = CONSOLE.replace("/training/", "/training/hyperparameter-tuning-jobs/")
+
+
+def _handle(job: dict[str, Any], endpoint: str | None) -> str:
+    return str(as_tuning(GcpProvider._handle(job, endpoint)))
+
+
+def _trial(trial: dict[str, Any], metric: str) -> dict[str, Any]:
+    final = {
+        m.get("metricId"): m.get("value")
+        for m in (trial.get("finalMeasurement") or {}).get("metrics", [])
+    }
+    return {
+        "name": f"trial-{trial.get('id')}",
+        "state": trial.get("state"),
+        "params": {p["parameterId"]: p.get("value") for p in trial.get("parameters", [])},
+        "value": final.get(metric),
+        "message": trial.get("infeasibleReason") or None,
+    }
+
+
+def _status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
+    raw = state_name(job.get("state"))
+    _, project, _, location, _, job_id = job["name"].split("/")
+    objective = ((job.get("studySpec") or {}).get("metrics") or [{}])[0]
+    metric, goal = objective.get("metricId", ""), objective.get("goal", "MINIMIZE")
+    trials = [_trial(t, metric) for t in job.get("trials", [])]
+    scored = [t for t in trials if t["value"] is not None]
+    pick = max if goal == "MAXIMIZE" else min
+    best = pick(scored, key=lambda t: t["value"]) if scored else None
+    counts: dict[str, int] = {}
+    for trial in trials:
+        counts[str(trial["state"])] = counts.get(str(trial["state"]), 0) + 1
+    return JobStatus(
+        handle=_handle(job, endpoint),
+        name=job.get("displayName", job_id),
+        state=job_state(raw),
+        raw_state=raw,
+        message=(job.get("error") or {}).get("message") or None,
+        created_at=_time(job.get("createTime")),
+        started_at=_time(job.get("startTime")),
+        ended_at=_time(job.get("endTime")),
+        metrics={metric: float(best["value"])} if best else {},
+        console_url=None
+        if endpoint
+        else _TUNING_CONSOLE.format(loc=location, id=job_id, p=project),
+        extra={
+            "kind": "tuning",
+            "job_id": job_id,
+            "resource_name": job["name"],
+            "trial_counts": counts,
+            "best": {"name": best["name"], "params": best["params"], "value": best["value"]}
+            if best
+            else {},
+            "trials": trials,
+        },
+    )
+
+
+def _resolve(provider: GcpProvider, handle: JobHandle) -> tuple[Any, dict[str, Any], str | None]:
+    """(api, tuning job dict, endpoint) for a handle naming the job by ID or display name."""
+    project, location, job = provider._where(handle)
+    endpoint = provider._endpoint_for(handle)
+    api = provider._api(location, endpoint, project)
+    parent = f"projects/{project}/locations/{location}"
+    if job.isdigit():
+        return api, api.get_tuning_job(f"{parent}/hyperparameterTuningJobs/{job}"), endpoint
+    found = api.list_tuning_jobs(parent, f'labels.{lbl.KEY_JOB}="{lbl.label_value(job)}"')
+    if not found:
+        raise JobNotFoundError(f"no Vertex AI tuning job named {job} in {parent}")
+    return api, max(found, key=lambda j: j.get("createTime", "")), endpoint
+
+
+def submit_tuning(provider: GcpProvider, plan: Plan) -> JobStatus:
+    """Upload the sdist, then create the tuning job; a live one from the same spec and
+    idempotency key (found by label) is returned instead of creating a second one."""
+    parent = plan.request["parent"]
+    _, project, _, location = parent.split("/")
+    if provider.backend != "fake" and plan.summary.get("rehearsal_placeholders"):
+        raise UsageError(
+            "this tuning plan was made for a rehearsal (placeholder project or bucket), "
+            "not for Google Cloud",
+            hint="set providers.gcp.project and staging_bucket, then tune again",
+        )
+    endpoint = provider._fake_endpoint() if provider.backend == "fake" else None
+    api = provider._api(location, endpoint, project)
+    body = plan.request["hyperparameterTuningJob"]
+    existing = [
+        job
+        for job in api.list_tuning_jobs(parent, lbl.lookup_filter(body["labels"]))
+        if state_name(job.get("state")) not in RETRYABLE_ENDINGS
+    ]
+    if existing:
+        return _status(max(existing, key=lambda j: j.get("createTime", "")), endpoint)
+    for upload in plan.uploads:
+        if endpoint:
+            api.ensure_bucket(upload.destination.removeprefix("gs://").split("/")[0], project)
+        api.upload(upload.source, upload.destination, upload.sha256, project)
+    return _status(api.create_tuning_job(parent, body), endpoint)
+
+
+def tuning_status(provider: GcpProvider, handle: JobHandle) -> JobStatus:
+    """The tuning job as a JobStatus: trials, counts and the best trial in ``extra``."""
+    _, job, endpoint = _resolve(provider, handle)
+    return _status(job, endpoint)
+
+
+def cancel_tuning(provider: GcpProvider, handle: JobHandle) -> JobStatus:
+    """CancelHyperparameterTuningJob (Vertex stops the running trials); idempotent."""
+    api, job, endpoint = _resolve(provider, handle)
+    current = _status(job, endpoint)
+    if current.state.terminal or current.state is JobState.STOPPING:
+        return current
+    try:
+        api.cancel_tuning_job(job["name"])
+    except ProviderError:
+        # Lost a race with the study's own end (FAILED_PRECONDITION): report that end.
+        current = _status(api.get_tuning_job(job["name"]), endpoint)
+        if not current.state.terminal:
+            raise
+        return current
+    return _status(api.get_tuning_job(job["name"]), endpoint)

@@ -1,0 +1,120 @@
+"""Azure ML sweep jobs through the real azure-ai-ml MLClient and the fake service:
+tune → status → logs → cancel, in Python and through the CLI."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from azure_helpers import WORKSPACE, make_ctx, make_spec, real_bundle
+
+from cloudgd.plan import JobHandle, JobState, Plan
+from cloudgd.tuning.follow import TuningFollower
+from providers.azure.fake import FakeAzureML
+from providers.azure.fake_store import FakeStore
+from providers.azure.provider import AzureProvider
+from providers.azure.tuning import render_sweep
+from providers.azure.tuning_jobs import TRIALS_NOTE, submit_sweep
+
+pytestmark = pytest.mark.slow  # runs the fake service
+
+SEARCH: dict[str, Any] = {
+    "metric": {"name": "val_loss", "goal": "minimize"},
+    "parameters": {
+        "trainer.optimizer.lr": {"type": "log_uniform", "min": 1e-4, "max": 1e-1},
+        "trainer.batch_size": {"type": "choice", "values": [32, 64]},
+    },
+    "max_trials": 4,
+    "parallel_trials": 2,
+    "strategy": "random",
+}
+
+
+def _plan(tmp_path: Path) -> Plan:
+    spec = make_spec(tuning=SEARCH, providers={"azure": {**WORKSPACE, "manage_compute": True}})
+    return render_sweep(
+        spec, make_ctx(bundle=real_bundle(spec, tmp_path / "bundles")), rehearsal=True
+    )
+
+
+def _wait_until(follower: TuningFollower, handle: JobHandle, *states: JobState) -> None:
+    deadline = time.monotonic() + 30
+    while follower.status(handle).state not in states:
+        assert time.monotonic() < deadline, f"the sweep never reached {states}"
+        time.sleep(0.05)
+
+
+def test_tune_creates_the_sweep_job_and_status_follows_it(
+    fake_azure: FakeAzureML, fake_store: FakeStore, tmp_path: Path
+) -> None:
+    provider = AzureProvider(backend="fake", endpoint=fake_azure.plain_url, poll_seconds=0.1)
+    plan = _plan(tmp_path)
+    submitted = submit_sweep(provider, plan)
+    handle = JobHandle.parse(submitted.handle)
+    assert handle.job == plan.job_name
+    assert handle.params == {
+        "backend": "fake", "endpoint": fake_azure.plain_url, "kind": "tuning"
+    }  # fmt: skip
+    [stored] = fake_store.list_jobs("/".join(handle.parts[:3]).lower())
+    props = stored.body["properties"]
+    assert props["jobType"] == "Sweep"
+    assert set(props["searchSpace"]) == {"trainer_optimizer_lr", "trainer_batch_size"}
+    assert props["objective"] == {"goal": "minimize", "primaryMetric": "val_loss"}
+    # the same plan again attaches to the sweep instead of failing
+    assert submit_sweep(provider, plan).handle == submitted.handle
+
+    follower = TuningFollower(provider)
+    _wait_until(follower, handle, JobState.SUCCEEDED)
+    status = follower.status(handle)
+    assert status.extra["kind"] == "tuning" and status.extra["trials"] is None
+    assert status.extra["note"] == TRIALS_NOTE
+    assert list(follower.logs(handle))  # the sweep job's own log
+
+
+def test_cancel_a_running_sweep_twice(
+    fake_azure: FakeAzureML, fake_store: FakeStore, tmp_path: Path
+) -> None:
+    fake_store.run_steps = 150  # Running lasts 30 s: the cancel lands mid-sweep
+    provider = AzureProvider(backend="fake", endpoint=fake_azure.plain_url, poll_seconds=0.1)
+    handle = JobHandle.parse(submit_sweep(provider, _plan(tmp_path)).handle)
+    follower = TuningFollower(provider)
+    _wait_until(follower, handle, JobState.RUNNING)
+    assert follower.cancel(handle).state in (JobState.STOPPING, JobState.CANCELLED)
+    _wait_until(follower, handle, JobState.CANCELLED)
+    again = follower.cancel(handle)
+    assert again.state is JobState.CANCELLED and again.handle == str(handle)
+
+
+def test_tune_status_and_cancel_through_the_cli(
+    fake_azure: FakeAzureML, fake_store: FakeStore, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from cloudgd.cli.main import cli
+
+    def cloudgd(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(cli, list(args))
+        return result.exit_code, result.stdout, result.stderr
+
+    fake_store.run_steps = 150
+    job = tmp_path / "job.yaml"
+    doc = {"name": "digits-tune", "trainer": {"epochs": 1}, "tuning": SEARCH}
+    job.write_text(yaml.safe_dump(doc))
+    code, out, err = cloudgd(
+        "--output", "json", "tune", str(job), "-p", "azure", "--backend", "fake",
+        "--endpoint", fake_azure.plain_url,
+    )  # fmt: skip
+    assert code == 0, err
+    handle = json.loads(out)["handle"]
+    assert handle.startswith("azure://") and "kind=tuning" in handle
+
+    code, out, err = cloudgd("--output", "json", "status", handle)
+    assert code == 0, err
+    assert json.loads(out)["extra"]["kind"] == "tuning"
+    code, out, err = cloudgd("--output", "json", "cancel", handle)
+    assert code == 0, err
+    assert json.loads(out)["state"] in ("STOPPING", "CANCELLED")

@@ -1,0 +1,158 @@
+"""Vertex AI HyperparameterTuningJobs through the real aiplatform_v1 client and the fake:
+tune → status with per-trial values → logs → cancel, in Python and through the CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from gcp_helpers import Fake, fixed_ctx, make_spec
+
+from cloudgd.plan import BundleRef, JobHandle, JobState
+from cloudgd.tuning.follow import TuningFollower
+from providers.gcp.fake import make_server
+from providers.gcp.fake_store import Phases
+from providers.gcp.provider import GcpProvider
+from providers.gcp.tuning import render_tuning
+from providers.gcp.tuning_jobs import submit_tuning
+
+pytestmark = pytest.mark.slow  # runs the fake service
+
+SEARCH = {
+    "metric": {"name": "val_loss", "goal": "minimize"},
+    "parameters": {
+        "trainer.optimizer.lr": {"type": "log_uniform", "min": 1e-4, "max": 1e-1},
+        "trainer.batch_size": {"type": "choice", "values": [32, 64]},
+        "trainer.optimizer.name": {"type": "choice", "values": ["sgd", "adamw"]},
+    },
+    "max_trials": 4,
+    "parallel_trials": 2,
+}
+
+
+@pytest.fixture
+def slow_fake() -> Iterator[Fake]:
+    """A fake whose studies run for a minute, so a cancel always lands mid-study."""
+    server = make_server(phases=Phases(queued=0.1, pending=0.1, running=60.0, cancelling=0.2))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield Fake(server=server, url=f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _wait(follower: TuningFollower, handle: JobHandle, done: bool = True) -> None:
+    deadline = time.monotonic() + 30
+    while follower.status(handle).state.terminal != done:
+        assert time.monotonic() < deadline, "the study never changed state"
+        time.sleep(0.05)
+
+
+def test_tune_submits_the_study_and_status_lists_every_trial(
+    fake: Fake, real_bundle: BundleRef
+) -> None:
+    provider = GcpProvider(backend="fake", endpoint=fake.url)
+    plan = render_tuning(make_spec(tuning=SEARCH), fixed_ctx(bundle=real_bundle), rehearsal=True)
+    submitted = submit_tuning(provider, plan)
+    handle = JobHandle.parse(submitted.handle)
+    assert handle.params["kind"] == "tuning" and handle.job.isdigit()
+    assert handle.params["endpoint"] == fake.url
+    assert submitted.state in (JobState.PENDING, JobState.STARTING)
+    # the same spec and key again attaches to the live study
+    assert submit_tuning(provider, plan).handle == submitted.handle
+
+    follower = TuningFollower(provider)
+    _wait(follower, handle)
+    status = follower.status(handle)
+    assert status.state is JobState.SUCCEEDED and status.extra["kind"] == "tuning"
+    trials = status.extra["trials"]
+    assert [t["state"] for t in trials] == ["SUCCEEDED"] * 4
+    assert status.extra["trial_counts"] == {"SUCCEEDED": 4}
+    for trial in trials:
+        assert set(trial["params"]) == set(SEARCH["parameters"])
+        assert 1e-4 <= trial["params"]["trainer.optimizer.lr"] <= 1e-1
+        assert trial["params"]["trainer.optimizer.name"] in ("sgd", "adamw")
+    best = min(trials, key=lambda t: t["value"])
+    assert status.extra["best"]["name"] == best["name"]
+    assert status.metrics == {"val_loss": best["value"]}
+    # the plan's handle names the study by its display name, and resolves too
+    assert follower.status(JobHandle.parse(plan.handle).model_copy(
+        update={"params": dict(handle.params)}
+    )).extra["resource_name"] == status.extra["resource_name"]  # fmt: skip
+
+    lines = list(follower.logs(handle))
+    assert lines[0].endswith("each trial's own log is in Cloud Logging)")
+    assert [line.split(":")[0] for line in lines[1:]] == [f"trial-{i}" for i in range(1, 5)]
+
+
+def test_cancel_stops_the_running_trials_and_is_idempotent(
+    slow_fake: Fake, real_bundle: BundleRef
+) -> None:
+    provider = GcpProvider(backend="fake", endpoint=slow_fake.url)
+    plan = render_tuning(make_spec(tuning=SEARCH), fixed_ctx(bundle=real_bundle), rehearsal=True)
+    handle = JobHandle.parse(submit_tuning(provider, plan).handle)
+    follower = TuningFollower(provider)
+    deadline = time.monotonic() + 30
+    while follower.status(handle).state is not JobState.RUNNING:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert [t["state"] for t in follower.status(handle).extra["trials"]] == ["ACTIVE"] * 2
+
+    stopping = follower.cancel(handle)
+    assert stopping.state in (JobState.STOPPING, JobState.CANCELLED)
+    _wait(follower, handle)
+    cancelled = follower.cancel(handle)  # a second cancel reports the end, changes nothing
+    assert cancelled.state is JobState.CANCELLED
+    assert [t["state"] for t in cancelled.extra["trials"]] == ["INFEASIBLE"] * 2
+    assert cancelled.extra["best"] == {}
+    # a cancelled study is not reused: tuning again creates a new one
+    assert submit_tuning(provider, plan).handle != str(handle)
+
+
+def test_the_fake_refuses_a_study_without_trials(fake: Fake, real_bundle: BundleRef) -> None:
+    from cloudgd.errors import ProviderError
+
+    provider = GcpProvider(backend="fake", endpoint=fake.url)
+    plan = render_tuning(make_spec(tuning=SEARCH), fixed_ctx(bundle=real_bundle), rehearsal=True)
+    body = {**plan.request["hyperparameterTuningJob"], "maxTrialCount": 0}
+    broken = plan.model_copy(update={"request": {**plan.request, "hyperparameterTuningJob": body}})
+    with pytest.raises(ProviderError, match="max_trial_count"):
+        submit_tuning(provider, broken)
+
+
+def test_tune_status_and_cancel_through_the_cli(slow_fake: Fake, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cloudgd.cli.main import cli
+
+    def cloudgd(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(cli, list(args))
+        return result.exit_code, result.stdout, result.stderr
+
+    job = tmp_path / "job.yaml"
+    job.write_text(
+        yaml.safe_dump({"name": "digits-tune", "trainer": {"epochs": 1}, "tuning": SEARCH})
+    )
+    code, out, err = cloudgd(
+        "--output", "json", "tune", str(job), "-p", "gcp", "--backend", "fake",
+        "--endpoint", slow_fake.url,
+    )  # fmt: skip
+    assert code == 0, err
+    handle = json.loads(out)["handle"]
+    assert handle.startswith("gcp://cloudgd-rehearsal/us-central1/") and "kind=tuning" in handle
+
+    code, out, err = cloudgd("--output", "json", "status", handle)
+    assert code == 0, err
+    assert json.loads(out)["extra"]["kind"] == "tuning"
+
+    code, out, err = cloudgd("--output", "json", "cancel", handle)
+    assert code == 0, err
+    assert json.loads(out)["state"] in ("STOPPING", "CANCELLED")
