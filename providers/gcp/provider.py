@@ -171,29 +171,51 @@ class GcpProvider(Provider):
     def submit(self, plan: Plan) -> JobStatus:
         """Upload the sdist, then create the job; an existing job from the same spec and
         idempotency key (found by label) is returned instead of creating a second one."""
+        return self.submit_resource(
+            plan,
+            body_key="customJob",
+            what="plan",
+            find=lambda api, parent, where: api.list_jobs(parent, where),
+            create=lambda api, parent, body: api.create_job(parent, body),
+            as_status=self._status,
+        )
+
+    def submit_resource(
+        self,
+        plan: Plan,
+        *,
+        body_key: str,
+        what: str,
+        find: Callable[[Any, str, str], list[dict[str, Any]]],
+        create: Callable[[Any, str, dict[str, Any]], dict[str, Any]],
+        as_status: Callable[[dict[str, Any], str | None], JobStatus],
+    ) -> JobStatus:
+        """The submit every Vertex resource shares (custom jobs, tuning jobs): refuse a
+        rehearsal plan on the cloud, attach to a live job with the same labels, else
+        upload the sdist and create ``plan.request[body_key]``."""
         parent = plan.request["parent"]
         _, project, _, location = parent.split("/")
         if self.backend != "fake" and plan.summary.get("rehearsal_placeholders"):
             raise UsageError(
-                "this plan was made for a rehearsal (placeholder project or bucket), "
+                f"this {what} was made for a rehearsal (placeholder project or bucket), "
                 "not for Google Cloud",
                 hint="set providers.gcp.project and staging_bucket, then plan again",
             )
         endpoint = self._fake_endpoint() if self.backend == "fake" else None
         api = self._api(location, endpoint, project)
-        body = plan.request["customJob"]
+        body = plan.request[body_key]
         existing = [
             job
-            for job in api.list_jobs(parent, lbl.lookup_filter(body["labels"]))
+            for job in find(api, parent, lbl.lookup_filter(body["labels"]))
             if state_name(job.get("state")) not in RETRYABLE_ENDINGS
         ]
         if existing:
-            return self._status(max(existing, key=lambda j: j.get("createTime", "")), endpoint)
+            return as_status(max(existing, key=lambda j: j.get("createTime", "")), endpoint)
         for upload in plan.uploads:
             if endpoint:
                 api.ensure_bucket(upload.destination.removeprefix("gs://").split("/")[0], project)
             api.upload(upload.source, upload.destination, upload.sha256, project)
-        return self._status(api.create_job(parent, body), endpoint)
+        return as_status(create(api, parent, body), endpoint)
 
     def status(self, handle: JobHandle) -> JobStatus:
         local = rehearsal_run(handle)

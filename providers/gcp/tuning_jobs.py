@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudgd.errors import JobNotFoundError, ProviderError, UsageError
+from cloudgd.errors import JobNotFoundError, ProviderError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan
 from cloudgd.tuning.handle import as_tuning
 from providers.gcp import labels as lbl
 from providers.gcp.provider import CONSOLE, GcpProvider, _time
-from providers.gcp.states import RETRYABLE_ENDINGS, job_state, state_name
+from providers.gcp.states import job_state, state_name
 
 _TUNING_CONSOLE = CONSOLE.replace("/training/", "/training/hyperparameter-tuning-jobs/")
 
@@ -93,29 +93,14 @@ def _resolve(provider: GcpProvider, handle: JobHandle) -> tuple[Any, dict[str, A
 def submit_tuning(provider: GcpProvider, plan: Plan) -> JobStatus:
     """Upload the sdist, then create the tuning job; a live one from the same spec and
     idempotency key (found by label) is returned instead of creating a second one."""
-    parent = plan.request["parent"]
-    _, project, _, location = parent.split("/")
-    if provider.backend != "fake" and plan.summary.get("rehearsal_placeholders"):
-        raise UsageError(
-            "this tuning plan was made for a rehearsal (placeholder project or bucket), "
-            "not for Google Cloud",
-            hint="set providers.gcp.project and staging_bucket, then tune again",
-        )
-    endpoint = provider._fake_endpoint() if provider.backend == "fake" else None
-    api = provider._api(location, endpoint, project)
-    body = plan.request["hyperparameterTuningJob"]
-    existing = [
-        job
-        for job in api.list_tuning_jobs(parent, lbl.lookup_filter(body["labels"]))
-        if state_name(job.get("state")) not in RETRYABLE_ENDINGS
-    ]
-    if existing:
-        return _status(max(existing, key=lambda j: j.get("createTime", "")), endpoint)
-    for upload in plan.uploads:
-        if endpoint:
-            api.ensure_bucket(upload.destination.removeprefix("gs://").split("/")[0], project)
-        api.upload(upload.source, upload.destination, upload.sha256, project)
-    return _status(api.create_tuning_job(parent, body), endpoint)
+    return provider.submit_resource(
+        plan,
+        body_key="hyperparameterTuningJob",
+        what="tuning plan",
+        find=lambda api, parent, where: api.list_tuning_jobs(parent, where),
+        create=lambda api, parent, body: api.create_tuning_job(parent, body),
+        as_status=_status,
+    )
 
 
 def tuning_status(provider: GcpProvider, handle: JobHandle) -> JobStatus:
