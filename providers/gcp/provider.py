@@ -151,16 +151,35 @@ class GcpProvider(Provider):
         )
 
     def _resolve(self, handle: JobHandle) -> tuple[Any, dict[str, Any], str | None]:
-        """(api, job dict, endpoint) for a handle naming a job by ID or display name."""
+        """(api, job dict, endpoint) for a handle naming a custom job by ID or display name."""
+        return self.resolve_resource(
+            handle,
+            collection="customJobs",
+            what="job",
+            get=lambda api, name: api.get_job(name),
+            find=lambda api, parent, where: api.list_jobs(parent, where),
+        )
+
+    def resolve_resource(
+        self,
+        handle: JobHandle,
+        *,
+        collection: str,
+        what: str,
+        get: Callable[[Any, str], dict[str, Any]],
+        find: Callable[[Any, str, str], list[dict[str, Any]]],
+    ) -> tuple[Any, dict[str, Any], str | None]:
+        """The lookup every Vertex resource shares: a numeric ID is read directly, a
+        display name is found by its cloudgd label (the newest wins)."""
         project, location, job = self._where(handle)
         endpoint = self._endpoint_for(handle)
         api = self._api(location, endpoint, project)
         parent = f"projects/{project}/locations/{location}"
         if job.isdigit():
-            return api, api.get_job(f"{parent}/customJobs/{job}"), endpoint
-        found = api.list_jobs(parent, f'labels.{lbl.KEY_JOB}="{lbl.label_value(job)}"')
+            return api, get(api, f"{parent}/{collection}/{job}"), endpoint
+        found = find(api, parent, f'labels.{lbl.KEY_JOB}="{lbl.label_value(job)}"')
         if not found:
-            raise JobNotFoundError(f"no Vertex AI job named {job} in {parent}")
+            raise JobNotFoundError(f"no Vertex AI {what} named {job} in {parent}")
         return api, max(found, key=lambda j: j.get("createTime", "")), endpoint
 
     @staticmethod

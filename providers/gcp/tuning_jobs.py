@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudgd.errors import JobNotFoundError, ProviderError
+from cloudgd.errors import ProviderError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan
 from cloudgd.tuning.handle import as_tuning
-from providers.gcp import labels as lbl
 from providers.gcp.provider import CONSOLE, GcpProvider, _time
 from providers.gcp.states import job_state, state_name
 
@@ -78,16 +77,13 @@ def _status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
 
 def _resolve(provider: GcpProvider, handle: JobHandle) -> tuple[Any, dict[str, Any], str | None]:
     """(api, tuning job dict, endpoint) for a handle naming the job by ID or display name."""
-    project, location, job = provider._where(handle)
-    endpoint = provider._endpoint_for(handle)
-    api = provider._api(location, endpoint, project)
-    parent = f"projects/{project}/locations/{location}"
-    if job.isdigit():
-        return api, api.get_tuning_job(f"{parent}/hyperparameterTuningJobs/{job}"), endpoint
-    found = api.list_tuning_jobs(parent, f'labels.{lbl.KEY_JOB}="{lbl.label_value(job)}"')
-    if not found:
-        raise JobNotFoundError(f"no Vertex AI tuning job named {job} in {parent}")
-    return api, max(found, key=lambda j: j.get("createTime", "")), endpoint
+    return provider.resolve_resource(
+        handle,
+        collection="hyperparameterTuningJobs",
+        what="tuning job",
+        get=lambda api, name: api.get_tuning_job(name),
+        find=lambda api, parent, where: api.list_tuning_jobs(parent, where),
+    )
 
 
 def submit_tuning(provider: GcpProvider, plan: Plan) -> JobStatus:
