@@ -102,7 +102,18 @@ def render_status(out: Console, status: JobStatus) -> None:
         ("console", escape(status.console_url) if status.console_url else None),
     ]
     rows += [(f"metric {k}", f"{v:.6g}") for k, v in sorted(status.metrics.items())]
+    study = status.extra.get("kind") == "tuning"
+    if study:
+        from cloudgd.cli.trials_view import best_text
+
+        counts = status.extra.get("trial_counts") or {}
+        rows.append(("trials", ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or None))
+        rows.append(("best", escape(best_text(status.extra.get("best") or {}) or "") or None))
     key_values(out, rows)
+    if study:
+        from cloudgd.cli.trials_view import render_trials
+
+        render_trials(out, status.extra)
 
 
 def status_document(status: JobStatus) -> dict[str, Any]:

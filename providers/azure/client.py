@@ -38,7 +38,7 @@ from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, Sp
 from cloudgd.home import servers_dir
 from providers.azure.fake_common import ACCOUNT, CERT_ROUTE, FAKE_SAS
 from providers.azure.scope import WorkspaceScope
-from providers.azure.views import ComputeView, JobView, RunView
+from providers.azure.views import ComputeView, JobView, RunView, TrialView
 
 T = TypeVar("T")
 CURRENT_CLOUD_ENV = "AZUREML_CURRENT_CLOUD"
@@ -76,6 +76,12 @@ def fake_certificate(endpoint: str) -> Path:
         tmp.write_bytes(pem)
         tmp.replace(path)
     return path
+
+
+def _trial_number(name: str) -> tuple[int, str]:
+    """Trials are named ``<sweep>_<n>``: sort by n, then by name for anything else."""
+    head, _, tail = name.rpartition("_")
+    return (int(tail), head) if head and tail.isdigit() else (-1, name)
 
 
 def _first_line(text: str) -> str:
@@ -229,6 +235,7 @@ class AzureClient:
             tags=dict(job.tags or {}),
             studio_url=getattr(job, "studio_url", None),
             compute=getattr(job, "compute", None),
+            properties={str(k): str(v) for k, v in (getattr(job, "properties", {}) or {}).items()},
         )
 
     def create_job(self, document: dict[str, Any]) -> JobView:
@@ -253,6 +260,23 @@ class AzureClient:
         return self.call(
             "listing jobs", lambda: [self._view(j) for j in self.ml.jobs.list(tag=tag) if j]
         )
+
+    def list_trials(self, sweep: str) -> list[TrialView]:
+        """The sweep's child jobs (its trials) from run history, in trial order."""
+
+        def trials() -> list[TrialView]:
+            found = [
+                TrialView(
+                    name=child.name,
+                    status=child.status,
+                    created_at=getattr(child.creation_context, "created_at", None),
+                )
+                for child in self.ml.jobs.list(parent_job_name=sweep)
+                if child is not None
+            ]
+            return sorted(found, key=lambda t: _trial_number(t.name))
+
+        return self.call(f"listing the trials of {sweep}", trials)
 
     def run(self, name: str) -> RunView | None:
         """Run history of the job: times, error and log-file URLs (None until it has one)."""

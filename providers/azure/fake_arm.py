@@ -65,11 +65,14 @@ def discovery(h: Handler) -> dict[str, str]:
 
 
 def _job_body(h: Handler, job: FakeJob, arm_prefix: str) -> dict[str, Any]:
-    state, _, _ = h.server.store.job_state(job)
+    store = h.server.store
+    state, _, _ = store.job_state(job)
     body = json.loads(json.dumps(job.body))
     props = body.setdefault("properties", {})
     props["status"] = state
     props.setdefault("displayName", job.name)
+    if props.get("jobType") == "Sweep" and state == "Completed":
+        props["properties"] = {**(props.get("properties") or {}), **store.sweep_result(job)}
     props["services"] = {
         "Studio": {
             "jobServiceType": "Studio",

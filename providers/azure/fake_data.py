@@ -14,13 +14,15 @@ from providers.azure.fake_common import FAKE_SAS, WS_PATH, iso
 
 if TYPE_CHECKING:
     from providers.azure.fake import Handler
+    from providers.azure.fake_store import FakeJob
 
 
 def route_history(h: Handler, path: str) -> None:
-    """Run details: status, times, the failure, and the URLs of the job's log files."""
+    """Run details (status, times, the failure, the URLs of the job's log files), and a
+    run's children: the trials of a sweep."""
     match = WS_PATH.match(path)
     parts = [p for p in ((match.group("rest") if match else "") or "").split("/") if p]
-    if not match or len(parts) < 2 or parts[0] != "runs":
+    if not match or parts[:1] != ["runs"] or parts[2:] not in ([], ["details"], ["children"]):
         h.fail(404, "NotFound", f"no history route for {path}")
         return
     ws = "/".join(match.group("sub", "rg", "ws")).lower()
@@ -28,6 +30,10 @@ def route_history(h: Handler, path: str) -> None:
     job = store.get_job(ws, parts[1])
     if job is None:
         h.fail(404, "UserError", f"run {parts[1]} not found")
+        return
+    if parts[2:] == ["children"]:
+        # One page: the service's continuation token is never needed for the fake's bounds.
+        h.reply(200, {"value": [_run(h, child) for child in store.children(ws, job.name)]})
         return
     state, started, ended = store.job_state(job)
     details: dict[str, Any] = {
@@ -46,6 +52,27 @@ def route_history(h: Handler, path: str) -> None:
             "error": {"code": "UserError", "message": "the job's process exited with 1"}
         }
     h.reply(200, details)
+
+
+def _run(h: Handler, job: FakeJob) -> dict[str, Any]:
+    """A child run in run history's ``Run`` shape."""
+    store = h.server.store
+    state, started, ended = store.job_state(job)
+    props = job.body.get("properties", {})
+    return {
+        "runId": job.name,
+        "parentRunId": job.parent,
+        "rootRunId": job.parent or job.name,
+        "experimentId": props.get("experimentName") or "Default",
+        "displayName": job.name,
+        "status": state,
+        "createdUtc": iso(job.created_wall),
+        "startTimeUtc": iso(store.wall(job, started)),
+        "endTimeUtc": iso(store.wall(job, ended)),
+        "runType": "azureml.scriptrun",
+        "tags": {},
+        "properties": {},
+    }
 
 
 def route_log_file(h: Handler, rest: str) -> None:

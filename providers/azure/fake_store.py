@@ -6,10 +6,19 @@ NotStarted → Queued → Preparing → Running → Finalizing → Completed (or
 and after a cancel CancelRequested → Canceled. The clock is injectable so the
 transitions are testable without sleeping. Everything is bounded: a fixed
 number of jobs and assets per store and a byte budget for blobs.
+
+A sweep job runs its trials as child jobs named ``<sweep>_<n>``, as Azure ML
+does: ``parallel`` at a time in waves while the sweep is Running, each trial
+moving through the same states. A child appears once its wave is scheduled.
+The fake trains nothing, so the sweep's ``score`` and best trial are seeded
+from its name: test data, not a result.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +34,7 @@ MAX_JOBS = 2000
 MAX_ASSETS = 2000
 MAX_BLOB_BYTES = 256 * 1024 * 1024
 MAX_FAULTS = 100
+MAX_TRIALS = 100  # children one sweep may spawn in the fake
 
 
 class StoreFull(Exception):
@@ -41,6 +51,8 @@ class FakeJob:
     created_wall: datetime
     outcome: str = "Completed"
     cancel_at: float | None = None
+    parent: str | None = None
+    run_steps: float | None = None  # a sweep runs as long as its waves of trials
 
 
 @dataclass
@@ -91,8 +103,9 @@ class FakeStore:
         return None
 
     # -- jobs ----------------------------------------------------------------
-    def _durations(self) -> list[float]:
-        steps = [1, 1, 1, self.run_steps, 1]
+    def _durations(self, job: FakeJob | None = None) -> list[float]:
+        running = self.run_steps if job is None or job.run_steps is None else job.run_steps
+        steps = [1, 1, 1, running, 1]
         return [s * self.step for s in steps]
 
     def job_state(self, job: FakeJob) -> tuple[str, float | None, float | None]:
@@ -105,13 +118,14 @@ class FakeStore:
         elapsed = now - job.created
         edge = 0.0
         started = None
-        for phase, length in zip(PHASES, self._durations(), strict=True):
+        durations = self._durations(job)
+        for phase, length in zip(PHASES, durations, strict=True):
             if phase == "Running":
                 started = job.created + edge
             if elapsed < edge + length:
                 return phase, started if phase in ("Running", "Finalizing") else None, None
             edge += length
-        return job.outcome, job.created + sum(self._durations()[:3]), job.created + edge
+        return job.outcome, job.created + sum(durations[:3]), job.created + edge
 
     def add_job(self, ws: str, name: str, body: dict[str, Any]) -> FakeJob:
         with self.lock:
@@ -120,27 +134,95 @@ class FakeStore:
             tags = body.get("properties", {}).get("tags") or {}
             outcome = "Failed" if tags.get(OUTCOME_TAG) == "Failed" else "Completed"
             job = FakeJob(name, body, self.clock(), datetime.now(UTC), outcome)
+            if body.get("properties", {}).get("jobType") == "Sweep":
+                self._spawn_trials(ws, job)
             self.jobs[(ws, name)] = job
             return job
+
+    def _spawn_trials(self, ws: str, sweep: FakeJob) -> None:
+        """The sweep's trials as child jobs, scheduled in waves while the sweep runs."""
+        limits = sweep.body.get("properties", {}).get("limits") or {}
+        total = max(1, min(int(limits.get("maxTotalTrials") or 1), MAX_TRIALS))
+        parallel = max(1, min(int(limits.get("maxConcurrentTrials") or total), total))
+        if len(self.jobs) + total >= MAX_JOBS:
+            raise StoreFull(f"the fake keeps at most {MAX_JOBS} jobs")
+        trial_seconds = sum(self._durations())
+        waves = math.ceil(total / parallel)
+        sweep.run_steps = waves * trial_seconds / self.step
+        first = sweep.created + sum(self._durations(sweep)[:3])
+        props = sweep.body["properties"]
+        for number in range(total):
+            offset = first - sweep.created + (number // parallel) * trial_seconds
+            trial_props = {
+                "jobType": "Command",
+                "computeId": props.get("computeId"),
+                "experimentName": props.get("experimentName"),
+                "command": (props.get("trial") or {}).get("command"),
+            }
+            child = FakeJob(
+                f"{sweep.name}_{number}",
+                {"properties": trial_props},
+                sweep.created + offset,
+                datetime.fromtimestamp(sweep.created_wall.timestamp() + offset, UTC),
+                parent=sweep.name,
+            )
+            self.jobs[(ws, child.name)] = child
 
     def get_job(self, ws: str, name: str) -> FakeJob | None:
         with self.lock:
             return self.jobs.get((ws, name))
 
     def list_jobs(self, ws: str) -> list[FakeJob]:
+        """The workspace's top-level jobs (trials are listed under their sweep)."""
         with self.lock:
-            found = [job for (space, _), job in self.jobs.items() if space == ws]
+            found = [
+                job for (space, _), job in self.jobs.items() if space == ws and job.parent is None
+            ]
         return sorted(found, key=lambda j: j.created, reverse=True)
 
+    def children(self, ws: str, parent: str) -> list[FakeJob]:
+        """The trials of sweep ``parent`` scheduled so far, in trial order."""
+        now = self.clock()
+        with self.lock:
+            found = [
+                job
+                for (space, _), job in self.jobs.items()
+                if space == ws and job.parent == parent and job.created <= now
+            ]
+        return sorted(found, key=lambda j: int(j.name.rsplit("_", 1)[1]))
+
     def cancel_job(self, ws: str, name: str) -> FakeJob | None:
+        """Cancel a job; cancelling a sweep cancels its trials that have not ended."""
         with self.lock:
             job = self.jobs.get((ws, name))
             if job is None:
                 return None
-            state, _, _ = self.job_state(job)
-            if state not in TERMINAL and job.cancel_at is None:
-                job.cancel_at = self.clock()
+            now = self.clock()
+            for key, child in list(self.jobs.items()):
+                if key[0] == ws and child.parent == name and child.created > now:
+                    del self.jobs[key]  # a trial not yet scheduled never runs
+            family = [job, *(j for (s, _), j in self.jobs.items() if s == ws and j.parent == name)]
+            for member in family:
+                state, _, _ = self.job_state(member)
+                if state not in TERMINAL and member.cancel_at is None:
+                    member.cancel_at = now
             return job
+
+    def sweep_result(self, job: FakeJob) -> dict[str, str]:
+        """A completed sweep's properties as Azure ML sets them (seeded, see the module doc)."""
+        props = job.body.get("properties", {})
+        limits = props.get("limits") or {}
+        total = max(1, min(int(limits.get("maxTotalTrials") or 1), MAX_TRIALS))
+        seeded = random.Random(job.name)
+        objective = props.get("objective") or {}
+        return {
+            "primary_metric_config": json.dumps(
+                {"name": objective.get("primaryMetric"), "goal": objective.get("goal")}
+            ),
+            "best_child_run_id": f"{job.name}_{seeded.randrange(total)}",
+            "score": repr(round(seeded.uniform(0.05, 0.95), 6)),
+            "best_metric_status": "Succeeded",
+        }
 
     def wall(self, job: FakeJob, at: float | None) -> datetime | None:
         """A clock reading of ``job`` as wall time."""

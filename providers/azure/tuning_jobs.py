@@ -3,21 +3,28 @@
 A sweep is an Azure ML job like a command job: ``jobs.create_or_update`` of the
 rendered sweep document, ``jobs.get`` and ``jobs.begin_cancel`` by name, so the
 provider's own submit/status/cancel do the work and this module marks the
-results as a study. Trials are child jobs of the sweep; cloudgd does not list
-them yet, so ``extra['trials']`` is None and ``extra['note']`` says where to look.
+results as a study. Trials are child jobs of the sweep (``<sweep>_<n>``), listed
+through run history (``jobs.list(parent_job_name=...)``). Azure ML keeps each
+trial's sampled values and metrics in its MLflow run, which cloudgd does not
+read; what the service puts on the sweep itself, the best trial and its score,
+it does.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 from cloudgd.plan import JobHandle, JobStatus, Plan
 from cloudgd.tuning.handle import KIND, as_tuning
 from providers.azure.provider import AzureProvider
+from providers.azure.states import job_state
+from providers.azure.views import JobView, TrialView
 
 TRIALS_NOTE = (
-    "Azure ML runs each trial as a child job of the sweep; cloudgd reports the sweep's "
-    "own state (see the trials in Azure ML studio)"
+    "Azure ML runs each trial as a child job of the sweep; each trial's sampled values "
+    "and metrics are in its MLflow run (Azure ML studio shows them)"
 )
 
 
@@ -27,9 +34,59 @@ def _job_handle(handle: JobHandle) -> JobHandle:
     return handle.model_copy(update={"params": params})
 
 
-def _as_study(status: JobStatus, handle: JobHandle | str) -> JobStatus:
-    extra = {**status.extra, "kind": "tuning", "trials": None, "note": TRIALS_NOTE}
-    return status.model_copy(update={"handle": str(as_tuning(handle)), "extra": extra})
+def _trial(trial: TrialView, best: str | None, score: float | None) -> dict[str, Any]:
+    return {
+        "name": trial.name,
+        "state": job_state(trial.status).value,
+        "raw_state": trial.status,
+        "params": None,
+        "value": score if trial.name == best else None,
+    }
+
+
+def _score(job: JobView | None) -> tuple[str | None, float | None]:
+    """(best trial, its score) from the sweep's service-set properties, once it has them."""
+    props = job.properties if job else {}
+    best = props.get("best_child_run_id") or None
+    try:
+        return best, float(props["score"])
+    except (KeyError, ValueError):
+        return best, None
+
+
+def _as_study(
+    status: JobStatus,
+    handle: JobHandle | str,
+    trials: list[TrialView] | None = None,
+    job: JobView | None = None,
+) -> JobStatus:
+    best, score = _score(job)
+    rows = [_trial(t, best, score) for t in trials or []]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    metric = _primary_metric(job)
+    extra = {
+        **status.extra,
+        "kind": "tuning",
+        "trial_counts": counts,
+        "best": {"name": best, "params": None, "value": score} if best else {},
+        "trials": rows,
+        "note": TRIALS_NOTE,
+    }
+    metrics = {metric: score} if metric and score is not None else status.metrics
+    return status.model_copy(
+        update={"handle": str(as_tuning(handle)), "extra": extra, "metrics": metrics}
+    )
+
+
+def _primary_metric(job: JobView | None) -> str | None:
+    config = (job.properties if job else {}).get("primary_metric_config")
+    try:
+        name = json.loads(config).get("name") if config else None
+    except (ValueError, AttributeError):
+        return None
+    return str(name) if name else None
 
 
 def submit_sweep(provider: AzureProvider, plan: Plan) -> JobStatus:
@@ -39,13 +96,19 @@ def submit_sweep(provider: AzureProvider, plan: Plan) -> JobStatus:
 
 
 def sweep_status(provider: AzureProvider, handle: JobHandle) -> JobStatus:
-    """The sweep job's own state as a study's status."""
-    return _as_study(provider.status(_job_handle(handle)), handle)
+    """The sweep's state, its trials (child jobs) and, once it has ended, the best trial."""
+    job_handle = _job_handle(handle)
+    status = provider.status(job_handle)
+    client = provider._for_handle(job_handle)
+    return _as_study(
+        status, handle, trials=client.list_trials(handle.job), job=client.get_job(handle.job)
+    )
 
 
 def cancel_sweep(provider: AzureProvider, handle: JobHandle) -> JobStatus:
     """Cancel the sweep (Azure ML cancels its running trials); ended sweeps are left alone."""
-    return _as_study(provider.cancel(_job_handle(handle)), handle)
+    provider.cancel(_job_handle(handle))
+    return sweep_status(provider, handle)
 
 
 def sweep_logs(

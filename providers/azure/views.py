@@ -16,6 +16,17 @@ class JobView:
     tags: dict[str, str]
     studio_url: str | None
     compute: str | None
+    # Service-set job properties: a finished sweep's best_child_run_id and score.
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrialView:
+    """One trial of a sweep: a child job, as run history lists it."""
+
+    name: str
+    status: str | None
+    created_at: datetime | None
 
 
 @dataclass(frozen=True)

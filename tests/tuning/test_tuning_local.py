@@ -93,6 +93,19 @@ def test_cloudgd_tune_local_runs_the_study_and_ends_with_the_best_trial(tmp_path
     )
     assert any("best: trial" in line for line in follower.logs(handle))
 
+    # and for people: `cloudgd status` ends with one row per trial, the best one starred
+    shown = subprocess.run(
+        [sys.executable, "-m", "cloudgd", "status", str(handle)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    lines = [" ".join(line.split()) for line in shown.stdout.splitlines()]
+    assert "trials 3 SUCCEEDED" in lines
+    assert any(line.startswith(f"best #{best['trial']}: {best['value']:.6g} ") for line in lines)
+    rows = [line.split() for line in lines if line.startswith("#")]
+    assert [row[0] for row in rows] == ["#0", "#1", "#2"]
+    assert [row[0] for row in rows if row[1] == "*"] == [f"#{best['trial']}"]
+
 
 def _wait_for(predicate: Any, seconds: float) -> None:
     deadline = time.monotonic() + seconds

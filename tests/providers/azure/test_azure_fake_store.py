@@ -115,3 +115,59 @@ def test_injected_faults_are_used_up() -> None:
     assert store.take_fault("/x/computes/c") is None
     assert store.take_fault("/x/jobs/j") == 503
     assert store.take_fault("/x/jobs/j") is None
+
+
+def _sweep(total: int, parallel: int) -> dict[str, object]:
+    return {
+        "properties": {
+            "jobType": "Sweep",
+            "tags": {},
+            "limits": {"maxTotalTrials": total, "maxConcurrentTrials": parallel},
+            "objective": {"primaryMetric": "val_loss", "goal": "minimize"},
+            "trial": {"command": "python -m trainers"},
+        }
+    }
+
+
+def test_a_sweep_runs_its_trials_in_waves_while_it_is_running() -> None:
+    store, clock = _store()
+    sweep = store.add_job("ws", "s", _sweep(total=3, parallel=2))
+    assert store.children("ws", "s") == []  # nothing is scheduled before the sweep runs
+    clock.now += 3.0  # the sweep starts Running: the first wave is scheduled
+    assert [c.name for c in store.children("ws", "s")] == ["s_0", "s_1"]
+    clock.now += 7.0  # one trial's whole life (7 steps): the second wave starts
+    first, second, third = store.children("ws", "s")
+    assert [store.job_state(c)[0] for c in (first, second, third)] == [
+        "Completed",
+        "Completed",
+        "NotStarted",
+    ]
+    assert store.job_state(sweep)[0] == "Running"
+    clock.now += 7.0 + 1.0  # the last trial ends, then the sweep finalizes
+    assert store.job_state(sweep)[0] == "Completed"
+    assert [j.name for j in store.list_jobs("ws")] == ["s"]  # trials are not top-level jobs
+    result = store.sweep_result(sweep)
+    assert result["best_child_run_id"] in {"s_0", "s_1", "s_2"}
+    assert 0.0 < float(result["score"]) < 1.0
+    assert store.sweep_result(sweep) == result  # seeded by the sweep's name
+
+
+def test_cancelling_a_sweep_cancels_its_running_trials_and_drops_unscheduled_ones() -> None:
+    store, clock = _store()
+    store.add_job("ws", "s", _sweep(total=4, parallel=2))
+    clock.now += 4.0  # first wave running
+    store.cancel_job("ws", "s")
+    clock.now += 1.0
+    trials = store.children("ws", "s")
+    assert [t.name for t in trials] == ["s_0", "s_1"]
+    assert {store.job_state(t)[0] for t in trials} == {"Canceled"}
+    clock.now += 60.0
+    assert len(store.children("ws", "s")) == 2  # s_2 and s_3 never run
+
+
+def test_a_sweep_cannot_spawn_past_the_job_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fake_store, "MAX_JOBS", 3)
+    store, _ = _store()
+    with pytest.raises(StoreFull):
+        store.add_job("ws", "s", _sweep(total=4, parallel=2))
+    assert store.list_jobs("ws") == []

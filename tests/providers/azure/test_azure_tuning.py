@@ -68,10 +68,26 @@ def test_tune_creates_the_sweep_job_and_status_follows_it(
     assert submit_sweep(provider, plan).handle == submitted.handle
 
     follower = TuningFollower(provider)
+    _wait_until(follower, handle, JobState.RUNNING)
+    running = follower.status(handle)
+    # the first wave: parallel_trials child jobs, listed through run history
+    assert [t["name"] for t in running.extra["trials"]][:2] == [
+        f"{plan.job_name}_0",
+        f"{plan.job_name}_1",
+    ]
+    assert running.extra["best"] == {} and running.metrics == {}
+
     _wait_until(follower, handle, JobState.SUCCEEDED)
     status = follower.status(handle)
-    assert status.extra["kind"] == "tuning" and status.extra["trials"] is None
-    assert status.extra["note"] == TRIALS_NOTE
+    assert status.extra["kind"] == "tuning" and status.extra["note"] == TRIALS_NOTE
+    trials = status.extra["trials"]
+    assert [t["name"] for t in trials] == [f"{plan.job_name}_{n}" for n in range(4)]
+    assert status.extra["trial_counts"] == {"SUCCEEDED": 4}
+    best = status.extra["best"]
+    assert best["name"] in {t["name"] for t in trials}
+    # the sweep's own score (service-set) is the study's metric and the best trial's value
+    assert status.metrics == {"val_loss": best["value"]}
+    assert [t["value"] for t in trials if t["name"] == best["name"]] == [best["value"]]
     assert list(follower.logs(handle))  # the sweep job's own log
 
 
@@ -87,6 +103,9 @@ def test_cancel_a_running_sweep_twice(
     _wait_until(follower, handle, JobState.CANCELLED)
     again = follower.cancel(handle)
     assert again.state is JobState.CANCELLED and again.handle == str(handle)
+    # the running wave was cancelled with the sweep, and no later trial was started
+    assert again.extra["trial_counts"] == {"CANCELLED": 2}
+    assert again.extra["best"] == {}
 
 
 def test_tune_status_and_cancel_through_the_cli(
