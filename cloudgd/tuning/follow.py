@@ -73,13 +73,12 @@ class TuningFollower(Provider):
 
             yield from azure.sweep_logs(self.inner, handle, follow=follow)  # type: ignore[arg-type]
             return
-        status = self.status(handle)
         if self.inner.name == "gcp":
-            # Vertex logs each trial under its own job; the study's log is its trials.
-            yield (
-                f"{status.name}: {status.raw_state} "
-                "(one line per trial; each trial's own log is in Cloud Logging)"
-            )
+            from providers.gcp import tuning_jobs as gcp
+
+            yield from gcp.tuning_logs(self.inner, handle, follow=follow)  # type: ignore[arg-type]
+            return
+        status = self.status(handle)
         for trial in status.extra.get("trials") or []:
             yield f"{trial['name']}: {trial['state']} {trial.get('value') or ''}".rstrip()
 

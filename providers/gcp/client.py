@@ -44,6 +44,7 @@ class LogLine:
     insert_id: str
     task: str | None
     text: str
+    trial: str | None = None  # a tuning trial's ID (Vertex labels its entries with it)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -373,6 +374,7 @@ class GcpApi:
                         insert_id=entry.insert_id or "",
                         task=labels.get("task_name"),
                         text=text,
+                        trial=(entry.labels or {}).get("ml.googleapis.com/trial_id"),
                     )
                 )
         return lines

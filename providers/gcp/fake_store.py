@@ -167,6 +167,8 @@ class JobStore:
         # reuses the ID of a job an old handle still names.
         self._ids = itertools.count(int(clock() * 1000) * 1000 + 1)
         self._insert_ids = itertools.count(1)
+        # Other resources that log as ``ml_job`` (tuning jobs): each returns its entries.
+        self.log_sources: list[Callable[[], list[dict[str, Any]]]] = []
 
     # -- jobs ----------------------------------------------------------------
     def create(self, parent: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -297,7 +299,14 @@ class JobStore:
         ]
 
     @staticmethod
-    def _entry(job: _Job, when: float, severity: str, text: str, insert_id: str) -> dict:
+    def _entry(
+        job: _Job,
+        when: float,
+        severity: str,
+        text: str,
+        insert_id: str,
+        labels: dict[str, str] | None = None,
+    ) -> dict:
         project = job.name.split("/")[1]
         return {
             "logName": f"projects/{project}/logs/ml.googleapis.com%2F{job.job_id}",
@@ -305,6 +314,7 @@ class JobStore:
                 "type": "ml_job",
                 "labels": {"job_id": job.job_id, "project_id": project, "task_name": "service"},
             },
+            **({"labels": labels} if labels else {}),
             "timestamp": rfc3339(when),
             "receiveTimestamp": rfc3339(when),
             "severity": severity,
@@ -338,6 +348,8 @@ class JobStore:
             entries = [
                 e for j in self._jobs.values() for e in (*self._service_entries(j), *j.entries)
             ]
+        for source in self.log_sources:
+            entries += source()
         entries = [e for e in entries if matches(e, filter_text, {})]
         entries.sort(
             key=lambda e: (_parse_time(e["timestamp"]), e["insertId"]),

@@ -7,7 +7,9 @@ Its RUNNING phase is split into waves of ``parallelTrialCount`` trials, so
 ``finalMeasurement``; a cancel leaves the running trials STOPPING, then INFEASIBLE.
 The fake trains nothing: each trial's parameter values and objective are drawn
 from a generator seeded by the job name and trial number, so reads are stable
-and followers have real-shaped trials to show. Bounded; stdlib only.
+and followers have real-shaped trials to show. A study logs to Cloud Logging as
+an ``ml_job`` like a custom job: the service's job messages, and a start and an
+end line per trial labelled ``ml.googleapis.com/trial_id``. Bounded; stdlib only.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from providers.gcp.fake_store import (
     FakeError,
     JobStore,
     _Job,
+    _parse_time,
     matches,
     rfc3339,
     validate_job,
@@ -30,6 +33,7 @@ from providers.gcp.fake_store import (
 
 MAX_TUNING_JOBS = 200
 MAX_TRIALS = 1000
+TRIAL_LABEL = "ml.googleapis.com/trial_id"  # the label Vertex puts on a trial's log entries
 # google.cloud.aiplatform.v1.Trial.State numbering (study.proto).
 TRIAL_STATE_NUMBERS = {
     "STATE_UNSPECIFIED": 0,
@@ -86,6 +90,7 @@ class TuningStore:
         self._lock = threading.Lock()
         self._tuning: dict[str, _Job] = {}
         self._ids = itertools.count(int(jobs.clock() * 1000) * 1000 + 500_001)
+        jobs.log_sources.append(self.log_entries)
 
     def create(self, parent: str, body: dict[str, Any]) -> dict[str, Any]:
         if not _PROJECT_LOCATION.match(parent):
@@ -136,6 +141,36 @@ class TuningStore:
                     400, "FAILED_PRECONDITION", f"Cannot cancel {name}: it is in state {state}"
                 )
             job.cancel_at = self.jobs.clock()
+
+    # -- logs ------------------------------------------------------------------
+    def log_entries(self) -> list[dict[str, Any]]:
+        """Every study's log entries: the job's service messages and each trial's events."""
+        with self._lock:
+            studies = [(job, self.jobs._timeline(job)) for job in self._tuning.values()]
+        entries: list[dict[str, Any]] = []
+        for job, line in studies:
+            entries += self.jobs._service_entries(job)
+            metric = job.body["studySpec"]["metrics"][0]["metricId"]
+            for trial in self._trials(job, line):
+                entries += self._trial_entries(job, trial, metric)
+        return entries
+
+    def _trial_entries(self, job: _Job, trial: dict[str, Any], metric: str) -> list[dict[str, Any]]:
+        number, labels = trial["id"], {TRIAL_LABEL: trial["id"]}
+        values = ", ".join(f"{p['parameterId']}={p['value']}" for p in trial["parameters"])
+        events = [(trial["startTime"], "INFO", f"Trial {number} started: {values}")]
+        if "endTime" in trial:
+            final = (trial.get("finalMeasurement") or {}).get("metrics") or []
+            text = (
+                f"Trial {number} succeeded: {metric}={final[0]['value']}"
+                if final
+                else f"Trial {number} stopped: {trial.get('infeasibleReason', '')}".rstrip()
+            )
+            events.append((trial["endTime"], "INFO", text))
+        return [
+            self.jobs._entry(job, _parse_time(when), sev, text, f"trial-{number}-{i}", labels)
+            for i, (when, sev, text) in enumerate(events)
+        ]
 
     # -- views ---------------------------------------------------------------
     def _trials(self, job: _Job, line: dict[str, Any]) -> list[dict[str, Any]]:

@@ -282,6 +282,22 @@ class GcpProvider(Provider):
             yield from self._local().logs(local, follow=follow)
             return
         api, job, _ = self._resolve(handle)
+        yield from self.stream_logs(api, job, refresh=lambda name: api.get_job(name), follow=follow)
+
+    def stream_logs(
+        self,
+        api: Any,
+        job: dict[str, Any],
+        *,
+        refresh: Callable[[str], dict[str, Any]],
+        follow: bool,
+    ) -> Iterator[str]:
+        """A Vertex job's Cloud Logging lines, oldest first; with ``follow``, until it ends.
+
+        Custom and tuning jobs both log as ``resource.type="ml_job"`` under their own
+        ID; a tuning trial's lines carry its trial ID and are prefixed ``[trial N]``.
+        ``refresh`` re-reads the job (by resource name) between polls.
+        """
         _, project, _, _, _, job_id = job["name"].split("/")
         base = f'resource.type="ml_job" AND resource.labels.job_id="{job_id}"'
         since = job.get("createTime") or "1970-01-01T00:00:00Z"
@@ -294,12 +310,13 @@ class GcpProvider(Provider):
                 if line.timestamp != since:
                     since, seen_at_since = line.timestamp, set()
                 seen_at_since.add(line.insert_id)
+                trial = f"[trial {line.trial}] " if line.trial else ""
                 task = "" if line.task in (None, "service") else f"[{line.task}] "
-                yield f"{task}{line.text}"
+                yield f"{trial}{task}{line.text}"
             if not follow or finished:
                 return
             time.sleep(self.poll_seconds)
-            job = api.get_job(job["name"])
+            job = refresh(job["name"])
 
     def cancel(self, handle: JobHandle) -> JobStatus:
         local = rehearsal_run(handle)

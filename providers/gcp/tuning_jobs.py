@@ -8,6 +8,7 @@ the job's own ``trials`` field, which Vertex fills in as the study runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from cloudgd.errors import ProviderError
@@ -103,6 +104,14 @@ def tuning_status(provider: GcpProvider, handle: JobHandle) -> JobStatus:
     """The tuning job as a JobStatus: trials, counts and the best trial in ``extra``."""
     _, job, endpoint = _resolve(provider, handle)
     return _status(job, endpoint)
+
+
+def tuning_logs(provider: GcpProvider, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+    """The study's Cloud Logging lines: the job's own and every trial's, ``[trial N]`` first."""
+    api, job, _ = _resolve(provider, handle)
+    yield from provider.stream_logs(
+        api, job, refresh=lambda name: api.get_tuning_job(name), follow=follow
+    )
 
 
 def cancel_tuning(provider: GcpProvider, handle: JobHandle) -> JobStatus:

@@ -88,9 +88,15 @@ def test_tune_submits_the_study_and_status_lists_every_trial(
         update={"params": dict(handle.params)}
     )).extra["resource_name"] == status.extra["resource_name"]  # fmt: skip
 
+    # logs: the study's Cloud Logging entries (ml_job, its ID), each trial's marked
     lines = list(follower.logs(handle))
-    assert lines[0].endswith("each trial's own log is in Cloud Logging)")
-    assert [line.split(":")[0] for line in lines[1:]] == [f"trial-{i}" for i in range(1, 5)]
+    assert lines[0] == "Waiting for job to be provisioned."
+    assert "Job completed successfully." in lines  # as the last wave of trials ends
+    for trial in trials:
+        number = trial["name"].removeprefix("trial-")
+        mine = [line for line in lines if line.startswith(f"[trial {number}] ")]
+        assert mine[0].startswith(f"[trial {number}] Trial {number} started: ")
+        assert mine[-1] == f"[trial {number}] Trial {number} succeeded: val_loss={trial['value']}"
 
 
 def test_cancel_stops_the_running_trials_and_is_idempotent(
@@ -113,6 +119,9 @@ def test_cancel_stops_the_running_trials_and_is_idempotent(
     assert cancelled.state is JobState.CANCELLED
     assert [t["state"] for t in cancelled.extra["trials"]] == ["INFEASIBLE"] * 2
     assert cancelled.extra["best"] == {}
+    lines = list(follower.logs(handle))
+    assert "[trial 2] Trial 2 stopped: the tuning job was stopped" in lines
+    assert "Job was cancelled." in lines
     # a cancelled study is not reused: tuning again creates a new one
     assert submit_tuning(provider, plan).handle != str(handle)
 
