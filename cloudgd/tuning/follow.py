@@ -78,9 +78,12 @@ class TuningFollower(Provider):
 
             yield from gcp.tuning_logs(self.inner, handle, follow=follow)  # type: ignore[arg-type]
             return
-        status = self.status(handle)
-        for trial in status.extra.get("trials") or []:
-            yield f"{trial['name']}: {trial['state']} {trial.get('value') or ''}".rstrip()
+        if self.inner.name == "aws":
+            from providers.aws import tuning as aws
+
+            yield from aws.tuning_logs(self.inner, handle, follow=follow)  # type: ignore[arg-type]
+            return
+        raise self._unsupported("reading logs")
 
     def cancel(self, handle: JobHandle) -> JobStatus:
         if self.inner.name == "local":

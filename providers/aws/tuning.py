@@ -11,6 +11,7 @@ SageMaker parses it from the same stdout lines as a single job's metrics.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from cloudgd.errors import JobNotFoundError, ProviderError, SpecError
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 OPERATION = "sagemaker:CreateHyperParameterTuningJob"
 MAX_NAME = 32  # HyperParameterTuningJobName: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}
+MAX_TRIAL_PAGES = 20  # of 100 trials each: past SageMaker's own limit on trials per job
 STRATEGIES = {"random": "Random", "grid": "Grid", "bayesian": "Bayesian"}
 # Keys of a CreateTrainingJob request that a HyperParameterTrainingJobDefinition also has.
 _CARRIED = (
@@ -205,15 +207,20 @@ def _trials(sagemaker: Any, name: str, conn: Any) -> list[dict[str, Any]] | None
     backend lacks the call (moto 5.2.5)."""
     from providers.aws import client as aws
 
+    summaries: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"HyperParameterTuningJobName": name, "MaxResults": 100}
     try:
         with aws.sdk_errors(f"listing trials of {name}", conn):
-            pages = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
-                HyperParameterTuningJobName=name, MaxResults=100
-            )
+            for _ in range(MAX_TRIAL_PAGES):
+                page = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(**kwargs)
+                summaries += page.get("TrainingJobSummaries", [])
+                if not page.get("NextToken"):
+                    break
+                kwargs["NextToken"] = page["NextToken"]
     except (ProviderError, NotImplementedError):  # moto: HTTP 500 as a server, raises in-process
         return None
     trials = []
-    for job in pages.get("TrainingJobSummaries", []):
+    for job in summaries:
         final = job.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
         trials.append(
             {
@@ -255,10 +262,49 @@ def tuning_status(provider: AwsProvider, handle: JobHandle) -> JobStatus:
             "best": {
                 "name": best.get("TrainingJobName"),
                 "params": best.get("TunedHyperParameters"),
-            },
+                "value": objective.get("Value"),
+            }
+            if best
+            else {},
             "trials": _trials(sagemaker, handle.job, conn),
         },
     )
+
+
+def tuning_logs(provider: AwsProvider, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+    """Every trial's CloudWatch lines, merged by time, each prefixed ``[<trial>]`` (its
+    training job's name after the tuning job's); with ``follow``, until the job ends.
+
+    Trials are training jobs, so each is read like one (:class:`LogCursor`). Where the
+    backend cannot list trials (moto), one summary line per known trial is all there is.
+    """
+    import time
+
+    from providers.aws.logs import LogCursor
+
+    conn = provider._handle_connection(handle)
+    logs = provider._client("logs", conn)
+    cursors: dict[str, LogCursor] = {}
+    while True:
+        status = tuning_status(provider, handle)
+        trials = status.extra.get("trials")
+        if trials is None:
+            yield f"{status.name}: {status.raw_state} (this backend does not list trials)"
+            return
+        for trial in trials:
+            cursors.setdefault(trial["name"], LogCursor(logs, trial["name"], conn))
+        lines: list[tuple[int, str, str]] = []
+        for name, cursor in cursors.items():
+            events = cursor.poll()
+            label = name.removeprefix(f"{handle.job}-")
+            lines += [
+                (event.timestamp, name, f"[{label}] {text}")
+                for event, text in zip(events, cursor.lines(events), strict=True)
+            ]
+        yield from (text for _, _, text in sorted(lines))
+        if not follow or status.state.terminal:
+            return
+        time.sleep(provider.log_poll_seconds)
 
 
 def cancel_tuning(provider: AwsProvider, handle: JobHandle) -> JobStatus:

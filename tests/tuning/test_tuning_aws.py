@@ -152,3 +152,70 @@ def test_cancel_stops_the_tuning_job() -> None:
         JobHandle.parse("aws://us-east-1/digits-0a1b2c3d?kind=tuning")
     )
     assert status.state is JobState.STOPPING
+
+
+def test_logs_merge_every_trials_cloudwatch_streams_by_time(moto_aws: None) -> None:
+    """Trials are training jobs: their streams (moto CloudWatch Logs) read as one log."""
+    logs = boto3.client("logs", region_name=REGION)
+    group = "/aws/sagemaker/TrainingJobs"
+    logs.create_log_group(logGroupName=group)
+    second = {
+        **TRIALS["TrainingJobSummaries"][0],
+        "TrainingJobName": "digits-0a1b2c3d-002-bbbb",
+        "TrainingJobStatus": "InProgress",
+    }
+    now = int(datetime.now(UTC).timestamp() * 1000)  # CloudWatch drops events 14 days old
+    written = {
+        "digits-0a1b2c3d-001-aaaa/algo-1-1700000000": [
+            (now + 1, "epoch 1 val_loss=0.9"),
+            (now + 3, "epoch 2 val_loss=0.5"),
+        ],
+        "digits-0a1b2c3d-002-bbbb/algo-1-1700000001": [(now + 2, "epoch 1 val_loss=1.2")],
+    }
+    for stream, events in written.items():
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": t, "message": m} for t, m in events],
+        )
+    sagemaker = boto3.client(
+        "sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stubber = Stubber(sagemaker)
+    stubber.add_response("describe_hyper_parameter_tuning_job", DESCRIBED, NAME)
+    stubber.add_response(
+        "list_training_jobs_for_hyper_parameter_tuning_job",
+        {"TrainingJobSummaries": [TRIALS["TrainingJobSummaries"][0]], "NextToken": "page-2"},
+        {**NAME, "MaxResults": 100},
+    )
+    stubber.add_response(
+        "list_training_jobs_for_hyper_parameter_tuning_job",
+        {"TrainingJobSummaries": [second]},
+        {**NAME, "MaxResults": 100, "NextToken": "page-2"},
+    )
+    stubber.activate()
+    provider = AwsProvider(
+        client_factory=lambda service, conn: sagemaker if service == "sagemaker" else logs
+    )
+    lines = list(
+        TuningFollower(provider).logs(
+            JobHandle.parse("aws://us-east-1/digits-0a1b2c3d?kind=tuning")
+        )
+    )
+    assert lines == [
+        "[001-aaaa] epoch 1 val_loss=0.9",
+        "[002-bbbb] epoch 1 val_loss=1.2",
+        "[001-aaaa] epoch 2 val_loss=0.5",
+    ]
+    stubber.assert_no_pending_responses()  # both pages of trials were read
+
+
+def test_logs_on_a_backend_that_cannot_list_trials_say_so(
+    moto_aws: None, bundle: BundleRef
+) -> None:
+    plan = render_tuning(make_spec(), RenderContext(now=NOW, bundle=bundle))
+    provider = AwsProvider()
+    submit_tuning(provider, plan)
+    [line] = TuningFollower(provider).logs(JobHandle.parse(plan.handle))
+    assert line == f"{plan.job_name}: Completed (this backend does not list trials)"
