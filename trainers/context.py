@@ -9,7 +9,9 @@ else they are derived from SageMaker's host list or Vertex's CLUSTER_SPEC.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,6 +196,40 @@ def _sagemaker_hps(env: Mapping[str, str], base: Path) -> dict[str, Any]:
     return {}
 
 
+# Set by cloudgd's Azure ML sweep on each trial: Azure ML itself marks no trial as one.
+SWEEP_TRIAL_VAR = "CLOUDGD_SWEEP_TRIAL"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def trial_key(platform: Platform, env: Mapping[str, str], hps: Mapping[str, Any]) -> str | None:
+    """Which tuning trial this run is, or None for a single job.
+
+    Every trial of a study gets the same checkpoint location from the request (one
+    SageMaker CheckpointConfig, one Vertex ``--checkpoint-dir``, one Azure output path),
+    so without a subfolder each would resume from, or overwrite, another's checkpoints.
+    The key stays the same when the platform restarts a trial (spot, preemption), so a
+    restarted trial still resumes from its own.
+    """
+    if env.get("CLOUDGD_TRIAL_ID"):
+        key = env["CLOUDGD_TRIAL_ID"]
+    elif platform == "sagemaker" and "_tuning_objective_metric" in hps:
+        # SageMaker names each trial's training job; its hyperparameters mark it a trial.
+        key = env.get("TRAINING_JOB_NAME") or env.get("SAGEMAKER_JOB_NAME") or _digest(hps)
+    elif platform == "vertex":
+        key = env.get("CLOUD_ML_TRIAL_ID") or ""
+    elif platform == "azureml" and env.get(SWEEP_TRIAL_VAR):
+        key = env.get("AZUREML_RUN_ID") or ""
+    else:
+        return None
+    return _UNSAFE.sub("_", key) or None
+
+
+def _digest(hps: Mapping[str, Any]) -> str:
+    """A trial's own values name it when its job name is unknown (stable across restarts)."""
+    text = json.dumps(dict(hps), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def detect_platform(env: Mapping[str, str], opt_ml: Path = Path("/opt/ml")) -> Platform:
     """Which platform's contract applies, by its signature variables or paths."""
     if (
@@ -311,6 +347,9 @@ def detect_context(
 
     model_dir, output_dir, ckpt_dir = dirs["model"], dirs["output"], dirs["checkpoint"]
     assert model_dir is not None and output_dir is not None and ckpt_dir is not None
+    trial = trial_key(platform, env, hps)
+    if trial is not None:
+        ckpt_dir = ckpt_dir / f"trial-{trial}"
     if rank.world_size < 1 or not 0 <= rank.rank < rank.world_size:
         raise ConfigError(f"rank {rank.rank} is outside world size {rank.world_size}")
     return RunContext(

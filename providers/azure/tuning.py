@@ -25,6 +25,7 @@ from cloudgd.tuning.handle import as_tuning
 from cloudgd.tuning.space import identifier, ordered, value_text
 from cloudgd.tuning.spec import ParameterRange, TuningSpec
 from providers.azure.render import render_plan
+from trainers.context import SWEEP_TRIAL_VAR
 
 OPERATION = "azureml:JobsCreateOrUpdate"
 SWEEP_SCHEMA = "https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json"
@@ -102,6 +103,12 @@ def render_sweep(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) 
     job = single.request
     trial = {k: job[k] for k in _TRIAL_KEYS if k in job}
     trial["command"] = sweep_command(job["command"], tuning)
+    # The trials share the checkpoints output path: this tells the trainer it is one
+    # trial of many, so it keeps its checkpoints in a folder of its own.
+    trial["environment_variables"] = {
+        **trial.get("environment_variables", {}),
+        SWEEP_TRIAL_VAR: "1",
+    }
     sweep: dict[str, Any] = {
         "$schema": SWEEP_SCHEMA,
         "type": "sweep",

@@ -190,3 +190,43 @@ def test_bad_rank_variables_are_config_errors(tmp_path: Path) -> None:
 def test_gcs_mapping_leaves_other_paths_alone() -> None:
     assert gcs_to_local("gs://b/x/y.csv") == "/gcs/b/x/y.csv"
     assert gcs_to_local("/data/x.csv") == "/data/x.csv"
+
+
+def test_each_tuning_trial_checkpoints_in_a_folder_of_its_own(tmp_path: Path) -> None:
+    """Trials of one study share the request's checkpoint location; each keeps its own
+    subfolder, named so that a restarted (spot, preempted) trial finds its checkpoints."""
+    base = tmp_path / "opt" / "ml"
+    (base / "input" / "config").mkdir(parents=True)
+    hps = base / "input" / "config" / "hyperparameters.json"
+    hps.write_text(json.dumps({"optimizer.lr": "0.1", "_tuning_objective_metric": "val_loss"}))
+    sagemaker = detect_context(
+        None, env={"TRAINING_JOB_NAME": "digits-0a1b-003-9f8e"}, cwd=tmp_path, opt_ml=base
+    )
+    assert sagemaker.checkpoint_dir == base / "checkpoints" / "trial-digits-0a1b-003-9f8e"
+    hps.write_text(json.dumps({"optimizer.lr": "0.1"}))  # a single job: no subfolder
+    assert detect_context(None, env={}, cwd=tmp_path, opt_ml=base).checkpoint_dir == (
+        base / "checkpoints"
+    )
+
+    flags = Flags(checkpoint_dir="gs://bkt/ckpt")  # Vertex: one --checkpoint-dir for all
+    vertex = detect({"CLOUD_ML_JOB_ID": "1", "CLOUD_ML_TRIAL_ID": "7"}, tmp_path, flags)
+    assert vertex.checkpoint_dir == Path("/gcs/bkt/ckpt/trial-7")
+
+    azure = {"AZUREML_RUN_ID": "digits-0a1b_3", "CLOUDGD_SWEEP_TRIAL": "1"}
+    flags = Flags(checkpoint_dir=str(tmp_path / "mnt" / "checkpoints"))
+    assert detect(azure, tmp_path, flags).checkpoint_dir == (
+        tmp_path / "mnt" / "checkpoints" / "trial-digits-0a1b_3"
+    )
+    single = {"AZUREML_RUN_ID": "digits-0a1b"}
+    assert detect(single, tmp_path, flags).checkpoint_dir == tmp_path / "mnt" / "checkpoints"
+
+
+def test_a_sagemaker_trial_without_a_job_name_is_named_by_its_values(tmp_path: Path) -> None:
+    base = tmp_path / "opt" / "ml"
+    (base / "input" / "config").mkdir(parents=True)
+    hps = base / "input" / "config" / "hyperparameters.json"
+    names = set()
+    for lr in ("0.1", "0.1", "0.01"):
+        hps.write_text(json.dumps({"optimizer.lr": lr, "_tuning_objective_metric": "val_loss"}))
+        names.add(detect_context(None, env={}, cwd=tmp_path, opt_ml=base).checkpoint_dir.name)
+    assert len(names) == 2 and all(n.startswith("trial-") for n in names)
