@@ -14,11 +14,12 @@ from cloudgd.ci.result import JobResult, build_result, headline_metrics
 from cloudgd.ci.summary import append_step_summary, cost_text
 from cloudgd.cli.output import note
 from cloudgd.errors import CloudgdError, JobFailedError, UsageError
-from cloudgd.plan import JobStatus
+from cloudgd.plan import JobHandle, JobState, JobStatus
 
 if TYPE_CHECKING:
     from cloudgd.cost.estimate import Estimate
     from cloudgd.spec import JobSpec
+    from providers.base import Provider
 
 CLOUDS = ("aws", "gcp", "azure")
 
@@ -46,6 +47,29 @@ def estimate_or_none(spec: JobSpec, provider: str) -> Estimate | None:
         return estimate_for_spec(spec, provider)
     except CloudgdError:  # no catalog row for this machine/region: cost stays unknown
         return None
+
+
+def with_summary_metrics(
+    provider: Provider, handle: JobHandle, status: JobStatus, gates: Sequence[MetricGate]
+) -> JobStatus:
+    """The status plus the trainer's summary.json metrics, when a gate needs a metric
+    the cloud's status does not carry (Vertex and Azure ML report no final metrics).
+
+    A summary that cannot be read leaves the status as it is: the gate then fails
+    with "the job reported no ...", never passes unchecked.
+    """
+    missing = [g.metric for g in gates if g.metric not in status.metrics]
+    if not missing or status.state is not JobState.SUCCEEDED:
+        return status
+    from cloudgd.report.runfiles import SUMMARY_NAME, summary_metrics
+
+    try:
+        folder = provider.fetch_run_files(handle)
+    except CloudgdError as error:
+        note(f"could not read the job's {SUMMARY_NAME} for {', '.join(missing)}: {error}")
+        return status
+    metrics = {**summary_metrics(folder / SUMMARY_NAME), **status.metrics}
+    return status.model_copy(update={"metrics": metrics})
 
 
 def job_result(

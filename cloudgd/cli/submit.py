@@ -53,7 +53,13 @@ def command(
     """
     from cloudgd.cli.handles import default_poll
     from cloudgd.cli.options import settings
-    from cloudgd.cli.outcome import estimate_or_none, finish, gates_from_flags, job_result
+    from cloudgd.cli.outcome import (
+        estimate_or_none,
+        finish,
+        gates_from_flags,
+        job_result,
+        with_summary_metrics,
+    )
     from cloudgd.cli.output import emit_json, human_console, note, render_plan, status_document
     from cloudgd.cli.planning import budget_gate, plan_job, warn_budget
     from cloudgd.plan import JobHandle
@@ -113,6 +119,7 @@ def command(
     if follow:  # --wait already printed each state change, the last one included
         reason = f" ({status.message})" if status.message else ""
         note(f"{status.name}: {status.state.value}{reason}")
+    status = with_summary_metrics(chosen, handle, status, gates)
     result = job_result(
         status.model_copy(update={"handle": str(handle)}),
         provider=chosen.name,

@@ -63,7 +63,7 @@ def command(
     """
     from cloudgd.cli.handles import default_poll, open_handle
     from cloudgd.cli.options import settings
-    from cloudgd.cli.outcome import finish, gates_from_flags, job_result
+    from cloudgd.cli.outcome import finish, gates_from_flags, job_result, with_summary_metrics
     from cloudgd.cli.output import emit_json, human_console, render_status, status_document
     from cloudgd.durations import parse_duration
     from cloudgd.errors import UsageError
@@ -78,6 +78,7 @@ def command(
         parsed, timeout=seconds, poll=poll or default_poll(provider), on_status=waiter()
     )
     backend = parsed.params.get("backend", "cloud")
+    status = with_summary_metrics(provider, parsed, status, gates)
     result = job_result(status, provider=provider.name, backend=backend, gates=gates)
     if settings().json:
         checked = {"gates": [g.model_dump(mode="json") for g in result.gates]}

@@ -57,6 +57,30 @@ def _number(value: Any) -> Any:
     return value
 
 
+def _numbers(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    return {
+        f"{prefix}{k}": float(v)
+        for k, v in data.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+
+
+def summary_metrics(path: Path) -> dict[str, float]:
+    """Final metrics from the trainer's summary.json: top-level numbers, ``final``
+    numbers as they are, ``best`` numbers prefixed ``best_``."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    metrics = _numbers(data)
+    for key, prefix in (("metrics", ""), ("final", ""), ("best", "best_")):
+        if isinstance(data.get(key), dict):
+            metrics.update(_numbers(data[key], prefix))
+    return metrics
+
+
 def parse_records(text: str) -> list[dict[str, Any]]:
     """The JSON objects of a metrics.jsonl text; torn or foreign lines skipped."""
     records = []

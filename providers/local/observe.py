@@ -9,7 +9,6 @@ written but whose supervisor never started is FAILED after a startup timeout.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudgd.plan import JobStatus
+from cloudgd.report.runfiles import summary_metrics
 from providers.local import procs
 from providers.local import states as st
 from providers.local.logstream import tail_lines
@@ -86,30 +86,6 @@ def observe(run: RunDir) -> dict[str, Any]:
         )
 
     return run.update_state(settle)
-
-
-def _numbers(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    return {
-        f"{prefix}{k}": float(v)
-        for k, v in data.items()
-        if isinstance(v, int | float) and not isinstance(v, bool)
-    }
-
-
-def summary_metrics(path: Path) -> dict[str, float]:
-    """Final metrics from the trainer's summary.json: top-level numbers, ``final``
-    numbers as they are, ``best`` numbers prefixed ``best_``."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    metrics = _numbers(data)
-    for key, prefix in (("metrics", ""), ("final", ""), ("best", "best_")):
-        if isinstance(data.get(key), dict):
-            metrics.update(_numbers(data[key], prefix))
-    return metrics
 
 
 def find_summary(run: RunDir, artifacts: dict[str, str]) -> Path | None:

@@ -27,11 +27,13 @@ def fake_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(registry.BUILTINS, "fake", info)
 
 
-def job(tmp_path: Path, outcome: str = "SUCCEEDED", name: str = "job.yaml") -> str:
+def job(
+    tmp_path: Path, outcome: str = "SUCCEEDED", name: str = "job.yaml", summary: str = ""
+) -> str:
     path = tmp_path / name
+    env = {"FAKE_OUTCOME": outcome, **({"FAKE_SUMMARY": summary} if summary else {})}
     path.write_text(
-        "name: gated\ntrainer: {epochs: 3, data: {source: digits}}\n"
-        f"env: {{FAKE_OUTCOME: {outcome}}}\n",
+        f"name: gated\ntrainer: {{epochs: 3, data: {{source: digits}}}}\nenv: {json.dumps(env)}\n",
         encoding="utf-8",
     )
     return str(path)
@@ -96,6 +98,31 @@ def test_a_gate_on_a_metric_the_job_never_reports_fails(invoke: Invoke, tmp_path
     code, _, stderr = submit(invoke, job(tmp_path), "--min-metric", "val_accuracy=0.9")
     assert code == 4
     assert "the job reported no val_accuracy (it reported: val_loss)" in stderr
+
+
+def test_a_gate_reads_the_metric_from_the_jobs_summary_when_the_status_has_none(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    """Vertex and Azure ML report no final metrics: the trainer's summary.json has them."""
+    summary = json.dumps({"final": {"val_accuracy": 0.93}, "best": {"val_accuracy": 0.95}})
+    code, document, stderr = submit(
+        invoke, job(tmp_path, summary=summary), "--min-metric", "val_accuracy=0.9"
+    )
+    assert code == 0, stderr
+    assert document["passed"] is True
+    assert document["metrics"] == {
+        "val_loss": 0.25,
+        "val_accuracy": 0.93,
+        "best_val_accuracy": 0.95,
+    }
+    assert "gate passed: val_accuracy=0.93 is at least 0.9" in stderr
+
+    code, _, stderr = submit(
+        invoke, job(tmp_path, summary=summary, name="again.yaml"), "--min-metric",
+        "val_accuracy=0.94", "--idempotency-key", "second",
+    )  # fmt: skip
+    assert code == 4
+    assert "val_accuracy=0.93 is below 0.94" in stderr
 
 
 def test_gates_need_wait_and_a_well_formed_value(invoke: Invoke, tmp_path: Path) -> None:

@@ -4,7 +4,9 @@ Jobs live in ``$CLOUDGD_HOME/fake-jobs.json`` so separate CLI invocations see
 them, as with a real cloud. The job's fate is steered from the spec:
 ``env.FAKE_OUTCOME`` = SUCCEEDED (default), FAILED, FOREVER (stays RUNNING),
 REFUSE (ProviderError on submit), CRASH (a bug: RuntimeError), INTERRUPT (Ctrl-C
-during submit), CTRL_C_LOGS (Ctrl-C while following the logs).
+during submit), CTRL_C_LOGS (Ctrl-C while following the logs). ``env.FAKE_SUMMARY``
+(JSON) is the summary.json the job leaves in its output, as Vertex and Azure ML jobs
+do: their status carries no final metrics.
 Each status call moves a job one step: PENDING → RUNNING → outcome.
 """
 
@@ -22,6 +24,7 @@ from cloudgd.errors import JobNotFoundError, ProviderError
 from cloudgd.home import home
 from cloudgd.naming import job_name
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext, Upload
+from cloudgd.report.runfiles import NoMetricsError
 from cloudgd.spec import JobSpec
 from providers.base import Capability, Provider, rehearsal_run
 from providers.local.options import LocalOptions
@@ -72,6 +75,7 @@ class FakeProvider(Provider):
                 "epochs": spec.trainer.epochs,
                 "bundle": ctx.bundle.filename if ctx.bundle else None,
                 "key": ctx.idempotency_key,
+                "summary": spec.env.get("FAKE_SUMMARY"),
             },
             uploads=uploads,
             handle=str(self._handle(name)),
@@ -89,7 +93,12 @@ class FakeProvider(Provider):
             raise KeyboardInterrupt
         jobs = load_jobs()
         if plan.job_name not in jobs:
-            jobs[plan.job_name] = {"outcome": outcome, "step": 0, "cancelled": False}
+            jobs[plan.job_name] = {
+                "outcome": outcome,
+                "step": 0,
+                "cancelled": False,
+                "summary": plan.request.get("summary"),
+            }
             _save(jobs)
         return self._status(plan.job_name, jobs[plan.job_name])
 
@@ -138,6 +147,15 @@ class FakeProvider(Provider):
         if follow and job["outcome"] != "FOREVER":
             job["step"] = max(job["step"], 2)
             _save(jobs)
+
+    def fetch_run_files(self, handle: JobHandle) -> Path:
+        _, job = self._job(handle)
+        if not job.get("summary"):
+            raise NoMetricsError(f"fake job {handle.job} wrote no summary.json")
+        folder = home() / "fake-run-files" / handle.job
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "summary.json").write_text(job["summary"])
+        return folder
 
     def cancel(self, handle: JobHandle) -> JobStatus:
         jobs, job = self._job(handle)
