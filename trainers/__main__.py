@@ -91,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             code_dir=args.code_dir,
         )
         ctx = detect_context(flags)
+        from trainers.secrets import resolve_secrets
+
+        for name in resolve_secrets(ctx.platform):
+            print(f"secret {name}: read from the cloud's secret store", flush=True)
         cfg, config_path = load_train_config(
             args.config, os.environ, args.sets, ctx.hyperparameters
         )

@@ -31,6 +31,7 @@ from cloudgd.spec import JobSpec
 from providers.azure.options import AzureOptions
 from providers.azure.scope import WorkspaceScope, workspace_scope
 from providers.settings import effective_options as shared_effective_options
+from trainers.secrets import is_key_vault_url
 
 OPERATION = "azureml:JobsCreateOrUpdate"
 COMPUTE_OPERATION = "azureml:ComputeCreateOrUpdate"
@@ -170,6 +171,11 @@ def _environment_variables(spec: JobSpec) -> dict[str, str]:
                 f"not {secret.source}",
                 hint="store it in the workspace's Key Vault and use source: azure-keyvault "
                 "(a value in the job would be visible to anyone who can read the job)",
+            )
+        if not is_key_vault_url(secret.ref):
+            raise SpecError(
+                f"secrets.{name}.ref: {secret.ref!r} is not a Key Vault secret URL",
+                hint="use https://<vault>.vault.azure.net/secrets/<name>[/<version>]",
             )
         env[f"{SECRET_ENV_PREFIX}{name}"] = secret.ref
     return env

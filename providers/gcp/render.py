@@ -26,6 +26,7 @@ from providers.gcp.images import prebuilt_image
 from providers.gcp.labels import job_labels
 from providers.gcp.options import GcpOptions
 from providers.settings import effective_options as shared_effective_options
+from trainers.secrets import is_secret_manager_name
 
 OPERATION = "aiplatform:CreateCustomJob"
 # With --backend fake a spec without GCP settings still plans (as the SageMaker
@@ -110,6 +111,11 @@ def _env(spec: JobSpec) -> list[dict[str, str]]:
                 hint="store it in Secret Manager and use source: gcp-secretmanager with "
                 "ref projects/<p>/secrets/<name>/versions/<v> (a value in the request would "
                 "be visible in GetCustomJob)",
+            )
+        if not is_secret_manager_name(secret.ref):
+            raise SpecError(
+                f"secrets.{key}.ref: {secret.ref!r} is not a Secret Manager name",
+                hint="use projects/<project>/secrets/<name>[/versions/<version>]",
             )
         env[f"{SECRET_ENV_PREFIX}{key}"] = secret.ref
     return [{"name": key, "value": env[key]} for key in sorted(env)]

@@ -34,7 +34,12 @@ CASES: dict[str, dict[str, Any]] = {
         },
         "resources": {"accelerator": "T4:1"},
         "env": {"HF_HOME": "/tmp/hf"},
-        "secrets": {"HF_TOKEN": {"source": "azure-keyvault", "ref": "hf-token"}},
+        "secrets": {
+            "HF_TOKEN": {
+                "source": "azure-keyvault",
+                "ref": "https://ml-kv.vault.azure.net/secrets/hf-token",
+            }
+        },
         "tags": {"team": "ml-platform"},
     },
     "ddp_2node": {

@@ -61,6 +61,9 @@ def test_a_data_asset_is_mounted_as_given() -> None:
 def test_secrets_come_only_from_key_vault_and_never_by_value() -> None:
     message = _refusal(secrets={"TOKEN": {"source": "aws-secretsmanager", "ref": "x"}})
     assert message.startswith("secrets.TOKEN: Azure ML jobs read secrets from Azure Key Vault")
+    # the trainer reads the secret by its URL with the compute's identity: a name is not enough
+    message = _refusal(secrets={"TOKEN": {"source": "azure-keyvault", "ref": "hf-token"}})
+    assert message.startswith("secrets.TOKEN.ref: 'hf-token' is not a Key Vault secret URL")
 
 
 def test_image_and_environment_are_exclusive() -> None:

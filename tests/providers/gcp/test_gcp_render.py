@@ -105,6 +105,10 @@ def test_tensorboard_needs_a_service_account() -> None:
         ({"trainer": {"data": {"source": "csv", "uri": "data/train.csv"}}}, "trainer.data.uri"),
         ({"checkpoints": {"uri": "s3://b/ckpt"}}, "checkpoints.uri"),
         ({"secrets": {"TOKEN": {"source": "env", "ref": "MY_TOKEN"}}}, "secrets.TOKEN"),
+        (
+            {"secrets": {"TOKEN": {"source": "gcp-secretmanager", "ref": "hf-token"}}},
+            "secrets.TOKEN.ref",
+        ),
         ({"tags": {"9lives": "x"}}, "tags.9lives"),
         ({"tags": {"cloudgd-job": "x"}}, "tags.cloudgd-job"),
     ],
