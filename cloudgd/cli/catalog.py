@@ -38,8 +38,9 @@ def _row(choice: InstanceChoice) -> list[str]:
 
 def render_table(offers: list[InstanceChoice]) -> None:
     """Print offers as a rich table on stdout."""
-    from rich.console import Console
     from rich.table import Table
+
+    from cloudgd.cli.output import console
 
     table = Table(title="cloudgd catalog (USD per node-hour, list prices)")
     for name in ("provider", "region", "instance", "accelerator", "vCPUs", "GiB"):
@@ -48,7 +49,7 @@ def render_table(offers: list[InstanceChoice]) -> None:
     table.add_column("spot $/h", justify="right")
     for choice in offers:
         table.add_row(*_row(choice))
-    Console().print(table)
+    console().print(table)  # whole columns off a terminal
 
 
 @click.command(name="catalog")

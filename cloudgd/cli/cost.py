@@ -108,8 +108,9 @@ def _kg(value: float | None) -> str:
 
 
 def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobSpec) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from cloudgd.cli.output import console
 
     cheapest, greenest = cheapest_index(estimates), greenest_index(estimates)
     title = (
@@ -147,9 +148,9 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
             bound = e.upper_bound_total
             cells.append("unknown" if bound is None else "yes" if bound <= budget else "NO")
         table.add_row(*cells, style=style)
-    console = Console()
-    console.print(table)
-    err = Console(stderr=True)
+    # Off a terminal (a CI log, a file) the table keeps every column whole.
+    console().print(table)
+    err = console(stderr=True)
     for s in skipped:
         err.print(f"not offered: {s['provider']} {s['region']}: {s['reason']}")
     if estimates:
