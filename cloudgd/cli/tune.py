@@ -6,6 +6,11 @@ submit a SageMaker tuning job, a Vertex HyperparameterTuningJob or an Azure ML s
 job (``--backend moto|fake`` rehearses against the local fakes); ``--dry-run``
 prints the tuning request for any provider and sends nothing. The study's worst case,
 trials × one trial's bound, is checked against ``limits.max_cost_usd``.
+
+With ``--wait`` a cloud study is followed to its end (each change of state or trial
+counts on stderr), then shown with every trial; exit 4 when it failed or was
+cancelled, or when its best trial misses a ``--min-metric``/``--max-metric`` gate.
+A local study always runs in the foreground, so it always waits.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 import click
 
-from cloudgd.cli.options import backend_options, planning_options
+from cloudgd.cli.options import backend_options, gate_options, planning_options, poll_option
 
 
 def tuning_plan(planned: Any) -> Any:
@@ -41,6 +46,14 @@ def tuning_plan(planned: Any) -> Any:
 @planning_options
 @backend_options
 @click.option("--dry-run", is_flag=True, help="Print the tuning request; send nothing.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Follow a cloud study to its end and show every trial; exit 4 if it failed "
+    "(a local study always runs in the foreground).",
+)
+@poll_option
+@gate_options
 def command(
     file: str,
     provider: str,
@@ -49,13 +62,20 @@ def command(
     backend: str,
     endpoint: str | None,
     dry_run: bool,
+    wait: bool,
+    poll: float | None,
+    min_metrics: tuple[str, ...],
+    max_metrics: tuple[str, ...],
 ) -> None:
     """Tune the trainer fields in the spec's tuning: block and print the best trial."""
     from cloudgd.cli.options import settings
+    from cloudgd.cli.outcome import gates_from_flags
     from cloudgd.cli.output import emit_json, human_console, note, render_plan
     from cloudgd.cli.planning import plan_job
     from cloudgd.tuning.cost import require_tuning
 
+    local = provider == "local"
+    gates = gates_from_flags(min_metrics, max_metrics, waits=wait or local or dry_run)
     planned = plan_job(
         file,
         provider,
@@ -67,7 +87,9 @@ def command(
     require_tuning(planned.loaded.spec)
     json_mode = settings().json
     if planned.provider.name == "local":
-        _run_local(planned, dry_run, json_mode)
+        status = _run_local(planned, dry_run, json_mode)
+        if status is not None:
+            _enforce_gates(status, gates)
         return
     plan = tuning_plan(planned)
     if dry_run:
@@ -83,10 +105,70 @@ def command(
     _budget_gate(planned)
     status = submit_tuning(planned.provider, plan)
     note(f"submitted tuning job {plan.job_name} to {planned.provider.name}: {status.state.value}")
+    if wait:
+        _wait(planned.provider, status, poll, gates)
+        return
     if json_mode:
         emit_json({"handle": status.handle, "state": status.state.value, "job_name": plan.job_name})
     else:
         click.echo(status.handle)
+
+
+def study_waiter(first: Any) -> Any:
+    """An on_status callback: a line on stderr whenever the study's state or counts move."""
+    from cloudgd.cli.output import note
+
+    last: list[Any] = [(first.state, dict(first.extra.get("trial_counts") or {}))]
+
+    def on_status(status: Any) -> None:
+        seen = (status.state, dict(status.extra.get("trial_counts") or {}))
+        if seen != last[0]:
+            counts = ", ".join(f"{n} {s}" for s, n in sorted(seen[1].items()))
+            note(
+                f"{status.name}: {status.state.value}" + (f" (trials: {counts})" if counts else "")
+            )
+            last[0] = seen
+
+    return on_status
+
+
+def _wait(provider: Any, submitted: Any, poll: float | None, gates: Any) -> None:
+    from cloudgd.cli.handles import check_outcome, default_poll
+    from cloudgd.cli.options import settings
+    from cloudgd.cli.output import emit_json, human_console, render_status, status_document
+    from cloudgd.plan import JobHandle
+    from cloudgd.tuning.follow import TuningFollower
+
+    follower = TuningFollower(provider)
+    status = follower.wait(
+        JobHandle.parse(submitted.handle),
+        poll=poll or default_poll(provider),
+        on_status=study_waiter(submitted),
+    )
+    if settings().json:
+        emit_json(status_document(status))
+    else:
+        render_status(human_console(), status)
+    check_outcome(status)
+    _enforce_gates(status, gates)
+
+
+def _enforce_gates(status: Any, gates: Any) -> None:
+    """Exit 4 when the study's best value misses a gate (its metric is the best trial's)."""
+    from cloudgd.ci.gates import check_gates
+    from cloudgd.cli.output import note
+    from cloudgd.errors import JobFailedError
+
+    results = check_gates(gates, status.metrics)
+    for result in results:
+        if result.passed:
+            note(f"gate passed: {result.line(status.metrics)}")
+    failed = [r.line(status.metrics) for r in results if not r.passed]
+    if failed:
+        raise JobFailedError(
+            f"gate failed: {'; '.join(failed)}",
+            hint=f"the study's best trial misses the gate; see cloudgd status '{status.handle}'",
+        )
 
 
 def submit_tuning(provider: Any, plan: Any) -> Any:
@@ -129,7 +211,7 @@ def _warn_budget(planned: Any) -> None:
         note(f"warning: tune would refuse this study: {refused.message}")
 
 
-def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> None:
+def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> Any:
     from pathlib import Path
 
     from cloudgd.cli.output import emit_json, note
@@ -144,7 +226,7 @@ def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> None:
         )
         if json_mode:
             emit_json({"dry_run": True, "handle": study_handle(study_dir)})
-        return
+        return None
     note(f"study: {study_handle(study_dir)}")
     study = LocalStudy(spec, study_dir, name=name, now=planned.ctx.now, on_event=note)
     status = study.run()
@@ -158,7 +240,7 @@ def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> None:
                 "trials": status.extra.get("trials"),
             }
         )
-        return
+        return status
     if best:
         click.echo(f"best trial {best['trial']}: {tuning.metric.name}={best['value']:.6g}")
         for path, value in sorted(best["params"].items()):
@@ -168,3 +250,4 @@ def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> None:
         from cloudgd.errors import JobFailedError
 
         raise JobFailedError(f"study {name} ended {status.state.value} with no successful trial")
+    return status

@@ -137,3 +137,43 @@ def test_tune_status_and_cancel_through_the_cli(
     code, out, err = cloudgd("--output", "json", "cancel", handle)
     assert code == 0, err
     assert json.loads(out)["state"] in ("STOPPING", "CANCELLED")
+
+
+def test_tune_wait_follows_the_sweep_to_its_end_and_gates_its_best_trial(
+    fake_azure: FakeAzureML, tmp_path: Path
+) -> None:
+    """What a CI step runs: submit the study, follow it, show each trial, gate the best."""
+    from click.testing import CliRunner
+
+    from cloudgd.cli.main import cli
+
+    job = tmp_path / "job.yaml"
+    doc = {"name": "digits-tune", "trainer": {"epochs": 1}, "tuning": SEARCH}
+    job.write_text(yaml.safe_dump(doc))
+    args = ["tune", str(job), "-p", "azure", "--backend", "fake", "--endpoint",
+            fake_azure.plain_url, "--wait", "--poll", "0.1"]  # fmt: skip
+    passed = CliRunner().invoke(cli, [*args, "--max-metric", "val_loss=1.0"])
+    assert passed.exit_code == 0, passed.stderr
+    assert "(trials: 2 RUNNING)" in passed.stderr  # the first wave, as it ran
+    assert "gate passed: val_loss=" in passed.stderr
+    lines = [" ".join(line.split()) for line in passed.stdout.splitlines()]
+    assert "trials 4 SUCCEEDED" in lines
+    assert sum(1 for line in lines if line.startswith("digits-tune-")) == 4  # one row per trial
+
+    # the same study again (attached, already ended) against a bar its best cannot reach
+    missed = CliRunner().invoke(cli, [*args, "--max-metric", "val_loss=0.0"])
+    assert missed.exit_code == 4
+    assert "gate failed: val_loss=" in missed.stderr and "is above 0" in missed.stderr
+
+
+def test_tune_gates_need_wait_on_a_cloud(fake_azure: FakeAzureML, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cloudgd.cli.main import cli
+
+    job = tmp_path / "job.yaml"
+    job.write_text(yaml.safe_dump({"name": "t", "trainer": {"epochs": 1}, "tuning": SEARCH}))
+    result = CliRunner().invoke(
+        cli, ["tune", str(job), "-p", "azure", "--backend", "fake", "--min-metric", "x=1"]
+    )
+    assert result.exit_code == 2 and "needs --wait" in result.stderr
