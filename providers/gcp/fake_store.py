@@ -98,6 +98,21 @@ def _lookup(record: dict[str, Any], dotted: str) -> Any:
     return value
 
 
+def list_page(
+    views: list[dict[str, Any]], key: str, filter_text: str, page_size: int, page_token: str
+) -> dict[str, Any]:
+    """One page of a List call: filtered, newest first, ``nextPageToken`` while more remain."""
+    aliases = {"display_name": "displayName", "create_time": "createTime"}
+    views = [v for v in views if matches(v, filter_text, aliases)]
+    views.sort(key=lambda v: (v["createTime"], v["name"]), reverse=True)
+    start = int(page_token or 0)
+    size = max(1, min(page_size or 100, 1000))
+    page: dict[str, Any] = {key: views[start : start + size]}
+    if start + size < len(views):
+        page["nextPageToken"] = str(start + size)
+    return page
+
+
 def matches(record: dict[str, Any], filter_text: str, aliases: dict[str, str]) -> bool:
     """True when ``record`` satisfies every term of ``filter_text``."""
     for key, op, want in _terms(filter_text):
@@ -199,15 +214,7 @@ class JobStore:
         _terms(filter_text)  # a bad filter is an error even when no job would be checked
         with self._lock:
             views = [self._view(j) for j in self._jobs.values() if j.name.startswith(parent + "/")]
-        aliases = {"display_name": "displayName", "create_time": "createTime"}
-        views = [v for v in views if matches(v, filter_text, aliases)]
-        views.sort(key=lambda v: (v["createTime"], v["name"]), reverse=True)
-        start = int(page_token or 0)
-        size = max(1, min(page_size or 100, 1000))
-        page: dict[str, Any] = {"customJobs": views[start : start + size]}
-        if start + size < len(views):
-            page["nextPageToken"] = str(start + size)
-        return page
+        return list_page(views, "customJobs", filter_text, page_size, page_token)
 
     def cancel(self, name: str) -> None:
         with self._lock:

@@ -26,7 +26,7 @@ from providers.gcp.fake_store import (
     JobStore,
     _Job,
     _parse_time,
-    matches,
+    list_page,
     rfc3339,
     validate_job,
 )
@@ -121,14 +121,7 @@ class TuningStore:
             views = [
                 self._view(j) for j in self._tuning.values() if j.name.startswith(parent + "/")
             ]
-        aliases = {"display_name": "displayName", "create_time": "createTime"}
-        views = [v for v in views if matches(v, filter_text, aliases)]
-        views.sort(key=lambda v: (v["createTime"], v["name"]), reverse=True)
-        start, size = int(page_token or 0), max(1, min(page_size or 100, 1000))
-        page: dict[str, Any] = {"hyperparameterTuningJobs": views[start : start + size]}
-        if start + size < len(views):
-            page["nextPageToken"] = str(start + size)
-        return page
+        return list_page(views, "hyperparameterTuningJobs", filter_text, page_size, page_token)
 
     def cancel(self, name: str) -> None:
         with self._lock:

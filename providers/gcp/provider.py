@@ -40,6 +40,25 @@ def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
+def vertex_status(job: dict[str, Any], endpoint: str | None, console: str = CONSOLE) -> JobStatus:
+    """A Vertex job resource (custom or tuning: they share these fields) as a JobStatus;
+    ``console`` is the Cloud console URL pattern of its kind."""
+    raw = state_name(job.get("state"))
+    _, project, _, location, _, job_id = job["name"].split("/")
+    return JobStatus(
+        handle=GcpProvider._handle(job, endpoint),
+        name=job.get("displayName", job_id),
+        state=job_state(raw),
+        raw_state=raw,
+        message=(job.get("error") or {}).get("message") or None,
+        created_at=_time(job.get("createTime")),
+        started_at=_time(job.get("startTime")),
+        ended_at=_time(job.get("endTime")),
+        console_url=None if endpoint else console.format(loc=location, id=job_id, p=project),
+        extra={"job_id": job_id, "resource_name": job["name"]},
+    )
+
+
 class GcpProvider(Provider):
     """Vertex AI custom jobs; ``--backend fake`` rehearses against a local fake service."""
 
@@ -135,20 +154,7 @@ class GcpProvider(Provider):
         return str(JobHandle(provider="gcp", parts=(project, location, job_id), params=params))
 
     def _status(self, job: dict[str, Any], endpoint: str | None) -> JobStatus:
-        raw = state_name(job.get("state"))
-        _, project, _, location, _, job_id = job["name"].split("/")
-        return JobStatus(
-            handle=self._handle(job, endpoint),
-            name=job.get("displayName", job_id),
-            state=job_state(raw),
-            raw_state=raw,
-            message=(job.get("error") or {}).get("message") or None,
-            created_at=_time(job.get("createTime")),
-            started_at=_time(job.get("startTime")),
-            ended_at=_time(job.get("endTime")),
-            console_url=None if endpoint else CONSOLE.format(loc=location, id=job_id, p=project),
-            extra={"job_id": job_id, "resource_name": job["name"]},
-        )
+        return vertex_status(job, endpoint)
 
     def _resolve(self, handle: JobHandle) -> tuple[Any, dict[str, Any], str | None]:
         """(api, job dict, endpoint) for a handle naming a custom job by ID or display name."""

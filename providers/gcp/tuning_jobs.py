@@ -14,8 +14,7 @@ from typing import Any
 from cloudgd.errors import ProviderError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan
 from cloudgd.tuning.handle import as_tuning
-from providers.gcp.provider import CONSOLE, GcpProvider, _time
-from providers.gcp.states import job_state, state_name
+from providers.gcp.provider import CONSOLE, GcpProvider, vertex_status
 
 _TUNING_CONSOLE = CONSOLE.replace("/training/", "/training/hyperparameter-tuning-jobs/")
 
@@ -39,8 +38,6 @@ def _trial(trial: dict[str, Any], metric: str) -> dict[str, Any]:
 
 
 def _status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
-    raw = state_name(job.get("state"))
-    _, project, _, location, _, job_id = job["name"].split("/")
     objective = ((job.get("studySpec") or {}).get("metrics") or [{}])[0]
     metric, goal = objective.get("metricId", ""), objective.get("goal", "MINIMIZE")
     trials = [_trial(t, metric) for t in job.get("trials", [])]
@@ -50,29 +47,22 @@ def _status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
     counts: dict[str, int] = {}
     for trial in trials:
         counts[str(trial["state"])] = counts.get(str(trial["state"]), 0) + 1
-    return JobStatus(
-        handle=_handle(job, endpoint),
-        name=job.get("displayName", job_id),
-        state=job_state(raw),
-        raw_state=raw,
-        message=(job.get("error") or {}).get("message") or None,
-        created_at=_time(job.get("createTime")),
-        started_at=_time(job.get("startTime")),
-        ended_at=_time(job.get("endTime")),
-        metrics={metric: float(best["value"])} if best else {},
-        console_url=None
-        if endpoint
-        else _TUNING_CONSOLE.format(loc=location, id=job_id, p=project),
-        extra={
-            "kind": "tuning",
-            "job_id": job_id,
-            "resource_name": job["name"],
-            "trial_counts": counts,
-            "best": {"name": best["name"], "params": best["params"], "value": best["value"]}
-            if best
-            else {},
-            "trials": trials,
-        },
+    base = vertex_status(job, endpoint, console=_TUNING_CONSOLE)
+    extra = {
+        **base.extra,
+        "kind": "tuning",
+        "trial_counts": counts,
+        "best": {"name": best["name"], "params": best["params"], "value": best["value"]}
+        if best
+        else {},
+        "trials": trials,
+    }
+    return base.model_copy(
+        update={
+            "handle": _handle(job, endpoint),
+            "metrics": {metric: float(best["value"])} if best else {},
+            "extra": extra,
+        }
     )
 
 
