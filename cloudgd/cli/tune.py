@@ -114,28 +114,11 @@ def command(
         click.echo(status.handle)
 
 
-def study_waiter(first: Any) -> Any:
-    """An on_status callback: a line on stderr whenever the study's state or counts move."""
-    from cloudgd.cli.output import note
-
-    last: list[Any] = [(first.state, dict(first.extra.get("trial_counts") or {}))]
-
-    def on_status(status: Any) -> None:
-        seen = (status.state, dict(status.extra.get("trial_counts") or {}))
-        if seen != last[0]:
-            counts = ", ".join(f"{n} {s}" for s, n in sorted(seen[1].items()))
-            note(
-                f"{status.name}: {status.state.value}" + (f" (trials: {counts})" if counts else "")
-            )
-            last[0] = seen
-
-    return on_status
-
-
 def _wait(provider: Any, submitted: Any, poll: float | None, gates: Any) -> None:
     from cloudgd.cli.handles import check_outcome, default_poll
     from cloudgd.cli.options import settings
     from cloudgd.cli.output import emit_json, human_console, render_status, status_document
+    from cloudgd.cli.wait import study_waiter
     from cloudgd.plan import JobHandle
     from cloudgd.tuning.follow import TuningFollower
 

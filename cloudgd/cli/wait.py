@@ -37,6 +37,28 @@ def waiter(first: JobState | None = None) -> Callable[[JobStatus], None]:
     return on_status
 
 
+def study_waiter(first: JobStatus | None = None) -> Callable[[JobStatus], None]:
+    """The on_status callback for a tuning study: a line on stderr whenever its state or
+    its trial counts move (``digits-tune: RUNNING (trials: 2 RUNNING, 3 SUCCEEDED)``)."""
+    from cloudgd.cli.output import note
+
+    def seen(status: JobStatus) -> tuple[JobState, dict[str, int]]:
+        return status.state, dict(status.extra.get("trial_counts") or {})
+
+    last: list[tuple[JobState, dict[str, int]] | None] = [seen(first) if first else None]
+
+    def on_status(status: JobStatus) -> None:
+        now = seen(status)
+        if now != last[0]:
+            counts = ", ".join(f"{n} {s}" for s, n in sorted(now[1].items()))
+            note(
+                f"{status.name}: {status.state.value}" + (f" (trials: {counts})" if counts else "")
+            )
+            last[0] = now
+
+    return on_status
+
+
 @click.command()
 @output_option
 @handle_argument
@@ -74,8 +96,11 @@ def command(
         raise UsageError(f"--timeout: {error}") from None
     gates = gates_from_flags(min_metrics, max_metrics, waits=True)
     provider, parsed = open_handle(handle)
+    from cloudgd.tuning.handle import is_tuning
+
+    progress = study_waiter() if is_tuning(parsed) else waiter()
     status = provider.wait(
-        parsed, timeout=seconds, poll=poll or default_poll(provider), on_status=waiter()
+        parsed, timeout=seconds, poll=poll or default_poll(provider), on_status=progress
     )
     backend = parsed.params.get("backend", "cloud")
     status = with_summary_metrics(provider, parsed, status, gates)

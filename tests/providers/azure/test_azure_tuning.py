@@ -177,3 +177,24 @@ def test_tune_gates_need_wait_on_a_cloud(fake_azure: FakeAzureML, tmp_path: Path
         cli, ["tune", str(job), "-p", "azure", "--backend", "fake", "--min-metric", "x=1"]
     )
     assert result.exit_code == 2 and "needs --wait" in result.stderr
+
+
+def test_wait_on_a_tuning_handle_reports_the_trials_as_they_move(
+    fake_azure: FakeAzureML, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from cloudgd.cli.main import cli
+
+    job = tmp_path / "job.yaml"
+    job.write_text(yaml.safe_dump({"name": "waited", "trainer": {"epochs": 1}, "tuning": SEARCH}))
+    tuned = CliRunner().invoke(
+        cli, ["tune", str(job), "-p", "azure", "--backend", "fake", "--endpoint",
+              fake_azure.plain_url],
+    )  # fmt: skip
+    assert tuned.exit_code == 0, tuned.stderr
+    handle = tuned.stdout.strip()
+    waited = CliRunner().invoke(cli, ["wait", handle, "--poll", "0.1"])
+    assert waited.exit_code == 0, waited.stderr
+    assert "(trials: 4 SUCCEEDED)" in waited.stderr
+    assert waited.stderr.index("(trials: 2 RUNNING)") < waited.stderr.index("4 SUCCEEDED")
