@@ -284,4 +284,11 @@ class AwsProvider(Provider):
             params = {"backend": "moto", "endpoint": str(conn.endpoint)} if conn.rehearsal else {}
             handle = JobHandle(provider="aws", parts=(region, name), params=params)
             found.append(summary_status(handle, summary, tags))
-        return found
+        from providers.aws.tuning import list_tuning_jobs
+
+        found += list_tuning_jobs(sagemaker, conn, region, prefix)
+        return sorted(found, key=_newest_first)
+
+
+def _newest_first(status: JobStatus) -> float:
+    return -status.created_at.timestamp() if status.created_at else 0.0

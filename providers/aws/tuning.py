@@ -271,6 +271,50 @@ def tuning_status(provider: AwsProvider, handle: JobHandle) -> JobStatus:
     )
 
 
+def list_tuning_jobs(sagemaker: Any, conn: Any, region: str, prefix: str | None) -> list[JobStatus]:
+    """cloudgd's tuning jobs in ``region`` (tagged like its training jobs), tuning handles."""
+    from providers.aws import client as aws
+
+    kwargs: dict[str, Any] = {
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": 100,
+    }
+    if prefix:
+        kwargs["NameContains"] = prefix
+    with aws.sdk_errors("listing tuning jobs", conn):
+        summaries = sagemaker.list_hyper_parameter_tuning_jobs(**kwargs)[
+            "HyperParameterTuningJobSummaries"
+        ]
+    found = []
+    for summary in summaries:
+        name = summary["HyperParameterTuningJobName"]
+        if prefix and not name.startswith(prefix):
+            continue
+        with aws.sdk_errors(f"reading tags of {name}", conn):
+            tags = sagemaker.list_tags(ResourceArn=summary["HyperParameterTuningJobArn"])["Tags"]
+        if not any(t["Key"] == "cloudgd:spec-hash" for t in tags):
+            continue
+        params = {"backend": "moto", "endpoint": str(conn.endpoint)} if conn.rehearsal else {}
+        handle = as_tuning(JobHandle(provider="aws", parts=(region, name), params=params))
+        raw = summary.get("HyperParameterTuningJobStatus")
+        found.append(
+            JobStatus(
+                handle=str(handle),
+                name=name,
+                state=map_state(TUNING_STATES, raw),
+                raw_state=raw,
+                created_at=summary.get("CreationTime"),
+                ended_at=summary.get("HyperParameterTuningEndTime"),
+                extra={
+                    "kind": "tuning",
+                    "trial_counts": summary.get("TrainingJobStatusCounters", {}),
+                },
+            )
+        )
+    return found
+
+
 def tuning_logs(provider: AwsProvider, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
     """Every trial's CloudWatch lines, merged by time, each prefixed ``[<trial>]`` (its
     training job's name after the tuning job's); with ``follow``, until the job ends.

@@ -236,6 +236,7 @@ class AzureClient:
             studio_url=getattr(job, "studio_url", None),
             compute=getattr(job, "compute", None),
             properties={str(k): str(v) for k, v in (getattr(job, "properties", {}) or {}).items()},
+            kind=getattr(job, "type", None),
         )
 
     def create_job(self, document: dict[str, Any]) -> JobView:

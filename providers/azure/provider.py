@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from cloudgd.errors import JobNotFoundError, ProviderError, SpecError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
+from cloudgd.tuning.handle import as_tuning
 from providers.azure import code_asset
 from providers.azure.options import AzureOptions
 from providers.azure.render import COMPUTE_OPERATION, render_plan
@@ -295,14 +296,18 @@ class AzureProvider(Provider):
         for job in client.list_jobs(LIST_TAG):
             if prefix and not job.name.startswith(prefix):
                 continue
+            handle = self._handle(scope, job.name, endpoint)
+            sweep = job.kind == "sweep"
             found.append(
                 JobStatus(
-                    handle=str(self._handle(scope, job.name, endpoint)),
+                    # a sweep's handle follows it as a study (trials, best trial)
+                    handle=str(as_tuning(handle) if sweep else handle),
                     name=job.name,
                     state=job_state(job.status),
                     raw_state=job.status,
                     created_at=job.created_at,
                     console_url=job.studio_url,
+                    extra={"kind": "tuning"} if sweep else {},
                 )
             )
         return sorted(found, key=lambda s: (s.created_at is not None, s.created_at), reverse=True)

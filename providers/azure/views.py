@@ -18,6 +18,7 @@ class JobView:
     compute: str | None
     # Service-set job properties: a finished sweep's best_child_run_id and score.
     properties: dict[str, str] = field(default_factory=dict)
+    kind: str | None = None  # the job's type: "command", "sweep", ...
 
 
 @dataclass(frozen=True)

@@ -351,6 +351,21 @@ class GcpProvider(Provider):
         return self._status(api.get_job(job["name"]), endpoint)
 
     def list(self, prefix: str | None = None) -> list[JobStatus]:
+        """cloudgd's custom and tuning jobs (by label) in one location, newest first."""
+        from providers.gcp.tuning_jobs import study_status
+
+        api, parent, endpoint = self._list_scope()
+        managed = f'labels.{lbl.KEY_MANAGED}="true"'
+        statuses = [self._status(job, endpoint) for job in api.list_jobs(parent, managed)]
+        statuses += [study_status(j, endpoint) for j in api.list_tuning_jobs(parent, managed)]
+        if prefix:
+            statuses = [s for s in statuses if s.name.startswith(prefix)]
+        return sorted(
+            statuses, key=lambda s: s.created_at.timestamp() if s.created_at else 0.0, reverse=True
+        )
+
+    def _list_scope(self) -> tuple[Any, str, str | None]:
+        """(api, ``projects/<p>/locations/<l>``, endpoint) where ``list`` looks."""
         project = (
             self.project
             or os.environ.get("GOOGLE_CLOUD_PROJECT")
@@ -367,12 +382,4 @@ class GcpProvider(Provider):
                 "gcp: no project to list jobs in",
                 hint="set GOOGLE_CLOUD_PROJECT (and CLOUDGD_GCP_LOCATION, default us-central1)",
             )
-        jobs = api.list_jobs(
-            f"projects/{project}/locations/{location}", f'labels.{lbl.KEY_MANAGED}="true"'
-        )
-        statuses = [self._status(job, endpoint) for job in jobs]
-        if prefix:
-            statuses = [s for s in statuses if s.name.startswith(prefix)]
-        return sorted(
-            statuses, key=lambda s: s.created_at.timestamp() if s.created_at else 0.0, reverse=True
-        )
+        return api, f"projects/{project}/locations/{location}", endpoint

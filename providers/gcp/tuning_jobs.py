@@ -37,7 +37,8 @@ def _trial(trial: dict[str, Any], metric: str) -> dict[str, Any]:
     }
 
 
-def _status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
+def study_status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
+    """A HyperparameterTuningJob resource as a study's JobStatus (tuning handle, trials)."""
     objective = ((job.get("studySpec") or {}).get("metrics") or [{}])[0]
     metric, goal = objective.get("metricId", ""), objective.get("goal", "MINIMIZE")
     trials = [_trial(t, metric) for t in job.get("trials", [])]
@@ -86,14 +87,14 @@ def submit_tuning(provider: GcpProvider, plan: Plan) -> JobStatus:
         what="tuning plan",
         find=lambda api, parent, where: api.list_tuning_jobs(parent, where),
         create=lambda api, parent, body: api.create_tuning_job(parent, body),
-        as_status=_status,
+        as_status=study_status,
     )
 
 
 def tuning_status(provider: GcpProvider, handle: JobHandle) -> JobStatus:
     """The tuning job as a JobStatus: trials, counts and the best trial in ``extra``."""
     _, job, endpoint = _resolve(provider, handle)
-    return _status(job, endpoint)
+    return study_status(job, endpoint)
 
 
 def tuning_logs(provider: GcpProvider, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
@@ -107,15 +108,15 @@ def tuning_logs(provider: GcpProvider, handle: JobHandle, *, follow: bool = Fals
 def cancel_tuning(provider: GcpProvider, handle: JobHandle) -> JobStatus:
     """CancelHyperparameterTuningJob (Vertex stops the running trials); idempotent."""
     api, job, endpoint = _resolve(provider, handle)
-    current = _status(job, endpoint)
+    current = study_status(job, endpoint)
     if current.state.terminal or current.state is JobState.STOPPING:
         return current
     try:
         api.cancel_tuning_job(job["name"])
     except ProviderError:
         # Lost a race with the study's own end (FAILED_PRECONDITION): report that end.
-        current = _status(api.get_tuning_job(job["name"]), endpoint)
+        current = study_status(api.get_tuning_job(job["name"]), endpoint)
         if not current.state.terminal:
             raise
         return current
-    return _status(api.get_tuning_job(job["name"]), endpoint)
+    return study_status(api.get_tuning_job(job["name"]), endpoint)

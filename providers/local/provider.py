@@ -252,4 +252,19 @@ class LocalProvider(Provider):
                 continue
             run = RunDir(child)
             found.append(to_status(run, observe(run), f"local://{child}"))
+        found += _studies(root / "studies", prefix)
         return sorted(found, key=lambda s: (s.created_at is not None, s.created_at), reverse=True)
+
+
+def _studies(root: Path, prefix: str | None) -> list[JobStatus]:
+    """Local tuning studies (``<runs>/studies/<name>``) as studies, with tuning handles;
+    their trials are runs of the study's own, listed by ``cloudgd status`` on it."""
+    from providers.local.study import STATE, StudyDir, study_handle, study_status
+
+    if not root.is_dir():
+        return []
+    return [
+        study_status(StudyDir(child), study_handle(child))
+        for child in sorted(root.iterdir())
+        if (child / STATE).is_file() and not (prefix and not child.name.startswith(prefix))
+    ]

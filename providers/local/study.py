@@ -16,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cloudgd.plan import JobState, JobStatus
+from cloudgd.plan import JobHandle, JobState, JobStatus
+from cloudgd.tuning.handle import as_tuning
 from providers.local.rundir import now_iso, write_json_atomic
 
 STATE = "study.json"
@@ -110,6 +111,11 @@ _STATES = {
 
 def _time(text: Any) -> datetime | None:
     return datetime.fromisoformat(text) if isinstance(text, str) else None
+
+
+def study_handle(study_dir: Path) -> str:
+    """The tuning handle of the study in ``study_dir``: ``local://<dir>?kind=tuning``."""
+    return str(as_tuning(JobHandle(provider="local", parts=(str(study_dir),))))
 
 
 def study_status(study: StudyDir, handle: str) -> JobStatus:

@@ -22,13 +22,12 @@ from cloudgd.errors import JobNotFoundError
 from cloudgd.plan import JobHandle, JobState, JobStatus, RenderContext
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.cost import require_tuning
-from cloudgd.tuning.handle import as_tuning
 from cloudgd.tuning.spec import TuningSpec
 from cloudgd.tuning.validate import trial_trainer
 from providers.local.logstream import read_lines
 from providers.local.provider import LocalProvider
 from providers.local.rundir import now_iso
-from providers.local.study import StudyDir, study_status
+from providers.local.study import StudyDir, study_handle, study_status
 
 POLL_SECONDS = 0.3
 METRICS = "metrics.jsonl"
@@ -36,10 +35,6 @@ METRICS = "metrics.jsonl"
 
 class TrialFailed(Exception):
     """A trial's run ended FAILED; Optuna records it and the study goes on."""
-
-
-def study_handle(study_dir: Path) -> str:
-    return str(as_tuning(JobHandle(provider="local", parts=(str(study_dir),))))
 
 
 def workers(tuning: TuningSpec) -> int:

@@ -219,3 +219,16 @@ def test_logs_on_a_backend_that_cannot_list_trials_say_so(
     submit_tuning(provider, plan)
     [line] = TuningFollower(provider).logs(JobHandle.parse(plan.handle))
     assert line == f"{plan.job_name}: Completed (this backend does not list trials)"
+
+
+def test_list_shows_tuning_jobs_with_tuning_handles(moto_aws: None, bundle: BundleRef) -> None:
+    plan = render_tuning(make_spec(), RenderContext(now=NOW, bundle=bundle))
+    provider = AwsProvider()
+    submit_tuning(provider, plan)
+    boto3.client("sagemaker", region_name=REGION).create_hyper_parameter_tuning_job(
+        **{**plan.request, "HyperParameterTuningJobName": "someone-elses", "Tags": []}
+    )
+    [listed] = provider.list()  # only cloudgd's (tagged) study, not the other one
+    assert listed.handle == plan.handle and listed.handle.endswith("?kind=tuning")
+    assert listed.extra["kind"] == "tuning" and listed.state is JobState.SUCCEEDED
+    assert provider.list(prefix="nothing-") == []

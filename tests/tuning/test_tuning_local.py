@@ -93,6 +93,15 @@ def test_cloudgd_tune_local_runs_the_study_and_ends_with_the_best_trial(tmp_path
     )
     assert any("best: trial" in line for line in follower.logs(handle))
 
+    # `cloudgd list` shows the study (not its trials) with the handle that follows it
+    listed = subprocess.run(
+        [sys.executable, "-m", "cloudgd", "-o", "json", "list", "-p", "local"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    studies = [j for j in json.loads(listed.stdout)["jobs"] if j["extra"].get("kind") == "tuning"]
+    assert [s["handle"] for s in studies] == [str(handle)]
+
     # and for people: `cloudgd status` ends with one row per trial, the best one starred
     shown = subprocess.run(
         [sys.executable, "-m", "cloudgd", "status", str(handle)],

@@ -17,6 +17,7 @@ from cloudgd.tuning.follow import TuningFollower
 from providers.azure.fake import FakeAzureML
 from providers.azure.fake_store import FakeStore
 from providers.azure.provider import AzureProvider
+from providers.azure.scope import WorkspaceScope
 from providers.azure.tuning import render_sweep
 from providers.azure.tuning_jobs import TRIALS_NOTE, submit_sweep
 
@@ -89,6 +90,11 @@ def test_tune_creates_the_sweep_job_and_status_follows_it(
     assert status.metrics == {"val_loss": best["value"]}
     assert [t["value"] for t in trials if t["name"] == best["name"]] == [best["value"]]
     assert list(follower.logs(handle))  # the sweep job's own log
+    # `cloudgd list`: the sweep, not its trials, with the handle that follows it as a study
+    scope = WorkspaceScope(*handle.parts[:3])
+    lister = AzureProvider(backend="fake", endpoint=fake_azure.plain_url, scope=scope)
+    [listed] = lister.list()
+    assert listed.handle == str(handle) and listed.extra == {"kind": "tuning"}
 
 
 def test_cancel_a_running_sweep_twice(

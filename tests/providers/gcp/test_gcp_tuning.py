@@ -88,6 +88,10 @@ def test_tune_submits_the_study_and_status_lists_every_trial(
         update={"params": dict(handle.params)}
     )).extra["resource_name"] == status.extra["resource_name"]  # fmt: skip
 
+    # `cloudgd list` shows the study, with the handle that follows it as one
+    [listed] = [j for j in provider.list() if j.extra.get("kind") == "tuning"]
+    assert listed.handle == str(handle) and listed.state is JobState.SUCCEEDED
+
     # logs: the study's Cloud Logging entries (ml_job, its ID), each trial's marked
     lines = list(follower.logs(handle))
     assert lines[0] == "Waiting for job to be provisioned."
