@@ -55,8 +55,9 @@ def _job_file(tmp_path: Path, trainer: dict[str, Any], search: dict[str, Any]) -
 def test_cloudgd_tune_local_runs_the_study_and_ends_with_the_best_trial(tmp_path: Path) -> None:
     job = _job_file(tmp_path, TINY_TRAINER, SEARCH)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    tune = [sys.executable, "-m", "cloudgd", "tune", str(job), "-p", "local"]
     done = subprocess.run(
-        [sys.executable, "-m", "cloudgd", "tune", str(job), "-p", "local"],
+        [*tune, "--max-metric", "val_loss=100"],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -65,6 +66,7 @@ def test_cloudgd_tune_local_runs_the_study_and_ends_with_the_best_trial(tmp_path
     )
     assert done.returncode == 0, done.stderr
     assert "trial 0 started" in done.stderr and "study succeeded" in done.stderr
+    assert "gate passed: val_loss=" in done.stderr  # the best trial's value, gated
     lines = done.stdout.strip().splitlines()
     assert lines[0].startswith("best trial ") and "val_loss=" in lines[0]
     handle = JobHandle.parse(lines[-1])
