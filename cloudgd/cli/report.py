@@ -44,6 +44,9 @@ def command(
     cloudgd report local:///home/me/.cloudgd/runs/digits-mlp-3f2a9c1d
     cloudgd report aws://us-east-1/digits-mlp-3f2a9c1d --spec job.yaml
     cloudgd report --compare HANDLE_SGD HANDLE_ADAM --out reports/
+    cloudgd report 'local:///home/me/.cloudgd/runs/studies/digits-tune-05192779?kind=tuning'
+
+    A tuning study's handle reports its best finished trials (up to 8), compared.
     """
     from pathlib import Path
 
@@ -53,6 +56,9 @@ def command(
     from cloudgd.errors import UsageError
     from cloudgd.report.build import collect, write_report
 
+    expanded, study = _expand_study(handles)
+    if study is not None:
+        handles, compare, stem = expanded, len(expanded) > 1, stem or study
     if len(handles) > 1 and not compare:
         raise UsageError(
             f"{len(handles)} handles given without --compare",
@@ -86,3 +92,28 @@ def command(
     note(f"report for {', '.join(r.run.label for r in reports)}:")
     click.echo(str(files.figure))
     click.echo(str(files.markdown))
+
+
+def _expand_study(handles: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+    """One study handle stands for its best finished trials, compared in one report:
+    (their handles, the study's name); anything else is returned as it is, with None."""
+    from cloudgd.cli.handles import open_handle
+    from cloudgd.cli.output import note
+    from cloudgd.errors import UsageError
+    from cloudgd.tuning.handle import is_tuning
+    from cloudgd.tuning.trials import trial_handles
+
+    if len(handles) != 1:
+        return handles, None
+    provider, handle = open_handle(handles[0])
+    if not is_tuning(handle):
+        return handles, None
+    study = provider.status(handle)
+    trials = trial_handles(study, handle)
+    if not trials:
+        raise UsageError(
+            f"study {study.name} has no finished trial to report on yet",
+            hint=f"see `cloudgd status '{handle}'`",
+        )
+    note(f"study {study.name}: comparing its {len(trials)} best finished trial(s)")
+    return tuple(trials), study.name

@@ -104,6 +104,23 @@ def test_cloudgd_tune_local_runs_the_study_and_ends_with_the_best_trial(tmp_path
     studies = [j for j in json.loads(listed.stdout)["jobs"] if j["extra"].get("kind") == "tuning"]
     assert [s["handle"] for s in studies] == [str(handle)]
 
+    # `cloudgd report` on the study compares its finished trials, the best one first
+    from click.testing import CliRunner
+
+    from cloudgd.cli.main import cli
+
+    reported = CliRunner().invoke(cli, ["report", str(handle), "--out", str(tmp_path / "rep")])
+    assert reported.exit_code == 0, reported.stderr
+    assert "comparing its 3 best finished trial(s)" in reported.stderr
+
+    def run_name(trial: dict[str, Any]) -> str:
+        return Path(JobHandle.parse(trial["handle"]).parts[0]).name
+
+    markdown = (tmp_path / "rep" / f"{Path(handle.job).name}.md").read_text()
+    header = next(line for line in markdown.splitlines() if line.startswith("| |"))
+    [best_trial] = [t for t in status.extra["trials"] if t["number"] == best["trial"]]
+    assert header.split("|")[2].strip() == f"`{run_name(best_trial)}`"  # first column
+
     # and for people: `cloudgd status` ends with one row per trial, the best one starred
     shown = subprocess.run(
         [sys.executable, "-m", "cloudgd", "status", str(handle)],

@@ -1,0 +1,53 @@
+"""A study's trials as jobs of their own: the handles ``cloudgd report`` compares.
+
+A local trial is a local run; a SageMaker trial is a training job; an Azure ML trial
+is a child job of the sweep. Each can be followed (and its metrics files fetched)
+with an ordinary handle. Vertex AI trials are not jobs of their own, so a Vertex
+study has no trial handles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudgd.errors import UsageError
+from cloudgd.plan import JobHandle, JobStatus
+from cloudgd.tuning.handle import KIND
+
+MAX_TRIALS_REPORTED = 8  # more curves than this in one figure read as noise
+_FINISHED = {"SUCCEEDED", "Completed"}  # cloudgd's word, SageMaker's
+
+
+def _ranked(trials: list[dict[str, Any]], best: dict[str, Any]) -> list[dict[str, Any]]:
+    """Finished trials, best first. The best value is the study's extreme, so distance
+    from it orders the rest from better to worse whatever the goal."""
+    finished = [t for t in trials if str(t.get("state")) in _FINISHED]
+    best_value = best.get("value")
+
+    def rank(trial: dict[str, Any]) -> tuple[int, float]:
+        value = trial.get("value")
+        if value is None or best_value is None:
+            return (1, 0.0)
+        return (0, abs(float(value) - float(best_value)))
+
+    return sorted(finished, key=rank)
+
+
+def trial_handles(study: JobStatus, handle: JobHandle) -> list[str]:
+    """Handles of the study's best finished trials (at most ``MAX_TRIALS_REPORTED``)."""
+    if handle.provider == "gcp":
+        raise UsageError(
+            "Vertex AI runs a study's trials inside the tuning job: they have no handles "
+            "of their own to report on",
+            hint="`cloudgd status HANDLE` lists each trial's values and objective",
+        )
+    params = {k: v for k, v in handle.params.items() if k != KIND}
+    found = []
+    for trial in _ranked(list(study.extra.get("trials") or []), study.extra.get("best") or {}):
+        if handle.provider == "local":
+            if trial.get("handle"):
+                found.append(str(trial["handle"]))
+        elif trial.get("name"):
+            parts = (*handle.parts[:-1], str(trial["name"]))
+            found.append(str(JobHandle(provider=handle.provider, parts=parts, params=params)))
+    return found[:MAX_TRIALS_REPORTED]
