@@ -67,7 +67,18 @@ def command(
     min_metrics: tuple[str, ...],
     max_metrics: tuple[str, ...],
 ) -> None:
-    """Tune the trainer fields in the spec's tuning: block and print the best trial."""
+    """Tune the trainer fields in the spec's tuning: block and print the best trial.
+
+    Locally the study runs here with Optuna, each trial a real local run; on a cloud
+    it is a SageMaker tuning job, a Vertex AI HyperparameterTuningJob or an Azure ML
+    sweep, and the printed handle follows it with status, logs, wait, cancel, list
+    and report. The budget (limits.max_cost_usd) covers the whole study.
+
+    \b
+    cloudgd tune examples/digits-tune.yaml -p local
+    cloudgd tune job.yaml -p aws --dry-run
+    cloudgd tune job.yaml -p gcp --wait --min-metric val_accuracy=0.95
+    """
     from cloudgd.cli.options import settings
     from cloudgd.cli.outcome import gates_from_flags
     from cloudgd.cli.output import emit_json, human_console, note, render_plan
