@@ -94,7 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from trainers.secrets import resolve_secrets
 
         for name in resolve_secrets(ctx.platform):
-            print(f"secret {name}: read from the cloud's secret store", flush=True)
+            if ctx.is_main:  # every rank reads its own copy; one line says so
+                print(f"secret {name}: read from the cloud's secret store", flush=True)
         cfg, config_path = load_train_config(
             args.config, os.environ, args.sets, ctx.hyperparameters
         )
