@@ -204,3 +204,15 @@ def test_wait_on_a_tuning_handle_reports_the_trials_as_they_move(
     assert waited.exit_code == 0, waited.stderr
     assert "(trials: 4 SUCCEEDED)" in waited.stderr
     assert waited.stderr.index("(trials: 2 RUNNING)") < waited.stderr.index("4 SUCCEEDED")
+
+
+def test_a_throttled_trial_listing_is_retried(
+    fake_azure: FakeAzureML, fake_store: FakeStore, tmp_path: Path
+) -> None:
+    provider = AzureProvider(backend="fake", endpoint=fake_azure.plain_url, poll_seconds=0.1)
+    handle = JobHandle.parse(submit_sweep(provider, _plan(tmp_path)).handle)
+    follower = TuningFollower(provider)
+    _wait_until(follower, handle, JobState.SUCCEEDED)
+    fake_store.inject_fault("/children", 503, times=2)
+    assert follower.status(handle).extra["trial_counts"] == {"SUCCEEDED": 4}
+    assert fake_store.take_fault("/children") is None  # both faults were met, and retried
