@@ -73,10 +73,19 @@ def command(
         spec = load_spec(spec_file, overrides).spec
     elif overrides:
         raise UsageError("--set applies to --spec; give the job file too")
+    from cloudgd.report.runfiles import NoMetricsError
+
     reports = []
     for text in handles:
         provider, handle = open_handle(text)
-        reports.append(collect(provider, handle, spec=spec))
+        try:
+            reports.append(collect(provider, handle, spec=spec))
+        except NoMetricsError as missing:
+            if study is None:
+                raise
+            note(f"skipped {text}: {missing}")  # a study's trial that logged nothing
+    if not reports:
+        raise NoMetricsError(f"no trial of study {study} has metrics files to report on")
     files = write_report(reports, Path(out_dir), stem=stem)
     if settings().json:
         emit_json(

@@ -8,11 +8,13 @@ the whole study, with per-trial status in ``JobStatus.extra['trials']``; the CLI
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 from cloudgd.errors import UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
+from cloudgd.tuning.handle import study_of, trial_of
 from providers.base import Capability, Provider
 
 
@@ -43,7 +45,23 @@ class TuningFollower(Provider):
     def list(self, prefix: str | None = None) -> list[JobStatus]:
         return []
 
+    def _trial(self, handle: JobHandle) -> str | None:
+        trial = trial_of(handle)
+        if trial is not None and self.inner.name != "gcp":
+            raise UsageError(
+                f"trial={trial}: only a Vertex AI study's trials are named so",
+                hint="a trial of a local, SageMaker or Azure ML study is a job with its own "
+                "handle; `cloudgd status` on the study lists them",
+            )
+        return trial
+
     def status(self, handle: JobHandle) -> JobStatus:
+        trial = self._trial(handle)
+        if trial is not None:
+            from providers.gcp import tuning_jobs as gcp
+
+            study = gcp.tuning_status(self.inner, study_of(handle))  # type: ignore[arg-type]
+            return gcp.trial_status(study, handle, trial)
         if self.inner.name == "local":
             from providers.local import tuning as local
 
@@ -85,7 +103,24 @@ class TuningFollower(Provider):
             return
         raise self._unsupported("reading logs")
 
+    def fetch_run_files(self, handle: JobHandle) -> Path:
+        """A Vertex trial's metrics files; a study as a whole has none of its own."""
+        trial = self._trial(handle)
+        if trial is None:
+            raise UsageError(
+                "a study has no metrics files of its own; its trials do",
+                hint="`cloudgd report HANDLE` compares the study's best trials",
+            )
+        from providers.gcp import tuning_jobs as gcp
+
+        return gcp.trial_run_files(self.inner, handle, trial)  # type: ignore[arg-type]
+
     def cancel(self, handle: JobHandle) -> JobStatus:
+        if self._trial(handle) is not None:
+            raise UsageError(
+                "Vertex AI stops a study's trials only with the study",
+                hint=f"cancel the whole study: cloudgd cancel '{study_of(handle)}'",
+            )
         if self.inner.name == "local":
             from providers.local import tuning as local
 

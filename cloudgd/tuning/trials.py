@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudgd.errors import UsageError
 from cloudgd.plan import JobHandle, JobStatus
-from cloudgd.tuning.handle import KIND
+from cloudgd.tuning.handle import KIND, TRIAL, study_of
 
 MAX_TRIALS_REPORTED = 8  # more curves than this in one figure read as noise
-_FINISHED = {"SUCCEEDED", "Completed"}  # cloudgd's word, SageMaker's
+_FINISHED = {"SUCCEEDED", "Completed"}  # cloudgd's and Vertex's word, SageMaker's
 
 
 def _ranked(trials: list[dict[str, Any]], best: dict[str, Any]) -> list[dict[str, Any]]:
@@ -35,16 +34,14 @@ def _ranked(trials: list[dict[str, Any]], best: dict[str, Any]) -> list[dict[str
 
 def trial_handles(study: JobStatus, handle: JobHandle) -> list[str]:
     """Handles of the study's best finished trials (at most ``MAX_TRIALS_REPORTED``)."""
-    if handle.provider == "gcp":
-        raise UsageError(
-            "Vertex AI runs a study's trials inside the tuning job: they have no handles "
-            "of their own to report on",
-            hint="`cloudgd status HANDLE` lists each trial's values and objective",
-        )
     params = {k: v for k, v in handle.params.items() if k != KIND}
     found = []
     for trial in _ranked(list(study.extra.get("trials") or []), study.extra.get("best") or {}):
-        if handle.provider == "local":
+        if handle.provider == "gcp":  # a trial of the study, named by its ID
+            trial_id = str(trial["name"]).removeprefix("trial-")
+            narrowed = {**study_of(handle).params, TRIAL: trial_id}
+            found.append(str(handle.model_copy(update={"params": narrowed})))
+        elif handle.provider == "local":
             if trial.get("handle"):
                 found.append(str(trial["handle"]))
         elif trial.get("name"):

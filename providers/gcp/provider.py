@@ -59,6 +59,30 @@ def vertex_status(job: dict[str, Any], endpoint: str | None, console: str = CONS
     )
 
 
+def download_run_files(
+    api: Any, job: dict[str, Any], spec_key: str, under: str, dest: Path, handle: JobHandle
+) -> Path:
+    """metrics.jsonl and summary.json from ``<baseOutputDirectory>/<under>`` of a Vertex
+    job (``spec_key``: ``jobSpec`` of a custom job, ``trialJobSpec`` of a tuning job)."""
+    from cloudgd.report.runfiles import RUN_FILES, NoMetricsError, clear_run_files
+
+    base = ((job.get(spec_key) or {}).get("baseOutputDirectory") or {}).get("outputUriPrefix")
+    if not base:
+        raise ProviderError(
+            f"Vertex AI job {handle.job} has no baseOutputDirectory",
+            hint="jobs cloudgd submits always set one; was this job created elsewhere?",
+        )
+    prefix = base.rstrip("/") + "/" + under
+    clear_run_files(dest)
+    if not api.download_files(prefix, RUN_FILES, dest, job["name"].split("/")[1]):
+        raise NoMetricsError(
+            f"{handle.job}: no metrics yet (nothing under {prefix}; job state "
+            f"{state_name(job.get('state'))})",
+            hint=f"follow the job with: cloudgd logs --follow '{handle}'",
+        )
+    return dest
+
+
 class GcpProvider(Provider):
     """Vertex AI custom jobs; ``--backend fake`` rehearses against a local fake service."""
 
@@ -261,26 +285,9 @@ class GcpProvider(Provider):
         """
         if rehearsal_run(handle) is not None:
             return super().fetch_run_files(handle)
-        from cloudgd.report.runfiles import RUN_FILES, NoMetricsError, clear_run_files
 
         api, job, _ = self._resolve(handle)
-        base = ((job.get("jobSpec") or {}).get("baseOutputDirectory") or {}).get("outputUriPrefix")
-        if not base:
-            raise ProviderError(
-                f"Vertex AI job {handle.job} has no baseOutputDirectory",
-                hint="jobs cloudgd submits always set one; was this job created elsewhere?",
-            )
-        prefix = base.rstrip("/") + "/output/"
-        dest = fetched_dir(handle)
-        clear_run_files(dest)
-        project = job["name"].split("/")[1]
-        if not api.download_files(prefix, RUN_FILES, dest, project):
-            raise NoMetricsError(
-                f"{handle.job}: no metrics yet (nothing under {prefix}; job state "
-                f"{state_name(job.get('state'))})",
-                hint=f"follow the job with: cloudgd logs --follow '{handle}'",
-            )
-        return dest
+        return download_run_files(api, job, "jobSpec", "output/", fetched_dir(handle), handle)
 
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         local = rehearsal_run(handle)

@@ -9,13 +9,23 @@ the job's own ``trials`` field, which Vertex fills in as the study runs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from cloudgd.errors import ProviderError
+from cloudgd.errors import JobNotFoundError, ProviderError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan
-from cloudgd.tuning.handle import as_tuning
-from providers.gcp.provider import CONSOLE, GcpProvider, vertex_status
+from cloudgd.tuning.handle import as_tuning, study_of, trial_of
+from providers.base import fetched_dir
+from providers.gcp.provider import CONSOLE, GcpProvider, download_run_files, vertex_status
 
+# google.cloud.aiplatform.v1.Trial.State → cloudgd's JobState.
+TRIAL_STATES = {
+    "REQUESTED": JobState.PENDING,
+    "ACTIVE": JobState.RUNNING,
+    "STOPPING": JobState.STOPPING,
+    "SUCCEEDED": JobState.SUCCEEDED,
+    "INFEASIBLE": JobState.FAILED,
+}
 _TUNING_CONSOLE = CONSOLE.replace("/training/", "/training/hyperparameter-tuning-jobs/")
 
 
@@ -52,6 +62,7 @@ def study_status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
     extra = {
         **base.extra,
         "kind": "tuning",
+        "metric": metric,
         "trial_counts": counts,
         "best": {"name": best["name"], "params": best["params"], "value": best["value"]}
         if best
@@ -98,10 +109,44 @@ def tuning_status(provider: GcpProvider, handle: JobHandle) -> JobStatus:
 
 
 def tuning_logs(provider: GcpProvider, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
-    """The study's Cloud Logging lines: the job's own and every trial's, ``[trial N]`` first."""
-    api, job, _ = _resolve(provider, handle)
-    yield from provider.stream_logs(
+    """The study's Cloud Logging lines: the job's own and every trial's, ``[trial N]`` first;
+    with ``trial=N`` in the handle, that trial's alone."""
+    api, job, _ = _resolve(provider, study_of(handle))
+    lines = provider.stream_logs(
         api, job, refresh=lambda name: api.get_tuning_job(name), follow=follow
+    )
+    trial = trial_of(handle)
+    mark = f"[trial {trial}] "
+    yield from (line for line in lines if trial is None or line.startswith(mark))
+
+
+def trial_run_files(provider: GcpProvider, handle: JobHandle, trial: str) -> Path:
+    """A trial's metrics files: Vertex gives trial ``N`` the model dir
+    ``<base>/<N>/model/``, and the trainer writes its output dir beside it."""
+    api, job, _ = _resolve(provider, study_of(handle))
+    dest = fetched_dir(handle) / f"trial-{trial}"
+    return download_run_files(api, job, "trialJobSpec", f"{trial}/output/", dest, handle)
+
+
+def trial_status(study: JobStatus, handle: JobHandle, trial: str) -> JobStatus:
+    """One trial of a Vertex study as a JobStatus (its values in ``extra['params']``)."""
+    found = [t for t in study.extra.get("trials") or [] if t["name"] == f"trial-{trial}"]
+    if not found:
+        raise JobNotFoundError(
+            f"Vertex AI study {study.name} has no trial {trial} (yet)",
+            hint=f"`cloudgd status '{study_of(handle)}'` lists its trials",
+        )
+    [row] = found
+    metric = study.extra.get("metric")
+    value = row.get("value")
+    return JobStatus(
+        handle=str(handle),
+        name=f"{study.name}-trial-{trial}",
+        state=TRIAL_STATES.get(str(row.get("state")), JobState.UNKNOWN),
+        raw_state=row.get("state"),
+        message=row.get("message"),
+        metrics={metric: float(value)} if metric and value is not None else {},
+        extra={"kind": "trial", "study": str(study_of(handle)), "params": row.get("params")},
     )
 
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from cloudgd.errors import UsageError
 from cloudgd.plan import JobHandle, JobState, JobStatus
 from cloudgd.tuning.trials import MAX_TRIALS_REPORTED, trial_handles
 
@@ -58,7 +55,15 @@ def test_local_trials_are_local_runs_and_a_big_study_reports_its_best_few() -> N
     assert found[:2] == ["local:///t/19", "local:///t/18"]  # minimised: smallest first
 
 
-def test_vertex_trials_have_no_handles_of_their_own() -> None:
-    handle = JobHandle.parse("gcp://p/us-central1/123?kind=tuning")
-    with pytest.raises(UsageError, match="inside the tuning job"):
-        trial_handles(_study(str(handle), [], {}), handle)
+def test_vertex_trials_are_named_on_the_studys_handle() -> None:
+    handle = JobHandle.parse("gcp://p/us-central1/123?kind=tuning&backend=fake")
+    trials = [
+        {"name": "trial-1", "state": "SUCCEEDED", "value": 0.3},
+        {"name": "trial-2", "state": "SUCCEEDED", "value": 0.1},
+        {"name": "trial-3", "state": "ACTIVE", "value": None},
+    ]
+    found = trial_handles(_study(str(handle), trials, {"value": 0.1}), handle)
+    assert found == [
+        "gcp://p/us-central1/123?backend=fake&kind=tuning&trial=2",
+        "gcp://p/us-central1/123?backend=fake&kind=tuning&trial=1",
+    ]

@@ -169,3 +169,53 @@ def test_tune_status_and_cancel_through_the_cli(slow_fake: Fake, tmp_path: Path)
     code, out, err = cloudgd("--output", "json", "cancel", handle)
     assert code == 0, err
     assert json.loads(out)["state"] in ("STOPPING", "CANCELLED")
+
+
+RECORDS = [
+    {"kind": "step", "step": 1, "epoch": 1, "loss": 0.9, "lr": 0.01},
+    {"kind": "epoch", "step": 1, "epoch": 1, "loss": 0.8, "val_loss": 0.7},
+    {"kind": "step", "step": 2, "epoch": 2, "loss": 0.5, "lr": 0.01},
+    {"kind": "epoch", "step": 2, "epoch": 2, "loss": 0.4, "val_loss": 0.45},
+]
+
+
+def test_a_vertex_trial_is_named_on_the_study_handle_and_reported(
+    fake: Fake, real_bundle: BundleRef, tmp_path: Path
+) -> None:
+    """Vertex trials are not jobs: `trial=N` on the study's handle names one, and
+    `report` on the study fetches each trial's files from <base>/<N>/output/."""
+    from click.testing import CliRunner
+
+    from cloudgd.cli.main import cli
+    from providers.gcp.client import make_api
+
+    provider = GcpProvider(backend="fake", endpoint=fake.url)
+    plan = render_tuning(make_spec(tuning=SEARCH), fixed_ctx(bundle=real_bundle), rehearsal=True)
+    handle = JobHandle.parse(submit_tuning(provider, plan).handle)
+    follower = TuningFollower(provider)
+    _wait(follower, handle)
+
+    trial = JobHandle.parse(f"{handle}&trial=2")
+    status = follower.status(trial)
+    [row] = [t for t in follower.status(handle).extra["trials"] if t["name"] == "trial-2"]
+    assert status.state is JobState.SUCCEEDED and status.name.endswith("-trial-2")
+    assert status.metrics == {"val_loss": row["value"]} and status.extra["params"] == row["params"]
+    lines = list(follower.logs(trial))
+    assert lines and all(line.startswith("[trial 2] ") for line in lines)
+
+    # the trainer of trials 1 and 2 wrote its files beside the trial's model dir
+    spec = plan.request["hyperparameterTuningJob"]["trialJobSpec"]
+    base = spec["baseOutputDirectory"]["outputUriPrefix"]
+    project, location = handle.parts[0], handle.parts[1]
+    api = make_api(location=location, endpoint=fake.url, project=project)
+    source = tmp_path / "metrics.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    for number in (1, 2):
+        api.upload(str(source), f"{base}{number}/output/metrics.jsonl", None, project)
+
+    reported = CliRunner().invoke(cli, ["report", str(handle), "--out", str(tmp_path / "rep")])
+    assert reported.exit_code == 0, reported.stderr
+    assert "comparing its 4 best finished trial(s)" in reported.stderr
+    assert reported.stderr.count("skipped ") == 2  # trials 3 and 4 wrote nothing
+    markdown = next((tmp_path / "rep").glob("*.md")).read_text()
+    assert "-trial-1`" in markdown and "-trial-2`" in markdown
