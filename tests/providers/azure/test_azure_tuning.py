@@ -216,3 +216,22 @@ def test_a_throttled_trial_listing_is_retried(
     fake_store.inject_fault("/children", 503, times=2)
     assert follower.status(handle).extra["trial_counts"] == {"SUCCEEDED": 4}
     assert fake_store.take_fault("/children") is None  # both faults were met, and retried
+
+
+def test_report_on_a_sweep_fetches_each_trials_metrics_output(
+    fake_azure: FakeAzureML, tmp_path: Path
+) -> None:
+    """The fake's trials write no files: each is skipped, and the report says none had any."""
+    from click.testing import CliRunner
+
+    from cloudgd.cli.main import cli
+
+    provider = AzureProvider(backend="fake", endpoint=fake_azure.plain_url, poll_seconds=0.1)
+    handle = JobHandle.parse(submit_sweep(provider, _plan(tmp_path)).handle)
+    _wait_until(TuningFollower(provider), handle, JobState.SUCCEEDED)
+    result = CliRunner().invoke(cli, ["report", str(handle), "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 1
+    assert "comparing its 4 best finished trial(s)" in result.stderr
+    assert result.stderr.count("skipped azure://") == 4
+    assert "_0: no metrics yet (nothing in azureml://datastores/" in result.stderr
+    assert "no trial of study" in result.stderr
