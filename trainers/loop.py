@@ -282,7 +282,9 @@ class Trainer:
                 self._pending.append(loss)
                 sums["log_n"] += 1
                 sums["epoch_n"] += 1
-                n_samples = world * (len(group[0]) if len(group) == 1 else sum(map(len, group)))
+                # shape[0], not len(): Tensor.__len__ is a Python-level call, every step
+                rows = group[0].shape[0] if len(group) == 1 else sum(g.shape[0] for g in group)
+                n_samples = world * rows
                 self._log_samples += n_samples
                 self.samples_seen += n_samples
                 if log_now:
