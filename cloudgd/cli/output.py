@@ -102,6 +102,11 @@ def render_status(out: Console, status: JobStatus) -> None:
         ("console", escape(status.console_url) if status.console_url else None),
     ]
     rows += [(f"metric {k}", f"{v:.6g}") for k, v in sorted(status.metrics.items())]
+    if status.extra.get("kind") == "trial":  # one trial of a Vertex study
+        from cloudgd.cli.trials_view import params_text
+
+        rows.append(("study", escape(str(status.extra.get("study")))))
+        rows.append(("parameters", escape(params_text(status.extra.get("params")))))
     study = status.extra.get("kind") == "tuning"
     if study:
         from cloudgd.cli.trials_view import best_text

@@ -30,7 +30,8 @@ def _value(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, int | float) else "-"
 
 
-def _params(params: Any) -> str:
+def params_text(params: Any) -> str:
+    """``a=1, b=0.01`` (sorted), ``-`` when there are none."""
     if not params:
         return "-"
     if isinstance(params, dict):
@@ -57,7 +58,7 @@ def best_text(best: dict[str, Any]) -> str | None:
     if not best:
         return None
     label = trial_label({"name": best.get("name"), "number": best.get("trial")})
-    params = _params(best.get("params"))
+    params = params_text(best.get("params"))
     return f"{label}: {_value(best.get('value'))}" + ("" if params == "-" else f"  {params}")
 
 
@@ -83,7 +84,7 @@ def render_trials(out: Console, extra: dict[str, Any]) -> None:
             escape(label + marker),
             _state(trial),
             _value(trial.get("value")),
-            escape(_params(trial.get("params"))),
+            escape(params_text(trial.get("params"))),
         )
     out.print(table)
     if len(shown) < len(trials):

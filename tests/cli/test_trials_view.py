@@ -78,3 +78,23 @@ def test_a_long_study_shows_its_newest_trials_and_says_how_many_are_hidden() -> 
 
 def test_a_study_with_no_trials_yet_says_so() -> None:
     assert "trials none yet" in _shown({"trial_counts": {}, "best": {}, "trials": []})
+
+
+def test_one_vertex_trial_shows_its_study_and_values() -> None:
+    buffer = io.StringIO()
+    status = JobStatus(
+        handle="gcp://p/us-central1/123?kind=tuning&trial=2",
+        name="digits-trial-2",
+        state=JobState.SUCCEEDED,
+        metrics={"val_loss": 0.31},
+        extra={
+            "kind": "trial",
+            "study": "gcp://p/us-central1/123?kind=tuning",
+            "params": {"trainer.optimizer.lr": 0.0123456, "trainer.batch_size": 64},
+        },
+    )
+    render_status(Console(file=buffer, width=200, highlight=False), status)
+    lines = [" ".join(line.split()) for line in buffer.getvalue().splitlines()]
+    assert "study gcp://p/us-central1/123?kind=tuning" in lines
+    assert "parameters trainer.batch_size=64, trainer.optimizer.lr=0.01235" in lines
+    assert "metric val_loss 0.31" in lines
