@@ -146,12 +146,14 @@ def test_tune_status_and_cancel_through_the_cli(
 
 
 def test_tune_wait_follows_the_sweep_to_its_end_and_gates_its_best_trial(
-    fake_azure: FakeAzureML, tmp_path: Path
+    fake_azure: FakeAzureML, fake_store: FakeStore, tmp_path: Path
 ) -> None:
     """What a CI step runs: submit the study, follow it, show each trial, gate the best."""
     from click.testing import CliRunner
 
     from cloudgd.cli.main import cli
+
+    fake_store.run_steps = 8  # each wave runs 1.8 s: polls see it even on a busy machine
 
     job = tmp_path / "job.yaml"
     doc = {"name": "digits-tune", "trainer": {"epochs": 1}, "tuning": SEARCH}
@@ -186,11 +188,13 @@ def test_tune_gates_need_wait_on_a_cloud(fake_azure: FakeAzureML, tmp_path: Path
 
 
 def test_wait_on_a_tuning_handle_reports_the_trials_as_they_move(
-    fake_azure: FakeAzureML, tmp_path: Path
+    fake_azure: FakeAzureML, fake_store: FakeStore, tmp_path: Path
 ) -> None:
     from click.testing import CliRunner
 
     from cloudgd.cli.main import cli
+
+    fake_store.run_steps = 8  # each wave runs 1.8 s: polls see it even on a busy machine
 
     job = tmp_path / "job.yaml"
     job.write_text(yaml.safe_dump({"name": "waited", "trainer": {"epochs": 1}, "tuning": SEARCH}))
