@@ -19,11 +19,13 @@ UNSCOPABLE_ACTIONS = {
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
     "ecr:GetAuthorizationToken",
+    "sagemaker:ListHyperParameterTuningJobs",
     "sagemaker:ListTrainingJobs",
 }
 
 # What identity policies may name as resources: the bucket, the key, SageMaker's log
-# group, the pullable image repositories, the execution role and this account's jobs.
+# group, the pullable image repositories, the execution role and this account's jobs
+# (training and tuning).
 SCOPED_RESOURCE_PREFIXES = (
     BUCKET,
     "${local.kms_key_arn}",
@@ -31,6 +33,7 @@ SCOPED_RESOURCE_PREFIXES = (
     "${local.ecr_pull_repository_arns}",
     "${aws_iam_role.sagemaker.arn}",
     "${local.training_job_arn_prefix}",
+    "${local.tuning_job_arn_prefix}",
 )
 
 
@@ -201,8 +204,15 @@ def test_github_role_may_only_submit_and_read_jobs(aws: Module) -> None:
         "sagemaker:DescribeTrainingJob",
         "sagemaker:ListTags",
         "sagemaker:ListTrainingJobs",
+        # `cloudgd tune`: create, follow and list tuning jobs (never stop or delete)
+        "sagemaker:CreateHyperParameterTuningJob",
+        "sagemaker:DescribeHyperParameterTuningJob",
+        "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+        "sagemaker:ListHyperParameterTuningJobs",
     }
     by_sid = {attr(s, "sid"): s for s in statements(aws, "github")}
+    tuning = by_sid["SubmitAndReadTuningJobs"]
+    assert attr(tuning, "resources") == ["${local.tuning_job_arn_prefix}*"]
     pass_role = by_sid["PassExecutionRoleToSageMaker"]
     assert attr(pass_role, "resources") == ["${aws_iam_role.sagemaker.arn}"]
     assert attr(block(pass_role, "condition"), "values") == ["sagemaker.amazonaws.com"]

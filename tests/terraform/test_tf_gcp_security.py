@@ -103,6 +103,9 @@ def test_ci_account_may_only_submit_and_read_jobs(gcp: Module) -> None:
         "aiplatform.customJobs.create",
         "aiplatform.customJobs.get",
         "aiplatform.customJobs.list",
+        "aiplatform.hyperparameterTuningJobs.create",
+        "aiplatform.hyperparameterTuningJobs.get",
+        "aiplatform.hyperparameterTuningJobs.list",
         "logging.logEntries.list",
     ]
     ci = {(type_, role) for type_, _, role, member in grants(gcp) if member == CI_SA}

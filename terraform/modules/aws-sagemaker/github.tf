@@ -1,5 +1,5 @@
-# Optional role for GitHub Actions (OIDC, no stored keys) that may submit training
-# jobs and read them back: nothing else.
+# Optional role for GitHub Actions (OIDC, no stored keys) that may submit training and
+# tuning jobs and read them back: nothing else.
 
 locals {
   github_enabled  = var.github_repository != null
@@ -8,6 +8,7 @@ locals {
     var.github_oidc_provider_arn != null ? var.github_oidc_provider_arn : one(aws_iam_openid_connect_provider.github[*].arn)
   )
   training_job_arn_prefix = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}:training-job/"
+  tuning_job_arn_prefix   = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}:hyper-parameter-tuning-job/"
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -74,10 +75,26 @@ data "aws_iam_policy_document" "github" {
   }
 
   statement {
-    sid       = "ListTrainingJobs"
-    effect    = "Allow"
-    actions   = ["sagemaker:ListTrainingJobs"]
-    resources = ["*"] # ListTrainingJobs has no resource-level permissions.
+    sid    = "SubmitAndReadTuningJobs"
+    effect = "Allow"
+    actions = [
+      "sagemaker:AddTags",
+      "sagemaker:CreateHyperParameterTuningJob",
+      "sagemaker:DescribeHyperParameterTuningJob",
+      "sagemaker:ListTags",
+      "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+    ]
+    resources = ["${local.tuning_job_arn_prefix}*"]
+  }
+
+  statement {
+    sid    = "ListTrainingJobs"
+    effect = "Allow"
+    actions = [
+      "sagemaker:ListHyperParameterTuningJobs",
+      "sagemaker:ListTrainingJobs",
+    ]
+    resources = ["*"] # The List calls have no resource-level permissions.
   }
 
   statement {

@@ -63,11 +63,14 @@ resource "google_project_iam_custom_role" "job_submitter" {
   project     = var.project_id
   role_id     = "${replace(var.name, "-", "_")}_job_submitter"
   title       = "cloudgd job submitter (${var.name})"
-  description = "Create, get and list Vertex AI custom jobs and read their logs."
+  description = "Create, get and list Vertex AI custom and tuning jobs and read their logs."
   permissions = [
     "aiplatform.customJobs.create",
     "aiplatform.customJobs.get",
     "aiplatform.customJobs.list",
+    "aiplatform.hyperparameterTuningJobs.create",
+    "aiplatform.hyperparameterTuningJobs.get",
+    "aiplatform.hyperparameterTuningJobs.list",
     "logging.logEntries.list",
   ]
 }
