@@ -119,7 +119,7 @@ def test_old_checkpoints_and_versions_expire(aws: Module) -> None:
 
 def test_no_identity_policy_allows_a_wildcard_action(aws: Module) -> None:
     documents = identity_policies(aws)
-    assert set(documents) == {"sagemaker", "sagemaker_vpc", "github"}
+    assert set(documents) == {"sagemaker", "sagemaker_vpc", "sagemaker_secrets", "github"}
     for document in documents:
         for statement in statements(aws, document):
             assert effect(statement) == "Allow"
@@ -225,3 +225,12 @@ def test_github_role_may_only_submit_and_read_jobs(aws: Module) -> None:
         if action.startswith("s3:") and ("Put" in action or "Delete" in action)
     }
     assert writes == {"s3:PutObject"}
+
+
+def test_jobs_may_read_exactly_the_secrets_named_and_only_when_some_are(aws: Module) -> None:
+    (read,) = statements(aws, "sagemaker_secrets")
+    assert attr(read, "actions") == ["secretsmanager:GetSecretValue"]
+    assert attr(read, "resources") == "${var.secret_arns}"
+    policy = aws.resource("aws_iam_role_policy", "sagemaker_secrets")
+    assert attr(policy, "count") == "${length(var.secret_arns) > 0 ? 1 : 0}"
+    assert attr(aws.variables["secret_arns"], "default") == []

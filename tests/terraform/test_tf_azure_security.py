@@ -103,3 +103,11 @@ def test_ci_role_submits_and_reads_jobs_in_the_workspace_only(azure: Module) -> 
     assert attr(assignment, "scope") == "${azurerm_machine_learning_workspace.this.id}"
     role = azure.resource("azurerm_role_definition", "job_submitter")
     assert attr(role, "assignable_scopes") == ["${local.resource_group_id}"]
+
+
+def test_the_cluster_reads_key_vault_secrets_only_when_asked(azure: Module) -> None:
+    grant = azure.resource("azurerm_role_assignment", "compute_key_vault_secrets")
+    assert attr(grant, "count") == "${var.compute_reads_key_vault_secrets ? 1 : 0}"
+    assert attr(grant, "scope") == "${azurerm_key_vault.this.id}"
+    assert attr(grant, "role_definition_name") == "Key Vault Secrets User"  # read, not manage
+    assert attr(azure.variables["compute_reads_key_vault_secrets"], "default") is False

@@ -12,6 +12,7 @@ IAM_MEMBER_TYPES = (
     "google_storage_bucket_iam_member",
     "google_service_account_iam_member",
     "google_artifact_registry_repository_iam_member",
+    "google_secret_manager_secret_iam_member",
 )
 
 
@@ -69,7 +70,13 @@ def test_training_service_account_has_minimal_roles(gcp: Module) -> None:
         ("google_storage_bucket_iam_member", "roles/storage.legacyBucketReader"),
         ("google_project_iam_member", "roles/logging.logWriter"),
         ("google_artifact_registry_repository_iam_member", "roles/artifactregistry.reader"),
+        ("google_secret_manager_secret_iam_member", "roles/secretmanager.secretAccessor"),
     }
+    # secrets: accessor on exactly the secrets named in secret_ids, none by default
+    reads = gcp.resource("google_secret_manager_secret_iam_member", "training_reads_secrets")
+    assert attr(reads, "for_each") == "${toset(var.secret_ids)}"
+    assert attr(reads, "secret_id") == "${each.value}"
+    assert attr(gcp.variables["secret_ids"], "default") == []
     for name in ("training_objects", "training_bucket_metadata"):
         grant = gcp.resource("google_storage_bucket_iam_member", name)
         assert attr(grant, "bucket") == "${google_storage_bucket.staging.name}"

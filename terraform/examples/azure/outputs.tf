@@ -49,3 +49,8 @@ output "github_client_id" {
   description = "client-id for azure/login in GitHub Actions, or null."
   value       = module.azureml.github_client_id
 }
+
+output "key_vault_uri" {
+  description = "The workspace's Key Vault; a job's secret reference is <key_vault_uri>secrets/<name>."
+  value       = module.azureml.key_vault_uri
+}

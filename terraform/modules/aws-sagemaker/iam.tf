@@ -182,3 +182,22 @@ resource "aws_iam_role_policy" "sagemaker_vpc" {
   role   = aws_iam_role.sagemaker.id
   policy = data.aws_iam_policy_document.sagemaker_vpc.json
 }
+
+# Only with secret_arns: the cloudgd trainer reads a job's `secrets:` from Secrets
+# Manager with the execution role when the job starts, and nothing else.
+data "aws_iam_policy_document" "sagemaker_secrets" {
+  statement {
+    sid       = "ReadJobSecrets"
+    effect    = "Allow"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = var.secret_arns
+  }
+}
+
+resource "aws_iam_role_policy" "sagemaker_secrets" {
+  count = length(var.secret_arns) > 0 ? 1 : 0
+
+  name   = "cloudgd-training-secrets"
+  role   = aws_iam_role.sagemaker.id
+  policy = data.aws_iam_policy_document.sagemaker_secrets.json
+}

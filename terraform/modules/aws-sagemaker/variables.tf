@@ -190,3 +190,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "secret_arns" {
+  description = "Secrets Manager secret ARNs that jobs may read (spec `secrets:` with source aws-secretsmanager); the execution role gets secretsmanager:GetSecretValue on exactly these."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", a))])
+    error_message = "secret_arns must be Secrets Manager secret ARNs (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>)."
+  }
+}

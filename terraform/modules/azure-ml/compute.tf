@@ -39,3 +39,14 @@ resource "azurerm_machine_learning_compute_cluster" "this" {
     }
   }
 }
+
+# Only with compute_reads_key_vault_secrets: the cloudgd trainer reads a job's
+# `secrets:` from the workspace's Key Vault with the cluster's identity.
+resource "azurerm_role_assignment" "compute_key_vault_secrets" {
+  count = var.compute_reads_key_vault_secrets ? 1 : 0
+
+  scope                = azurerm_key_vault.this.id
+  role_definition_name = "Key Vault Secrets User"
+  principal_id         = azurerm_machine_learning_compute_cluster.this.identity[0].principal_id
+  principal_type       = "ServicePrincipal"
+}

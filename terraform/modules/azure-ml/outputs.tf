@@ -45,3 +45,8 @@ output "github_client_id" {
   description = "client-id for azure/login in GitHub Actions, or null."
   value       = one(azurerm_user_assigned_identity.github[*].client_id)
 }
+
+output "key_vault_uri" {
+  description = "The workspace's Key Vault; a job's secret reference is <key_vault_uri>secrets/<name>."
+  value       = azurerm_key_vault.this.vault_uri
+}

@@ -185,3 +185,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "compute_reads_key_vault_secrets" {
+  description = "Let the cluster's identity read secrets in the workspace's Key Vault (Key Vault Secrets User), for spec `secrets:` with source azure-keyvault."
+  type        = bool
+  default     = false
+}

@@ -30,3 +30,14 @@ resource "google_project_iam_member" "training_log_writer" {
   role    = "roles/logging.logWriter"
   member  = google_service_account.training.member
 }
+
+# Only with secret_ids: the cloudgd trainer reads a job's `secrets:` from Secret
+# Manager as the training account when the job starts; accessor on exactly these.
+resource "google_secret_manager_secret_iam_member" "training_reads_secrets" {
+  for_each = toset(var.secret_ids)
+
+  project   = var.project_id
+  secret_id = each.value
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.training.member
+}

@@ -152,3 +152,14 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "secret_ids" {
+  description = "Secret Manager secrets jobs may read (spec `secrets:` with source gcp-secretmanager), as projects/<p>/secrets/<name> or a bare name; the training account gets secretAccessor on exactly these."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.secret_ids : can(regex("^(projects/[^/]+/secrets/)?[A-Za-z0-9_-]+$", s))])
+    error_message = "secret_ids must be secret names or projects/<project>/secrets/<name> (no version)."
+  }
+}
