@@ -118,7 +118,7 @@ def _expand_study(handles: tuple[str, ...]) -> tuple[tuple[str, ...], str | None
     if not is_tuning(handle):
         return handles, None
     study = provider.status(handle)
-    trials = trial_handles(study, handle)
+    trials = trial_handles(study)
     if not trials:
         raise UsageError(
             f"study {study.name} has no finished trial to report on yet",

@@ -1,9 +1,8 @@
-"""A study's trials as jobs of their own: the handles ``cloudgd report`` compares.
+"""Handles of a study's trials: what ``status`` lists and ``cloudgd report`` compares.
 
 A local trial is a local run; a SageMaker trial is a training job; an Azure ML trial
-is a child job of the sweep. Each can be followed (and its metrics files fetched)
-with an ordinary handle. Vertex AI trials are not jobs of their own, so a Vertex
-study has no trial handles.
+is a child job of the sweep: each has an ordinary handle. A Vertex AI trial is not a
+job of its own: the study's handle with ``trial=<id>`` names it.
 """
 
 from __future__ import annotations
@@ -32,19 +31,18 @@ def _ranked(trials: list[dict[str, Any]], best: dict[str, Any]) -> list[dict[str
     return sorted(finished, key=rank)
 
 
-def trial_handles(study: JobStatus, handle: JobHandle) -> list[str]:
-    """Handles of the study's best finished trials (at most ``MAX_TRIALS_REPORTED``)."""
-    params = {k: v for k, v in handle.params.items() if k != KIND}
-    found = []
-    for trial in _ranked(list(study.extra.get("trials") or []), study.extra.get("best") or {}):
-        if handle.provider == "gcp":  # a trial of the study, named by its ID
-            trial_id = str(trial["name"]).removeprefix("trial-")
-            narrowed = {**study_of(handle).params, TRIAL: trial_id}
-            found.append(str(handle.model_copy(update={"params": narrowed})))
-        elif handle.provider == "local":
-            if trial.get("handle"):
-                found.append(str(trial["handle"]))
-        elif trial.get("name"):
-            parts = (*handle.parts[:-1], str(trial["name"]))
-            found.append(str(JobHandle(provider=handle.provider, parts=parts, params=params)))
-    return found[:MAX_TRIALS_REPORTED]
+def trial_handle(study: JobHandle, name: str) -> str:
+    """The handle of the study's trial ``name``: a sibling job's (SageMaker, Azure ML),
+    or for Vertex the study's own narrowed with ``trial=<id>`` (``name`` is ``trial-<id>``)."""
+    if study.provider == "gcp":
+        params = {**study_of(study).params, TRIAL: name.removeprefix("trial-")}
+        return str(study.model_copy(update={"params": params}))
+    params = {k: v for k, v in study.params.items() if k not in (KIND, TRIAL)}
+    return str(JobHandle(provider=study.provider, parts=(*study.parts[:-1], name), params=params))
+
+
+def trial_handles(study: JobStatus) -> list[str]:
+    """Handles of the study's best finished trials (at most ``MAX_TRIALS_REPORTED``);
+    every provider's status gives each trial its handle."""
+    ranked = _ranked(list(study.extra.get("trials") or []), study.extra.get("best") or {})
+    return [str(t["handle"]) for t in ranked if t.get("handle")][:MAX_TRIALS_REPORTED]

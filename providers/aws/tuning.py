@@ -234,6 +234,15 @@ def _trials(sagemaker: Any, name: str, conn: Any) -> list[dict[str, Any]] | None
     return trials
 
 
+def _with_handles(trials: list[dict[str, Any]] | None, study: JobHandle) -> Any:
+    """Each trial is a training job: give it the handle that follows it."""
+    from cloudgd.tuning.trials import trial_handle
+
+    for trial in trials or []:
+        trial["handle"] = trial_handle(study, trial["name"])
+    return trials
+
+
 def tuning_status(provider: AwsProvider, handle: JobHandle) -> JobStatus:
     """DescribeHyperParameterTuningJob as a JobStatus, trials and the best one in ``extra``."""
     conn = provider._handle_connection(handle)
@@ -266,7 +275,7 @@ def tuning_status(provider: AwsProvider, handle: JobHandle) -> JobStatus:
             }
             if best
             else {},
-            "trials": _trials(sagemaker, handle.job, conn),
+            "trials": _with_handles(_trials(sagemaker, handle.job, conn), handle),
         },
     )
 

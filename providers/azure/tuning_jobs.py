@@ -18,6 +18,7 @@ from typing import Any
 
 from cloudgd.plan import JobHandle, JobStatus, Plan
 from cloudgd.tuning.handle import KIND, as_tuning
+from cloudgd.tuning.trials import trial_handle
 from providers.azure.provider import AzureProvider
 from providers.azure.states import job_state
 from providers.azure.views import JobView, TrialView
@@ -34,9 +35,12 @@ def _job_handle(handle: JobHandle) -> JobHandle:
     return handle.model_copy(update={"params": params})
 
 
-def _trial(trial: TrialView, best: str | None, score: float | None) -> dict[str, Any]:
+def _trial(
+    trial: TrialView, best: str | None, score: float | None, study: JobHandle
+) -> dict[str, Any]:
     return {
         "name": trial.name,
+        "handle": trial_handle(study, trial.name),
         "state": job_state(trial.status).value,
         "raw_state": trial.status,
         "params": None,
@@ -61,7 +65,8 @@ def _as_study(
     job: JobView | None = None,
 ) -> JobStatus:
     best, score = _score(job)
-    rows = [_trial(t, best, score) for t in trials or []]
+    study = as_tuning(handle)
+    rows = [_trial(t, best, score, study) for t in trials or []]
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["state"]] = counts.get(row["state"], 0) + 1
@@ -75,9 +80,7 @@ def _as_study(
         "note": TRIALS_NOTE,
     }
     metrics = {metric: score} if metric and score is not None else status.metrics
-    return status.model_copy(
-        update={"handle": str(as_tuning(handle)), "extra": extra, "metrics": metrics}
-    )
+    return status.model_copy(update={"handle": str(study), "extra": extra, "metrics": metrics})
 
 
 def _primary_metric(job: JobView | None) -> str | None:

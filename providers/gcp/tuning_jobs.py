@@ -15,6 +15,7 @@ from typing import Any
 from cloudgd.errors import JobNotFoundError, ProviderError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan
 from cloudgd.tuning.handle import as_tuning, study_of, trial_of
+from cloudgd.tuning.trials import trial_handle
 from providers.base import fetched_dir
 from providers.gcp.provider import CONSOLE, GcpProvider, download_run_files, vertex_status
 
@@ -33,13 +34,15 @@ def _handle(job: dict[str, Any], endpoint: str | None) -> str:
     return str(as_tuning(GcpProvider._handle(job, endpoint)))
 
 
-def _trial(trial: dict[str, Any], metric: str) -> dict[str, Any]:
+def _trial(trial: dict[str, Any], metric: str, study: JobHandle) -> dict[str, Any]:
     final = {
         m.get("metricId"): m.get("value")
         for m in (trial.get("finalMeasurement") or {}).get("metrics", [])
     }
+    name = f"trial-{trial.get('id')}"
     return {
-        "name": f"trial-{trial.get('id')}",
+        "name": name,
+        "handle": trial_handle(study, name),
         "state": trial.get("state"),
         "params": {p["parameterId"]: p.get("value") for p in trial.get("parameters", [])},
         "value": final.get(metric),
@@ -51,7 +54,8 @@ def study_status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
     """A HyperparameterTuningJob resource as a study's JobStatus (tuning handle, trials)."""
     objective = ((job.get("studySpec") or {}).get("metrics") or [{}])[0]
     metric, goal = objective.get("metricId", ""), objective.get("goal", "MINIMIZE")
-    trials = [_trial(t, metric) for t in job.get("trials", [])]
+    study = JobHandle.parse(_handle(job, endpoint))
+    trials = [_trial(t, metric, study) for t in job.get("trials", [])]
     scored = [t for t in trials if t["value"] is not None]
     pick = max if goal == "MAXIMIZE" else min
     best = pick(scored, key=lambda t: t["value"]) if scored else None

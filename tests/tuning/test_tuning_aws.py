@@ -121,6 +121,7 @@ def test_status_lists_each_trial_with_its_values_and_objective() -> None:
     assert status.extra["trials"] == [
         {
             "name": "digits-0a1b2c3d-001-aaaa",
+            "handle": "aws://us-east-1/digits-0a1b2c3d-001-aaaa",  # a training job's
             "state": "Completed",
             "params": {"trainer.optimizer.lr": "0.01"},
             "value": 0.5,
