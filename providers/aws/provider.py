@@ -19,6 +19,7 @@ from cloudgd.errors import JobNotFoundError, ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.aws import client as aws
+from providers.aws.listing import cloudgd_summaries
 from providers.aws.logs import LogCursor
 from providers.aws.options import AwsOptions
 from providers.aws.render import REHEARSAL_ROLE, render_plan
@@ -27,7 +28,6 @@ from providers.base import Capability, Provider, fetched_dir, rehearsal_run
 
 ENDPOINT_ENV = "CLOUDGD_AWS_ENDPOINT"
 MOTO_SERVER = ("moto", "providers.aws.moto_server")
-LIST_LIMIT = 100
 
 
 class AwsProvider(Provider):
@@ -263,27 +263,26 @@ class AwsProvider(Provider):
         )
         conn = self._connection(region)
         sagemaker = self._client("sagemaker", conn)
-        kwargs: dict[str, Any] = {
-            "SortBy": "CreationTime",
-            "SortOrder": "Descending",
-            "MaxResults": LIST_LIMIT,
-        }
-        if prefix:
-            kwargs["NameContains"] = prefix
-        with aws.sdk_errors("listing training jobs", conn):
-            summaries = sagemaker.list_training_jobs(**kwargs)["TrainingJobSummaries"]
-        found = []
-        for summary in summaries:
-            name = summary["TrainingJobName"]
-            if prefix and not name.startswith(prefix):
-                continue
-            with aws.sdk_errors(f"reading tags of {name}", conn):
-                tags = sagemaker.list_tags(ResourceArn=summary["TrainingJobArn"])["Tags"]
-            if not any(t["Key"] == "cloudgd:spec-hash" for t in tags):
-                continue
-            params = {"backend": "moto", "endpoint": str(conn.endpoint)} if conn.rehearsal else {}
-            handle = JobHandle(provider="aws", parts=(region, name), params=params)
-            found.append(summary_status(handle, summary, tags))
+        params = {"backend": "moto", "endpoint": str(conn.endpoint)} if conn.rehearsal else {}
+        found = [
+            summary_status(
+                JobHandle(
+                    provider="aws", parts=(region, summary["TrainingJobName"]), params=params
+                ),
+                summary,
+                tags,
+            )
+            for summary, tags in cloudgd_summaries(
+                sagemaker,
+                conn,
+                what="training jobs",
+                call="list_training_jobs",
+                result_key="TrainingJobSummaries",
+                name_key="TrainingJobName",
+                arn_key="TrainingJobArn",
+                prefix=prefix,
+            )
+        ]
         from providers.aws.tuning import list_tuning_jobs
 
         found += list_tuning_jobs(sagemaker, conn, region, prefix)

@@ -282,29 +282,21 @@ def tuning_status(provider: AwsProvider, handle: JobHandle) -> JobStatus:
 
 def list_tuning_jobs(sagemaker: Any, conn: Any, region: str, prefix: str | None) -> list[JobStatus]:
     """cloudgd's tuning jobs in ``region`` (tagged like its training jobs), tuning handles."""
-    from providers.aws import client as aws
+    from providers.aws.listing import cloudgd_summaries
 
-    kwargs: dict[str, Any] = {
-        "SortBy": "CreationTime",
-        "SortOrder": "Descending",
-        "MaxResults": 100,
-    }
-    if prefix:
-        kwargs["NameContains"] = prefix
-    with aws.sdk_errors("listing tuning jobs", conn):
-        summaries = sagemaker.list_hyper_parameter_tuning_jobs(**kwargs)[
-            "HyperParameterTuningJobSummaries"
-        ]
+    params = {"backend": "moto", "endpoint": str(conn.endpoint)} if conn.rehearsal else {}
     found = []
-    for summary in summaries:
+    for summary, _ in cloudgd_summaries(
+        sagemaker,
+        conn,
+        what="tuning jobs",
+        call="list_hyper_parameter_tuning_jobs",
+        result_key="HyperParameterTuningJobSummaries",
+        name_key="HyperParameterTuningJobName",
+        arn_key="HyperParameterTuningJobArn",
+        prefix=prefix,
+    ):
         name = summary["HyperParameterTuningJobName"]
-        if prefix and not name.startswith(prefix):
-            continue
-        with aws.sdk_errors(f"reading tags of {name}", conn):
-            tags = sagemaker.list_tags(ResourceArn=summary["HyperParameterTuningJobArn"])["Tags"]
-        if not any(t["Key"] == "cloudgd:spec-hash" for t in tags):
-            continue
-        params = {"backend": "moto", "endpoint": str(conn.endpoint)} if conn.rehearsal else {}
         handle = as_tuning(JobHandle(provider="aws", parts=(region, name), params=params))
         raw = summary.get("HyperParameterTuningJobStatus")
         found.append(
