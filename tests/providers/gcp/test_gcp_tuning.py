@@ -219,3 +219,16 @@ def test_a_vertex_trial_is_named_on_the_study_handle_and_reported(
     assert reported.stderr.count("skipped ") == 2  # trials 3 and 4 wrote nothing
     markdown = next((tmp_path / "rep").glob("*.md")).read_text()
     assert "-trial-1`" in markdown and "-trial-2`" in markdown
+
+
+def test_logs_follow_a_running_study_to_its_end(fake: Fake, real_bundle: BundleRef) -> None:
+    provider = GcpProvider(backend="fake", endpoint=fake.url)
+    plan = render_tuning(make_spec(tuning=SEARCH), fixed_ctx(bundle=real_bundle), rehearsal=True)
+    handle = JobHandle.parse(submit_tuning(provider, plan).handle)
+    follower = TuningFollower(provider)
+    lines = list(follower.logs(handle, follow=True))  # returns once the study has ended
+    assert follower.status(handle).state is JobState.SUCCEEDED
+    assert "Job completed successfully." in lines
+    finished = [line for line in lines if " succeeded: val_loss=" in line]
+    assert len(finished) == SEARCH["max_trials"]
+    assert len(lines) == len(set(lines))  # no line twice across the polls
