@@ -67,7 +67,7 @@ def command(
     min_metrics: tuple[str, ...],
     max_metrics: tuple[str, ...],
 ) -> None:
-    """Tune the trainer fields in the spec's tuning: block and print the best trial.
+    """Run the spec's tuning: search; show the best trial.
 
     Locally the study runs here with Optuna, each trial a real local run; on a cloud
     it is a SageMaker tuning job, a Vertex AI HyperparameterTuningJob or an Azure ML
