@@ -64,7 +64,10 @@ def render_table(offers: list[InstanceChoice]) -> None:
     help="json prints one document on stdout.",
 )
 def command(provider: str | None, region: str | None, accelerator: str | None, output: str) -> None:
-    """List the machines and prices the bundled catalog knows (unknown = not in it)."""
+    """List the machines and prices the catalog knows.
+
+    Prices are the bundled, dated list prices; "unknown" means the catalog has no row.
+    """
     catalog = load_catalog()
     warning = age_warning(catalog.as_of, date.today())
     if warning:

@@ -212,8 +212,9 @@ def command(
     sets: tuple[str, ...],
     output: str,
 ) -> None:
-    """Whole-job cost and carbon on each cloud and region, on-demand vs spot.
+    """Price and carbon of a job on every cloud and region.
 
+    The whole job, on-demand and spot: per hour, expected and worst case, with kg CO2e.
     For a spec with tuning:, each estimate is one trial's (its share of the study budget
     caps it) and the study's totals are trials × those figures.
     """

@@ -36,9 +36,11 @@ def command(
     overrides: tuple[str, ...],
     stem: str | None,
 ) -> None:
-    """Write a job's training curves (PNG) and a Markdown summary: final and best
-    metrics, duration, cost (estimated, and billed where the provider reports it)
-    and carbon. Cloud jobs' metrics files are fetched from their output location.
+    """Write a job's training curves and summary (PNG + Markdown).
+
+    The summary has final and best metrics, duration, cost (estimated, and billed where
+    the provider reports it) and carbon. Cloud jobs' metrics files are fetched from
+    their output location.
 
     \b
     cloudgd report local:///home/me/.cloudgd/runs/digits-mlp-3f2a9c1d
