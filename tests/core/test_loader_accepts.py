@@ -23,6 +23,23 @@ def test_the_init_template_loads() -> None:
     assert load_spec(REPO / "cloudgd" / "templates" / "job.yaml").spec.name == "my-job"
 
 
+@pytest.mark.parametrize(
+    ("block", "field", "value"),
+    [("scaling", "spot", True), ("tuning", "max_trials", 8)],
+)
+def test_the_init_templates_commented_blocks_load_when_uncommented(
+    block: str, field: str, value: object, tmp_path: Path
+) -> None:
+    """A user uncomments a block of `cloudgd init`'s file: it must be a valid spec."""
+    lines = (REPO / "cloudgd" / "templates" / "job.yaml").read_text().splitlines()
+    start = lines.index(next(line for line in lines if line.startswith(f"# {block}:")))
+    end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+    opened = [line[2:] for line in lines[start:end]]
+    job = tmp_path / "job.yaml"
+    job.write_text("\n".join([*lines[:start], *opened, *lines[end:]]) + "\n")
+    assert getattr(getattr(load_spec(job).spec, block), field) == value
+
+
 def test_json_and_yaml_give_the_same_spec(tmp_path: Path) -> None:
     yaml_spec = load_spec(REPO / "examples" / "digits.yaml").spec
     as_json = tmp_path / "digits.json"
