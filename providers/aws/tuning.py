@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 OPERATION = "sagemaker:CreateHyperParameterTuningJob"
 MAX_NAME = 32  # HyperParameterTuningJobName: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}
+_DENIED = ("AccessDenied", "AccessDeniedException")
 MAX_TRIAL_PAGES = 20  # of 100 trials each: past SageMaker's own limit on trials per job
 STRATEGIES = {"random": "Random", "grid": "Grid", "bayesian": "Bayesian"}
 # Keys of a CreateTrainingJob request that a HyperParameterTrainingJobDefinition also has.
@@ -282,20 +283,29 @@ def tuning_status(provider: AwsProvider, handle: JobHandle) -> JobStatus:
 
 def list_tuning_jobs(sagemaker: Any, conn: Any, region: str, prefix: str | None) -> list[JobStatus]:
     """cloudgd's tuning jobs in ``region`` (tagged like its training jobs), tuning handles."""
+    from providers.aws.client import error_code
     from providers.aws.listing import cloudgd_summaries
 
     params = {"backend": "moto", "endpoint": str(conn.endpoint)} if conn.rehearsal else {}
+    try:
+        listed = cloudgd_summaries(
+            sagemaker,
+            conn,
+            what="tuning jobs",
+            call="list_hyper_parameter_tuning_jobs",
+            result_key="HyperParameterTuningJobSummaries",
+            name_key="HyperParameterTuningJobName",
+            arn_key="HyperParameterTuningJobArn",
+            prefix=prefix,
+        )
+    except ProviderError as exc:
+        # A caller whose policy predates `cloudgd tune` may list training jobs but not
+        # tuning jobs: `list` still shows its training jobs.
+        if exc.__cause__ is not None and error_code(exc.__cause__) in _DENIED:
+            return []
+        raise
     found = []
-    for summary, _ in cloudgd_summaries(
-        sagemaker,
-        conn,
-        what="tuning jobs",
-        call="list_hyper_parameter_tuning_jobs",
-        result_key="HyperParameterTuningJobSummaries",
-        name_key="HyperParameterTuningJobName",
-        arn_key="HyperParameterTuningJobArn",
-        prefix=prefix,
-    ):
+    for summary, _ in listed:
         name = summary["HyperParameterTuningJobName"]
         handle = as_tuning(JobHandle(provider="aws", parts=(region, name), params=params))
         raw = summary.get("HyperParameterTuningJobStatus")

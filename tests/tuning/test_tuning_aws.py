@@ -233,3 +233,24 @@ def test_list_shows_tuning_jobs_with_tuning_handles(moto_aws: None, bundle: Bund
     assert listed.handle == plan.handle and listed.handle.endswith("?kind=tuning")
     assert listed.extra["kind"] == "tuning" and listed.state is JobState.SUCCEEDED
     assert provider.list(prefix="nothing-") == []
+
+
+def test_list_without_permission_for_tuning_jobs_still_lists_training_jobs() -> None:
+    """An IAM policy from before `cloudgd tune` allows ListTrainingJobs only."""
+    sagemaker = boto3.client(
+        "sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stubber = Stubber(sagemaker)
+    listing = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 100}
+    stubber.add_response("list_training_jobs", {"TrainingJobSummaries": []}, listing)
+    stubber.add_client_error(
+        "list_hyper_parameter_tuning_jobs",
+        service_error_code="AccessDeniedException",
+        service_message="not authorized to perform: sagemaker:ListHyperParameterTuningJobs",
+        http_status_code=400,
+        expected_params=listing,
+    )
+    stubber.activate()
+    provider = AwsProvider(region=REGION, client_factory=lambda service, conn: sagemaker)
+    assert provider.list() == []
+    stubber.assert_no_pending_responses()
