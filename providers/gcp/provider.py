@@ -20,7 +20,13 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from cloudgd import registry, servers
-from cloudgd.errors import CloudgdError, JobNotFoundError, ProviderError, UsageError
+from cloudgd.errors import (
+    CloudgdError,
+    CredentialsError,
+    JobNotFoundError,
+    ProviderError,
+    UsageError,
+)
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.base import Capability, Provider, fetched_dir, rehearsal_run
@@ -364,7 +370,9 @@ class GcpProvider(Provider):
         api, parent, endpoint = self._list_scope()
         managed = f'labels.{lbl.KEY_MANAGED}="true"'
         statuses = [self._status(job, endpoint) for job in api.list_jobs(parent, managed)]
-        statuses += [study_status(j, endpoint) for j in api.list_tuning_jobs(parent, managed)]
+        # A role from before `cloudgd tune` may list custom jobs but not tuning jobs.
+        with contextlib.suppress(CredentialsError):
+            statuses += [study_status(j, endpoint) for j in api.list_tuning_jobs(parent, managed)]
         if prefix:
             statuses = [s for s in statuses if s.name.startswith(prefix)]
         return sorted(

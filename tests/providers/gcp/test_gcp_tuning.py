@@ -232,3 +232,24 @@ def test_logs_follow_a_running_study_to_its_end(fake: Fake, real_bundle: BundleR
     finished = [line for line in lines if " succeeded: val_loss=" in line]
     assert len(finished) == SEARCH["max_trials"]
     assert len(lines) == len(set(lines))  # no line twice across the polls
+
+
+def test_list_without_permission_for_tuning_jobs_still_lists_custom_jobs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A custom role from before `cloudgd tune` has no hyperparameterTuningJobs.list."""
+    from cloudgd.errors import CredentialsError
+
+    for var in ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"):
+        monkeypatch.delenv(var, raising=False)
+
+    class Api:
+        default_project = "my-project"
+
+        def list_jobs(self, parent: str, filter_text: str) -> list[dict[str, object]]:
+            return []
+
+        def list_tuning_jobs(self, parent: str, filter_text: str) -> list[dict[str, object]]:
+            raise CredentialsError("Permission 'aiplatform.hyperparameterTuningJobs.list' denied")
+
+    assert GcpProvider(client_factory=lambda **_: Api()).list() == []
