@@ -109,10 +109,9 @@ def render_status(out: Console, status: JobStatus) -> None:
         rows.append(("parameters", escape(params_text(status.extra.get("params")))))
     study = status.extra.get("kind") == "tuning"
     if study:
-        from cloudgd.cli.trials_view import best_text
+        from cloudgd.cli.trials_view import best_text, counts_text
 
-        counts = status.extra.get("trial_counts") or {}
-        rows.append(("trials", ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or None))
+        rows.append(("trials", counts_text(status.extra.get("trial_counts") or {}) or None))
         rows.append(("best", escape(best_text(status.extra.get("best") or {}) or "") or None))
     key_values(out, rows)
     if study:

@@ -53,6 +53,12 @@ def _state(trial: dict[str, Any]) -> str:
         return raw
 
 
+def counts_text(counts: dict[str, int]) -> str:
+    """``3 SUCCEEDED, 1 RUNNING`` from a study's trial counts, zero counts left out
+    (SageMaker reports every status, most of them 0)."""
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()) if n)
+
+
 def best_text(best: dict[str, Any]) -> str | None:
     """``<trial>: <value>  <params>`` for the study's best trial, or None before there is one."""
     if not best:

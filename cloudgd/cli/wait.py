@@ -41,6 +41,7 @@ def study_waiter(first: JobStatus | None = None) -> Callable[[JobStatus], None]:
     """The on_status callback for a tuning study: a line on stderr whenever its state or
     its trial counts move (``digits-tune: RUNNING (trials: 2 RUNNING, 3 SUCCEEDED)``)."""
     from cloudgd.cli.output import note
+    from cloudgd.cli.trials_view import counts_text
 
     def seen(status: JobStatus) -> tuple[JobState, dict[str, int]]:
         return status.state, dict(status.extra.get("trial_counts") or {})
@@ -50,7 +51,7 @@ def study_waiter(first: JobStatus | None = None) -> Callable[[JobStatus], None]:
     def on_status(status: JobStatus) -> None:
         now = seen(status)
         if now != last[0]:
-            counts = ", ".join(f"{n} {s}" for s, n in sorted(now[1].items()))
+            counts = counts_text(now[1])
             note(
                 f"{status.name}: {status.state.value}" + (f" (trials: {counts})" if counts else "")
             )
