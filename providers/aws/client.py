@@ -53,6 +53,11 @@ class Connection:
     def describe(self) -> str:
         return self.endpoint or f"AWS {self.region}"
 
+    def handle_params(self) -> dict[str, str]:
+        """What a job handle carries to reach this backend again: the moto server for a
+        rehearsal, nothing for AWS itself."""
+        return {"backend": "moto", "endpoint": str(self.endpoint)} if self.rehearsal else {}
+
 
 def make_client(service: str, conn: Connection) -> Any:
     """A boto3 client for ``service`` ("sagemaker", "s3", "logs") on ``conn``."""

@@ -129,9 +129,7 @@ class AwsProvider(Provider):
         """Upload the bundle, then create the job, or return the job of that name if it exists."""
         handle = JobHandle.parse(plan.handle)
         conn = self._connection(handle.parts[0])
-        if conn.rehearsal:
-            params = {"backend": "moto", "endpoint": str(conn.endpoint)}
-            handle = handle.model_copy(update={"params": {**handle.params, **params}})
+        handle = handle.model_copy(update={"params": {**handle.params, **conn.handle_params()}})
         aws.check_request(plan.request)
         if not conn.rehearsal and plan.request.get("RoleArn") == REHEARSAL_ROLE:
             raise UsageError(
@@ -263,7 +261,7 @@ class AwsProvider(Provider):
         )
         conn = self._connection(region)
         sagemaker = self._client("sagemaker", conn)
-        params = {"backend": "moto", "endpoint": str(conn.endpoint)} if conn.rehearsal else {}
+        params = conn.handle_params()
         found = [
             summary_status(
                 JobHandle(

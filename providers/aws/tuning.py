@@ -166,9 +166,7 @@ def submit_tuning(provider: AwsProvider, plan: Plan) -> JobStatus:
 
     handle = JobHandle.parse(plan.handle)
     conn = provider._connection(handle.parts[0])
-    if conn.rehearsal:
-        params = {"backend": "moto", "endpoint": str(conn.endpoint)}
-        handle = handle.model_copy(update={"params": {**handle.params, **params}})
+    handle = handle.model_copy(update={"params": {**handle.params, **conn.handle_params()}})
     problems = aws.tuning_request_problems(plan.request)
     if problems:
         raise SpecError(
@@ -286,7 +284,7 @@ def list_tuning_jobs(sagemaker: Any, conn: Any, region: str, prefix: str | None)
     from providers.aws.client import error_code
     from providers.aws.listing import cloudgd_summaries
 
-    params = {"backend": "moto", "endpoint": str(conn.endpoint)} if conn.rehearsal else {}
+    params = conn.handle_params()
     try:
         listed = cloudgd_summaries(
             sagemaker,
