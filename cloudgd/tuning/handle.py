@@ -42,3 +42,9 @@ def study_of(handle: JobHandle) -> JobHandle:
     """The whole study's handle: ``handle`` without ``trial=``."""
     params = {k: v for k, v in handle.params.items() if k != TRIAL}
     return handle.model_copy(update={"params": params})
+
+
+def single_job(handle: JobHandle) -> JobHandle:
+    """The same address as a single job's handle: no ``kind=`` and no ``trial=``."""
+    params = {k: v for k, v in handle.params.items() if k not in (KIND, TRIAL)}
+    return handle.model_copy(update={"params": params})

@@ -7,10 +7,11 @@ job of its own: the study's handle with ``trial=<id>`` names it.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from cloudgd.plan import JobHandle, JobStatus
-from cloudgd.tuning.handle import KIND, TRIAL, study_of
+from cloudgd.tuning.handle import TRIAL, single_job
 
 MAX_TRIALS_REPORTED = 8  # more curves than this in one figure read as noise
 _FINISHED = {"SUCCEEDED", "Completed"}  # cloudgd's and Vertex's word, SageMaker's
@@ -35,10 +36,15 @@ def trial_handle(study: JobHandle, name: str) -> str:
     """The handle of the study's trial ``name``: a sibling job's (SageMaker, Azure ML),
     or for Vertex the study's own narrowed with ``trial=<id>`` (``name`` is ``trial-<id>``)."""
     if study.provider == "gcp":
-        params = {**study_of(study).params, TRIAL: name.removeprefix("trial-")}
+        params = {**study.params, TRIAL: name.removeprefix("trial-")}
         return str(study.model_copy(update={"params": params}))
-    params = {k: v for k, v in study.params.items() if k not in (KIND, TRIAL)}
-    return str(JobHandle(provider=study.provider, parts=(*study.parts[:-1], name), params=params))
+    job = single_job(study)
+    return str(job.model_copy(update={"parts": (*job.parts[:-1], name)}))
+
+
+def trial_counts(trials: list[dict[str, Any]]) -> dict[str, int]:
+    """How many of the study's trials are in each state (``extra['trial_counts']``)."""
+    return dict(Counter(str(t["state"]) for t in trials))
 
 
 def trial_handles(study: JobStatus) -> list[str]:

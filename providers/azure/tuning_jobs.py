@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from cloudgd.plan import JobHandle, JobStatus, Plan
-from cloudgd.tuning.handle import KIND, as_tuning
-from cloudgd.tuning.trials import trial_handle
+from cloudgd.tuning.handle import as_tuning, single_job
+from cloudgd.tuning.trials import trial_counts, trial_handle
 from providers.azure.provider import AzureProvider
 from providers.azure.states import job_state
 from providers.azure.views import JobView, TrialView
@@ -27,12 +27,6 @@ TRIALS_NOTE = (
     "Azure ML runs each trial as a child job of the sweep; each trial's sampled values "
     "and metrics are in its MLflow run (Azure ML studio shows them)"
 )
-
-
-def _job_handle(handle: JobHandle) -> JobHandle:
-    """The sweep's handle without ``kind=tuning``: the provider's single-job view."""
-    params = {k: v for k, v in handle.params.items() if k != KIND}
-    return handle.model_copy(update={"params": params})
 
 
 def _trial(
@@ -67,14 +61,11 @@ def _as_study(
     best, score = _score(job)
     study = as_tuning(handle)
     rows = [_trial(t, best, score, study) for t in trials or []]
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row["state"]] = counts.get(row["state"], 0) + 1
     metric = _primary_metric(job)
     extra = {
         **status.extra,
         "kind": "tuning",
-        "trial_counts": counts,
+        "trial_counts": trial_counts(rows),
         "best": {"name": best, "params": None, "value": score} if best else {},
         "trials": rows,
         "note": TRIALS_NOTE,
@@ -100,7 +91,7 @@ def submit_sweep(provider: AzureProvider, plan: Plan) -> JobStatus:
 
 def sweep_status(provider: AzureProvider, handle: JobHandle) -> JobStatus:
     """The sweep's state, its trials (child jobs) and, once it has ended, the best trial."""
-    job_handle = _job_handle(handle)
+    job_handle = single_job(handle)
     status = provider.status(job_handle)
     client = provider._for_handle(job_handle)
     return _as_study(
@@ -110,7 +101,7 @@ def sweep_status(provider: AzureProvider, handle: JobHandle) -> JobStatus:
 
 def cancel_sweep(provider: AzureProvider, handle: JobHandle) -> JobStatus:
     """Cancel the sweep (Azure ML cancels its running trials); ended sweeps are left alone."""
-    provider.cancel(_job_handle(handle))
+    provider.cancel(single_job(handle))
     return sweep_status(provider, handle)
 
 
@@ -118,4 +109,4 @@ def sweep_logs(
     provider: AzureProvider, handle: JobHandle, *, follow: bool = False
 ) -> Iterator[str]:
     """The sweep job's own log files (the trials' logs live on their child jobs)."""
-    yield from provider.logs(_job_handle(handle), follow=follow)
+    yield from provider.logs(single_job(handle), follow=follow)

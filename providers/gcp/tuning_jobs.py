@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from cloudgd.errors import JobNotFoundError, ProviderError
-from cloudgd.plan import JobHandle, JobState, JobStatus, Plan
+from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, map_state
 from cloudgd.tuning.handle import as_tuning, study_of, trial_of
-from cloudgd.tuning.trials import trial_handle
+from cloudgd.tuning.trials import trial_counts, trial_handle
 from providers.base import fetched_dir
 from providers.gcp.provider import CONSOLE, GcpProvider, download_run_files, vertex_status
 
@@ -59,15 +59,12 @@ def study_status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
     scored = [t for t in trials if t["value"] is not None]
     pick = max if goal == "MAXIMIZE" else min
     best = pick(scored, key=lambda t: t["value"]) if scored else None
-    counts: dict[str, int] = {}
-    for trial in trials:
-        counts[str(trial["state"])] = counts.get(str(trial["state"]), 0) + 1
     base = vertex_status(job, endpoint, console=_TUNING_CONSOLE)
     extra = {
         **base.extra,
         "kind": "tuning",
         "metric": metric,
-        "trial_counts": counts,
+        "trial_counts": trial_counts(trials),
         "best": {"name": best["name"], "params": best["params"], "value": best["value"]}
         if best
         else {},
@@ -75,7 +72,7 @@ def study_status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
     }
     return base.model_copy(
         update={
-            "handle": _handle(job, endpoint),
+            "handle": str(study),
             "metrics": {metric: float(best["value"])} if best else {},
             "extra": extra,
         }
@@ -146,7 +143,7 @@ def trial_status(study: JobStatus, handle: JobHandle, trial: str) -> JobStatus:
     return JobStatus(
         handle=str(handle),
         name=f"{study.name}-trial-{trial}",
-        state=TRIAL_STATES.get(str(row.get("state")), JobState.UNKNOWN),
+        state=map_state(TRIAL_STATES, row.get("state")),
         raw_state=row.get("state"),
         message=row.get("message"),
         metrics={metric: float(value)} if metric and value is not None else {},

@@ -266,5 +266,5 @@ def _studies(root: Path, prefix: str | None) -> list[JobStatus]:
     return [
         study_status(StudyDir(child), study_handle(child))
         for child in sorted(root.iterdir())
-        if (child / STATE).is_file() and not (prefix and not child.name.startswith(prefix))
+        if (child / STATE).is_file() and (not prefix or child.name.startswith(prefix))
     ]

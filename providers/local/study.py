@@ -18,6 +18,7 @@ from typing import Any
 
 from cloudgd.plan import JobHandle, JobState, JobStatus
 from cloudgd.tuning.handle import as_tuning
+from cloudgd.tuning.trials import trial_counts
 from providers.local.rundir import now_iso, write_json_atomic
 
 STATE = "study.json"
@@ -125,9 +126,6 @@ def study_status(study: StudyDir, handle: str) -> JobStatus:
     best = state.get("best") or {}
     metric = state.get("metric", "objective")
     trials = state.get("trials", [])
-    counts: dict[str, int] = {}
-    for trial in trials:
-        counts[trial["state"]] = counts.get(trial["state"], 0) + 1
     return JobStatus(
         handle=handle,
         name=state.get("name") or study.path.name,
@@ -141,7 +139,7 @@ def study_status(study: StudyDir, handle: str) -> JobStatus:
         extra={
             "kind": "tuning",
             "study_dir": str(study.path),
-            "trial_counts": counts,
+            "trial_counts": trial_counts(trials),
             "best": best,
             "trials": trials,
         },
