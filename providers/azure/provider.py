@@ -29,6 +29,7 @@ from providers.azure.scope import (
     WorkspaceScope,
 )
 from providers.azure.states import job_state
+from providers.azure.views import JobView, RunView
 from providers.base import Capability, Provider, fetched_dir, rehearsal_run
 
 ENDPOINT_ENV = "CLOUDGD_AZURE_ENDPOINT"
@@ -116,18 +117,26 @@ class AzureProvider(Provider):
 
     # -- status ------------------------------------------------------------------
     def _status(self, client: Any, handle: JobHandle, *, with_run: bool = True) -> JobStatus:
-        job = client.get_job(handle.job)
+        job = self._job(client, handle)
+        return self._status_of(job, client.run(handle.job) if with_run else None, handle)
+
+    @staticmethod
+    def _job(client: Any, handle: JobHandle) -> JobView:
+        job: JobView | None = client.get_job(handle.job)
         if job is None:
             raise JobNotFoundError(
                 f"Azure ML has no job {handle.job} in workspace {handle.parts[2]}",
                 hint="check the handle; `cloudgd list --provider azure` shows cloudgd's jobs",
             )
-        run = client.run(handle.job) if with_run else None
-        state = job_state(job.status)
+        return job
+
+    @staticmethod
+    def _status_of(job: JobView, run: RunView | None, handle: JobHandle) -> JobStatus:
+        """The job (and its run-history details, when read) as a JobStatus."""
         return JobStatus(
             handle=str(handle),
             name=job.name,
-            state=state,
+            state=job_state(job.status),
             raw_state=job.status,
             message=run.error if run else None,
             created_at=job.created_at,

@@ -92,11 +92,10 @@ def submit_sweep(provider: AzureProvider, plan: Plan) -> JobStatus:
 def sweep_status(provider: AzureProvider, handle: JobHandle) -> JobStatus:
     """The sweep's state, its trials (child jobs) and, once it has ended, the best trial."""
     job_handle = single_job(handle)
-    status = provider.status(job_handle)
     client = provider._for_handle(job_handle)
-    return _as_study(
-        status, handle, trials=client.list_trials(handle.job), job=client.get_job(handle.job)
-    )
+    job = provider._job(client, job_handle)  # one read of the sweep serves both uses
+    status = provider._status_of(job, client.run(handle.job), job_handle)
+    return _as_study(status, handle, trials=client.list_trials(handle.job), job=job)
 
 
 def cancel_sweep(provider: AzureProvider, handle: JobHandle) -> JobStatus:
