@@ -77,14 +77,16 @@ def is_secret_manager_name(ref: str) -> bool:
 
 def is_key_vault_url(ref: str) -> bool:
     """``https://<vault>.<suffix>/secrets/<name>[/<version>]``: what an Azure ML job can read."""
+    return urllib.parse.urlsplit(ref).scheme == "https" and _key_vault_path(ref) is not None
+
+
+def _key_vault_path(ref: str) -> list[str] | None:
+    """``[secrets, <name>(, <version>)]`` of a Key Vault secret URL (any scheme), else None."""
     parts = urllib.parse.urlsplit(ref)
     segments = [s for s in parts.path.split("/") if s]
-    return (
-        parts.scheme == "https"
-        and bool(parts.hostname)
-        and len(segments) in (2, 3)
-        and segments[0] == "secrets"
-    )
+    if parts.hostname and len(segments) in (2, 3) and segments[0] == "secrets":
+        return segments
+    return None
 
 
 # -- AWS -------------------------------------------------------------------------------
@@ -110,7 +112,7 @@ def _aws(ref: str, env: Mapping[str, str]) -> str:
 
 
 def _gcp(ref: str, env: Mapping[str, str]) -> str:
-    if not _GCP_NAME.match(ref):
+    if not is_secret_manager_name(ref):
         raise ConfigError(
             f"secret {ref!r} is not a Secret Manager name",
             hint="use projects/<project>/secrets/<name>[/versions/<version>]",
@@ -134,9 +136,8 @@ def _gcp(ref: str, env: Mapping[str, str]) -> str:
 
 
 def _azure(ref: str, env: Mapping[str, str]) -> str:
-    parts = urllib.parse.urlsplit(ref)
-    segments = [s for s in parts.path.split("/") if s]
-    if not parts.hostname or len(segments) not in (2, 3) or segments[0] != "secrets":
+    segments = _key_vault_path(ref)
+    if segments is None:
         raise ConfigError(
             f"secret {ref!r} is not a Key Vault secret URL",
             hint="use https://<vault>.vault.azure.net/secrets/<name>[/<version>]",
@@ -149,7 +150,8 @@ def _azure(ref: str, env: Mapping[str, str]) -> str:
             hint="give the Azure ML compute cluster a managed identity with Key Vault access",
         )
     _check_transport(endpoint)
-    host = parts.hostname
+    parts = urllib.parse.urlsplit(ref)
+    host = str(parts.hostname)
     audience = "https://" + (host.split(".", 1)[1] if host.count(".") >= 2 else host)
     params = {"api-version": "2017-09-01", "resource": audience}
     if env.get("DEFAULT_IDENTITY_CLIENT_ID"):  # Azure ML's user-assigned identity

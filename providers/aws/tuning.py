@@ -329,7 +329,7 @@ def tuning_logs(provider: AwsProvider, handle: JobHandle, *, follow: bool = Fals
     training job's name after the tuning job's); with ``follow``, until the job ends.
 
     Trials are training jobs, so each is read like one (:class:`LogCursor`). Where the
-    backend cannot list trials (moto), one summary line per known trial is all there is.
+    backend cannot list trials (moto), one line says so.
     """
     import time
 
