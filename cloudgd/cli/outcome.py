@@ -5,7 +5,7 @@ step summary, and the exit code CI acts on (0 ok, 4 job failed or gate missed).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from cloudgd.ci.environment import detect
@@ -107,9 +107,24 @@ def print_final(result: JobResult, *, metrics: bool = True) -> None:
             note(f"  {name.ljust(width)}  {value:.6g}")
     if result.cost is not None:
         note(f"estimated cost: {cost_text(result.cost, result.provider)}")
-    for gate in result.gates:
+    note_passed_gates(result.gates, result.metrics)
+
+
+def note_passed_gates(gates: Sequence[GateResult], metrics: Mapping[str, float]) -> None:
+    """A ``gate passed:`` line on stderr for each gate met."""
+    for gate in gates:
         if gate.passed:
-            note(f"gate passed: {gate.line(result.metrics)}")
+            note(f"gate passed: {gate.line(metrics)}")
+
+
+def raise_missed_gates(
+    gates: Sequence[GateResult], metrics: Mapping[str, float], *, hint: str
+) -> None:
+    """Exit 4 (JobFailedError) naming every gate missed; nothing when all were met."""
+    failed = [g for g in gates if not g.passed]
+    if failed:
+        lines = "; ".join(g.line(metrics) for g in failed)
+        raise JobFailedError(f"gate failed: {lines}", hint=hint)
 
 
 def enforce(result: JobResult, *, waited: bool) -> None:
@@ -122,14 +137,12 @@ def enforce(result: JobResult, *, waited: bool) -> None:
         handle=result.handle, name=result.job_name, state=result.state, message=result.message
     )
     check_outcome(status)
-    failed: list[GateResult] = [g for g in result.gates if not g.passed]
-    if failed:
-        lines = "; ".join(g.line(result.metrics) for g in failed)
-        raise JobFailedError(
-            f"gate failed: {lines}",
-            hint=f"the job succeeded but the model misses the gate; see cloudgd status "
-            f"'{result.handle}'",
-        )
+    raise_missed_gates(
+        result.gates,
+        result.metrics,
+        hint=f"the job succeeded but the model misses the gate; see cloudgd status "
+        f"'{result.handle}'",
+    )
 
 
 def finish(result: JobResult, *, waited: bool, show_metrics: bool = True) -> None:

@@ -150,19 +150,15 @@ def _wait(provider: Any, submitted: Any, poll: float | None, gates: Any) -> None
 def _enforce_gates(status: Any, gates: Any) -> None:
     """Exit 4 when the study's best value misses a gate (its metric is the best trial's)."""
     from cloudgd.ci.gates import check_gates
-    from cloudgd.cli.output import note
-    from cloudgd.errors import JobFailedError
+    from cloudgd.cli.outcome import note_passed_gates, raise_missed_gates
 
     results = check_gates(gates, status.metrics)
-    for result in results:
-        if result.passed:
-            note(f"gate passed: {result.line(status.metrics)}")
-    failed = [r.line(status.metrics) for r in results if not r.passed]
-    if failed:
-        raise JobFailedError(
-            f"gate failed: {'; '.join(failed)}",
-            hint=f"the study's best trial misses the gate; see cloudgd status '{status.handle}'",
-        )
+    note_passed_gates(results, status.metrics)
+    raise_missed_gates(
+        results,
+        status.metrics,
+        hint=f"the study's best trial misses the gate; see cloudgd status '{status.handle}'",
+    )
 
 
 def submit_tuning(provider: Any, plan: Any) -> Any:
