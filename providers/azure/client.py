@@ -19,12 +19,10 @@ Two ways to reach Azure ML:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import os
 import time
-import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,8 +33,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, SpecError
-from cloudgd.home import servers_dir
-from providers.azure.fake_common import ACCOUNT, CERT_ROUTE, FAKE_SAS
+from providers.azure.fake_common import ACCOUNT, FAKE_SAS
+from providers.azure.fake_tls import fake_certificate
 from providers.azure.scope import WorkspaceScope
 from providers.azure.views import ComputeView, JobView, RunView, TrialView
 
@@ -55,27 +53,6 @@ class _StaticToken:
         from azure.core.credentials import AccessToken
 
         return AccessToken("cloudgd-fake-token", int(time.time()) + 3600)
-
-
-def fake_certificate(endpoint: str) -> Path:
-    """The fake's certificate, fetched over its plain-http side and kept per port."""
-    split = urlsplit(endpoint)
-    plain = f"http://{split.hostname}:{split.port}"
-    try:
-        with urllib.request.urlopen(plain + CERT_ROUTE, timeout=10) as response:
-            pem: bytes = response.read()
-    except OSError as exc:
-        raise ProviderError(
-            f"the fake Azure ML service at {plain} does not answer ({exc})",
-            hint="start it again with `cloudgd submit --backend fake`, or check --endpoint",
-        ) from None
-    path = servers_dir() / f"azure-fake-{split.port}-{hashlib.sha256(pem).hexdigest()[:12]}.pem"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(pem)
-        tmp.replace(path)
-    return path
 
 
 def _trial_number(name: str) -> tuple[int, str]:

@@ -6,16 +6,24 @@ one. Rather than patch or bypass that check, the fake speaks real TLS with a
 self-signed certificate for 127.0.0.1, and cloudgd's client trusts exactly that
 certificate (``connection_verify=<pem>``). The same port also answers plain
 http (the first byte of a TLS connection is 0x16), so the health probe of
-:mod:`cloudgd.servers` and the certificate download keep working.
+:mod:`cloudgd.servers` and the certificate download keep working. Both halves are
+here: the server's certificate, and :func:`fake_certificate`, the client's copy of it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import ssl
 import tempfile
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from cloudgd.errors import ProviderError
+from cloudgd.home import servers_dir
+from providers.azure.fake_common import CERT_ROUTE
 
 TLS_HANDSHAKE = 0x16
 
@@ -89,3 +97,24 @@ def server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
         key_file.chmod(0o600)
         context.load_cert_chain(cert_file, key_file)
     return context
+
+
+def fake_certificate(endpoint: str) -> Path:
+    """The fake's certificate, fetched over its plain-http side and kept per port."""
+    split = urlsplit(endpoint)
+    plain = f"http://{split.hostname}:{split.port}"
+    try:
+        with urllib.request.urlopen(plain + CERT_ROUTE, timeout=10) as response:
+            pem: bytes = response.read()
+    except OSError as exc:
+        raise ProviderError(
+            f"the fake Azure ML service at {plain} does not answer ({exc})",
+            hint="start it again with `cloudgd submit --backend fake`, or check --endpoint",
+        ) from None
+    path = servers_dir() / f"azure-fake-{split.port}-{hashlib.sha256(pem).hexdigest()[:12]}.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(pem)
+        tmp.replace(path)
+    return path
