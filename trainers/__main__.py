@@ -19,6 +19,42 @@ from trainers.errors import EXIT_FAILED, EXIT_OK, TrainerError
 _FAILURE_LIMIT = 1024  # SageMaker keeps the first 1024 characters as FailureReason
 
 
+_TUNED_PREFIX = "--trainer."
+
+
+def split_tuned_arguments(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Pull the tuned values out of ``argv`` as ``path=value`` overrides.
+
+    Clouds pass a trial's values as arguments named by cloudgd's parameter IDs (dotted
+    TrainConfig paths under ``trainer.``), in two forms: Amazon's training toolkit
+    (``sagemaker-training``) writes every non-``sagemaker_`` hyperparameter as two
+    arguments, ``--trainer.batch_size 64``, and Vertex AI documents ``--name VALUE`` but
+    is also seen passing ``--name=VALUE``. Both must reach the trainer unchanged, before
+    argparse can mistake a value for the ``train`` mode argument. Raises ValueError for a
+    name with no value.
+    """
+    rest: list[str] = []
+    overrides: list[str] = []
+    items = list(argv)
+    index = 0
+    while index < len(items):
+        item = items[index]
+        index += 1
+        if not item.startswith(_TUNED_PREFIX):
+            rest.append(item)
+            continue
+        path, sep, value = item[2:].partition("=")
+        if not sep:
+            if index >= len(items):
+                raise ValueError(f"argument {item}: expected a value")
+            value = items[index]
+            index += 1
+        if path == "trainer." or not path.removeprefix("trainer."):
+            raise ValueError(f"argument {item}: expected --trainer.PATH")
+        overrides.append(f"{path}={value}")
+    return rest, overrides
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m trainers", description="Run the cloudgd gradient-descent trainer."
@@ -40,14 +76,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         metavar="PATH=VALUE",
         help="override a TrainConfig field, e.g. --set optimizer.lr=0.01",
     )
-    args, extra = parser.parse_known_args(list(argv))
-    # Vertex AI tuning appends each trial's values as --<parameterId>=<value>; cloudgd's
-    # parameter IDs are dotted trainer paths, so they become overrides like --set.
-    for item in extra:
-        path, sep, _ = item[2:].partition("=")
-        if not (item.startswith("--trainer.") and sep and path):
-            parser.error(f"unrecognized arguments: {item}")
-        args.sets.append(item[2:])
+    try:
+        rest, tuned = split_tuned_arguments(argv)
+    except ValueError as exc:
+        parser.error(str(exc))  # exits 2, like any other bad argument
+    args = parser.parse_args(rest)
+    # Tuned values win over --set, as they do over the config: they come last.
+    args.sets.extend(tuned)
     return args
 
 

@@ -11,14 +11,18 @@ import pytest
 from cloudgd.cost.catalog import SCHEMA_VERSION, age_warning, load_catalog
 from cloudgd.cost.select import list_offers
 
-DATA = Path(__file__).resolve().parents[2] / "cloudgd" / "data"
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "cloudgd" / "data"
+# ../shared sits beside the repository root (the checkout and CI's clean clone alike).
+SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def test_schema_version_and_as_of() -> None:
     catalog = load_catalog()
     assert catalog.schema_version == SCHEMA_VERSION
-    assert catalog.as_of == date(2026, 11, 24)
-    assert all(row.as_of == catalog.as_of for row in catalog.prices)
+    assert catalog.as_of == date(2026, 12, 7)
+    # The catalog's date is its newest row's: no row may claim a later one.
+    assert max(row.as_of for row in catalog.prices) == catalog.as_of
 
 
 def test_every_row_names_its_source() -> None:
@@ -35,11 +39,10 @@ def test_shapes_table_holds_no_prices() -> None:
 
 
 def test_bundled_copies_match_the_shared_tables_when_present() -> None:
-    shared = Path("/work/shared/data")
-    if not shared.is_dir():
-        pytest.skip("the shared source tables are not on this machine")
-    for name in ("prices.csv", "accelerators.csv", "carbon.csv"):
-        assert (DATA / name).read_bytes() == (shared / name).read_bytes(), name
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared source tables are not at {SHARED_DATA}")
+    for name in ("prices.csv", "accelerators.csv", "carbon.csv", "PROVENANCE.md"):
+        assert (DATA / name).read_bytes() == (SHARED_DATA / name).read_bytes(), name
 
 
 def test_age_warning_is_a_pure_function_of_the_date() -> None:
@@ -57,7 +60,8 @@ def test_list_offers_filters_and_keeps_unknown_prices() -> None:
         "ct5lp-hightpu-4t",
         "ct5lp-hightpu-8t",
     }
-    four = [o for o in offers if o.instance_type == "ct5lp-hightpu-4t"]
-    assert all(o.price_per_hour is None for o in four)  # no v5litepod-4 row
+    four = {o.region: o.price_per_hour for o in offers if o.instance_type == "ct5lp-hightpu-4t"}
+    assert four["us-central1"] == 4.8  # the v5litepod-4 slice row added 2026-12-07
+    assert four["us-central2"] is None  # a region with carbon data and no price row
     assert {o.region for o in list_offers(region="eastus")} == {"eastus"}
     assert {o.accelerator for o in list_offers(provider="aws", accelerator="none")} == {None}

@@ -115,7 +115,7 @@ def test_catalog_lists_and_filters() -> None:
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["schema_version"] == 1 and document["as_of"] == "2026-11-24"
+    assert document["schema_version"] == 1 and document["as_of"] == "2026-12-07"
     assert {o["instance_type"] for o in document["offers"]} == {"n1-standard-8"}
     table = CliRunner().invoke(catalog_command, ["--region", "eastus"], env={"COLUMNS": "200"})
     assert "Standard_NC4as_T4_v3" in table.stdout

@@ -83,3 +83,31 @@ def test_vertex_tuning_trial_arguments_become_overrides() -> None:
     assert args.sets == ["trainer.optimizer.lr=0.02", "trainer.epochs=3"]
     with pytest.raises(SystemExit):
         parse_args(["--unknown-flag=1"])
+
+
+def test_sagemaker_toolkit_arguments_become_overrides() -> None:
+    """sagemaker-training passes each hyperparameter as two arguments: --name value."""
+    from trainers.__main__ import parse_args
+
+    args = parse_args(["train", "--trainer.batch_size", "64", "--trainer.optimizer.lr", "0.02"])
+    assert args.mode == "train"
+    assert args.sets == ["trainer.batch_size=64", "trainer.optimizer.lr=0.02"]
+
+
+def test_both_argument_forms_mix_and_come_after_set() -> None:
+    from trainers.__main__ import parse_args
+
+    args = parse_args(
+        ["--trainer.epochs", "3", "--set", "seed=1", "--trainer.optimizer.lr=1e-3", "train"]
+    )
+    assert args.mode == "train"
+    assert args.sets == ["seed=1", "trainer.epochs=3", "trainer.optimizer.lr=1e-3"]
+
+
+@pytest.mark.parametrize("argv", [["--trainer.epochs"], ["--trainer.=3"], ["--trainer.", "3"]])
+def test_a_tuned_argument_without_a_name_or_value_exits_2(argv: list[str]) -> None:
+    from trainers.__main__ import parse_args
+
+    with pytest.raises(SystemExit) as exc:
+        parse_args(argv)
+    assert exc.value.code == 2
