@@ -21,4 +21,6 @@ module "azureml" {
   compute_max_nodes    = var.compute_max_nodes
   compute_low_priority = var.compute_low_priority
   github_repository    = var.github_repository
+
+  public_network_access_enabled = var.public_network_access_enabled
 }
