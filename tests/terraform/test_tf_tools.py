@@ -9,9 +9,11 @@ a local plugin directory only.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -74,6 +76,26 @@ def run_checkov(directory: Path) -> dict[str, object]:
     report = json.loads(result.stdout)
     # One framework gives one object; checkov prints a list when it ran several.
     return report[0] if isinstance(report, list) else report
+
+
+def release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+@pytest.mark.slow
+@needs_checkov
+def test_installed_checkov_is_at_least_the_dev_extras_lower_bound() -> None:
+    """Older releases lack checks the modules are verified against (and skip differently)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    (wanted,) = [r for r in project["optional-dependencies"]["dev"] if r.startswith("checkov")]
+    bound = wanted.removeprefix("checkov>=")
+    assert bound != wanted, f"the dev extra should give checkov a lower bound only: {wanted}"
+    installed = subprocess.run(
+        [CHECKOV_BIN, "--version"], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.strip()
+    assert release(installed) >= release(bound), (
+        f"checkov {installed} is older than the dev extra's {wanted}: pip install -e '.[dev]'"
+    )
 
 
 @pytest.mark.slow
