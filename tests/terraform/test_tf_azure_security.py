@@ -48,6 +48,9 @@ def test_workspace_and_its_storage_refuse_public_networks_unless_asked(azure: Mo
     assert attr(example.variables["public_network_access_enabled"], "default") is False
     (call,) = example.modules.values()
     assert attr(call, "public_network_access_enabled") == option
+    # ... and Terraform reaches a private storage account through Resource Manager only.
+    features = block(example.providers["azurerm"], "features")
+    assert attr(block(features, "storage"), "data_plane_available") is False
     assert not {"CKV_AZURE_59", "CKV_AZURE_144"} & set(checkov_skips(MODULES / "azure-ml"))
 
 

@@ -9,6 +9,11 @@ provider "azurerm" {
     resource_group {
       prevent_deletion_if_contains_resources = true
     }
+    storage {
+      # The storage account refuses public networks unless public_network_access_enabled:
+      # manage it through Azure Resource Manager only, never its blob or queue endpoints.
+      data_plane_available = false
+    }
   }
 }
 
