@@ -6,7 +6,17 @@ import re
 from typing import Any
 
 import pytest
-from tfhcl import MODULES, Module, attr, block, blocks, has, load_module
+from tfhcl import (
+    MODULES,
+    Module,
+    attr,
+    block,
+    blocks,
+    checkov_skips,
+    has,
+    load_module,
+    squash,
+)
 
 BUCKET = "${aws_s3_bucket.this.arn}"
 
@@ -189,6 +199,28 @@ def test_github_role_trusts_one_repository_by_exact_subject(aws: Module) -> None
     assert attr(aws.resource("aws_iam_role", "github"), "count") == (
         "${local.github_enabled ? 1 : 0}"
     )
+
+
+def test_github_subjects_must_name_the_configured_repository_first(aws: Module) -> None:
+    """Why CKV_AWS_358 is skipped: checkov reads only literal `values`, these are checked here.
+
+    The check wants the repo claim first, with an owner/name value, and no wildcard.
+    """
+    assert "local.github_subjects" in checkov_skips(MODULES / "aws-sagemaker")["CKV_AWS_358"]
+    repository = 'repo:${coalesce(var.github_repository,"-/-")}:'
+    role = aws.resource("aws_iam_role", "github")
+    (precondition,) = blocks(block(role, "lifecycle"), "precondition")
+    assert squash(attr(precondition, "condition")) == squash(
+        f'${{alltrue([for s in local.github_subjects : startswith(s, "{repository}")])}}'
+    )
+    assert f"{repository}ref:refs/heads/main" in squash(aws.local("github_subjects"))
+    (validation,) = blocks(aws.variables["github_subjects"], "validation")
+    assert squash(attr(validation, "condition")) == squash(
+        "${alltrue([for s in var.github_subjects : "
+        'startswith(s, "repo:") && !strcontains(s, "*")])}'
+    )
+    owner_and_name = attr(block(aws.variables["github_repository"], "validation"), "condition")
+    assert "[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$" in owner_and_name
 
 
 def test_github_role_may_only_submit_and_read_jobs(aws: Module) -> None:

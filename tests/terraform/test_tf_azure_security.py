@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tfhcl import MODULES, Module, attr, block, load_module
+from tfhcl import EXAMPLES, MODULES, Module, attr, block, checkov_skips, load_module
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +34,31 @@ def test_storage_is_https_only_private_and_versioned(azure: Module) -> None:
     assert attr(storage, "allow_nested_items_to_be_public") is False
     assert attr(storage, "infrastructure_encryption_enabled") is True
     assert attr(block(storage, "blob_properties"), "versioning_enabled") is True
+
+
+def test_workspace_and_its_storage_refuse_public_networks_unless_asked(azure: Module) -> None:
+    option = "${var.public_network_access_enabled}"
+    workspace = azure.resource("azurerm_machine_learning_workspace", "this")
+    assert attr(workspace, "public_network_access_enabled") == option
+    storage = azure.resource("azurerm_storage_account", "this")
+    assert attr(storage, "public_network_access_enabled") == option
+    assert attr(azure.variables["public_network_access_enabled"], "default") is False
+    # The example root passes the choice through, private unless -var says otherwise.
+    example = load_module(EXAMPLES / "azure")
+    assert attr(example.variables["public_network_access_enabled"], "default") is False
+    (call,) = example.modules.values()
+    assert attr(call, "public_network_access_enabled") == option
+    # ... and Terraform reaches a private storage account through Resource Manager only.
+    features = block(example.providers["azurerm"], "features")
+    assert attr(block(features, "storage"), "data_plane_available") is False
+    assert not {"CKV_AZURE_59", "CKV_AZURE_144"} & set(checkov_skips(MODULES / "azure-ml"))
+
+
+def test_registry_serves_layers_from_its_own_data_endpoint(azure: Module) -> None:
+    registry = azure.resource("azurerm_container_registry", "this")
+    assert attr(registry, "sku") == "Premium"  # dedicated data endpoints need Premium
+    assert attr(registry, "data_endpoint_enabled") is True
+    assert attr(registry, "retention_policy_in_days") == 7
 
 
 def test_key_vault_is_recoverable_and_uses_rbac(azure: Module) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tfhcl import MODULES, Module, attr, blocks, has, load_module
+from tfhcl import MODULES, Module, attr, block, blocks, checkov_skips, has, load_module, squash
 
 TRAINING_SA = "${google_service_account.training.member}"
 CI_SA = "${google_service_account.ci[0].member}"
@@ -93,8 +93,10 @@ def test_required_apis_are_enabled_and_left_on_at_destroy(gcp: Module) -> None:
 def test_workload_identity_admits_one_repository_and_ref(gcp: Module) -> None:
     provider = gcp.resource("google_iam_workload_identity_pool_provider", "github")
     condition = attr(provider, "attribute_condition")
-    assert "assertion.repository == '${local.github_repository}'" in condition
-    assert "assertion.ref == '${var.github_ref}'" in condition
+    assert condition == (
+        "assertion.repository == '${local.github_repository}'"
+        " && assertion.ref == '${var.github_ref}'"
+    )
     assert attr(blocks(provider, "oidc")[0], "issuer_uri") == (
         "https://token.actions.githubusercontent.com"
     )
@@ -102,6 +104,21 @@ def test_workload_identity_admits_one_repository_and_ref(gcp: Module) -> None:
     assert attr(binding, "role") == "roles/iam.workloadIdentityUser"
     assert attr(binding, "member").endswith("/attribute.repository/${local.github_repository}")
     assert attr(gcp.variables["github_ref"], "default") == "refs/heads/main"
+
+
+def test_attribute_condition_cannot_be_widened_by_its_inputs(gcp: Module) -> None:
+    """Why CKV_GCP_125 is skipped: the check looks only for `assertion.sub == '...'`.
+
+    The condition above pins the repository and ref claims instead (the parts a branch
+    job's sub claim is made of); neither input can close the quotes and add an `||`.
+    """
+    assert "assertion.repository" in checkov_skips(MODULES / "gcp-vertex")["CKV_GCP_125"]
+    provider = gcp.resource("google_iam_workload_identity_pool_provider", "github")
+    assert attr(provider, "attribute_mapping")["google.subject"] == "assertion.sub"
+    repository = attr(block(gcp.variables["github_repository"], "validation"), "condition")
+    assert "^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$" in repository
+    ref = attr(block(gcp.variables["github_ref"], "validation"), "condition")
+    assert squash('!strcontains(var.github_ref, "\'")') in squash(ref)
 
 
 def test_ci_account_may_only_submit_and_read_jobs(gcp: Module) -> None:

@@ -1,4 +1,5 @@
-"""terraform fmt, checkov and (for AWS, whose provider is available offline) terraform validate.
+"""terraform fmt, checkov and (for AWS, whose provider is available offline) terraform
+validate and terraform test with a mocked provider.
 
 Each test skips, saying why, only when its tool is missing. None reaches the
 network: checkov runs with --skip-download and Terraform installs providers from
@@ -8,9 +9,11 @@ a local plugin directory only.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ from tfhcl import (
     AWS_PLUGIN_MISSING,
     EXAMPLES,
     FIXTURES,
+    MODULES,
     PLUGIN_DIR,
     REPO,
     TERRAFORM,
@@ -72,6 +76,26 @@ def run_checkov(directory: Path) -> dict[str, object]:
     report = json.loads(result.stdout)
     # One framework gives one object; checkov prints a list when it ran several.
     return report[0] if isinstance(report, list) else report
+
+
+def release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+@pytest.mark.slow
+@needs_checkov
+def test_installed_checkov_is_at_least_the_dev_extras_lower_bound() -> None:
+    """Older releases lack checks the modules are verified against (and skip differently)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    (wanted,) = [r for r in project["optional-dependencies"]["dev"] if r.startswith("checkov")]
+    bound = wanted.removeprefix("checkov>=")
+    assert bound != wanted, f"the dev extra should give checkov a lower bound only: {wanted}"
+    installed = subprocess.run(
+        [CHECKOV_BIN, "--version"], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.strip()
+    assert release(installed) >= release(bound), (
+        f"checkov {installed} is older than the dev extra's {wanted}: pip install -e '.[dev]'"
+    )
 
 
 @pytest.mark.slow
@@ -146,3 +170,49 @@ def validate(root: Path, tmp_path: Path) -> None:
 )
 def test_aws_roots_validate_against_the_real_provider_schema(root: Path, tmp_path: Path) -> None:
     validate(root, tmp_path)
+
+
+def terraform_supports_mock_providers() -> bool:
+    """`terraform test` gained mock_provider in 1.7."""
+    if TERRAFORM_BIN is None:
+        return False
+    result = subprocess.run(
+        [str(TERRAFORM_BIN), "version", "-json"],
+        capture_output=True,
+        text=True,
+        env=terraform_env(),
+        timeout=60,
+        check=False,
+    )
+    major, minor = (
+        int(part) for part in json.loads(result.stdout)["terraform_version"].split(".")[:2]
+    )
+    return (major, minor) >= (1, 7)
+
+
+@pytest.mark.slow
+@needs_aws_plugin
+def test_aws_ci_role_refuses_subjects_of_other_repositories_at_plan(tmp_path: Path) -> None:
+    """The precondition behind the CKV_AWS_358 skip, planned with a mocked AWS provider."""
+    if not terraform_supports_mock_providers():
+        pytest.skip("terraform test with mock_provider needs Terraform >= 1.7")
+    module = tmp_path / "aws-sagemaker"
+    shutil.copytree(MODULES / "aws-sagemaker", module)
+    (module / "tests").mkdir()
+    shutil.copy(FIXTURES / "tftest" / "aws_github_subjects.tftest.hcl", module / "tests")
+    env = terraform_env(tmp_path / "tfdata")
+    for command in (
+        ["init", "-backend=false", f"-plugin-dir={PLUGIN_DIR}", "-no-color"],
+        ["test", "-no-color"],
+    ):
+        result = subprocess.run(
+            [str(TERRAFORM_BIN), *command],
+            cwd=module,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed, 0 failed" in result.stdout

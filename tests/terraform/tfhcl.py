@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,23 @@ class Module:
                     if name not in _META:
                         found[name] = attr(providers, name)
         return found
+
+
+def squash(expression: str) -> str:
+    """An expression without whitespace: the two hcl2 flavours space expressions differently."""
+    return re.sub(r"\s+", "", expression)
+
+
+_SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+):(.*)")
+
+
+def checkov_skips(path: Path) -> dict[str, str]:
+    """Check ID -> reason of every inline ``#checkov:skip`` in the .tf files of one directory."""
+    found: dict[str, str] = {}
+    for tf_file in sorted(path.glob("*.tf")):
+        for check, reason in _SKIP.findall(tf_file.read_text(encoding="utf-8")):
+            found[check] = reason.strip()
+    return found
 
 
 def load_module(path: Path) -> Module:

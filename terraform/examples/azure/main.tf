@@ -9,6 +9,11 @@ provider "azurerm" {
     resource_group {
       prevent_deletion_if_contains_resources = true
     }
+    storage {
+      # The storage account refuses public networks unless public_network_access_enabled:
+      # manage it through Azure Resource Manager only, never its blob or queue endpoints.
+      data_plane_available = false
+    }
   }
 }
 
@@ -21,4 +26,6 @@ module "azureml" {
   compute_max_nodes    = var.compute_max_nodes
   compute_low_priority = var.compute_low_priority
   github_repository    = var.github_repository
+
+  public_network_access_enabled = var.public_network_access_enabled
 }

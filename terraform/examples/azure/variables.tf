@@ -68,3 +68,9 @@ variable "github_repository" {
     error_message = "github_repository must look like owner/name."
   }
 }
+
+variable "public_network_access_enabled" {
+  description = "Reach the workspace and its storage from public networks (the cloudgd CLI on a laptop, GitHub-hosted runners); false keeps them to private endpoints."
+  type        = bool
+  default     = false
+}

@@ -26,6 +26,7 @@ resource "aws_iam_openid_connect_provider" "github" {
 }
 
 data "aws_iam_policy_document" "github_trust" {
+  #checkov:skip=CKV_AWS_358:checkov only reads sub values written as a literal list; these come from local.github_subjects, each repo:<github_repository>:<claim> (precondition on aws_iam_role.github) without wildcards (validation), matched with StringEquals.
   statement {
     sid     = "GitHubActionsOidc"
     effect  = "Allow"
@@ -59,6 +60,14 @@ resource "aws_iam_role" "github" {
   max_session_duration = 3600
   permissions_boundary = var.permissions_boundary_arn
   tags                 = local.tags
+
+  lifecycle {
+    precondition {
+      # The repository claim comes first, so no other repository's workflows match.
+      condition     = alltrue([for s in local.github_subjects : startswith(s, "repo:${coalesce(var.github_repository, "-/-")}:")])
+      error_message = "github_subjects must each start with repo:<github_repository>: (the subject claims of that repository only)."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "github" {

@@ -164,7 +164,7 @@ variable "github_repository" {
 }
 
 variable "github_subjects" {
-  description = "OIDC subject claims allowed to assume the CI role, e.g. repo:owner/name:ref:refs/heads/main or repo:owner/name:environment:prod. Default: the main branch only."
+  description = "OIDC subject claims allowed to assume the CI role, each of github_repository, e.g. repo:owner/name:ref:refs/heads/main or repo:owner/name:environment:prod. Default: the main branch only."
   type        = list(string)
   default     = []
 

@@ -27,8 +27,7 @@ data "azurerm_resource_group" "this" {
 
 resource "azurerm_storage_account" "this" {
   #checkov:skip=CKV2_AZURE_40:Azure ML's default datastores authenticate with the account key; workspaces on provider 4.x cannot switch them to identity-based access.
-  #checkov:skip=CKV_AZURE_59:Jobs and the cloudgd CLI reach the storage over its public endpoint; HTTPS-only, TLS 1.2 and no anonymous access still apply. Use private endpoints for a locked-down network.
-  #checkov:skip=CKV_AZURE_35:See CKV_AZURE_59: the default network action must allow the workspace, compute and CLI without private endpoints.
+  #checkov:skip=CKV_AZURE_35:With public_network_access_enabled the workspace, compute and CLI reach the storage without private endpoints, so its default network action must allow them; without it no public traffic arrives at all.
   #checkov:skip=CKV2_AZURE_33:Private endpoints need a virtual network this module does not own.
   #checkov:skip=CKV2_AZURE_1:Microsoft-managed keys encrypt the data at rest (plus infrastructure encryption); customer-managed keys need a key the workspace's identity can reach first.
   #checkov:skip=CKV_AZURE_33:The queue service is unused by Azure ML training jobs; there is nothing to log.
@@ -49,7 +48,9 @@ resource "azurerm_storage_account" "this" {
   # Azure ML's default datastores need Shared Key (see the CKV2_AZURE_40 skip); SAS
   # tokens derived from it are flagged after a day (sas_policy below).
   shared_access_key_enabled = true
-  tags                      = local.tags
+  # Follows the workspace: a private workspace whose datastore stays public would leak its data.
+  public_network_access_enabled = var.public_network_access_enabled
+  tags                          = local.tags
 
   blob_properties {
     versioning_enabled = true
@@ -133,7 +134,6 @@ resource "azurerm_application_insights" "this" {
 }
 
 resource "azurerm_machine_learning_workspace" "this" {
-  #checkov:skip=CKV_AZURE_144:The cloudgd CLI and CI submit jobs over the workspace's public endpoint (Entra ID auth only); disabling it needs private endpoints and a VNet.
   #checkov:skip=CKV_AZURE_236:Microsoft-managed keys encrypt workspace metadata; customer-managed keys create extra billed resources per workspace.
   name                          = "mlw-${var.name}-${local.suffix}"
   friendly_name                 = "cloudgd ${var.name}"
@@ -143,7 +143,7 @@ resource "azurerm_machine_learning_workspace" "this" {
   key_vault_id                  = azurerm_key_vault.this.id
   storage_account_id            = azurerm_storage_account.this.id
   container_registry_id         = one(azurerm_container_registry.this[*].id)
-  public_network_access_enabled = true
+  public_network_access_enabled = var.public_network_access_enabled
   tags                          = local.tags
 
   identity {

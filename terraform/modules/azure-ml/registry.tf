@@ -7,7 +7,6 @@ resource "azurerm_container_registry" "this" {
   #checkov:skip=CKV_AZURE_165:Training runs in one region, next to the registry; geo-replication would bill a second registry.
   #checkov:skip=CKV_AZURE_233:Zone redundancy is fixed at creation and billed; losing the registry only delays custom-image jobs until images are pushed again.
   #checkov:skip=CKV_AZURE_164:Content trust (Docker Content Trust) is deprecated by Azure in favour of Notation signing, which needs a signing pipeline this module cannot assume.
-  #checkov:skip=CKV_AZURE_167:checkov 3.1 inspects the azurerm 3.x retention_policy block; on 4.x retention_policy_in_days below expires untagged manifests after 7 days.
   #checkov:skip=CKV_AZURE_166:Quarantine blocks pulls until an external scanner releases each image; no scanner is part of this setup.
   name                          = "acr${var.name}${local.suffix}"
   resource_group_name           = local.resource_group_name
@@ -16,8 +15,10 @@ resource "azurerm_container_registry" "this" {
   admin_enabled                 = false
   anonymous_pull_enabled        = false
   public_network_access_enabled = true
-  retention_policy_in_days      = 7
-  tags                          = local.tags
+  # Image layers come from a registry-specific endpoint, so firewall rules can name this registry alone.
+  data_endpoint_enabled    = true
+  retention_policy_in_days = 7
+  tags                     = local.tags
 
   depends_on = [azurerm_resource_group.this]
 }

@@ -130,6 +130,12 @@ variable "compute_low_priority" {
   default     = false
 }
 
+variable "public_network_access_enabled" {
+  description = "Let the workspace and its storage account accept traffic from public networks (Entra ID auth still applies): the cloudgd CLI on a laptop and GitHub-hosted runners need it. false (default): only private endpoints in your virtual network reach them, so submit from a host there, such as a self-hosted runner."
+  type        = bool
+  default     = false
+}
+
 variable "compute_subnet_id" {
   description = "Subnet for the cluster nodes (optional). With a subnet the nodes get no public IP."
   type        = string
