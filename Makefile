@@ -19,6 +19,8 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PIP := $(PY) -m pip install --disable-pip-version-check $(PIP_ARGS)
 JUNIT := $(VENV)/pytest-junit.xml
+# checkov pins boto3/urllib3 versions the cloud SDKs cannot share: it gets a venv of its own.
+CHECKOV_VENV := $(VENV)/checkov
 
 .PHONY: help demo report-figure test lint typecheck unit clean
 
@@ -45,6 +47,13 @@ $(VENV)/.test-installed: pyproject.toml | $(PY)
 	$(PIP) -e '.[all,dev]'
 	touch $@
 
+# The `scan` extra's requirements (checkov), read from pyproject.toml so the bound lives once.
+$(VENV)/.checkov-installed: pyproject.toml | $(PY)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check --quiet $(PIP_ARGS) \
+	  $$($(PY) -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["scan"]))')
+	touch $@
+
 # The demo trains with the live view (on stderr, as -o json keeps stdout for the handle),
 # then writes the run's report: reports/<job>.png and reports/<job>.md.
 demo: $(VENV)/.demo-installed
@@ -65,9 +74,9 @@ typecheck: $(VENV)/.test-installed
 
 # A collection mistake must not pass as "0 failures": the junit report must show
 # at least MIN_TESTS tests that ran.
-unit: $(VENV)/.test-installed
+unit: $(VENV)/.test-installed $(VENV)/.checkov-installed
 	rm -f $(JUNIT)
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --junitxml=$(JUNIT)
+	OMP_NUM_THREADS=1 CLOUDGD_CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -n $(PYTEST_WORKERS) --junitxml=$(JUNIT)
 	$(PY) .ci/count_tests.py $(JUNIT) $(MIN_TESTS)
 
 test: lint typecheck unit

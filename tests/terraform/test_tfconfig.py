@@ -128,7 +128,7 @@ def test_invalid_output_values_are_reported_by_field() -> None:
 
 
 def test_outputs_without_any_options_field_are_refused() -> None:
-    with pytest.raises(UsageError, match="no output is a providers.gcp field") as caught:
+    with pytest.raises(UsageError, match=r"no output is a providers\.gcp field") as caught:
         tfconfig.block_from_outputs({"bucket_name": "b"}, "gcp", source="x")
     assert "staging_bucket" in (caught.value.hint or "")
 
