@@ -51,11 +51,22 @@ def with_run(handle: JobHandle, run_dir: str) -> JobHandle:
 def submit_rehearsal(
     cloud: Provider, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext
 ) -> JobStatus:
-    """Submit to the rehearsal backend, start the emulated local run, return the joined status."""
+    """Submit to the rehearsal backend, start the emulated local run, return the joined status.
+
+    A provider with ``rehearsal_plan(cloud_plan, spec, ctx, local)`` makes the local plan
+    itself, after the submit (it may run the cloud's own in-container code on what the
+    submit uploaded); otherwise the local provider's emulation is planned first.
+    """
     check_rehearsal(cloud)
     local = registry.create("local", runs_dir=ctx.runs_dir)
-    local_plan = local.plan(emulating(spec, cloud.name), ctx.model_copy(update={"bundle": None}))
-    submitted = cloud.submit(cloud_plan)
+    spec = emulating(spec, cloud.name)
+    own = getattr(cloud, "rehearsal_plan", None)
+    if own is None:
+        local_plan = local.plan(spec, ctx.model_copy(update={"bundle": None}))
+        submitted = cloud.submit(cloud_plan)
+    else:
+        submitted = cloud.submit(cloud_plan)
+        local_plan = own(cloud_plan, spec, ctx, local)
     local_status = local.submit(local_plan)
     run_dir = JobHandle.parse(local_status.handle).parts[0]
     handle = with_run(JobHandle.parse(submitted.handle or cloud_plan.handle), run_dir)
