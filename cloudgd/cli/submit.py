@@ -20,7 +20,11 @@ if TYPE_CHECKING:
     is_flag=True,
     help="With a rehearsal backend: also run the job here, emulating the cloud's container.",
 )
-@click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent, send nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Plan only: show what would be sent, send nothing; exit 2 where submit would refuse.",
+)
 @click.option("--wait", is_flag=True, help="Wait until the job ends; exit 4 if it fails.")
 @click.option(
     "--follow", "-f", is_flag=True, help="Stream the logs until the job ends (implies --wait)."
@@ -61,7 +65,7 @@ def command(
         with_summary_metrics,
     )
     from cloudgd.cli.output import emit_json, human_console, note, render_plan, status_document
-    from cloudgd.cli.planning import budget_gate, plan_job, warn_budget
+    from cloudgd.cli.planning import budget_gate, plan_job
     from cloudgd.plan import JobHandle
     from cloudgd.rehearsal import submit_rehearsal
 
@@ -78,13 +82,14 @@ def command(
     )
     chosen, plan = planned.provider, planned.plan
     if dry_run:
-        warn_budget(planned)
         if json_mode:
             document = {"dry_run": True, "handle": plan.handle, "state": None}
             emit_json({**document, "plan": planned.shown.model_dump(mode="json")})
         else:
             render_plan(human_console(), planned.shown)
             note("dry run: nothing was submitted")
+        # CI gates on dry runs: exit as the real submit would (2 when it refuses).
+        budget_gate(planned)
         return
 
     budget_gate(planned)

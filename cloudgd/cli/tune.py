@@ -45,7 +45,11 @@ def tuning_plan(planned: Any) -> Any:
 @click.command()
 @planning_options
 @backend_options
-@click.option("--dry-run", is_flag=True, help="Print the tuning request; send nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the tuning request; send nothing; exit 2 where tune would refuse.",
+)
 @click.option(
     "--wait",
     is_flag=True,
@@ -104,7 +108,6 @@ def command(
         return
     plan = tuning_plan(planned)
     if dry_run:
-        _warn_budget(planned)
         if json_mode:
             emit_json(
                 {"dry_run": True, "handle": plan.handle, "plan": plan.model_dump(mode="json")}
@@ -112,6 +115,7 @@ def command(
         else:
             render_plan(human_console(), plan)
             note("dry run: nothing was submitted")
+        _budget_gate(planned)  # exit as the real tune would (2 when it refuses)
         return
     _budget_gate(planned)
     status = submit_tuning(planned.provider, plan)
@@ -189,16 +193,6 @@ def _budget_gate(planned: Any) -> None:
     # Each trial gets budget / trials, so this refuses when trials × worst case > budget.
     trial = trial_spec(spec)
     enforce_budget(trial, choice_for_spec(trial, planned.provider.name))
-
-
-def _warn_budget(planned: Any) -> None:
-    from cloudgd.cli.output import note
-    from cloudgd.errors import BudgetError
-
-    try:
-        _budget_gate(planned)
-    except BudgetError as refused:
-        note(f"warning: tune would refuse this study: {refused.message}")
 
 
 def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> Any:
