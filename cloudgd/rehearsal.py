@@ -10,6 +10,9 @@ provider with that cloud's container contract emulated
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from cloudgd import registry
 from cloudgd.errors import UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
@@ -72,3 +75,33 @@ def submit_rehearsal(
     handle = with_run(JobHandle.parse(submitted.handle or cloud_plan.handle), run_dir)
     # The provider may echo the handle without query params; the joined one is the answer.
     return cloud.status(handle).model_copy(update={"handle": str(handle)})
+
+
+def rehearsal_study(
+    cloud: Provider,
+    tuning_plan: Plan,
+    spec: JobSpec,
+    ctx: RenderContext,
+    on_event: Callable[[str], None] | None = None,
+) -> Any:
+    """``tune --run-local``: the local study that runs every trial of ``tuning_plan`` here.
+
+    A provider with ``rehearsal_trial_planner(tuning_plan, ctx)`` passes each trial's
+    values as its cloud does (SageMaker: hyperparameters to the toolkit); otherwise the
+    values are written into each trial's trainer config under the emulated contract.
+    """
+    from pathlib import Path
+
+    from providers.local.tuning import LocalStudy
+
+    check_rehearsal(cloud)
+    own = getattr(cloud, "rehearsal_trial_planner", None)
+    study_dir = Path(ctx.runs_dir or ".") / "studies" / tuning_plan.job_name
+    return LocalStudy(
+        emulating(spec, cloud.name),
+        study_dir,
+        name=tuning_plan.job_name,
+        now=ctx.now,
+        on_event=on_event,
+        plan_trial=own(tuning_plan, ctx) if own is not None else None,
+    )

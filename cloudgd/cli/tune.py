@@ -56,6 +56,12 @@ def tuning_plan(planned: Any) -> Any:
     help="Follow a cloud study to its end and show every trial; exit 4 if it failed "
     "(a local study always runs in the foreground).",
 )
+@click.option(
+    "--run-local",
+    is_flag=True,
+    help="With a rehearsal backend: also run every trial here, as the cloud's container "
+    "runs it (in the foreground, like a local study).",
+)
 @poll_option
 @gate_options
 def command(
@@ -65,6 +71,7 @@ def command(
     idempotency_key: str | None,
     backend: str,
     endpoint: str | None,
+    run_local: bool,
     dry_run: bool,
     wait: bool,
     poll: float | None,
@@ -82,6 +89,7 @@ def command(
     cloudgd tune examples/digits-tune.yaml -p local
     cloudgd tune job.yaml -p aws --dry-run
     cloudgd tune job.yaml -p gcp --wait --min-metric val_accuracy=0.95
+    cloudgd tune job.yaml -p aws --backend moto --run-local --wait
     """
     from cloudgd.cli.options import settings
     from cloudgd.cli.outcome import gates_from_flags
@@ -89,7 +97,7 @@ def command(
     from cloudgd.cli.planning import plan_job
     from cloudgd.tuning.cost import require_tuning
 
-    local = provider == "local"
+    local = provider == "local" or run_local
     gates = gates_from_flags(min_metrics, max_metrics, waits=wait or local or dry_run)
     planned = plan_job(
         file,
@@ -98,6 +106,7 @@ def command(
         idempotency_key=idempotency_key,
         backend=backend,
         endpoint=endpoint,
+        run_local=run_local,
     )
     require_tuning(planned.loaded.spec)
     json_mode = settings().json
@@ -120,6 +129,14 @@ def command(
     _budget_gate(planned)
     status = submit_tuning(planned.provider, plan)
     note(f"submitted tuning job {plan.job_name} to {planned.provider.name}: {status.state.value}")
+    if run_local:
+        from cloudgd.rehearsal import rehearsal_study
+
+        note(f"rehearsal of {status.handle}: every trial runs here")
+        spec, ctx = planned.loaded.spec, planned.ctx
+        study = rehearsal_study(planned.provider, plan, spec, ctx, on_event=note)
+        _enforce_gates(_show_study(study.run(), spec.tuning, plan.job_name, json_mode), gates)
+        return
     if wait:
         _wait(planned.provider, status, poll, gates)
         return
@@ -213,7 +230,13 @@ def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> Any:
         return None
     note(f"study: {study_handle(study_dir)}")
     study = LocalStudy(spec, study_dir, name=name, now=planned.ctx.now, on_event=note)
-    status = study.run()
+    return _show_study(study.run(), tuning, name, json_mode)
+
+
+def _show_study(status: Any, tuning: Any, name: str, json_mode: bool) -> Any:
+    """Print a finished local study (best trial, handle); JobFailedError when none succeeded."""
+    from cloudgd.cli.output import emit_json
+
     best = status.extra.get("best") or {}
     if json_mode:
         emit_json(

@@ -8,6 +8,11 @@ into ``/opt/ml/input/data``, the local provider lays out the container, and
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +26,7 @@ from providers.base import Provider
 
 if TYPE_CHECKING:
     from providers.aws.provider import AwsProvider
+    from providers.local.tuning import TrialPlanner
 
 ENVS_DIR = "rehearsal-envs"
 
@@ -38,9 +44,12 @@ def with_local_inputs(
     name, uri = channels[0]  # cloudgd's requests have one data channel: train
     dest = root / name
     if not dest.is_dir():
-        partial = root / f".{name}.partial"
+        partial = root / f".{name}.{os.getpid()}.{threading.get_ident()}"
         download_channel(s3, uri, partial, conn)
-        partial.rename(dest)
+        try:
+            partial.rename(dest)
+        except OSError:  # a parallel trial fetched it first
+            shutil.rmtree(partial, ignore_errors=True)
     data = spec.trainer.data.model_copy(update={"uri": str(dest)})
     return spec.model_copy(update={"trainer": spec.trainer.model_copy(update={"data": data})})
 
@@ -84,11 +93,18 @@ def local_plan(
     *,
     region: str,
     job_name: str,
-    python: str | None = None,
+    bundle: str | None = None,
+    inputs_name: str | None = None,
 ) -> Plan:
-    """The local plan that rehearses ``cloud_request`` (emulate: aws set on ``spec``)."""
+    """The local plan that rehearses ``cloud_request`` (emulate: aws set on ``spec``).
+
+    ``bundle`` is the code bundle whose requirements the toolkit installs (default: the
+    context's); ``inputs_name`` names the local copy of the S3 inputs (a study's trials
+    share one).
+    """
     runs = Path(ctx.runs_dir or default_runs_dir())
-    spec = with_local_inputs(provider, cloud_request, spec, region, runs / ".inputs" / job_name)
+    copies = runs / ".inputs" / (inputs_name or job_name)
+    spec = with_local_inputs(provider, cloud_request, spec, region, copies)
     plan = local.plan(spec, ctx.model_copy(update={"bundle": None}))
     reason = fallback_reason(spec)
     if reason:
@@ -99,7 +115,7 @@ def local_plan(
         hyperparameters,
         endpoint=str(conn.endpoint),
         region=region,
-        python=python or toolkit_python(ctx.bundle.path if ctx.bundle else None),
+        python=toolkit_python(bundle or (ctx.bundle.path if ctx.bundle else None)),
         job_name=job_name,
     )
     return _with_notes(plan, request, [])
@@ -120,3 +136,43 @@ def rehearsal_plan(
         region=region,
         job_name=cloud_plan.job_name,
     )
+
+
+def trial_planner(
+    provider: AwsProvider, tuning_plan: Plan, ctx: RenderContext
+) -> TrialPlanner:
+    """How a local study rehearses each trial of a SageMaker tuning job: the trial's values
+    reach the toolkit as hyperparameters (plain strings beside the static ones), exactly
+    as SageMaker passes them, never written into the trainer config."""
+    from cloudgd import registry
+    from cloudgd.rehearsal import emulating
+    from cloudgd.tuning.validate import trial_trainer
+
+    definition = tuning_plan.request["TrainingJobDefinition"]
+    static = dict(definition["StaticHyperParameters"])
+    config = tuning_plan.request["HyperParameterTuningJobConfig"]
+    metric = config["HyperParameterTuningJobObjective"]["MetricName"]
+    region = JobHandle.parse(tuning_plan.handle).parts[0]
+    name = tuning_plan.job_name
+    bundle = ctx.bundle.path if ctx.bundle else None
+
+    def plan(spec: JobSpec, values: dict[str, Any], trial_ctx: RenderContext, number: int) -> Plan:
+        digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
+        local = registry.create("local", runs_dir=trial_ctx.runs_dir)
+        if fallback_reason(spec) is not None:  # the emulation reads the values from the config
+            spec = spec.model_copy(update={"trainer": trial_trainer(spec.trainer, values)})
+        return local_plan(
+            provider,
+            definition,
+            toolkit.trial_hyperparameters(static, values, metric),
+            emulating(spec, "aws"),
+            trial_ctx,
+            local,
+            region=region,
+            # SageMaker names a study's training jobs <tuning job>-<NNN>-<8 hex>
+            job_name=f"{name}-{number + 1:03d}-{digest}",
+            bundle=bundle,
+            inputs_name=name,
+        )
+
+    return plan

@@ -172,6 +172,12 @@ class AwsProvider(Provider):
 
         return rehearsal_plan(self, cloud_plan, spec, ctx, local)
 
+    def rehearsal_trial_planner(self, tuning_plan: Plan, ctx: RenderContext) -> Any:
+        """How ``tune --run-local`` plans each trial: values as SageMaker hyperparameters."""
+        from providers.aws.local_rehearsal import trial_planner
+
+        return trial_planner(self, tuning_plan, ctx)
+
     def _describe(self, sagemaker: Any, name: str, conn: aws.Connection) -> dict[str, Any] | None:
         try:
             with aws.sdk_errors(f"describing training job {name}", conn):
