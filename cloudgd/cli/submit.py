@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     help="With a rehearsal backend: also run the job here, emulating the cloud's container.",
 )
 @click.option(
+    "--data-from",
+    metavar="PATH",
+    type=click.Path(exists=True),
+    default=None,
+    help="First upload this local file or directory to trainer.data.uri (e.g. the "
+    "rehearsal bucket), so the job reads it through its cloud path.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Plan only: show what would be sent, send nothing; exit 2 where submit would refuse.",
@@ -39,6 +47,7 @@ def command(
     backend: str,
     endpoint: str | None,
     run_local: bool,
+    data_from: str | None,
     dry_run: bool,
     wait: bool,
     follow: bool,
@@ -90,9 +99,13 @@ def command(
             note("dry run: nothing was submitted")
         # CI gates on dry runs: exit as the real submit would (2 when it refuses).
         budget_gate(planned)
+        if data_from:
+            note(f"dry run: {data_from} was not uploaded")
         return
 
     budget_gate(planned)
+    if data_from:
+        upload_data_from(planned, data_from)
     planned, attached = attach_to_earlier_attempt(planned, explicit_key=idempotency_key)
     chosen, plan = planned.provider, planned.plan
     if run_local:
@@ -166,3 +179,22 @@ def attach_to_earlier_attempt(
         f"attempt {earlier.attempt} started ({earlier.status.state.value})"
     )
     return dataclasses.replace(planned, plan=earlier.plan, ctx=earlier.ctx), True
+
+
+def upload_data_from(planned: Planned, path: str) -> None:
+    """``--data-from``: put ``path`` at the spec's ``trainer.data.uri`` through the provider."""
+    from pathlib import Path
+
+    from cloudgd.cli.data import upload
+    from cloudgd.cli.output import note
+    from cloudgd.errors import UsageError
+
+    uri = planned.loaded.spec.trainer.data.uri
+    if not uri or "://" not in uri or uri.startswith("file://"):
+        raise UsageError(
+            "--data-from: trainer.data.uri must name cloud storage to upload to "
+            f"(it is {uri!r})",
+            hint="set it, e.g. --set trainer.data.uri=s3://cloudgd-rehearsal/data/train.csv",
+        )
+    written = upload(planned.provider, Path(path), uri)
+    note(f"uploaded {len(written)} file(s) from {path} to {uri}")

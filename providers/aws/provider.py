@@ -163,6 +163,15 @@ class AwsProvider(Provider):
             raise JobNotFoundError(f"training job {plan.job_name} vanished right after creation")
         return job_status(handle, described, conn)
 
+    def upload_data(self, path: Path, uri: str) -> list[str]:
+        """Put a local file or directory at an s3:// URI (the rehearsal bucket on moto)."""
+        from cloudgd.cost.select import default_region
+        from providers.aws.s3data import upload_path
+
+        region = self.region or os.environ.get("AWS_REGION") or default_region("aws")
+        conn = self._connection(region)
+        return upload_path(self._client("s3", conn), path, uri, conn)
+
     def rehearsal_plan(
         self, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext, local: Provider
     ) -> Plan:
