@@ -25,9 +25,12 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import site
 import sys
 import tarfile
+import threading
+import uuid
 import venv
 from importlib import metadata
 from pathlib import Path
@@ -85,10 +88,17 @@ def rehearsal_python(requirements: str, root: Path) -> str:
     key = hashlib.sha256(f"{sys.executable}\0{requirements}".encode()).hexdigest()[:16]
     home = root / key
     python = home / "bin" / "python"
-    if python.exists():
-        return str(python)
-    root.mkdir(parents=True, exist_ok=True)
-    building = root / f".{key}.{os.getpid()}"
+    with _BUILDING:  # a study's trials start in threads
+        if not python.exists():
+            _build(home, root / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    return str(python)
+
+
+_BUILDING = threading.Lock()
+
+
+def _build(home: Path, building: Path) -> None:
+    home.parent.mkdir(parents=True, exist_ok=True)
     venv.EnvBuilder(system_site_packages=False, with_pip=False, symlinks=True).create(building)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     own = building / "lib" / version / "site-packages"
@@ -98,11 +108,8 @@ def rehearsal_python(requirements: str, root: Path) -> str:
     (own / "cloudgd-parent.pth").write_text("\n".join(lines) + "\n")
     try:
         building.rename(home)
-    except OSError:  # another rehearsal made it first
-        import shutil
-
+    except OSError:  # another process made it first
         shutil.rmtree(building, ignore_errors=True)
-    return str(python)
 
 
 def trial_hyperparameters(
