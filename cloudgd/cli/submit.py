@@ -192,8 +192,7 @@ def upload_data_from(planned: Planned, path: str) -> None:
     uri = planned.loaded.spec.trainer.data.uri
     if not uri or "://" not in uri or uri.startswith("file://"):
         raise UsageError(
-            "--data-from: trainer.data.uri must name cloud storage to upload to "
-            f"(it is {uri!r})",
+            f"--data-from: trainer.data.uri must name cloud storage to upload to (it is {uri!r})",
             hint="set it, e.g. --set trainer.data.uri=s3://cloudgd-rehearsal/data/train.csv",
         )
     written = upload(planned.provider, Path(path), uri)

@@ -138,9 +138,7 @@ def rehearsal_plan(
     )
 
 
-def trial_planner(
-    provider: AwsProvider, tuning_plan: Plan, ctx: RenderContext
-) -> TrialPlanner:
+def trial_planner(provider: AwsProvider, tuning_plan: Plan, ctx: RenderContext) -> TrialPlanner:
     """How a local study rehearses each trial of a SageMaker tuning job: the trial's values
     reach the toolkit as hyperparameters (plain strings beside the static ones), exactly
     as SageMaker passes them, never written into the trainer config."""
