@@ -21,7 +21,7 @@ from cloudgd.home import runs_dir as default_runs_dir
 from cloudgd.plan import JobHandle, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.aws import toolkit
-from providers.aws.s3data import download_channel, input_channels
+from providers.aws.s3data import code_channel, download_channel, input_channels
 from providers.base import Provider
 
 if TYPE_CHECKING:
@@ -39,19 +39,23 @@ def with_local_inputs(
     channels = input_channels(request)
     if not channels:
         return spec
-    conn = provider._connection(region)
-    s3 = provider._client("s3", conn)
     name, uri = channels[0]  # cloudgd's requests have one data channel: train
-    dest = root / name
+    dest = _fetch(provider, region, uri, root / name)
+    data = spec.trainer.data.model_copy(update={"uri": str(dest)})
+    return spec.model_copy(update={"trainer": spec.trainer.model_copy(update={"data": data})})
+
+
+def _fetch(provider: AwsProvider, region: str, uri: str, dest: Path) -> Path:
+    """A local copy of what ``uri`` holds in the rehearsal bucket (fetched once)."""
     if not dest.is_dir():
-        partial = root / f".{name}.{os.getpid()}.{threading.get_ident()}"
-        download_channel(s3, uri, partial, conn)
+        conn = provider._connection(region)
+        partial = dest.parent / f".{dest.name}.{os.getpid()}.{threading.get_ident()}"
+        download_channel(provider._client("s3", conn), uri, partial, conn)
         try:
             partial.rename(dest)
         except OSError:  # a parallel trial fetched it first
             shutil.rmtree(partial, ignore_errors=True)
-    data = spec.trainer.data.model_copy(update={"uri": str(dest)})
-    return spec.model_copy(update={"trainer": spec.trainer.model_copy(update={"data": data})})
+    return dest
 
 
 def _with_notes(plan: Plan, request: dict[str, Any], notes: list[str]) -> Plan:
@@ -110,6 +114,9 @@ def local_plan(
     if reason:
         return _with_notes(plan, plan.request, [toolkit.emulation_note(reason)])
     conn = provider._connection(region)
+    code = code_channel(cloud_request)
+    if code is not None:  # SageMaker puts the bundle in input/data/code itself
+        code = str(_fetch(provider, region, code, copies / "code"))
     request = toolkit.toolkit_request(
         plan.request,
         hyperparameters,
@@ -117,6 +124,7 @@ def local_plan(
         region=region,
         python=toolkit_python(bundle or (ctx.bundle.path if ctx.bundle else None)),
         job_name=job_name,
+        code_channel=code,
     )
     return _with_notes(plan, request, [])
 

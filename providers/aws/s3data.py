@@ -31,6 +31,15 @@ def input_channels(request: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+def code_channel(request: dict[str, Any]) -> str | None:
+    """The S3 URI of the ``code`` channel (the bundle SageMaker puts in the container)."""
+    for channel in request.get("InputDataConfig", []):
+        source = channel.get("DataSource", {}).get("S3DataSource")
+        if source and channel["ChannelName"] == CODE_CHANNEL:
+            return str(source["S3Uri"])
+    return None
+
+
 def keys_under(s3: Any, uri: str, conn: Connection) -> Iterator[str]:
     """Keys of the objects an ``S3Prefix`` data source matches (every key starting so)."""
     bucket, prefix = split_s3(uri)

@@ -45,6 +45,7 @@ FRAMEWORK_MODULE = "sagemaker_pytorch_container.training:main"
 DISTRIBUTIONS = ("sagemaker-training", "sagemaker-pytorch-training")
 _MODULES = ("sagemaker_training", "sagemaker_pytorch_container")
 PROFILE = "cloudgd-rehearsal"
+CONTAINER_BASE = "/opt/ml/"
 TUNING_OBJECTIVE = "_tuning_objective_metric"
 INSTALL_HINT = "pip install 'cloudgd[rehearse]' to rehearse with Amazon's own toolkit"
 
@@ -153,10 +154,14 @@ def toolkit_request(
     region: str,
     python: str,
     job_name: str,
+    code_channel: str | None = None,
 ) -> dict[str, Any]:
     """The local provider's ``emulate: aws`` request, rewritten so the toolkit runs it.
 
     One process per host, as in the container: the toolkit starts the ranks itself.
+    ``code_channel`` is a local copy of the request's ``code`` channel; it becomes
+    ``input/data/code``, and a ``sagemaker_submit_directory`` under ``/opt/ml`` is read
+    under the emulated base (the one path the toolkit cannot re-root itself).
     """
     if int(request["nodes"]) != 1:
         raise ValueError("the toolkit rehearsal runs one host")
@@ -165,6 +170,13 @@ def toolkit_request(
     first = out["ranks"][0]
     base = first["env"]["SAGEMAKER_BASE_DIR"]  # the emulated /opt/ml the layout made
     layout = out["layout"]
+    hyperparameters = dict(hyperparameters)
+    submitted = _decoded(hyperparameters.get("sagemaker_submit_directory", "?"))
+    if submitted.startswith(CONTAINER_BASE):
+        local = f"{base}/{submitted.removeprefix(CONTAINER_BASE)}"
+        hyperparameters["sagemaker_submit_directory"] = json.dumps(local)
+    if code_channel:
+        layout["links"][f"{base}/input/data/code"] = code_channel
     layout["files"][f"{base}/input/config/hyperparameters.json"] = (
         json.dumps(hyperparameters, indent=2, sort_keys=True) + "\n"
     )
@@ -205,11 +217,10 @@ def toolkit_request(
             "env": dict(sorted(env.items())),
         }
     ]
-    submitted = hyperparameters.get("sagemaker_submit_directory", "?")
     out["toolkit"] = {"module": TRAIN_MODULE, "framework": FRAMEWORK_MODULE}
     out["notes"] = [
         f"rehearsal: Amazon's in-container toolkit runs this job ({toolkit_versions()}): "
-        f"{TRAIN_MODULE} with {FRAMEWORK_MODULE}, code from {_decoded(submitted)}"
+        f"{TRAIN_MODULE} with {FRAMEWORK_MODULE}, code from {submitted}"
     ]
     return out
 
