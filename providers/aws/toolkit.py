@@ -46,6 +46,7 @@ DISTRIBUTIONS = ("sagemaker-training", "sagemaker-pytorch-training")
 _MODULES = ("sagemaker_training", "sagemaker_pytorch_container")
 PROFILE = "cloudgd-rehearsal"
 CONTAINER_BASE = "/opt/ml/"
+IMAGE_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 TUNING_OBJECTIVE = "_tuning_objective_metric"
 INSTALL_HINT = "pip install 'cloudgd[rehearse]' to rehearse with Amazon's own toolkit"
 
@@ -107,6 +108,13 @@ def _build(home: Path, building: Path) -> None:
     # addsitedir, not a bare path: the parent's own .pth files (editable installs) apply too
     lines = [f"import site; site.addsitedir({p!r})" for p in parents]
     (own / "cloudgd-parent.pth").write_text("\n".join(lines) + "\n")
+    # The toolkit starts `torchrun` from PATH, as in the image; PATH starts at bin/ here.
+    torchrun = building / "bin" / "torchrun"
+    torchrun.write_text(
+        "#!/usr/bin/env python3\nimport sys\nfrom torch.distributed.run import main\n\n"
+        "sys.exit(main())\n"
+    )
+    torchrun.chmod(0o755)
     try:
         building.rename(home)
     except OSError:  # another process made it first
@@ -203,6 +211,8 @@ def toolkit_request(
         # The hosts are algo-N, which resolve only on SageMaker's network: skip the
         # toolkit's DNS wait, as SageMaker Studio's local mode does.
         "SM_STUDIO_LOCAL_MODE": "True",
+        # The image's PATH, this environment's bin/ (python, torchrun) first.
+        "PATH": os.pathsep.join([str(Path(python).parent), *IMAGE_PATH]),
     }
     if int(out["world_size"]) > 1:
         env["PET_MASTER_PORT"] = MASTER_PORT  # torchrun's port: a free one, not 29500

@@ -76,6 +76,7 @@ def test_the_toolkit_runs_once_per_host_with_the_requests_own_hyperparameters(
     assert env["SAGEMAKER_TRAINING_MODULE"] == "sagemaker_pytorch_container.training:main"
     assert env["S3_ENDPOINT_URL"] == "http://127.0.0.1:5000"
     assert env["PET_MASTER_PORT"] == "{master_port}"  # torchrun on a free port
+    assert env["PATH"].split(":")[0] == "/venv/bin"  # the toolkit finds torchrun there
     # the toolkit sets SM_* itself; the user's AWS keys never reach the rehearsal
     assert not [k for k in env if k.startswith("SM_") and k != "SM_STUDIO_LOCAL_MODE"]
     assert env["AWS_ACCESS_KEY_ID"] == env["AWS_SECRET_ACCESS_KEY"] == ""
@@ -107,6 +108,7 @@ def test_the_rehearsal_python_installs_apart_but_sees_this_environment(tmp_path:
         [python, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout.strip()
     assert Path(prefix).parent == tmp_path / "envs"  # pip installs land there
+    assert (Path(python).parent / "torchrun").is_file()
 
 
 @pytest.fixture
