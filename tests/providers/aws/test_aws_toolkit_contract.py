@@ -81,6 +81,7 @@ trainer:
   epochs: 1
   batch_size: 16
 resources: {accelerator: none}
+distributed: {processes_per_node: 2}  # the toolkit's torchrun starts both
 """
 
 
@@ -106,6 +107,8 @@ def test_a_job_reads_its_s3_input_and_runs_through_the_real_toolkit(
     assert "Amazon's in-container toolkit runs this job (sagemaker-training" in logs
     assert "Invoking script with the following command" in logs  # the toolkit's own line
     assert "Reporting training SUCCESS" in logs
+    assert "torchrun --nnodes 1 --nproc_per_node 2 cloudgd_entry.py" in logs
+    assert "world=2 platform=sagemaker" in logs
     # the request's HyperParameters, JSON-encoded strings as SageMaker writes them
     hps = json.loads((run_dir / "opt/ml/input/config/hyperparameters.json").read_text())
     assert hps["sagemaker_program"] == '"cloudgd_entry.py"'

@@ -159,3 +159,31 @@ def test_uploaded_data_passes_and_comes_back_laid_out_as_sagemaker_does(
     one = tmp_path / "one"
     download_channel(s3, "s3://cloudgd-rehearsal/data/digits/a.csv", one, REHEARSAL)
     assert [p.name for p in one.iterdir()] == ["a.csv"]  # a file keeps its name
+
+
+def test_a_fallback_rehearsal_says_in_its_log_that_cloudgd_emulates_the_container(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aws_helpers import make_ctx
+
+    from cloudgd.rehearsal import emulating
+    from providers.aws.local_rehearsal import local_plan
+    from providers.aws.provider import AwsProvider
+    from providers.local.provider import LocalProvider
+
+    monkeypatch.setattr(toolkit.importlib.util, "find_spec", lambda name: None)
+    spec = emulating(make_spec(resources={"accelerator": "none"}), "aws")
+    plan = local_plan(
+        AwsProvider(backend="moto"),
+        {"HyperParameters": STATIC},  # no input channel: nothing to fetch from moto
+        STATIC,
+        spec,
+        make_ctx(runs_dir=str(tmp_path / "runs")),
+        LocalProvider(runs_dir=str(tmp_path / "runs")),
+        region=REGION,
+        job_name="digits-1",
+    )
+    [note] = plan.request["notes"]
+    assert "sagemaker_training is not installed" in note and "emulation" in note
+    assert plan.request["ranks"][0]["argv"][-1] == "cloudgd_entry.py"  # the emulated start
+    assert plan.summary["rehearsal"] == "cloudgd's emulation of the SageMaker container"
