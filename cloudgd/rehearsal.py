@@ -2,10 +2,12 @@
 
 The rehearsal backends (moto, the fake Vertex and Azure ML servers) check the
 control plane but run nothing, so the same spec also runs through the local
-provider with that cloud's container contract emulated
-(``providers.local.emulate=<cloud>``). The returned cloud handle carries
-``run=<local run dir>``; status, logs, wait and cancel then follow the local run
-(see ``providers.base.rehearsal_run``).
+provider with that cloud's container contract laid out
+(``providers.local.emulate=<cloud>``). A provider may make that local plan itself
+(``rehearsal_plan``; aws runs Amazon's own in-container toolkit there), and for
+``tune --run-local`` plan each trial (``rehearsal_trial_planner``). The returned
+cloud handle carries ``run=<local run dir>``; status, logs, wait and cancel then
+follow the local run (see ``providers.base.rehearsal_run``).
 """
 
 from __future__ import annotations
