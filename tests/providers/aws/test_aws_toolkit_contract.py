@@ -97,6 +97,10 @@ def test_a_job_reads_its_s3_input_and_runs_through_the_real_toolkit(
         "input channel 'train' has no objects under s3://cloudgd-rehearsal/data/tiny/train.csv"
         in missing.stderr
     )
+    control_plane_only = cloudgd("submit", str(job), "-p", "aws", "--backend", "moto",
+                                 check=False)  # fmt: skip
+    assert control_plane_only.returncode == 2  # moto alone would have "Completed" it
+    assert "input channel 'train' has no objects" in control_plane_only.stderr
     data = digits_csv(tmp_path / "train.csv")
     cloudgd("data", "upload", str(data), "s3://cloudgd-rehearsal/data/tiny/train.csv",
             "--backend", "moto")  # fmt: skip
