@@ -135,7 +135,10 @@ def command(
         note(f"rehearsal of {status.handle}: every trial runs here")
         spec, ctx = planned.loaded.spec, planned.ctx
         study = rehearsal_study(planned.provider, plan, spec, ctx, on_event=note)
-        _enforce_gates(_show_study(study.run(), spec.tuning, plan.job_name, json_mode), gates)
+        shown = _show_study(
+            study.run(), spec.tuning, plan.job_name, json_mode, rehearsal_of=status.handle
+        )
+        _enforce_gates(shown, gates)
         return
     if wait:
         _wait(planned.provider, status, poll, gates)
@@ -233,20 +236,24 @@ def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> Any:
     return _show_study(study.run(), tuning, name, json_mode)
 
 
-def _show_study(status: Any, tuning: Any, name: str, json_mode: bool) -> Any:
-    """Print a finished local study (best trial, handle); JobFailedError when none succeeded."""
+def _show_study(
+    status: Any, tuning: Any, name: str, json_mode: bool, rehearsal_of: str | None = None
+) -> Any:
+    """Print a finished local study (best trial, handle); JobFailedError when none succeeded.
+
+    ``rehearsal_of``: the cloud tuning handle a ``--run-local`` study rehearses.
+    """
     from cloudgd.cli.output import emit_json
 
     best = status.extra.get("best") or {}
     if json_mode:
-        emit_json(
-            {
-                "handle": status.handle,
-                "state": status.state.value,
-                "best": best,
-                "trials": status.extra.get("trials"),
-            }
-        )
+        document = {
+            "handle": status.handle,
+            "state": status.state.value,
+            "best": best,
+            "trials": status.extra.get("trials"),
+        }
+        emit_json({**document, "rehearsal_of": rehearsal_of} if rehearsal_of else document)
         return status
     if best:
         click.echo(f"best trial {best['trial']}: {tuning.metric.name}={best['value']:.6g}")

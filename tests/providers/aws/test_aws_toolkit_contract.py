@@ -133,6 +133,7 @@ def test_every_tuning_trial_runs_through_the_toolkit_with_sagemakers_arguments(
     )  # fmt: skip
     study = json.loads(done.stdout)
     assert study["state"] == "SUCCEEDED"
+    assert "kind=tuning" in study["rehearsal_of"] and "backend=moto" in study["rehearsal_of"]
     trials = study["trials"]
     assert [t["state"] for t in trials] == ["SUCCEEDED", "SUCCEEDED"]
     for trial in trials:
