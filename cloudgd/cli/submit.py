@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 @click.option(
     "--run-local",
     is_flag=True,
-    help="With a rehearsal backend: also run the job here, emulating the cloud's container.",
+    help="With a rehearsal backend: also run the job here, as the cloud's container runs it "
+    "(aws: Amazon's own toolkit when installed, else an emulation).",
 )
 @click.option(
     "--data-from",
