@@ -2,13 +2,18 @@
 
 The rehearsal backends (moto, the fake Vertex and Azure ML servers) check the
 control plane but run nothing, so the same spec also runs through the local
-provider with that cloud's container contract emulated
-(``providers.local.emulate=<cloud>``). The returned cloud handle carries
-``run=<local run dir>``; status, logs, wait and cancel then follow the local run
-(see ``providers.base.rehearsal_run``).
+provider with that cloud's container contract laid out
+(``providers.local.emulate=<cloud>``). A provider may make that local plan itself
+(``rehearsal_plan``; aws runs Amazon's own in-container toolkit there), and for
+``tune --run-local`` plan each trial (``rehearsal_trial_planner``). The returned
+cloud handle carries ``run=<local run dir>``; status, logs, wait and cancel then
+follow the local run (see ``providers.base.rehearsal_run``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from cloudgd import registry
 from cloudgd.errors import UsageError
@@ -51,13 +56,54 @@ def with_run(handle: JobHandle, run_dir: str) -> JobHandle:
 def submit_rehearsal(
     cloud: Provider, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext
 ) -> JobStatus:
-    """Submit to the rehearsal backend, start the emulated local run, return the joined status."""
+    """Submit to the rehearsal backend, start the emulated local run, return the joined status.
+
+    A provider with ``rehearsal_plan(cloud_plan, spec, ctx, local)`` makes the local plan
+    itself, after the submit (it may run the cloud's own in-container code on what the
+    submit uploaded); otherwise the local provider's emulation is planned first.
+    """
     check_rehearsal(cloud)
     local = registry.create("local", runs_dir=ctx.runs_dir)
-    local_plan = local.plan(emulating(spec, cloud.name), ctx.model_copy(update={"bundle": None}))
-    submitted = cloud.submit(cloud_plan)
+    spec = emulating(spec, cloud.name)
+    own = getattr(cloud, "rehearsal_plan", None)
+    if own is None:
+        local_plan = local.plan(spec, ctx.model_copy(update={"bundle": None}))
+        submitted = cloud.submit(cloud_plan)
+    else:
+        submitted = cloud.submit(cloud_plan)
+        local_plan = own(cloud_plan, spec, ctx, local)
     local_status = local.submit(local_plan)
     run_dir = JobHandle.parse(local_status.handle).parts[0]
     handle = with_run(JobHandle.parse(submitted.handle or cloud_plan.handle), run_dir)
     # The provider may echo the handle without query params; the joined one is the answer.
     return cloud.status(handle).model_copy(update={"handle": str(handle)})
+
+
+def rehearsal_study(
+    cloud: Provider,
+    tuning_plan: Plan,
+    spec: JobSpec,
+    ctx: RenderContext,
+    on_event: Callable[[str], None] | None = None,
+) -> Any:
+    """``tune --run-local``: the local study that runs every trial of ``tuning_plan`` here.
+
+    A provider with ``rehearsal_trial_planner(tuning_plan, ctx)`` passes each trial's
+    values as its cloud does (SageMaker: hyperparameters to the toolkit); otherwise the
+    values are written into each trial's trainer config under the emulated contract.
+    """
+    from pathlib import Path
+
+    from providers.local.tuning import LocalStudy
+
+    check_rehearsal(cloud)
+    own = getattr(cloud, "rehearsal_trial_planner", None)
+    study_dir = Path(ctx.runs_dir or ".") / "studies" / tuning_plan.job_name
+    return LocalStudy(
+        emulating(spec, cloud.name),
+        study_dir,
+        name=tuning_plan.job_name,
+        now=ctx.now,
+        on_event=on_event,
+        plan_trial=own(tuning_plan, ctx) if own is not None else None,
+    )

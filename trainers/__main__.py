@@ -115,6 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     ctx: RunContext | None = None
     try:
+        if args.mode == "train" and not (args.config or os.environ.get("CLOUDGD_CONFIG")):
+            from trainers import sagemaker_start
+
+            if sagemaker_start.started_by_sagemaker(os.environ):
+                sagemaker_start.exec_handoff(os.environ)  # does not return
         from trainers.configio import load_train_config
 
         flags = Flags(

@@ -18,9 +18,22 @@ if TYPE_CHECKING:
 @click.option(
     "--run-local",
     is_flag=True,
-    help="With a rehearsal backend: also run the job here, emulating the cloud's container.",
+    help="With a rehearsal backend: also run the job here, as the cloud's container runs it "
+    "(aws: Amazon's own toolkit when installed, else an emulation).",
 )
-@click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent, send nothing.")
+@click.option(
+    "--data-from",
+    metavar="PATH",
+    type=click.Path(exists=True),
+    default=None,
+    help="First upload this local file or directory to trainer.data.uri (e.g. the "
+    "rehearsal bucket), so the job reads it through its cloud path.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Plan only: show what would be sent, send nothing; exit 2 where submit would refuse.",
+)
 @click.option("--wait", is_flag=True, help="Wait until the job ends; exit 4 if it fails.")
 @click.option(
     "--follow", "-f", is_flag=True, help="Stream the logs until the job ends (implies --wait)."
@@ -35,6 +48,7 @@ def command(
     backend: str,
     endpoint: str | None,
     run_local: bool,
+    data_from: str | None,
     dry_run: bool,
     wait: bool,
     follow: bool,
@@ -61,7 +75,7 @@ def command(
         with_summary_metrics,
     )
     from cloudgd.cli.output import emit_json, human_console, note, render_plan, status_document
-    from cloudgd.cli.planning import budget_gate, plan_job, warn_budget
+    from cloudgd.cli.planning import budget_gate, plan_job
     from cloudgd.plan import JobHandle
     from cloudgd.rehearsal import submit_rehearsal
 
@@ -78,16 +92,21 @@ def command(
     )
     chosen, plan = planned.provider, planned.plan
     if dry_run:
-        warn_budget(planned)
         if json_mode:
             document = {"dry_run": True, "handle": plan.handle, "state": None}
             emit_json({**document, "plan": planned.shown.model_dump(mode="json")})
         else:
             render_plan(human_console(), planned.shown)
             note("dry run: nothing was submitted")
+        # CI gates on dry runs: exit as the real submit would (2 when it refuses).
+        budget_gate(planned)
+        if data_from:
+            note(f"dry run: {data_from} was not uploaded")
         return
 
     budget_gate(planned)
+    if data_from:
+        upload_data_from(planned, data_from)
     planned, attached = attach_to_earlier_attempt(planned, explicit_key=idempotency_key)
     chosen, plan = planned.provider, planned.plan
     if run_local:
@@ -161,3 +180,21 @@ def attach_to_earlier_attempt(
         f"attempt {earlier.attempt} started ({earlier.status.state.value})"
     )
     return dataclasses.replace(planned, plan=earlier.plan, ctx=earlier.ctx), True
+
+
+def upload_data_from(planned: Planned, path: str) -> None:
+    """``--data-from``: put ``path`` at the spec's ``trainer.data.uri`` through the provider."""
+    from pathlib import Path
+
+    from cloudgd.cli.data import upload
+    from cloudgd.cli.output import note
+    from cloudgd.errors import UsageError
+
+    uri = planned.loaded.spec.trainer.data.uri
+    if not uri or "://" not in uri or uri.startswith("file://"):
+        raise UsageError(
+            f"--data-from: trainer.data.uri must name cloud storage to upload to (it is {uri!r})",
+            hint="set it, e.g. --set trainer.data.uri=s3://cloudgd-rehearsal/data/train.csv",
+        )
+    written = upload(planned.provider, Path(path), uri)
+    note(f"uploaded {len(written)} file(s) from {path} to {uri}")

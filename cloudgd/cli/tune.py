@@ -45,12 +45,22 @@ def tuning_plan(planned: Any) -> Any:
 @click.command()
 @planning_options
 @backend_options
-@click.option("--dry-run", is_flag=True, help="Print the tuning request; send nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the tuning request; send nothing; exit 2 where tune would refuse.",
+)
 @click.option(
     "--wait",
     is_flag=True,
     help="Follow a cloud study to its end and show every trial; exit 4 if it failed "
     "(a local study always runs in the foreground).",
+)
+@click.option(
+    "--run-local",
+    is_flag=True,
+    help="With a rehearsal backend: also run every trial here, as the cloud's container "
+    "runs it (in the foreground, like a local study).",
 )
 @poll_option
 @gate_options
@@ -61,6 +71,7 @@ def command(
     idempotency_key: str | None,
     backend: str,
     endpoint: str | None,
+    run_local: bool,
     dry_run: bool,
     wait: bool,
     poll: float | None,
@@ -78,6 +89,7 @@ def command(
     cloudgd tune examples/digits-tune.yaml -p local
     cloudgd tune job.yaml -p aws --dry-run
     cloudgd tune job.yaml -p gcp --wait --min-metric val_accuracy=0.95
+    cloudgd tune job.yaml -p aws --backend moto --run-local --wait
     """
     from cloudgd.cli.options import settings
     from cloudgd.cli.outcome import gates_from_flags
@@ -85,7 +97,7 @@ def command(
     from cloudgd.cli.planning import plan_job
     from cloudgd.tuning.cost import require_tuning
 
-    local = provider == "local"
+    local = provider == "local" or run_local
     gates = gates_from_flags(min_metrics, max_metrics, waits=wait or local or dry_run)
     planned = plan_job(
         file,
@@ -94,6 +106,7 @@ def command(
         idempotency_key=idempotency_key,
         backend=backend,
         endpoint=endpoint,
+        run_local=run_local,
     )
     require_tuning(planned.loaded.spec)
     json_mode = settings().json
@@ -104,7 +117,6 @@ def command(
         return
     plan = tuning_plan(planned)
     if dry_run:
-        _warn_budget(planned)
         if json_mode:
             emit_json(
                 {"dry_run": True, "handle": plan.handle, "plan": plan.model_dump(mode="json")}
@@ -112,10 +124,22 @@ def command(
         else:
             render_plan(human_console(), plan)
             note("dry run: nothing was submitted")
+        _budget_gate(planned)  # exit as the real tune would (2 when it refuses)
         return
     _budget_gate(planned)
     status = submit_tuning(planned.provider, plan)
     note(f"submitted tuning job {plan.job_name} to {planned.provider.name}: {status.state.value}")
+    if run_local:
+        from cloudgd.rehearsal import rehearsal_study
+
+        note(f"rehearsal of {status.handle}: every trial runs here")
+        spec, ctx = planned.loaded.spec, planned.ctx
+        study = rehearsal_study(planned.provider, plan, spec, ctx, on_event=note)
+        shown = _show_study(
+            study.run(), spec.tuning, plan.job_name, json_mode, rehearsal_of=status.handle
+        )
+        _enforce_gates(shown, gates)
+        return
     if wait:
         _wait(planned.provider, status, poll, gates)
         return
@@ -191,16 +215,6 @@ def _budget_gate(planned: Any) -> None:
     enforce_budget(trial, choice_for_spec(trial, planned.provider.name))
 
 
-def _warn_budget(planned: Any) -> None:
-    from cloudgd.cli.output import note
-    from cloudgd.errors import BudgetError
-
-    try:
-        _budget_gate(planned)
-    except BudgetError as refused:
-        note(f"warning: tune would refuse this study: {refused.message}")
-
-
 def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> Any:
     from pathlib import Path
 
@@ -219,17 +233,27 @@ def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> Any:
         return None
     note(f"study: {study_handle(study_dir)}")
     study = LocalStudy(spec, study_dir, name=name, now=planned.ctx.now, on_event=note)
-    status = study.run()
+    return _show_study(study.run(), tuning, name, json_mode)
+
+
+def _show_study(
+    status: Any, tuning: Any, name: str, json_mode: bool, rehearsal_of: str | None = None
+) -> Any:
+    """Print a finished local study (best trial, handle); JobFailedError when none succeeded.
+
+    ``rehearsal_of``: the cloud tuning handle a ``--run-local`` study rehearses.
+    """
+    from cloudgd.cli.output import emit_json
+
     best = status.extra.get("best") or {}
     if json_mode:
-        emit_json(
-            {
-                "handle": status.handle,
-                "state": status.state.value,
-                "best": best,
-                "trials": status.extra.get("trials"),
-            }
-        )
+        document = {
+            "handle": status.handle,
+            "state": status.state.value,
+            "best": best,
+            "trials": status.extra.get("trials"),
+        }
+        emit_json({**document, "rehearsal_of": rehearsal_of} if rehearsal_of else document)
         return status
     if best:
         click.echo(f"best trial {best['trial']}: {tuning.metric.name}={best['value']:.6g}")

@@ -23,6 +23,7 @@ from providers.aws.listing import cloudgd_summaries
 from providers.aws.logs import LogCursor
 from providers.aws.options import AwsOptions
 from providers.aws.render import REHEARSAL_ROLE, render_plan
+from providers.aws.s3data import check_inputs
 from providers.aws.status import job_status, summary_status
 from providers.base import Capability, Provider, fetched_dir, rehearsal_run
 
@@ -148,6 +149,8 @@ class AwsProvider(Provider):
                 aws.ensure_bucket(s3, bucket, conn)
         for item in plan.uploads:
             aws.upload(s3, item, conn)
+        if conn.rehearsal:  # moto creates any job; SageMaker fails one with no input data
+            check_inputs(s3, plan.request, conn)
         try:
             with aws.sdk_errors(f"creating training job {plan.job_name}", conn):
                 sagemaker.create_training_job(**plan.request)
@@ -159,6 +162,30 @@ class AwsProvider(Provider):
         if described is None:
             raise JobNotFoundError(f"training job {plan.job_name} vanished right after creation")
         return job_status(handle, described, conn)
+
+    def upload_data(self, path: Path, uri: str) -> list[str]:
+        """Put a local file or directory at an s3:// URI (the rehearsal bucket on moto)."""
+        from cloudgd.cost.select import default_region
+        from providers.aws.s3data import upload_path
+
+        region = self.region or os.environ.get("AWS_REGION") or default_region("aws")
+        conn = self._connection(region)
+        return upload_path(self._client("s3", conn), path, uri, conn)
+
+    def rehearsal_plan(
+        self, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext, local: Provider
+    ) -> Plan:
+        """The local run of ``--run-local``: Amazon's toolkit when installed (after
+        :meth:`submit`, which put the bundle and checked the data in the rehearsal bucket)."""
+        from providers.aws.local_rehearsal import rehearsal_plan
+
+        return rehearsal_plan(self, cloud_plan, spec, ctx, local)
+
+    def rehearsal_trial_planner(self, tuning_plan: Plan, ctx: RenderContext) -> Any:
+        """How ``tune --run-local`` plans each trial: values as SageMaker hyperparameters."""
+        from providers.aws.local_rehearsal import trial_planner
+
+        return trial_planner(self, tuning_plan, ctx)
 
     def _describe(self, sagemaker: Any, name: str, conn: aws.Connection) -> dict[str, Any] | None:
         try:

@@ -193,8 +193,9 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
     distributed = _distributed(spec)
     channels = [c for c in [_train_channel(spec)] if c]
     submit_dir = code_uri
-    if opts.enable_network_isolation:
-        # The toolkit cannot fetch the bundle itself without network: SageMaker mounts it.
+    if opts.enable_network_isolation or spec.image != "prebuilt":
+        # SageMaker itself puts the bundle in the container: without network the toolkit
+        # cannot fetch it, and an own image may have no toolkit (trainers/sagemaker_start.py).
         submit_dir = f"{script_mode.CODE_CHANNEL_DIR}/{ctx.bundle.filename}"
         channels.append(
             {

@@ -183,6 +183,10 @@ def submit_tuning(provider: AwsProvider, plan: Plan) -> JobStatus:
                 aws.ensure_bucket(s3, bucket, conn)
         for item in plan.uploads:
             aws.upload(s3, item, conn)
+        if conn.rehearsal:  # as for a single job: SageMaker fails trials with no input data
+            from providers.aws.s3data import check_inputs
+
+            check_inputs(s3, plan.request["TrainingJobDefinition"], conn)
         with aws.sdk_errors(f"creating tuning job {plan.job_name}", conn):
             sagemaker.create_hyper_parameter_tuning_job(**plan.request)
     return tuning_status(provider, handle)

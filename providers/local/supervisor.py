@@ -281,6 +281,8 @@ class Supervisor:
 
         if self.run.update_state(starting).get("state") in st.TERMINAL:
             return 0
+        for line in self.request.get("notes") or []:  # e.g. which code runs a rehearsal
+            self.pump.note(line)
         try:
             self.python = resolve_python(self.request["python"])
             self.secrets = secret_values(self.request.get("secrets") or {}, os.environ)

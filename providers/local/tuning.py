@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudgd.errors import JobNotFoundError
-from cloudgd.plan import JobHandle, JobState, JobStatus, RenderContext
+from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.cost import require_tuning
 from cloudgd.tuning.spec import TuningSpec
@@ -31,6 +31,12 @@ from providers.local.study import StudyDir, study_handle, study_status
 
 POLL_SECONDS = 0.3
 METRICS = "metrics.jsonl"
+
+
+# (job spec without tuning:, the trial's values, its context, its number) -> a local plan.
+# A rehearsal passes the values the way its cloud does; the default writes them into
+# the trainer config.
+TrialPlanner = Callable[[JobSpec, dict[str, Any], RenderContext, int], Plan]
 
 
 class TrialFailed(Exception):
@@ -96,6 +102,7 @@ class LocalStudy:
         name: str,
         now: datetime,
         on_event: Callable[[str], None] | None = None,
+        plan_trial: TrialPlanner | None = None,
     ) -> None:
         self.spec = spec
         self.tuning = require_tuning(spec)
@@ -105,6 +112,7 @@ class LocalStudy:
         self.on_event = on_event or (lambda line: None)
         self.provider = LocalProvider(runs_dir=str(self.study.trials_dir))
         self.handle = study_handle(self.study.path)
+        self.plan_trial = plan_trial
 
     # -- bookkeeping ---------------------------------------------------------------
     def _event(self, line: str) -> None:
@@ -131,14 +139,19 @@ class LocalStudy:
             trial.study.stop()
             raise optuna.TrialPruned("study cancelled")
         values = _suggest(trial, self.tuning)
-        trainer = trial_trainer(self.spec.trainer, values)
-        spec = self.spec.model_copy(update={"trainer": trainer, "tuning": None})
         ctx = RenderContext(
             now=self.now,
             idempotency_key=f"{self.name}-trial-{trial.number}",
             runs_dir=str(self.study.trials_dir),
         )
-        plan = self.provider.plan(spec, ctx)
+        if self.plan_trial is not None:  # the cloud's own way of passing the values
+            plan = self.plan_trial(
+                self.spec.model_copy(update={"tuning": None}), values, ctx, trial.number
+            )
+        else:
+            trainer = trial_trainer(self.spec.trainer, values)
+            spec = self.spec.model_copy(update={"trainer": trainer, "tuning": None})
+            plan = self.provider.plan(spec, ctx)
         status = self.provider.submit(plan)
         handle = JobHandle.parse(status.handle)
         self._record(trial.number, state="RUNNING", params=values, handle=str(handle))

@@ -54,6 +54,51 @@ def test_plan_only_warns(invoke: Invoke, tmp_path: Path) -> None:
     assert "warning: submit would refuse this job" in result.stderr
 
 
+def test_dry_run_prints_the_plan_then_exits_as_the_refused_submit_would(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text(OVER_BUDGET)
+    result = invoke("submit", str(job), "--provider", "aws", "--dry-run")
+    assert result.exit_code == 2, result.output  # CI gates on dry runs
+    assert "ml.p4d.24xlarge" in result.output  # the plan came first
+    assert "limits.max_cost_usd: worst case $131.75" in result.stderr
+
+
+def test_dry_run_json_still_prints_one_plan_document_before_refusing(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    import json
+
+    job = tmp_path / "job.yaml"
+    job.write_text(OVER_BUDGET)
+    result = invoke("-o", "json", "submit", str(job), "--provider", "aws", "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert json.loads(result.stdout)["dry_run"] is True
+
+
+def test_tune_dry_run_exits_2_when_the_study_would_be_refused(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text(
+        OVER_BUDGET
+        + "tuning:\n  metric: {name: val_loss, goal: minimize}\n"
+        + "  parameters:\n    trainer.optimizer.lr: {type: log_uniform, min: 1e-4, max: 1e-2}\n"
+        + "  max_trials: 4\n"
+    )
+    result = invoke("tune", str(job), "--provider", "aws", "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert "CreateHyperParameterTuningJob" in result.output
+    assert "limits.max_cost_usd" in result.stderr
+
+
+def test_a_dry_run_within_budget_exits_0(invoke: Invoke, tmp_path: Path) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text(OVER_BUDGET.replace("max_cost_usd: 40", "max_cost_usd: 400"))
+    assert invoke("submit", str(job), "--provider", "aws", "--dry-run").exit_code == 0
+
+
 def test_on_budget_cap_accepts_and_the_cap_keeps_spend_under_budget() -> None:
     capped = spec(on_budget="cap")
     choice = choice_for_spec(capped, "aws")

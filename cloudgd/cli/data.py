@@ -1,0 +1,81 @@
+"""``cloudgd data upload PATH URI``: put local data where a job reads it.
+
+A rehearsal reads its input through the same cloud path as the real job (an
+``s3://`` channel on moto, ``gs://`` on the fake GCS, a blob on the fake Azure
+store), and a rehearsal whose input is missing fails as the cloud job would. This
+command fills that path; ``submit --data-from PATH`` does the same for the spec's
+``trainer.data.uri`` just before submitting. Each provider plugs in with
+``upload_data(path, uri) -> list[str]`` (the URIs written).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cloudgd.cli.options import backend_options
+from cloudgd.errors import UsageError
+
+# The storage scheme each built-in cloud reads data from.
+SCHEMES = {"s3": "aws", "gs": "gcp", "azureml": "azure", "abfss": "azure", "wasbs": "azure"}
+
+
+def provider_for(uri: str) -> str:
+    """The provider whose storage ``uri`` names (UsageError when the scheme says none)."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else ""
+    if scheme not in SCHEMES:
+        raise UsageError(
+            f"URI: cannot tell the cloud of {uri!r} from its scheme",
+            hint="use s3://, gs:// or azureml://, or name it with --provider",
+        )
+    return SCHEMES[scheme]
+
+
+def upload(provider: Any, path: Path, uri: str) -> list[str]:
+    """``provider.upload_data(path, uri)``, or a clear refusal when it has none."""
+    upload_data = getattr(provider, "upload_data", None)
+    if upload_data is None:
+        raise UsageError(
+            f"provider {provider.name} cannot upload data",
+            hint="copy the data with the cloud's own tools",
+        )
+    written: list[str] = upload_data(path, uri)
+    return written
+
+
+@click.group(name="data")
+def command() -> None:
+    """Job data in cloud storage, or in the rehearsal backends' stand-ins for it."""
+
+
+@command.command(name="upload")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("uri")
+@click.option(
+    "--provider",
+    "-p",
+    default=None,
+    metavar="NAME",
+    help="aws, gcp or azure (default: from the URI's scheme).",
+)
+@backend_options
+def upload_command(
+    path: Path, uri: str, provider: str | None, backend: str, endpoint: str | None
+) -> None:
+    """Upload a file or a directory to URI; print each object written.
+
+    \b
+    cloudgd data upload data/train.csv s3://cloudgd-rehearsal/data/ --backend moto
+    cloudgd submit job.yaml -p aws --backend moto --run-local --data-from data/train.csv
+    """
+    from cloudgd import registry
+    from cloudgd.cli.output import note
+
+    chosen = registry.create(provider or provider_for(uri), backend=backend, endpoint=endpoint)
+    written = upload(chosen, path, uri)
+    where = "" if backend == "cloud" else f" ({backend})"
+    note(f"uploaded {len(written)} file(s) to {uri}{where}")
+    for item in written:
+        click.echo(item)
