@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cloudgd.cli.catalog import money
+from cloudgd.cli.catalog import basis, describe, money
 from cloudgd.cli.options import settings
 from cloudgd.cost.carbon import CARBON_SOURCES, DEFAULT_CARBON_SOURCE
 from cloudgd.cost.catalog import Catalog, age_warning, load_catalog
@@ -117,8 +117,12 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
         f"{spec.name}: {spec.resources.nodes} node(s) × {spec.resources.accelerator}, "
         f"max_runtime {spec.limits.max_runtime / 3600:g} h"
     )
-    table = Table(title=title, caption="USD; * cheapest, ♻ greenest; unknown = not in catalog")
-    for name in ("", "provider", "region", "instance"):
+    table = Table(
+        title=title,
+        caption="USD; * cheapest, ♻ greenest; rate: training = the service's own price, "
+        "stand-in = EC2 / Compute Engine price in its place; unknown = not in catalog",
+    )
+    for name in ("", "provider", "region", "instance", "rate"):
         table.add_column(name)
     for name in ("on-demand/h", "spot/h", "expected on-demand", "expected spot"):
         table.add_column(name, justify="right")
@@ -134,6 +138,7 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
             e.provider,
             e.region,
             e.instance_type,
+            basis(e.price_basis),
             money(e.on_demand.per_hour),
             money(e.spot.per_hour),
             money(e.on_demand.expected, 2),
@@ -170,9 +175,13 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
         reasons = {e.projection.unknown_reason for e in estimates if e.projection}
         for reason in sorted(r for r in reasons if r):
             err.print(f"expected hours unknown where: {reason}")
-        notes = sorted({a for e in estimates for a in e.assumptions})
+        notes = sorted({a for e in estimates for a in e.assumptions[1:]})
+        for e in estimates:
+            err.print(f"price: {e.provider} {e.region} {e.instance_type}: {e.price_note}")
         for note in notes:
             err.print(f"assumes: {note}")
+        if any(e.price_basis == "unknown" for e in estimates):
+            err.print("hint: `cloudgd catalog refresh` fetches current prices")
 
 
 @click.command(name="cost")
@@ -251,6 +260,7 @@ def command(
         document = {
             "job": spec.name,
             "catalog_as_of": catalog.as_of.isoformat(),
+            "catalog_origin": catalog.origin,
             "warning": warning,
             "cheapest": cheapest_index(estimates),
             "greenest": greenest_index(estimates),
@@ -262,6 +272,7 @@ def command(
         click.echo(json.dumps(document, indent=2))
         return
     _render(estimates, skipped, spec)
+    click.echo(describe(catalog), err=True)
     if study_spec.tuning is not None:
         for row in _study_costs(study_spec, estimates):
             fits = {True: "within", False: "OVER", None: "no"}[row["within_budget"]]

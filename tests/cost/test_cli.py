@@ -34,9 +34,14 @@ def test_cost_json_is_one_document_with_numbers(job: Path) -> None:
     document = json.loads(result.stdout)
     [only] = document["estimates"]
     assert only["instance_type"] == "ml.g5.xlarge"
-    assert only["on_demand"]["expected"] == pytest.approx(2.012)
-    assert only["upper_bound_total"] == pytest.approx(12.072)
-    assert only["time_cap_seconds"] == 17892
+    assert (only["price_basis"], only["price_note"]) == (
+        "training",
+        "training rate (SageMaker training)",
+    )
+    assert only["on_demand"]["expected"] == pytest.approx(2.816)  # 2 x 1.408 x 1 h
+    assert only["upper_bound_total"] == pytest.approx(16.896)  # x 6 h
+    assert only["time_cap_seconds"] == 12784
+    assert document["catalog_origin"] == "bundled"
     assert document["cheapest"] == 0
 
 
@@ -46,7 +51,13 @@ def test_cost_table_compares_all_clouds_and_marks_unknown(job: Path) -> None:
     assert "ml.g5.xlarge" in result.stdout
     assert "unknown" in result.stdout  # us-west-2 has no g5.xlarge spot price
     assert "not offered: gcp" in result.stderr  # no A10G on GCP
-    assert "EC2 list prices" in result.stderr
+    assert "price: aws us-east-1 ml.g5.xlarge: training rate (SageMaker training)" in (
+        result.stderr
+    )
+    assert "price: aws us-west-2 ml.g5.xlarge: stand-in (EC2 list price; typically 29%" in (
+        result.stderr
+    )
+    assert "stand-in" in result.stdout and "training" in result.stdout  # the rate column
 
 
 def test_cost_all_clouds_json_lists_what_is_not_offered(job: Path) -> None:
@@ -65,9 +76,12 @@ def test_cost_set_override_and_unknown_region(job: Path) -> None:
     estimates = json.loads(result.stdout)["estimates"]
     assert [e["region"] for e in estimates] == ["eu-west-1", "us-east-1", "us-west-2"]
     assert {e["nodes"] for e in estimates} == {1}
-    result = runner.invoke(cost_command, [str(job), "--provider", "aws", "--region", "moon-1"])
-    assert isinstance(result.exception, SpecError)
-    assert "resources.region" in result.exception.message
+    result = runner.invoke(
+        cost_command, [str(job), "--provider", "aws", "--region", "eu-central-1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "eu-central-1" in result.stdout and "unknown" in result.stdout
+    assert "cloudgd catalog refresh" in result.stderr
 
 
 def test_cost_rejects_an_invalid_spec(tmp_path: Path) -> None:
