@@ -107,6 +107,21 @@ def _kg(value: float | None) -> str:
     return "unknown" if value is None else f"{value:,.3f}"
 
 
+def _within_budget(spec: JobSpec, e: Estimate) -> str:
+    """The budget cell: checked only against a training rate or limits.price_per_hour_usd,
+    as submit checks it; a stand-in is never enough."""
+    budget, vouched = spec.limits.max_cost_usd, spec.limits.price_per_hour_usd
+    if vouched is not None:
+        bound: float | None = e.nodes * vouched * e.upper_bound_hours
+    elif e.price_basis == "stand_in":
+        return "stand-in"
+    else:
+        bound = e.upper_bound_total
+    if bound is None or budget is None:
+        return "unknown"
+    return "yes" if bound <= budget else "NO"
+
+
 def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobSpec) -> None:
     from rich.table import Table
 
@@ -148,10 +163,8 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
             duration(e.expected_hours),
             _kg(e.carbon.kg_co2e),
         ]
-        budget = spec.limits.max_cost_usd
-        if budget is not None:
-            bound = e.upper_bound_total
-            cells.append("unknown" if bound is None else "yes" if bound <= budget else "NO")
+        if spec.limits.max_cost_usd is not None:
+            cells.append(_within_budget(spec, e))
         table.add_row(*cells, style=style)
     # Off a terminal (a CI log, a file) the table keeps every column whole.
     console().print(table)

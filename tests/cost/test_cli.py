@@ -151,3 +151,17 @@ def test_table_formatting_of_durations_and_money() -> None:
         "2.5h",
     ]
     assert [money(v, 2) for v in (None, 0.001, 12.3456)] == ["unknown", "<$0.01", "$12.35"]
+
+
+def test_the_budget_column_never_judges_by_a_stand_in(job: Path) -> None:
+    args = [str(job), "--provider", "aws", "--region", "eu-west-1"]
+    result = CliRunner().invoke(cost_command, args, env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if "ml.g5.xlarge" in line]
+    # the rate column and the "≤ $10" column: EC2's $13.48 worst case is no answer
+    assert row.count("stand-in") == 2 and "yes" not in row and "NO" not in row
+    vouched = CliRunner().invoke(
+        cost_command, [*args, "--set", "limits.price_per_hour_usd=0.5"], env={"COLUMNS": "250"}
+    )
+    [row] = [line for line in vouched.stdout.splitlines() if "ml.g5.xlarge" in line]
+    assert row.rstrip(" │").endswith("yes")  # 2 nodes x $0.5 x 6 h = $6 <= $10
