@@ -106,15 +106,15 @@ class Catalog:
     """``bundled``, or the directory of the refreshed catalog that was read."""
 
     @cached_property
-    def _by_region(self) -> dict[tuple[str, str], list[PriceRow]]:
-        index: dict[tuple[str, str], list[PriceRow]] = defaultdict(list)
+    def _by_name(self) -> dict[tuple[str, str, str], list[PriceRow]]:
+        index: dict[tuple[str, str, str], list[PriceRow]] = defaultdict(list)
         for r in self.prices:
-            index[(r.provider, r.region)].append(r)
+            index[(r.provider, r.region, r.instance_type)].append(r)
         return index
 
-    def rows_in(self, provider: str, region: str) -> list[PriceRow]:
-        """The price rows of one provider and region (indexed: refreshed catalogs are big)."""
-        return self._by_region.get((provider, region), [])
+    def rows_named(self, provider: str, region: str, instance_type: str) -> list[PriceRow]:
+        """The rows of one machine name in one region (``""``: accelerator-only rows)."""
+        return self._by_name.get((provider, region, instance_type), [])
 
     def regions(self, provider: str) -> list[str]:
         """Regions the catalog has any price or carbon row for."""

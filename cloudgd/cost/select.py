@@ -130,8 +130,13 @@ def _price_rows(
     catalog: Catalog, rules: PricingRules, region: str, shape: _Shape, services: tuple[str, ...]
 ) -> list[PriceRow]:
     """The rows of ``services`` whose sum is the node price; empty when a part is missing."""
-    rows = [r for r in catalog.rows_in(rules.provider, region) if r.service in services]
-    host = [r for r in rows if rules.catalog_name(r.instance_type) == shape.price_key]
+    names = dict.fromkeys([shape.price_key, rules.native(shape.price_key)])
+    host = [
+        r
+        for name in names
+        for r in catalog.rows_named(rules.provider, region, name)
+        if r.service in services
+    ]
     if not host:
         return []
     if not rules.split_accelerators or shape.accelerator is None or shape.tpu_topology:
@@ -139,8 +144,8 @@ def _price_rows(
     # GPUs billed apart from the host VM: add the accelerator-only row of that count.
     gpu = [
         r
-        for r in rows
-        if not r.instance_type
+        for r in catalog.rows_named(rules.provider, region, "")
+        if r.service in services
         and r.accelerator == shape.accelerator
         and r.accelerator_count == shape.count
     ]
@@ -186,7 +191,11 @@ def _note(rules: PricingRules, basis: PriceBasis, gap: int | None) -> str:
     return f"price unknown: the catalog has no row; try `{REFRESH_HINT}`"
 
 
-def _choice(catalog: Catalog, rules: PricingRules, region: str, shape: _Shape) -> InstanceChoice:
+def _choice(
+    catalog: Catalog, rules: PricingRules, region: str, shape: _Shape, gap: int | None
+) -> InstanceChoice:
+    """``shape`` priced in ``region``; ``gap`` is :func:`stand_in_gap` (computed once per
+    call site: it reads every row)."""
     basis: PriceBasis = "unknown"
     rows: list[PriceRow] = []
     for services, name in ((rules.training_services, "training"),
@@ -199,7 +208,6 @@ def _choice(catalog: Catalog, rules: PricingRules, region: str, shape: _Shape) -
     if shape.source:
         sources.append(shape.source)
     is_gpu = rules.split_accelerators and shape.accelerator and shape.tpu_topology is None
-    gap = stand_in_gap(catalog, rules) if basis == "stand_in" else None
     return InstanceChoice(
         provider=rules.provider,
         region=region,
@@ -303,7 +311,7 @@ def choose_instance(
     shapes = _shapes(catalog, rules)
     if instance_type:
         shape = _explicit(rules, shapes, instance_type, accelerator, (min_vcpus, min_memory_gib))
-        return _choice(catalog, rules, region, shape)
+        return _choice(catalog, rules, region, shape, stand_in_gap(catalog, rules))
     if accelerator.kind is not None:
         same_kind = [s for s in shapes if s.accelerator == accelerator.kind]
         if not same_kind:
@@ -335,7 +343,8 @@ def choose_instance(
             f"{provider} machine with {accelerator} is that large",
             hint=f"largest: {largest.label}" if largest else "name resources.instance_type",
         )
-    choices = [_choice(catalog, rules, region, s) for s in fitting]
+    gap = stand_in_gap(catalog, rules)
+    choices = [_choice(catalog, rules, region, s, gap) for s in fitting]
     # Cheapest known price first; unknown prices only when nothing is priced here.
     return min(choices, key=lambda c: (*_effective_price(c), c.vcpus or 0.0, c.instance_type))
 
@@ -356,13 +365,14 @@ def list_offers(
     out: list[InstanceChoice] = []
     for name in [provider] if provider else list(CLOUD_PROVIDERS):
         rules = rules_for(name)
+        gap = stand_in_gap(catalog, rules)
         if region and not provider and region not in catalog.regions(name):
             continue
         for reg in [region] if region else catalog.regions(name):
             for shape in _shapes(catalog, rules):
                 if accelerator is not None and shape.accelerator != wanted:
                     continue
-                out.append(_choice(catalog, rules, reg, shape))
+                out.append(_choice(catalog, rules, reg, shape, gap))
     return out
 
 
