@@ -4,7 +4,6 @@ it from the vendors' public price lists into ``$CLOUDGD_HOME/catalog``."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 
 import click
@@ -189,7 +188,7 @@ def refresh_command(
         fetch=http_fetch(progress),
         progress=progress,
         today=date.today(),
-        gcp_api_key=gcp_api_key or os.environ.get("GOOGLE_API_KEY") or None,
+        gcp_api_key=gcp_api_key or None,
         base_urls=base_urls,
     )
     catalog = load_catalog()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from cloudgd.cost.catalog import PriceRow
+from cloudgd.cost.catalog import PriceRow, ShapeRow
 from cloudgd.errors import ProviderError
 
 Fetch = Callable[[str], bytes]
@@ -108,8 +108,8 @@ class RefreshRequest:
     progress: Progress
     known: tuple[PriceRow, ...]
     """The current catalog's rows, for vCPU/memory/accelerator facts price lists lack."""
-    shapes: tuple[Any, ...]
-    """The shapes table (``ShapeRow``), for machine sizes and accelerator counts."""
+    shapes: tuple[ShapeRow, ...]
+    """The shapes table, for machine sizes and accelerator counts."""
     today: date
     api_key: str | None = None
     """Google Cloud API key (Cloud Billing Catalog API)."""

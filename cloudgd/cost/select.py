@@ -198,11 +198,14 @@ def _choice(
     call site: it reads every row)."""
     basis: PriceBasis = "unknown"
     rows: list[PriceRow] = []
-    for services, name in ((rules.training_services, "training"),
-                           (rules.stand_in_services, "stand_in")):  # fmt: skip
+    ladder: tuple[tuple[PriceBasis, tuple[str, ...]], ...] = (
+        ("training", rules.training_services),
+        ("stand_in", rules.stand_in_services),
+    )
+    for name, services in ladder:
         found = _price_rows(catalog, rules, region, shape, services) if services else []
         if found and _sum([r.price_per_hour for r in found]) is not None:
-            basis, rows = name, found  # type: ignore[assignment]
+            basis, rows = name, found
             break
     sources = [r.source for r in rows]
     if shape.source:
