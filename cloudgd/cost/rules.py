@@ -37,6 +37,10 @@ class PricingRules:
     """A regular expression an explicit ``resources.instance_type`` must match."""
     instance_type_example: str
     """An example of that syntax, for the error message."""
+    region_pattern: str = r"[a-z][a-z0-9-]*"
+    """A regular expression every region name of the cloud matches (syntax only)."""
+    region_example: str = ""
+    """An example region name, for the error message."""
     native_prefix: str = ""
     """Prefix the service adds to the catalog's machine name (``ml.`` on SageMaker)."""
     split_accelerators: bool = False
@@ -57,6 +61,19 @@ class PricingRules:
     def catalog_name(self, name: str) -> str:
         """The catalog's key for a machine name, with or without the service prefix."""
         return name.removeprefix(self.native_prefix) if self.native_prefix else name
+
+    def check_region(self, region: str) -> None:
+        """Raise SpecError naming ``resources.region`` when it cannot be a region name.
+
+        Only the syntax: whether the region exists and offers the machine is the
+        cloud's own answer, so the catalog never limits the regions you can use.
+        """
+        if not re.fullmatch(self.region_pattern, region):
+            raise SpecError(
+                f"resources.region: {region!r} is not a {self.provider} region name "
+                f"(like {self.region_example or self.default_region})",
+                hint=f"fix the name, or leave region out to use {self.default_region}",
+            )
 
     def check_instance_type(self, instance_type: str) -> None:
         """Raise SpecError naming ``resources.instance_type`` when its syntax is wrong.

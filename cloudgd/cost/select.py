@@ -311,6 +311,8 @@ def choose_instance(
     """
     rules = rules_for(provider)
     catalog = load_catalog()
+    if region not in catalog.regions(provider):
+        rules.check_region(region)
     shapes = _shapes(catalog, rules)
     if instance_type:
         shape = _explicit(rules, shapes, instance_type, accelerator, (min_vcpus, min_memory_gib))

@@ -145,7 +145,8 @@ def test_explicit_instance_type_must_match_accelerator() -> None:
 def test_an_uncatalogued_instance_type_passes_through_with_price_unknown(
     provider: str, accelerator: str, instance_type: str
 ) -> None:
-    choice = choose_instance(provider, acc(accelerator), "somewhere-1", instance_type=instance_type)
+    region = {"aws": "ap-south-2", "gcp": "me-central2", "azure": "swedencentral"}[provider]
+    choice = choose_instance(provider, acc(accelerator), region, instance_type=instance_type)
     assert choice.instance_type == instance_type
     assert str(acc(accelerator)) == (
         f"{choice.accelerator}:{choice.accelerator_count}" if choice.accelerator else "none"
@@ -161,7 +162,7 @@ def test_an_uncatalogued_instance_type_passes_through_with_price_unknown(
 )
 def test_an_instance_type_is_checked_for_syntax_only(provider: str, bad: str) -> None:
     with pytest.raises(SpecError, match=r"resources\.instance_type") as info:
-        choose_instance(provider, acc("none"), "somewhere-1", instance_type=bad)
+        choose_instance(provider, acc("none"), default_region(provider), instance_type=bad)
     assert "machine name" in info.value.message
 
 
@@ -193,3 +194,12 @@ def test_minimums_that_nothing_meets() -> None:
         choose_instance(
             "aws", acc("T4:1"), "us-east-1", instance_type="ml.g4dn.xlarge", min_vcpus=64
         )
+
+
+@pytest.mark.parametrize(
+    ("provider", "typo"), [("aws", "us-east1"), ("gcp", "us-central"), ("azure", "West US 2")]
+)
+def test_a_region_is_checked_for_syntax_only(provider: str, typo: str) -> None:
+    with pytest.raises(SpecError, match=r"resources\.region") as info:
+        choose_instance(provider, acc("none"), typo)
+    assert "region name" in info.value.message
