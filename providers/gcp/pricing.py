@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -125,13 +126,18 @@ def skus(request: RefreshRequest, service: str) -> list[Sku]:
 Rates = dict[tuple[str, str, str], float]  # (name, region, usage) → price
 
 
-def _collect(found: list[Sku], regions: tuple[str, ...], match: Any) -> Rates:
+def _collect(
+    found: list[Sku], regions: tuple[str, ...], match: Callable[[str], str | None]
+) -> Rates:
+    """(name, region, usage) → price for the SKUs ``match`` names, in ``regions``."""
     rates: Rates = {}
     for sku in found:
         if any(word in sku.description for word in _SKIP):
             continue
         name = match(sku.description)
-        for region in (r for r in sku.regions if r in regions) if name else ():
+        if name is None:
+            continue
+        for region in (r for r in sku.regions if r in regions):
             rates[(name, region, sku.usage)] = sku.price
     return rates
 
