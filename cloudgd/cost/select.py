@@ -304,10 +304,11 @@ def choose_instance(
 ) -> InstanceChoice:
     """The cheapest catalog machine with ``accelerator`` per node in ``region``.
 
-    Any region is accepted (the cloud is the judge); where the catalog has no row the
-    price is unknown. An explicit ``instance_type`` wins: a catalogued one must carry
-    the requested accelerator, an uncatalogued one is checked for syntax only. Raises
-    SpecError naming the spec field to fix when no catalogued shape fits.
+    Any region is accepted (one outside the catalog is checked for syntax only; the
+    cloud is the judge); where the catalog has no row the price is unknown. An
+    explicit ``instance_type`` wins: a catalogued one must carry the requested
+    accelerator, an uncatalogued one is checked for syntax only. Raises SpecError
+    naming the spec field to fix when no catalogued shape fits.
     """
     rules = rules_for(provider)
     catalog = load_catalog()
