@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cloudgd.errors import MissingExtraError, ProviderError, UsageError
 
 if TYPE_CHECKING:
+    from cloudgd.cost.rules import PricingRules
     from providers.base import Provider
 
 ENTRY_POINT_GROUP = "cloudgd.providers"
@@ -131,3 +132,21 @@ def create(name: str, *, needs_sdk: bool = True, **kwargs: Any) -> Provider:
                 hint=entry.pip_command,
             )
     return provider_class(name)(**kwargs)
+
+
+def pricing_rules(name: str) -> PricingRules:
+    """The cost rules of provider ``name`` (``RULES`` in the ``pricing`` module beside its
+    class); UsageError when it has none, as for ``local`` and plug-ins without one."""
+    entry = info(name)
+    package = entry.target.partition(":")[0].rpartition(".")[0]
+    try:
+        module = importlib.import_module(f"{package}.pricing")
+    except ModuleNotFoundError:
+        module = None
+    rules = getattr(module, "RULES", None)
+    if rules is None:
+        raise UsageError(
+            f"no price catalog for provider {name!r}",
+            hint="cost and instance selection cover the clouds: aws, gcp, azure",
+        )
+    return rules  # type: ignore[no-any-return]

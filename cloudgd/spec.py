@@ -125,6 +125,13 @@ class Limits(BaseModel):
         description="When the worst case (nodes x price x max_runtime) exceeds max_cost_usd: "
         "refuse to submit, or cap the cloud-side time limit so spend stops at the budget.",
     )
+    price_per_hour_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="USD per node-hour you vouch for (what the service bills this job). "
+        "max_cost_usd is checked and capped against it instead of the catalog; needed for "
+        "on_budget: cap where the catalog has only a stand-in or no price.",
+    )
 
 
 class Checkpoints(BaseModel):

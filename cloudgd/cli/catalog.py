@@ -1,4 +1,5 @@
-"""``cloudgd catalog``: what the bundled price catalog knows, filtered."""
+"""``cloudgd catalog``: what the price catalog knows, filtered; ``catalog refresh`` rebuilds
+it from the vendors' public price lists into ``$CLOUDGD_HOME/catalog``."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from datetime import date
 
 import click
 
-from cloudgd.cost.catalog import age_warning, load_catalog
+from cloudgd.cost.catalog import Catalog, age_warning, load_catalog
 from cloudgd.cost.select import CLOUD_PROVIDERS, InstanceChoice, list_offers
+
+_BASIS = {"training": "training", "stand_in": "stand-in", "unknown": "unknown"}
 
 
 def money(value: float | None, digits: int = 4) -> str:
@@ -20,6 +23,21 @@ def money(value: float | None, digits: int = 4) -> str:
     return f"${value:,.{digits}f}"
 
 
+def basis(value: str) -> str:
+    """A price basis for people: ``training``, ``stand-in`` or ``unknown``."""
+    return _BASIS.get(value, value)
+
+
+def describe(catalog: Catalog) -> str:
+    """Which catalog is in use and its date: the refreshed one names its directory."""
+    where = "bundled" if catalog.origin == "bundled" else f"refreshed, {catalog.origin}"
+    return f"catalog as of {catalog.as_of.isoformat()} ({where})"
+
+
+def _size(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
 def _row(choice: InstanceChoice) -> list[str]:
     acc = f"{choice.accelerator}:{choice.accelerator_count}" if choice.accelerator else "none"
     if choice.tpu_topology:
@@ -29,10 +47,11 @@ def _row(choice: InstanceChoice) -> list[str]:
         choice.region,
         choice.instance_type,
         acc,
-        f"{choice.vcpus:g}",
-        f"{choice.memory_gib:g}",
+        _size(choice.vcpus),
+        _size(choice.memory_gib),
         money(choice.price_per_hour),
         money(choice.spot_price_per_hour),
+        basis(choice.price_basis),
     ]
 
 
@@ -47,12 +66,13 @@ def render_table(offers: list[InstanceChoice]) -> None:
         table.add_column(name)
     table.add_column("on-demand $/h", justify="right")
     table.add_column("spot $/h", justify="right")
+    table.add_column("rate")
     for choice in offers:
         table.add_row(*_row(choice))
     console().print(table)  # whole columns off a terminal
 
 
-@click.command(name="catalog")
+@click.group(name="catalog", invoke_without_command=True)
 @click.option("--provider", type=click.Choice(CLOUD_PROVIDERS), help="Only this cloud.")
 @click.option("--region", help="Only this region.")
 @click.option("--accelerator", help="Only this accelerator (a100, t4, tpu-v5e, none).")
@@ -63,11 +83,22 @@ def render_table(offers: list[InstanceChoice]) -> None:
     show_default=True,
     help="json prints one document on stdout.",
 )
-def command(provider: str | None, region: str | None, accelerator: str | None, output: str) -> None:
+@click.pass_context
+def command(
+    ctx: click.Context,
+    provider: str | None,
+    region: str | None,
+    accelerator: str | None,
+    output: str,
+) -> None:
     """List the machines and prices the catalog knows.
 
-    Prices are the bundled, dated list prices; "unknown" means the catalog has no row.
+    Each price is the service's own training rate, a labelled stand-in (EC2 /
+    Compute Engine list price) or unknown. `cloudgd catalog refresh` fetches
+    current prices; a refreshed catalog wins over the bundled one.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     catalog = load_catalog()
     warning = age_warning(catalog.as_of, date.today())
     if warning:
@@ -77,6 +108,7 @@ def command(provider: str | None, region: str | None, accelerator: str | None, o
         document = {
             "schema_version": catalog.schema_version,
             "as_of": catalog.as_of.isoformat(),
+            "origin": catalog.origin,
             "warning": warning,
             "offers": [o.model_dump(mode="json") for o in offers],
         }
@@ -87,8 +119,78 @@ def command(provider: str | None, region: str | None, accelerator: str | None, o
         return
     render_table(offers)
     click.echo(
-        f"catalog as of {catalog.as_of.isoformat()} (schema {catalog.schema_version}); "
-        "AWS rows are EC2 prices, GCP rows Compute Engine prices: see "
-        "cloudgd/data/PROVENANCE.md",
+        f"{describe(catalog)}, schema {catalog.schema_version}; rate: training = the "
+        "service's own training price, stand-in = EC2 / Compute Engine list price in its "
+        "place (see cloudgd/data/PROVENANCE.md)",
         err=True,
     )
+
+
+@command.command(name="refresh")
+@click.option(
+    "--provider",
+    "providers",
+    type=click.Choice(CLOUD_PROVIDERS),
+    multiple=True,
+    help="Only these clouds (repeatable; default: all, gcp only with an API key).",
+)
+@click.option("--region", "regions", multiple=True, help="Also read this region (repeatable).")
+@click.option(
+    "--gcp-api-key",
+    envvar="GOOGLE_API_KEY",
+    help="API key for the Cloud Billing Catalog API (default: $GOOGLE_API_KEY).",
+)
+@click.option(
+    "--price-api",
+    "mirrors",
+    multiple=True,
+    metavar="PROVIDER=URL",
+    hidden=True,
+    help="Read PROVIDER's price API from a mirror at URL (same paths as the vendor's).",
+)
+def refresh_command(
+    providers: tuple[str, ...],
+    regions: tuple[str, ...],
+    gcp_api_key: str | None,
+    mirrors: tuple[str, ...],
+) -> None:
+    """Rebuild the price catalog from the vendors' public price lists.
+
+    AWS Price List bulk files (SageMaker training, EC2), the Azure Retail Prices API
+    and Google's Cloud Billing Catalog API (needs --gcp-api-key or GOOGLE_API_KEY).
+    Reads the regions the catalog has plus any --region; writes $CLOUDGD_HOME/catalog,
+    which then wins over the bundled catalog. Progress goes to stderr; an interrupted
+    refresh keeps the previous catalog.
+    """
+    from cloudgd.cost.catalog import refreshed_dir
+    from cloudgd.cost.price_feed import http_fetch
+    from cloudgd.cost.refresh import refresh
+    from cloudgd.errors import UsageError
+
+    def progress(line: str) -> None:
+        click.echo(line, err=True)
+
+    chosen = providers or tuple(p for p in CLOUD_PROVIDERS if p != "gcp" or gcp_api_key)
+    if not providers and not gcp_api_key:
+        progress("gcp skipped: no API key (pass --gcp-api-key or set GOOGLE_API_KEY)")
+    base_urls: dict[str, str] = {}
+    for mirror in mirrors:
+        name, sep, url = mirror.partition("=")
+        if not sep or name not in CLOUD_PROVIDERS or not url:
+            raise UsageError(f"--price-api {mirror!r}: expected PROVIDER=URL")
+        base_urls[name] = url
+    target = refreshed_dir()
+    counts = refresh(
+        load_catalog(),
+        target,
+        providers=chosen,
+        regions=regions,
+        fetch=http_fetch(progress),
+        progress=progress,
+        today=date.today(),
+        gcp_api_key=gcp_api_key or None,
+        base_urls=base_urls,
+    )
+    catalog = load_catalog()
+    written = ", ".join(f"{name} {n} rows" for name, n in counts.items())
+    click.echo(f"refreshed: {written}; {describe(catalog)}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cloudgd.cli.catalog import money
+from cloudgd.cli.catalog import basis, describe, money
 from cloudgd.cli.options import settings
 from cloudgd.cost.carbon import CARBON_SOURCES, DEFAULT_CARBON_SOURCE
 from cloudgd.cost.catalog import Catalog, age_warning, load_catalog
@@ -107,6 +107,21 @@ def _kg(value: float | None) -> str:
     return "unknown" if value is None else f"{value:,.3f}"
 
 
+def _within_budget(spec: JobSpec, e: Estimate) -> str:
+    """The budget cell: checked only against a training rate or limits.price_per_hour_usd,
+    as submit checks it; a stand-in is never enough."""
+    budget, vouched = spec.limits.max_cost_usd, spec.limits.price_per_hour_usd
+    if vouched is not None:
+        bound: float | None = e.nodes * vouched * e.upper_bound_hours
+    elif e.price_basis == "stand_in":
+        return "stand-in"
+    else:
+        bound = e.upper_bound_total
+    if bound is None or budget is None:
+        return "unknown"
+    return "yes" if bound <= budget else "NO"
+
+
 def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobSpec) -> None:
     from rich.table import Table
 
@@ -117,8 +132,12 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
         f"{spec.name}: {spec.resources.nodes} node(s) × {spec.resources.accelerator}, "
         f"max_runtime {spec.limits.max_runtime / 3600:g} h"
     )
-    table = Table(title=title, caption="USD; * cheapest, ♻ greenest; unknown = not in catalog")
-    for name in ("", "provider", "region", "instance"):
+    table = Table(
+        title=title,
+        caption="USD; * cheapest, ♻ greenest; rate: training = the service's own price, "
+        "stand-in = EC2 / Compute Engine price in its place; unknown = not in catalog",
+    )
+    for name in ("", "provider", "region", "instance", "rate"):
         table.add_column(name)
     for name in ("on-demand/h", "spot/h", "expected on-demand", "expected spot"):
         table.add_column(name, justify="right")
@@ -134,6 +153,7 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
             e.provider,
             e.region,
             e.instance_type,
+            basis(e.price_basis),
             money(e.on_demand.per_hour),
             money(e.spot.per_hour),
             money(e.on_demand.expected, 2),
@@ -143,10 +163,8 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
             duration(e.expected_hours),
             _kg(e.carbon.kg_co2e),
         ]
-        budget = spec.limits.max_cost_usd
-        if budget is not None:
-            bound = e.upper_bound_total
-            cells.append("unknown" if bound is None else "yes" if bound <= budget else "NO")
+        if spec.limits.max_cost_usd is not None:
+            cells.append(_within_budget(spec, e))
         table.add_row(*cells, style=style)
     # Off a terminal (a CI log, a file) the table keeps every column whole.
     console().print(table)
@@ -170,9 +188,13 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
         reasons = {e.projection.unknown_reason for e in estimates if e.projection}
         for reason in sorted(r for r in reasons if r):
             err.print(f"expected hours unknown where: {reason}")
-        notes = sorted({a for e in estimates for a in e.assumptions})
+        notes = sorted({a for e in estimates for a in e.assumptions[1:]})
+        for e in estimates:
+            err.print(f"price: {e.provider} {e.region} {e.instance_type}: {e.price_note}")
         for note in notes:
             err.print(f"assumes: {note}")
+        if any(e.price_basis == "unknown" for e in estimates):
+            err.print("hint: `cloudgd catalog refresh` fetches current prices")
 
 
 @click.command(name="cost")
@@ -251,6 +273,7 @@ def command(
         document = {
             "job": spec.name,
             "catalog_as_of": catalog.as_of.isoformat(),
+            "catalog_origin": catalog.origin,
             "warning": warning,
             "cheapest": cheapest_index(estimates),
             "greenest": greenest_index(estimates),
@@ -262,6 +285,7 @@ def command(
         click.echo(json.dumps(document, indent=2))
         return
     _render(estimates, skipped, spec)
+    click.echo(describe(catalog), err=True)
     if study_spec.tuning is not None:
         for row in _study_costs(study_spec, estimates):
             fits = {True: "within", False: "OVER", None: "no"}[row["within_budget"]]

@@ -1,8 +1,10 @@
-"""The bundled, dated catalog: prices, instance shapes, accelerators and carbon factors.
+"""The dated catalog: prices, instance shapes, accelerators and carbon factors.
 
-Everything is read from package data (``cloudgd/data``); nothing is fetched at run
-time. A value the tables do not hold is ``None`` ("unknown") and is never filled
-in by arithmetic or a guess; see ``cloudgd/data/PROVENANCE.md``.
+The bundled catalog is package data (``cloudgd/data``). ``cloudgd catalog refresh``
+writes a newer one to ``$CLOUDGD_HOME/catalog/``; when that exists it wins (its
+tables replace the bundled ones file by file). Nothing is fetched at run time. A
+value the tables do not hold is ``None`` ("unknown") and is never filled in by
+arithmetic or a guess; see ``cloudgd/data/PROVENANCE.md``.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
+from pathlib import Path
 
 from cloudgd.errors import CloudgdError
+from cloudgd.home import home
 
 SCHEMA_VERSION = 1
 """The catalog layout this code reads; ``cloudgd/data/catalog.json`` must match."""
@@ -97,6 +102,19 @@ class Catalog:
     shapes: tuple[ShapeRow, ...]
     accelerators: tuple[AcceleratorRow, ...]
     carbon: tuple[CarbonRow, ...]
+    origin: str = "bundled"
+    """``bundled``, or the directory of the refreshed catalog that was read."""
+
+    @cached_property
+    def _by_name(self) -> dict[tuple[str, str, str], list[PriceRow]]:
+        index: dict[tuple[str, str, str], list[PriceRow]] = defaultdict(list)
+        for r in self.prices:
+            index[(r.provider, r.region, r.instance_type)].append(r)
+        return index
+
+    def rows_named(self, provider: str, region: str, instance_type: str) -> list[PriceRow]:
+        """The rows of one machine name in one region (``""``: accelerator-only rows)."""
+        return self._by_name.get((provider, region, instance_type), [])
 
     def regions(self, provider: str) -> list[str]:
         """Regions the catalog has any price or carbon row for."""
@@ -205,23 +223,52 @@ def _data(name: str) -> str:
     return resources.files("cloudgd").joinpath("data", name).read_text(encoding="utf-8")
 
 
-@cache
+def refreshed_dir() -> Path:
+    """Where ``cloudgd catalog refresh`` writes: ``$CLOUDGD_HOME/catalog``."""
+    return home() / "catalog"
+
+
 def load_catalog() -> Catalog:
-    """The bundled catalog (cached). Raises if its schema version is not the one we read."""
-    meta = json.loads(_data("catalog.json"))
+    """The refreshed catalog when ``$CLOUDGD_HOME/catalog/catalog.json`` exists, else the
+    bundled one (cached per file version). Raises if its schema version is not ours."""
+    meta = refreshed_dir() / "catalog.json"
+    try:
+        stamp = meta.stat().st_mtime_ns
+    except OSError:
+        return _load(None, 0)
+    return _load(str(meta.parent), stamp)
+
+
+@cache
+def _load(directory: str | None, stamp: int) -> Catalog:
+    del stamp  # part of the cache key only: a new refresh is read again
+
+    def text(name: str) -> str:
+        if directory is not None and (Path(directory) / name).is_file():
+            return (Path(directory) / name).read_text(encoding="utf-8")
+        return _data(name)
+
+    where = f"{directory}/catalog.json" if directory else "cloudgd/data/catalog.json"
+    try:
+        meta = json.loads(text("catalog.json"))
+    except ValueError as exc:
+        raise CloudgdError(
+            f"{where}: not valid JSON ({exc})", hint="run `cloudgd catalog refresh` again"
+        ) from None
     if meta.get("schema_version") != SCHEMA_VERSION:
         raise CloudgdError(
-            f"cloudgd/data/catalog.json: schema_version {meta.get('schema_version')!r}, "
+            f"{where}: schema_version {meta.get('schema_version')!r}, "
             f"this cloudgd reads {SCHEMA_VERSION}",
-            hint="rebuild the catalog with scripts/refresh_catalog.py or reinstall cloudgd",
+            hint="run `cloudgd catalog refresh` again, or reinstall cloudgd",
         )
     return Catalog(
         schema_version=SCHEMA_VERSION,
         as_of=date.fromisoformat(meta["as_of"]),
-        prices=parse_prices(_data("prices.csv")),
-        shapes=parse_shapes(_data("shapes.csv")),
-        accelerators=parse_accelerators(_data("accelerators.csv")),
-        carbon=parse_carbon(_data("carbon.csv")),
+        prices=parse_prices(text("prices.csv")),
+        shapes=parse_shapes(text("shapes.csv")),
+        accelerators=parse_accelerators(text("accelerators.csv")),
+        carbon=parse_carbon(text("carbon.csv")),
+        origin=directory or "bundled",
     )
 
 
@@ -235,5 +282,5 @@ def age_warning(as_of: date, today: date, max_age_days: int = MAX_AGE_DAYS) -> s
         return None
     return (
         f"the price catalog is {age} days old (as of {as_of.isoformat()}); prices may have "
-        "changed: refresh it with scripts/refresh_catalog.py"
+        "changed: refresh it with `cloudgd catalog refresh`"
     )

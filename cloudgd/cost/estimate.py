@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cloudgd.cost.budget import billed_price_per_node_hour, capped_runtime
 from cloudgd.cost.carbon import DEFAULT_CARBON_SOURCE, CarbonEstimate, estimate_carbon
 from cloudgd.cost.catalog import Catalog, load_catalog
-from cloudgd.cost.select import InstanceChoice, choice_for_spec
+from cloudgd.cost.select import InstanceChoice, PriceBasis, choice_for_spec
 from cloudgd.cost.throughput import (
     DEFAULT_UTILISATION,
     Calibration,
@@ -26,16 +26,6 @@ from cloudgd.cost.throughput import (
 )
 from cloudgd.errors import BudgetError
 from cloudgd.spec import JobSpec
-
-_SERVICE_NOTES = {
-    "aws": "AWS prices are EC2 list prices (Linux, on-demand), not SageMaker training "
-    "prices, which are higher and not in the catalog; the spot figure is the EC2 spot "
-    "price, not SageMaker managed spot",
-    "gcp": "GCP prices are Compute Engine list prices (host VM + accelerator, or Cloud TPU "
-    "slice), not Vertex AI custom-training prices, which the catalog lacks",
-    "azure": "Azure prices are the Azure ML VM list (skypilot az_ml_vms.csv); no Azure ML "
-    "surcharge is added",
-}
 
 
 def _times(a: float | None, b: float | None) -> float | None:
@@ -61,6 +51,11 @@ class Estimate(BaseModel):
     provider: str = Field(description="aws, gcp or azure.")
     region: str = Field(description="Region of the prices and grid factor.")
     instance_type: str = Field(description="Chosen machine (provider-native name).")
+    price_basis: PriceBasis = Field(
+        description="training (the service's own rate), stand_in (EC2 / Compute Engine "
+        "list price in its place) or unknown."
+    )
+    price_note: str = Field(description="The rate used, in words, or the hint to find one.")
     accelerator: str | None = Field(description="Accelerator per node, None for CPU.")
     accelerator_count: int = Field(description="Accelerators per node.")
     nodes: int = Field(description="Nodes (resources.nodes).")
@@ -79,7 +74,8 @@ class Estimate(BaseModel):
     expected_total: float | None = Field(description="Expected total for the spec's capacity.")
     upper_bound_total: float | None = Field(description="Worst case for the spec's capacity.")
     time_cap_seconds: int | None = Field(
-        description="Cloud-side time cap after limits.max_cost_usd (None: price unknown)."
+        description="Cloud-side time cap after limits.max_cost_usd (None: no training rate "
+        "or limits.price_per_hour_usd to compute it from)."
     )
     max_cost_usd: float | None = Field(description="limits.max_cost_usd.")
     carbon: CarbonEstimate = Field(description="Expected-hours carbon estimate.")
@@ -107,7 +103,14 @@ def estimate(
     is the fraction of TDP the accelerators are assumed to draw.
     """
     nodes = spec.resources.nodes
-    assumptions = [_SERVICE_NOTES[choice.provider]]
+    assumptions = [f"{choice.provider} {choice.instance_type}: {choice.price_note}"]
+    if choice.price_basis == "stand_in" and choice.spot_price_per_hour is not None:
+        assumptions.append("a stand-in's spot figure is that service's spot price")
+    if spec.limits.price_per_hour_usd is not None:
+        assumptions.append(
+            f"budget checked at limits.price_per_hour_usd ${spec.limits.price_per_hour_usd:g}"
+            "/h per node (your figure), not the catalog"
+        )
     projection = None
     if spec.limits.expected_runtime is not None:
         expected: float | None = spec.limits.expected_runtime / 3600.0
@@ -165,6 +168,8 @@ def estimate(
         provider=choice.provider,
         region=choice.region,
         instance_type=choice.instance_type,
+        price_basis=choice.price_basis,
+        price_note=choice.price_note,
         accelerator=choice.accelerator,
         accelerator_count=choice.accelerator_count,
         nodes=nodes,

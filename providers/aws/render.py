@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cloudgd.cost.budget import capped_runtime
+from cloudgd.cost.budget import time_limit
 from cloudgd.cost.select import InstanceChoice, choice_for_spec, default_region
 from cloudgd.errors import SpecError, UsageError
 from cloudgd.naming import job_name, spec_hash
@@ -181,7 +181,7 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         )
     region = spec.resources.region or default_region("aws")
     choice = _choose(spec)
-    runtime = capped_runtime(spec, choice)
+    runtime = time_limit(spec, choice)
     name = job_name(spec, ctx.idempotency_key, max_len=63)
     # Under output_uri: the Terraform module's CI role may write only there.
     code_uri = _s3_join(output, "cloudgd", "code", ctx.bundle.filename)
@@ -282,7 +282,8 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         "budget_capped": runtime < spec.limits.max_runtime,
         "price_per_hour": choice.price_per_hour,
         "spot_price_per_hour": choice.spot_price_per_hour,
-        "price_note": "catalog EC2 list price per node-hour; SageMaker bills more",
+        "price_basis": choice.price_basis,
+        "price_note": choice.price_note,
     }
     if rehearsal and (opts.role_arn is None or opts.output_uri is None):
         summary["rehearsal_placeholders"] = True

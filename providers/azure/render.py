@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cloudgd.cost.budget import capped_runtime
+from cloudgd.cost.budget import time_limit
 from cloudgd.cost.select import InstanceChoice, choice_for_spec
 from cloudgd.errors import SpecError, UsageError
 from cloudgd.naming import job_name, spec_hash
@@ -237,7 +237,7 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         )
     choice = choose_vm(spec)
     region = choice.region
-    timeout = capped_runtime(spec, choice)
+    timeout = time_limit(spec, choice)
     name = job_name(spec, ctx.idempotency_key, max_len=MAX_JOB_NAME)
     cluster = cluster_name(options, choice.instance_type, spec.scaling.spot)
     code_version = ctx.bundle.sha256[:12]
@@ -291,6 +291,8 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         "budget_capped": timeout < spec.limits.max_runtime,
         "price_per_hour": choice.price_per_hour,
         "spot_price_per_hour": choice.spot_price_per_hour,
+        "price_basis": choice.price_basis,
+        "price_note": choice.price_note,
         "max_retries": options.max_retries,
     }
     notes = _notes(spec)

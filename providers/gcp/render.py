@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloudgd.accelerators import Accelerator
-from cloudgd.cost.budget import capped_runtime
+from cloudgd.cost.budget import time_limit
 from cloudgd.cost.select import InstanceChoice, choose_instance, default_region
 from cloudgd.errors import SpecError
 from cloudgd.naming import job_name, spec_hash
@@ -221,7 +221,7 @@ def render(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -> Pla
         min_vcpus=spec.resources.min_vcpus,
         min_memory_gib=spec.resources.min_memory_gib,
     )
-    timeout = capped_runtime(spec, choice)
+    timeout = time_limit(spec, choice)
     name = job_name(spec, ctx.idempotency_key, max_len=DISPLAY_NAME_MAX)
     upload = _bundle_upload(ctx, staging)
 
@@ -292,7 +292,8 @@ def _summary(
         "timeout_seconds": timeout,
         "budget_capped": timeout < spec.limits.max_runtime,
         "price_per_node_hour_usd": price,
-        "price_source": "Compute Engine list price (catalog); Vertex may differ",
+        "price_basis": choice.price_basis,
+        "price_source": choice.price_note,
     }
     if placeholders:
         summary["rehearsal_placeholders"] = True

@@ -97,7 +97,7 @@ def test_cost_of_the_run_is_price_per_hour_times_hours_billed() -> None:
 def test_spot_jobs_are_priced_at_the_spot_rate() -> None:
     spec = JobSpec.model_validate(
         {"name": "digits", "trainer": {"data": {"source": "digits"}},
-         "resources": {"accelerator": "T4:1", "region": "us-east-1"},
+         "resources": {"accelerator": "T4:1", "region": "us-west-2"},
          "scaling": {"spot": True, "max_wait": "2h"}, "limits": {"max_runtime": "1h"}}
     )  # fmt: skip
     estimate = estimate_for_spec(spec, "aws")

@@ -14,11 +14,11 @@ from cloudgd.spec import JobSpec
 
 from .conftest import Invoke
 
-# 8 x A100 on p4d.24xlarge (us-east-1, EC2 list $21.957642/h) for 6h is ~$132 worst case.
+# 2 x ml.g5.xlarge (us-east-1, SageMaker training $1.408/h) for 6h is $16.90 worst case.
 OVER_BUDGET = """\
 name: budget-demo
-resources: {accelerator: A100:8, region: us-east-1}
-limits: {max_runtime: 6h, max_cost_usd: 40}
+resources: {accelerator: A10G:1, nodes: 2, region: us-east-1}
+limits: {max_runtime: 6h, max_cost_usd: 10}
 providers:
   aws: {role_arn: "arn:aws:iam::123456789012:role/R", output_uri: "s3://bucket-a/x"}
 """
@@ -28,8 +28,8 @@ def spec(**limits: object) -> JobSpec:
     return JobSpec.model_validate(
         {
             "name": "budget-demo",
-            "resources": {"accelerator": "A100:8", "region": "us-east-1"},
-            "limits": {"max_runtime": "6h", "max_cost_usd": 40, **limits},
+            "resources": {"accelerator": "A10G:1", "nodes": 2, "region": "us-east-1"},
+            "limits": {"max_runtime": "6h", "max_cost_usd": 10, **limits},
         }
     )
 
@@ -41,9 +41,9 @@ def test_submit_refuses_a_worst_case_over_budget_before_calling_aws(
     job.write_text(OVER_BUDGET)
     result = invoke("submit", str(job), "--provider", "aws")
     assert result.exit_code == 2, result.output
-    assert "limits.max_cost_usd: worst case $131.75" in result.stderr
-    assert "exceeds the $40 budget" in result.stderr
-    assert "limits.max_runtime: 1h49m" in result.stderr  # the runtime that fits
+    assert "limits.max_cost_usd: worst case $16.90" in result.stderr
+    assert "exceeds the $10 budget" in result.stderr
+    assert "limits.max_runtime: 3h33m" in result.stderr  # the runtime that fits
 
 
 def test_plan_only_warns(invoke: Invoke, tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_on_budget_cap_accepts_and_the_cap_keeps_spend_under_budget() -> None:
     seconds = capped_runtime(capped, choice)
     assert seconds < 6 * 3600
     assert choice.price_per_hour is not None
-    assert capped.resources.nodes * choice.price_per_hour * seconds / 3600 <= 40
+    assert capped.resources.nodes * choice.price_per_hour * seconds / 3600 <= 10
 
 
 def test_refuse_is_the_default() -> None:

@@ -38,7 +38,7 @@ def test_path_must_exist_in_the_schema() -> None:
         parse_override("limits.zzz=1")
     assert far.value.message == "--set limits.zzz=1: unknown field 'zzz' in limits"
     assert far.value.hint == (
-        "fields there: max_runtime, max_cost_usd, expected_runtime, on_budget"
+        "fields there: max_runtime, max_cost_usd, expected_runtime, on_budget, price_per_hour_usd"
     )
 
 

@@ -50,7 +50,7 @@ def test_age_warning_is_a_pure_function_of_the_date() -> None:
     assert age_warning(as_of, date(2027, 5, 23)) is None  # 180 days
     warning = age_warning(as_of, date(2027, 5, 24))
     assert warning is not None and "181 days old" in warning
-    assert "refresh_catalog.py" in warning
+    assert "cloudgd catalog refresh" in warning
 
 
 def test_list_offers_filters_and_keeps_unknown_prices() -> None:

@@ -34,9 +34,14 @@ def test_cost_json_is_one_document_with_numbers(job: Path) -> None:
     document = json.loads(result.stdout)
     [only] = document["estimates"]
     assert only["instance_type"] == "ml.g5.xlarge"
-    assert only["on_demand"]["expected"] == pytest.approx(2.012)
-    assert only["upper_bound_total"] == pytest.approx(12.072)
-    assert only["time_cap_seconds"] == 17892
+    assert (only["price_basis"], only["price_note"]) == (
+        "training",
+        "training rate (SageMaker training)",
+    )
+    assert only["on_demand"]["expected"] == pytest.approx(2.816)  # 2 x 1.408 x 1 h
+    assert only["upper_bound_total"] == pytest.approx(16.896)  # x 6 h
+    assert only["time_cap_seconds"] == 12784
+    assert document["catalog_origin"] == "bundled"
     assert document["cheapest"] == 0
 
 
@@ -46,7 +51,13 @@ def test_cost_table_compares_all_clouds_and_marks_unknown(job: Path) -> None:
     assert "ml.g5.xlarge" in result.stdout
     assert "unknown" in result.stdout  # us-west-2 has no g5.xlarge spot price
     assert "not offered: gcp" in result.stderr  # no A10G on GCP
-    assert "EC2 list prices" in result.stderr
+    assert "price: aws us-east-1 ml.g5.xlarge: training rate (SageMaker training)" in (
+        result.stderr
+    )
+    assert "price: aws us-west-2 ml.g5.xlarge: stand-in (EC2 list price; typically 29%" in (
+        result.stderr
+    )
+    assert "stand-in" in result.stdout and "training" in result.stdout  # the rate column
 
 
 def test_cost_all_clouds_json_lists_what_is_not_offered(job: Path) -> None:
@@ -65,9 +76,12 @@ def test_cost_set_override_and_unknown_region(job: Path) -> None:
     estimates = json.loads(result.stdout)["estimates"]
     assert [e["region"] for e in estimates] == ["eu-west-1", "us-east-1", "us-west-2"]
     assert {e["nodes"] for e in estimates} == {1}
-    result = runner.invoke(cost_command, [str(job), "--provider", "aws", "--region", "moon-1"])
-    assert isinstance(result.exception, SpecError)
-    assert "resources.region" in result.exception.message
+    result = runner.invoke(
+        cost_command, [str(job), "--provider", "aws", "--region", "eu-central-1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "eu-central-1" in result.stdout and "unknown" in result.stdout
+    assert "cloudgd catalog refresh" in result.stderr
 
 
 def test_cost_rejects_an_invalid_spec(tmp_path: Path) -> None:
@@ -137,3 +151,17 @@ def test_table_formatting_of_durations_and_money() -> None:
         "2.5h",
     ]
     assert [money(v, 2) for v in (None, 0.001, 12.3456)] == ["unknown", "<$0.01", "$12.35"]
+
+
+def test_the_budget_column_never_judges_by_a_stand_in(job: Path) -> None:
+    args = [str(job), "--provider", "aws", "--region", "eu-west-1"]
+    result = CliRunner().invoke(cost_command, args, env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if "ml.g5.xlarge" in line]
+    # the rate column and the "≤ $10" column: EC2's $13.48 worst case is no answer
+    assert row.count("stand-in") == 2 and "yes" not in row and "NO" not in row
+    vouched = CliRunner().invoke(
+        cost_command, [*args, "--set", "limits.price_per_hour_usd=0.5"], env={"COLUMNS": "250"}
+    )
+    [row] = [line for line in vouched.stdout.splitlines() if "ml.g5.xlarge" in line]
+    assert row.rstrip(" │").endswith("yes")  # 2 nodes x $0.5 x 6 h = $6 <= $10

@@ -23,22 +23,26 @@ def test_on_demand_and_spot_totals_hand_computed() -> None:
         resources={"accelerator": "A10G:1", "nodes": 3},
         limits={"max_runtime": "4h", "expected_runtime": "90m"},
     )
-    choice = choose_instance("aws", parse_accelerator("A10G:1"), "us-east-1")
+    choice = choose_instance("aws", parse_accelerator("A10G:1"), "us-west-2")
     est = estimate(job, choice, load_catalog())
-    # g5.xlarge us-east-1: 1.006 on-demand, 0.4246 spot per node-hour
+    # us-west-2 has no SageMaker row: g5.xlarge EC2 1.006 on-demand stands in, no spot
+    assert est.price_basis == "stand_in"
     assert est.on_demand.per_node_hour == 1.006
     assert est.on_demand.per_hour == pytest.approx(3.018)  # 3 nodes
     assert est.on_demand.expected == pytest.approx(4.527)  # 3.018 x 1.5 h
     assert est.on_demand.worst_case == pytest.approx(12.072)  # 3.018 x 4 h
-    assert est.spot.expected == pytest.approx(0.4246 * 3 * 1.5)
-    assert est.spot.worst_case == pytest.approx(0.4246 * 3 * 4)
+    assert est.spot.expected is None and est.spot.worst_case is None
     assert est.capacity == "on_demand"
     assert est.expected_total == est.on_demand.expected
     assert est.upper_bound_total == est.on_demand.worst_case
     assert (est.expected_hours, est.expected_hours_from) == (1.5, "spec")
     assert est.upper_bound_hours == 4.0
     assert est.currency == "USD"
-    assert any("EC2 list prices" in a for a in est.assumptions)
+    # median of 1 - EC2/SageMaker over us-east-1 m5.xlarge (1 - 0.192/0.23 = 16.5 %),
+    # g4dn.xlarge (1 - 0.526/0.736 = 28.53 %), g5.xlarge (1 - 1.006/1.408 = 28.55 %): 29 %
+    note = "stand-in (EC2 list price; typically 29% below the training rate)"
+    assert est.price_note == note
+    assert est.assumptions[0] == f"aws ml.g5.xlarge: {note}"
     assert est.rows_used == choice.sources
 
 
@@ -73,7 +77,10 @@ def test_time_cap_reflects_budget() -> None:
         limits={"max_runtime": "6h", "max_cost_usd": 10},
     )
     choice = choose_instance("aws", parse_accelerator("A10G:1"), "us-east-1")
-    assert estimate(job, choice, load_catalog()).time_cap_seconds == 17892
+    # 2 x 1.408 $/h SageMaker training: $10 lasts 12784.09 s
+    assert estimate(job, choice, load_catalog()).time_cap_seconds == 12784
+    elsewhere = choose_instance("aws", parse_accelerator("A10G:1"), "us-west-2")
+    assert estimate(job, elsewhere, load_catalog()).time_cap_seconds is None  # stand-in only
 
 
 def test_carbon_hand_computed_with_one_source() -> None:

@@ -21,15 +21,35 @@ def test_default_regions() -> None:
         default_region("local")
 
 
-def test_aws_a10g_picks_g5_xlarge_as_sagemaker_name() -> None:
+def test_aws_a10g_picks_g5_xlarge_at_the_sagemaker_training_rate() -> None:
     choice = choose_instance("aws", acc("A10G:1"), "us-east-1")
     assert choice.instance_type == "ml.g5.xlarge"
     assert (choice.accelerator, choice.accelerator_count) == ("A10G", 1)
-    assert choice.price_per_hour == 1.006
-    assert choice.spot_price_per_hour == 0.4246
+    assert (choice.price_basis, choice.price_per_hour) == ("training", 1.408)
+    assert choice.price_note == "training rate (SageMaker training)"
+    assert choice.spot_price_per_hour is None  # no managed-spot rate; EC2 spot is not used
     assert choice.vertex_accelerator_type is None
+    assert "AmazonSageMaker" in choice.sources[0]
+    assert choice.as_of.isoformat() == "2026-09-24"
+
+
+def test_aws_without_a_training_row_shows_the_ec2_price_as_a_labelled_stand_in() -> None:
+    choice = choose_instance("aws", acc("A10G:1"), "eu-west-1")
+    assert (choice.price_basis, choice.price_per_hour) == ("stand_in", 1.123)
+    assert choice.spot_price_per_hour == 0.5727
+    assert choice.price_note.startswith("stand-in (EC2 list price; typically 29% below")
     assert "skypilot" in choice.sources[0]
-    assert choice.as_of.isoformat() == "2026-11-24"
+
+
+def test_aws_l4_is_chosen_from_its_training_row_alone() -> None:
+    choice = choose_instance("aws", acc("L4:1"), "us-east-1")
+    assert (choice.instance_type, choice.price_per_hour) == ("ml.g6.xlarge", 1.127)
+
+
+def test_gcp_prices_are_compute_engine_stand_ins_with_no_known_gap() -> None:
+    choice = choose_instance("gcp", acc("T4:1"), "us-central1")
+    assert choice.price_basis == "stand_in"
+    assert "how far below the training rate is unknown" in choice.price_note
 
 
 def test_aws_cpu_is_cheapest_cpu_machine_that_fits() -> None:
@@ -114,16 +134,45 @@ def test_explicit_instance_type_must_match_accelerator() -> None:
         choose_instance("aws", acc("T4:1"), "us-east-1", instance_type="ml.g5.xlarge")
 
 
-def test_unknown_instance_type_is_a_clear_error() -> None:
+@pytest.mark.parametrize(
+    ("provider", "accelerator", "instance_type"),
+    [
+        ("aws", "L4:1", "ml.g6.2xlarge"),
+        ("gcp", "none", "c3-standard-8"),
+        ("azure", "L4:1", "Standard_NC8ads_L4_v1"),
+    ],
+)
+def test_an_uncatalogued_instance_type_passes_through_with_price_unknown(
+    provider: str, accelerator: str, instance_type: str
+) -> None:
+    region = {"aws": "ap-south-2", "gcp": "me-central2", "azure": "swedencentral"}[provider]
+    choice = choose_instance(provider, acc(accelerator), region, instance_type=instance_type)
+    assert choice.instance_type == instance_type
+    assert str(acc(accelerator)) == (
+        f"{choice.accelerator}:{choice.accelerator_count}" if choice.accelerator else "none"
+    )
+    assert (choice.vcpus, choice.memory_gib, choice.price_per_hour) == (None, None, None)
+    assert choice.price_basis == "unknown"
+    assert "cloudgd catalog refresh" in choice.price_note
+
+
+@pytest.mark.parametrize(
+    ("provider", "bad"),
+    [("aws", "ml.g5"), ("gcp", "N1_STANDARD"), ("azure", "Standard NC6")],
+)
+def test_an_instance_type_is_checked_for_syntax_only(provider: str, bad: str) -> None:
     with pytest.raises(SpecError, match=r"resources\.instance_type") as info:
-        choose_instance("gcp", acc("none"), "us-central1", instance_type="n9-huge")
-    assert "n1-standard-8" in (info.value.hint or "")
+        choose_instance(provider, acc("none"), default_region(provider), instance_type=bad)
+    assert "machine name" in info.value.message
 
 
-def test_unknown_region_is_a_clear_error() -> None:
-    with pytest.raises(SpecError, match=r"resources\.region") as info:
-        choose_instance("aws", acc("T4:1"), "mars-north-1")
-    assert "us-east-1" in (info.value.hint or "")
+@pytest.mark.parametrize(
+    ("provider", "region"), [("aws", "eu-central-1"), ("gcp", "asia-south1"), ("azure", "westus2")]
+)
+def test_any_region_is_accepted_and_unpriced_there(provider: str, region: str) -> None:
+    choice = choose_instance(provider, acc("T4:1"), region)
+    assert choice.region == region
+    assert (choice.price_basis, choice.price_per_hour) == ("unknown", None)
 
 
 def test_tpu_on_aws_names_an_alternative() -> None:
@@ -145,3 +194,12 @@ def test_minimums_that_nothing_meets() -> None:
         choose_instance(
             "aws", acc("T4:1"), "us-east-1", instance_type="ml.g4dn.xlarge", min_vcpus=64
         )
+
+
+@pytest.mark.parametrize(
+    ("provider", "typo"), [("aws", "us-east1"), ("gcp", "us-central"), ("azure", "West US 2")]
+)
+def test_a_region_is_checked_for_syntax_only(provider: str, typo: str) -> None:
+    with pytest.raises(SpecError, match=r"resources\.region") as info:
+        choose_instance(provider, acc("none"), typo)
+    assert "region name" in info.value.message

@@ -39,10 +39,11 @@ def _job(tmp_path: Path, **fields: Any) -> Path:
 def test_tune_refuses_a_study_whose_worst_case_exceeds_the_budget(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # 20 trials × 8 × H100 for 6h cannot fit $100; one trial alone would not either.
+    # 20 trials share $100 ($5 each); one ml.g5.xlarge trial at the $1.408/h training rate
+    # for 6h may cost $8.45.
     job = _job(
         tmp_path,
-        resources={"accelerator": "H100:8"},
+        resources={"accelerator": "A10G:1"},
         limits={"max_runtime": "6h", "max_cost_usd": 100},
     )
     code = cli.main(

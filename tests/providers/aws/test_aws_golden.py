@@ -56,9 +56,11 @@ CASES: dict[str, dict[str, Any]] = {
             }
         },
     },
+    # ml.g5.xlarge has a SageMaker training rate in the catalog; a budget is never capped
+    # from a stand-in (EC2) price.
     "budget_capped": {
-        "resources": {"accelerator": "H100:8"},
-        "limits": {"max_runtime": "6h", "max_cost_usd": 100},
+        "resources": {"accelerator": "A10G:1"},
+        "limits": {"max_runtime": "6h", "max_cost_usd": 5},
     },
 }
 
@@ -86,8 +88,9 @@ def test_golden_request_passes_botocore_and_cloudgd_checks(case: str) -> None:
 
 def test_budget_cap_lowers_max_runtime_to_what_the_budget_buys() -> None:
     plan = json.loads((GOLDEN / "budget_capped.json").read_text())
-    # ml.p5.48xlarge at $55.04/h (catalog EC2 list price): $100 buys 6540 s of one node.
-    assert plan["request"]["StoppingCondition"] == {"MaxRuntimeInSeconds": 6540}
+    # ml.g5.xlarge at $1.408/h (SageMaker training rate): $5 buys 12784.09 s of one node.
+    assert plan["request"]["StoppingCondition"] == {"MaxRuntimeInSeconds": 12784}
+    assert plan["summary"]["price_basis"] == "training"
     assert plan["summary"]["budget_capped"] is True
 
 

@@ -19,7 +19,9 @@ JOB = {
     "name": "digits-cli",
     "trainer": {"epochs": 1, "data": {"source": "digits"}},
     "resources": {"accelerator": "T4:1"},
-    "limits": {"max_runtime": "1h", "max_cost_usd": 5},
+    # The catalog has only a Compute Engine stand-in for Vertex, so the budget needs a rate
+    # the user vouches for (a stand-in never enforces one).
+    "limits": {"max_runtime": "1h", "max_cost_usd": 5, "price_per_hour_usd": 1.0},
 }
 
 

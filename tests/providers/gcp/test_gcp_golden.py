@@ -61,9 +61,11 @@ CASES: dict[str, dict[str, Any]] = {
             }
         },
     },
+    # The catalog has no Vertex training rate for a2-highgpu-8g, only a Compute Engine
+    # stand-in, so the cap needs a price the user vouches for.
     "budget_capped": {
         "resources": {"accelerator": "A100:8", "nodes": 2},
-        "limits": {"max_runtime": "6h", "max_cost_usd": 40},
+        "limits": {"max_runtime": "6h", "max_cost_usd": 40, "price_per_hour_usd": 32},
     },
 }
 

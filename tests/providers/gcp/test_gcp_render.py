@@ -123,12 +123,11 @@ def test_secrets_travel_as_references_never_values() -> None:
     assert env == [{"name": "CLOUDGD_SECRET_HF_TOKEN", "value": "projects/p/secrets/h"}]
 
 
-def test_budget_without_a_catalog_price_is_refused() -> None:
+def test_budget_cap_without_a_training_price_is_refused() -> None:
+    # a3-highgpu-8g has no Vertex training rate (nor a Compute Engine stand-in for 8 H100s)
+    limits = {"max_cost_usd": 100, "on_budget": "cap"}
     with pytest.raises(BudgetError, match=r"limits\.max_cost_usd"):
-        render(
-            make_spec(resources={"accelerator": "H100:8"}, limits={"max_cost_usd": 100}),
-            fixed_ctx(),
-        )
+        render(make_spec(resources={"accelerator": "H100:8"}, limits=limits), fixed_ctx())
 
 
 def test_plan_without_the_sdist_is_refused() -> None:
