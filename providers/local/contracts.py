@@ -86,6 +86,12 @@ class Layout(BaseModel):
     bindings: dict[str, str] = Field(
         default_factory=dict, description="Command-line tokens substituted at launch."
     )
+    python_env: dict[str, Any] | None = Field(
+        default=None,
+        description="An isolated environment the ranks' Python comes from "
+        "(providers/local/isolated_env.py): label, base, requires, sdist_dir; None = this "
+        "machine's Python.",
+    )
     nodes: list[NodeContract] = Field(description="Per-node command, cwd and env.")
     artifacts: dict[str, str] = Field(
         description="Where results land: model_dir, output_dir, checkpoint_dir, failure_file."
@@ -304,9 +310,15 @@ def cluster_spec(inputs: ContractInputs, node: int) -> dict[str, Any]:
     return {"cluster": cluster, "environment": "cloud", "task": task}
 
 
+# What the prebuilt PyTorch executor images provide before the package is installed.
+# They carry more (numpy, often scikit-learn), but only torch is promised by their name;
+# the sdist declares the rest, so a job that rehearses here runs on any of them.
+VERTEX_IMAGE_PACKAGES = ("torch",)
+
+
 def _vertex(inputs: ContractInputs) -> Layout:
     run = inputs.run_dir
-    aip, pkg, data = f"{run}/aip", f"{run}/vertex/pkg", f"{run}/data/{CHANNEL}"
+    aip, pkg, data = f"{run}/aip", f"{run}/vertex/package", f"{run}/data/{CHANNEL}"
     argv = [PYTHON, "-m", "trainers"] + (["--data-dir", data] if inputs.has_data else [])
     nodes = [
         NodeContract(
@@ -330,9 +342,16 @@ def _vertex(inputs: ContractInputs) -> Layout:
         + [pkg, f"{run}/vertex/wd"]
         + ([data] if inputs.has_data else []),
         files={},
-        code_dirs=[pkg],
+        code_dirs=[],
         data_dirs=[data] if inputs.has_data else [],
-        python_path=[pkg],  # stands in for `pip install <sdist>` in the executor image
+        python_path=[],
+        # As the executor image does: pip-install the sdist, run `python -m trainers`.
+        python_env={
+            "label": "the Vertex package",
+            "base": list(VERTEX_IMAGE_PACKAGES),
+            "requires": [],
+            "sdist_dir": pkg,
+        },
         nodes=nodes,
         artifacts={
             "model_dir": f"{aip}/model",

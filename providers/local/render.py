@@ -118,7 +118,11 @@ def render_request(
         "secrets": {
             key: {"source": ref.source, "ref": ref.ref} for key, ref in sorted(spec.secrets.items())
         },
-        "layout": lay.model_dump(mode="json", exclude={"nodes", "emulate", "data_dirs"}),
+        "layout": lay.model_dump(
+            mode="json",
+            exclude={"nodes", "emulate", "data_dirs"}
+            | ({"python_env"} if not lay.python_env else set()),
+        ),
         "ranks": ranks,
     }
 

@@ -124,9 +124,17 @@ def test_vertex_env_points_aip_dirs_into_the_run() -> None:
     assert env["AIP_TENSORBOARD_LOG_DIR"] == f"{RUN}/aip/logs/"
     assert env["CLOUD_ML_HP_METRIC_FILE"] == f"{RUN}/aip/hypertune/output.metrics"
     assert env["CLOUD_ML_JOB_ID"] == vertex_job_id(HASH)
-    assert lay.python_path == [f"{RUN}/vertex/pkg"]
+    # the trainer is pip-installed from the sdist into an isolated environment, as the
+    # prebuilt executor image does; nothing is put on PYTHONPATH
+    assert lay.python_path == [] and lay.code_dirs == []
+    assert lay.python_env == {
+        "label": "the Vertex package",
+        "base": ["torch"],
+        "requires": [],
+        "sdist_dir": f"{RUN}/vertex/package",
+    }
     assert lay.nodes[0].argv == [PYTHON, "-m", "trainers"]
-    for directory in ("aip/model", "aip/checkpoints", "aip/logs", "vertex/pkg"):
+    for directory in ("aip/model", "aip/checkpoints", "aip/logs", "vertex/package"):
         assert f"{RUN}/{directory}" in lay.dirs
 
 

@@ -29,6 +29,7 @@ spec = importlib.util.find_spec("trainers")
 report = {
     "cwd": os.getcwd(),
     "argv": sys.argv[1:],
+    "executable": sys.executable,
     "env": dict(os.environ),
     "trainers": str(Path(spec.origin).parent) if spec and spec.origin else None,
     "files": sorted(p.name for p in Path.cwd().iterdir()),
@@ -95,12 +96,13 @@ def test_sagemaker_contract_inside_the_rank(
 def test_vertex_contract_inside_the_rank(
     provider: LocalProvider, ctx: RenderContext, scripted: ScriptPlan, tmp_path: Path
 ) -> None:
-    seen, request = probe(
-        provider, ctx, scripted, tmp_path, providers={"local": {"emulate": "gcp"}}
-    )
-    env, run = seen["env"], Path(request["run_dir"])
-    assert seen["trainers"] == str(run / "vertex" / "pkg" / "trainers")  # "pip-installed"
-    assert env["PYTHONPATH"] == str(run / "vertex" / "pkg")
+    seen, _ = probe(provider, ctx, scripted, tmp_path, providers={"local": {"emulate": "gcp"}})
+    env = seen["env"]
+    # pip installed the sdist into an isolated environment (cached under CLOUDGD_HOME/envs)
+    site = Path(seen["trainers"]).parent
+    assert site.name == "site-packages" and (site / "cloudgd-job.json").is_file()
+    assert Path(seen["executable"]).parents[1].parent.name == "envs"
+    assert "PYTHONPATH" not in env  # nothing of this machine's Python leaks in
     assert Path(env["AIP_MODEL_DIR"]).is_dir() and env["AIP_MODEL_DIR"].endswith("/")
     assert Path(env["AIP_CHECKPOINT_DIR"]).is_dir()
     assert json.loads(env["CLUSTER_SPEC"])["task"] == {
@@ -109,7 +111,6 @@ def test_vertex_contract_inside_the_rank(
         "trial": "",
     }
     assert env["CLOUD_ML_JOB_ID"].isdigit()
-    assert (run / "vertex" / "pkg" / "cloudgd-job.json").is_file()
 
 
 def test_azure_contract_inside_the_rank(
