@@ -170,11 +170,18 @@ def _scheduling(spec: JobSpec, timeout: int) -> dict[str, Any]:
         scheduling["restartJobOnWorkerRestart"] = True
     if spec.scaling.spot:
         scheduling["strategy"] = "SPOT"
-        # Vertex's maxWaitDuration is the wait for capacity alone (0 = forever), while
-        # scaling.max_wait counts the run too.
-        wait = (spec.scaling.max_wait or 0) - spec.limits.max_runtime
-        if wait > 0:
-            scheduling["maxWaitDuration"] = f"{wait}s"
+        if spec.scaling.max_wait is not None:
+            # aiplatform_v1 Scheduling.max_wait_duration: "the maximum duration that a job
+            # will wait for the requested resources to be provisioned if the scheduling
+            # strategy is set to [Strategy.DWS_FLEX_START]". A SPOT job has no such limit,
+            # and flex-start is not spot capacity, so there is nothing to map it to.
+            raise SpecError(
+                "scaling.max_wait: Vertex AI has no limit on how long a SPOT job waits for "
+                "capacity (maxWaitDuration applies only to flex-start scheduling), so it would "
+                "do nothing",
+                hint="leave scaling.max_wait out for Vertex AI, e.g. --set scaling.max_wait=null; "
+                "limits.max_runtime still caps the run",
+            )
     return scheduling
 
 

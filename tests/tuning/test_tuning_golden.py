@@ -56,6 +56,10 @@ def _render(cloud: str, tuning: dict[str, Any], **fields: Any) -> Plan:
     if cloud == "aws":
         return render_aws(spec, make_ctx())
     if cloud == "gcp":
+        # Vertex refuses scaling.max_wait with spot (it waits for capacity without limit)
+        if "scaling" in fields:
+            scaling = {k: v for k, v in fields["scaling"].items() if k != "max_wait"}
+            spec = make_spec(tuning, **{**fields, "scaling": scaling})
         return render_gcp(spec, make_ctx(SDIST))
     return render_sweep(spec, make_ctx())
 
