@@ -137,9 +137,7 @@ def test_plan_without_the_sdist_is_refused() -> None:
 
 
 def test_spot_runs_as_the_spot_strategy_with_no_wait_limit() -> None:
-    scheduling = _job(scaling={"spot": True}, limits={"max_runtime": "6h"})["jobSpec"][
-        "scheduling"
-    ]
+    scheduling = _job(scaling={"spot": True}, limits={"max_runtime": "6h"})["jobSpec"]["scheduling"]
     assert scheduling == {"timeout": "21600s", "strategy": "SPOT"}
 
 
