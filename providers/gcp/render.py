@@ -40,14 +40,14 @@ LAUNCH_MODULE = "trainers.launch"
 DISPLAY_NAME_MAX = 128
 SECRET_ENV_PREFIX = "CLOUDGD_SECRET_"
 # Unpack the sdist from the FUSE mount and run its entry script ("$0" is the archive).
-UNPACK_AND_RUN = (
-    'mkdir -p /tmp/cloudgd && tar -xzf "$0" -C /tmp/cloudgd --strip-components=1 '
-    '&& exec python /tmp/cloudgd/cloudgd_entry.py "$@"'
+# Nothing is pip-installed: the image must already hold the trainer's dependencies
+# (docs/providers/gcp.md). $TMPDIR is unset in a container; a rehearsal sets it to its run.
+_UNPACK = (
+    'dir="${TMPDIR:-/tmp}/cloudgd" && mkdir -p "$dir" '
+    '&& tar -xzf "$0" -C "$dir" --strip-components=1'
 )
-UNPACK_AND_LAUNCH = (
-    'mkdir -p /tmp/cloudgd && tar -xzf "$0" -C /tmp/cloudgd --strip-components=1 '
-    '&& cd /tmp/cloudgd && exec python -m trainers.launch "$@"'
-)
+UNPACK_AND_RUN = _UNPACK + ' && exec python "$dir/cloudgd_entry.py" "$@"'
+UNPACK_AND_LAUNCH = _UNPACK + ' && cd "$dir" && exec python -m trainers.launch "$@"'
 
 
 def effective_options(spec: JobSpec, ctx: RenderContext) -> GcpOptions:

@@ -50,6 +50,15 @@ class ContractInputs(BaseModel):
         default_factory=dict,
         description="Azure scope: subscription_id, resource_group, workspace, experiment_name.",
     )
+    vertex_container: list[str] | None = Field(
+        default=None,
+        description="A custom image's containerSpec command (Vertex), or None for the "
+        "prebuilt image's python package.",
+    )
+    image_requires: list[str] = Field(
+        default_factory=list,
+        description="What a custom image must hold besides torch (the trainer's packages).",
+    )
 
     @property
     def world_size(self) -> int:
@@ -316,10 +325,33 @@ def cluster_spec(inputs: ContractInputs, node: int) -> dict[str, Any]:
 VERTEX_IMAGE_PACKAGES = ("torch",)
 
 
+SDIST = "{sdist}"  # the local sdist, where the container reads /gcs/<bucket>/.../<sdist>
+
+
 def _vertex(inputs: ContractInputs) -> Layout:
     run = inputs.run_dir
     aip, pkg, data = f"{run}/aip", f"{run}/vertex/package", f"{run}/data/{CHANNEL}"
-    argv = [PYTHON, "-m", "trainers"] + (["--data-dir", data] if inputs.has_data else [])
+    args = ["--data-dir", data] if inputs.has_data else []
+    argv = [PYTHON, "-m", "trainers", *args]
+    python_env: dict[str, Any] = {
+        "label": "the Vertex package",
+        "base": list(VERTEX_IMAGE_PACKAGES),
+        "requires": [],
+        "sdist_dir": pkg,
+    }
+    extra_env: dict[str, str] = {}
+    if inputs.vertex_container:
+        # The request's exact command: it unpacks the sdist into $TMPDIR/cloudgd and runs
+        # the `python` on PATH, which is an environment holding what a custom image must.
+        argv = [*inputs.vertex_container, SDIST, *args]
+        python_env = {
+            "label": "the custom image (torch and the trainer's packages, docs/providers/gcp.md)",
+            "base": list(VERTEX_IMAGE_PACKAGES),
+            "requires": list(inputs.image_requires),
+            "sdist_dir": pkg,
+            "install": False,
+        }
+        extra_env["TMPDIR"] = f"{run}/vertex/tmp"
     nodes = [
         NodeContract(
             argv=argv,
@@ -332,6 +364,7 @@ def _vertex(inputs: ContractInputs) -> Layout:
                 "CLOUD_ML_JOB_ID": vertex_job_id(inputs.job_hash),
                 "CLOUD_ML_HP_METRIC_FILE": f"{aip}/hypertune/output.metrics",
                 "CLUSTER_SPEC": json.dumps(cluster_spec(inputs, node)),
+                **extra_env,
             },
         )
         for node in range(inputs.nodes)
@@ -340,18 +373,14 @@ def _vertex(inputs: ContractInputs) -> Layout:
         emulate="gcp",
         dirs=[f"{aip}/{d}" for d in ("model", "checkpoints", "logs", "hypertune")]
         + [pkg, f"{run}/vertex/wd"]
+        + ([f"{run}/vertex/tmp"] if inputs.vertex_container else [])
         + ([data] if inputs.has_data else []),
         files={},
         code_dirs=[],
         data_dirs=[data] if inputs.has_data else [],
         python_path=[],
         # As the executor image does: pip-install the sdist, run `python -m trainers`.
-        python_env={
-            "label": "the Vertex package",
-            "base": list(VERTEX_IMAGE_PACKAGES),
-            "requires": [],
-            "sdist_dir": pkg,
-        },
+        python_env=python_env,
         nodes=nodes,
         artifacts={
             "model_dir": f"{aip}/model",

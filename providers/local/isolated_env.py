@@ -65,7 +65,7 @@ class EnvRequest:
             value = data.get(key) or ()
             return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
 
-        sdist = data.get("sdist")
+        sdist = data.get("sdist") if data.get("install", True) else None
         return cls(
             label=str(data.get("label") or "the job"),
             base=strings("base"),

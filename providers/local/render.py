@@ -17,6 +17,7 @@ from cloudgd.durations import format_duration
 from cloudgd.errors import SpecError
 from cloudgd.plan import JobHandle, Plan
 from cloudgd.spec import JobSpec
+from cloudgd.trainer_requirements import BY_MODEL_KIND, package_requirements
 from providers.local.contracts import PYTHON, ContractInputs, layout, rank_env
 from providers.local.options import LocalOptions
 
@@ -56,7 +57,14 @@ def contract_inputs(spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str
         "workspace": azure.workspace,
         "experiment_name": azure.experiment_name,
     }
+    container = None
+    if spec.image != "prebuilt":
+        from providers.gcp.render import UNPACK_AND_RUN
+
+        container = ["sh", "-c", UNPACK_AND_RUN]
     return ContractInputs(
+        vertex_container=container,
+        image_requires=[*package_requirements(), *BY_MODEL_KIND.get(spec.trainer.model.kind, ())],
         run_dir=run_dir,
         job_name=job_name,
         job_hash=job_hash,
@@ -127,6 +135,16 @@ def render_request(
     }
 
 
+def _image_summary(spec: JobSpec, python_env: dict[str, Any] | None) -> str:
+    if python_env:
+        python = f"an isolated environment holding what {python_env['label']} declares"
+    else:
+        python = "this machine's Python"
+    if spec.image == "prebuilt":
+        return f"the trainer bundle with {python}"
+    return f"{spec.image} is not run locally; the trainer bundle runs with {python}"
+
+
 def build_plan(
     spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str, options: LocalOptions
 ) -> Plan:
@@ -146,9 +164,7 @@ def build_plan(
         if spec.resources.accelerator != "none"
         else "none",
         "max_runtime": format_duration(spec.limits.max_runtime),
-        "image": "the trainer bundle with this machine's Python"
-        if spec.image == "prebuilt"
-        else f"{spec.image} is not run locally; the trainer bundle runs with this machine's Python",
+        "image": _image_summary(spec, request["layout"].get("python_env")),
         "command": shlex.join(request["ranks"][0]["argv"]),
     }
     return Plan(

@@ -28,7 +28,7 @@ from typing import Any
 
 from providers.local import procs
 from providers.local import states as st
-from providers.local.contracts import CPU_COUNT, MASTER_PORT, PYTHON
+from providers.local.contracts import CPU_COUNT, MASTER_PORT, PYTHON, SDIST
 from providers.local.isolated_env import EnvError, EnvRequest, env_python, explain_missing_module
 from providers.local.isolated_env import build as build_env
 from providers.local.logstream import LogPump, tail_lines
@@ -108,6 +108,7 @@ class Supervisor:
         self.python = sys.executable
         self.secrets: dict[str, str] = {}
         self.python_env: dict[str, Any] | None = self.request["layout"].get("python_env")
+        self.sdist = ""  # the contract's sdist, for the {sdist} placeholder
 
     # -- bookkeeping ---------------------------------------------------------
     def _on_term(self, signum: int, _frame: object) -> None:
@@ -119,6 +120,7 @@ class Supervisor:
 
     def _resolve(self, text: str, port: int | None) -> str:
         text = text.replace(PYTHON, self.python).replace(CPU_COUNT, str(os.cpu_count() or 1))
+        text = text.replace(SDIST, self.sdist) if self.sdist else text
         return text.replace(MASTER_PORT, str(port)) if port is not None else text
 
     def _rank_env(self, spec: dict[str, Any], port: int | None) -> dict[str, str]:
@@ -131,6 +133,8 @@ class Supervisor:
                 env["PYTHONPATH"] = os.pathsep.join(python_path)
         if self.python_env:  # its site-packages links this machine's: write nothing there
             env["PYTHONDONTWRITEBYTECODE"] = "1"
+            # the image's `python` (a container command runs whatever `python` is on PATH)
+            env["PATH"] = os.pathsep.join([str(Path(self.python).parent), env.get("PATH", "")])
         env.update({k: self._resolve(v, port) for k, v in spec["env"].items()})
         env.update(self.secrets)
         return env
@@ -143,7 +147,7 @@ class Supervisor:
             found = sorted(Path(self.python_env["sdist_dir"]).glob("*.tar.gz"))
             if not found:
                 raise EnvError(f"no sdist in {self.python_env['sdist_dir']}")
-            sdist = str(found[0])
+            sdist = self.sdist = str(found[0])
         request = EnvRequest.from_json({**self.python_env, "sdist": sdist})
         self.pump.note(f"building the isolated environment {request.label} runs in")
         env, notes = build_env(request)

@@ -190,3 +190,24 @@ def test_real_trainer_on_digits_for_one_epoch(
     model_dir = Path(final.extra["artifacts"]["model_dir"])
     assert (model_dir / "model.pt").is_file()
     assert final.metrics, "summary.json metrics were not found"
+
+
+def test_a_vertex_custom_image_runs_the_requests_exact_command(
+    provider: LocalProvider, ctx: RenderContext
+) -> None:
+    """containerSpec: `sh -c <unpack and run> <sdist>`, with the `python` of an environment
+    holding what docs/providers/gcp.md says a custom image must hold."""
+    from providers.gcp.render import UNPACK_AND_RUN
+
+    spec = load_spec(
+        image="us-docker.pkg.dev/p/r/trainer:1", providers={"local": {"emulate": "gcp"}}
+    )
+    plan = provider.plan(spec, ctx)
+    [rank] = plan.request["ranks"]
+    assert rank["argv"][:4] == ["sh", "-c", UNPACK_AND_RUN, "{sdist}"]
+    final = wait_done(provider, provider.submit(plan), timeout=300)
+    log = "\n".join(provider.logs(JobHandle.parse(plan.handle)))
+    assert final.state is JobState.SUCCEEDED, f"{final.message}\n{log}"
+    run = Path(plan.request["run_dir"])
+    assert (run / "vertex" / "tmp" / "cloudgd" / "cloudgd_entry.py").is_file()  # unpacked here
+    assert (Path(final.extra["artifacts"]["model_dir"]) / "model.pt").is_file()
