@@ -59,6 +59,11 @@ class ContractInputs(BaseModel):
         default_factory=list,
         description="What a custom image must hold besides torch (the trainer's packages).",
     )
+    azure_requires: list[str] | None = Field(
+        default=None,
+        description="The pip list of the Azure ML environment the job declares, or None when "
+        "it runs in an environment cloudgd does not know (an image or a registered one).",
+    )
 
     @property
     def world_size(self) -> int:
@@ -415,6 +420,14 @@ def _azure(inputs: ContractInputs) -> Layout:
         "AZUREML_EXPERIMENT_ID": str(uuid.UUID(inputs.job_hash[:32])),
         "MLFLOW_TRACKING_URI": f"file:{root}/mlruns",
     }
+    python_env = None
+    if inputs.azure_requires is not None:
+        # The conda environment Azure ML builds holds exactly its specification.
+        python_env = {
+            "label": "the Azure ML environment",
+            "base": [],
+            "requires": list(inputs.azure_requires),
+        }
     return Layout(
         emulate="azure",
         dirs=[wd, f"{wd}/outputs", f"{wd}/logs", *outputs.values()]
@@ -423,6 +436,7 @@ def _azure(inputs: ContractInputs) -> Layout:
         code_dirs=[wd],
         data_dirs=[data] if inputs.has_data else [],
         python_path=[],
+        python_env=python_env,
         bindings=bindings,
         nodes=[NodeContract(argv=argv, cwd=wd, env=env)] * inputs.nodes,
         artifacts={

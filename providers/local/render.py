@@ -57,13 +57,18 @@ def contract_inputs(spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str
         "workspace": azure.workspace,
         "experiment_name": azure.experiment_name,
     }
-    container = None
+    container, azure_requires = None, None
     if spec.image != "prebuilt":
         from providers.gcp.render import UNPACK_AND_RUN
 
         container = ["sh", "-c", UNPACK_AND_RUN]
+    elif not azure.environment:
+        from providers.azure.render import environment_pip_list, trainer_environment
+
+        azure_requires = environment_pip_list(trainer_environment(spec.trainer.model.kind))
     return ContractInputs(
         vertex_container=container,
+        azure_requires=azure_requires,
         image_requires=[*package_requirements(), *BY_MODEL_KIND.get(spec.trainer.model.kind, ())],
         run_dir=run_dir,
         job_name=job_name,

@@ -239,3 +239,21 @@ def test_ranks_get_torchrun_variables(emulate: str) -> None:
         "NODE_RANK": "1",
         "GROUP_RANK": "1",
     }
+
+
+def test_azure_runs_in_an_environment_holding_only_its_declared_pip_list() -> None:
+    declared = ["torch==2.13.0", "pydantic==2.14.4"]
+    lay = layout("azure", inputs(azure_requires=declared))
+    assert lay.python_env == {"label": "the Azure ML environment", "base": [], "requires": declared}
+    # a registered environment or an image of the user's: nothing known to isolate
+    assert layout("azure", inputs()).python_env is None
+
+
+def test_vertex_custom_image_runs_the_container_command_on_the_local_sdist() -> None:
+    command = ["sh", "-c", "tar ... && exec python ..."]
+    lay = layout("gcp", inputs(vertex_container=command, image_requires=["pydantic>=2.7,<3"]))
+    assert lay.nodes[0].argv == [*command, "{sdist}"]
+    assert lay.nodes[0].env["TMPDIR"] == f"{RUN}/vertex/tmp"
+    assert lay.python_env is not None and lay.python_env["install"] is False
+    assert lay.python_env["base"] == ["torch"]
+    assert lay.python_env["requires"] == ["pydantic>=2.7,<3"]

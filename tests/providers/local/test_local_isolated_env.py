@@ -82,3 +82,25 @@ def test_a_vertex_package_that_forgets_a_dependency_fails_its_rehearsal(
     first = final.message.splitlines()[0]
     assert "No module named 'pydantic'" in first
     assert "the Vertex package does not declare" in first
+
+
+@pytest.mark.slow
+def test_an_azure_environment_that_lacks_a_dependency_fails_its_rehearsal(
+    provider: LocalProvider, ctx: RenderContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from providers.azure import render as azure_render
+
+    real = azure_render.environment_requirements
+
+    def without_pydantic(kind: str | None = None) -> tuple[str, ...]:
+        return tuple(r for r in real(kind) if not r.startswith("pydantic"))
+
+    monkeypatch.setattr(azure_render, "environment_requirements", without_pydantic)
+    plan = provider.plan(load_spec(providers={"local": {"emulate": "azure"}}), ctx)
+    assert "pydantic" not in str(plan.request["layout"]["python_env"]["requires"])
+    final = wait_done(provider, provider.submit(plan), timeout=300)
+    assert final.state is JobState.FAILED
+    assert final.message is not None
+    first = final.message.splitlines()[0]
+    assert "No module named 'pydantic'" in first
+    assert "the Azure ML environment does not declare" in first
