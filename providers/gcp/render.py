@@ -301,6 +301,8 @@ def _summary(
         "price_per_node_hour_usd": price,
         "price_source": "Compute Engine list price (catalog); Vertex may differ",
     }
+    if spec.trainer.data.uri:
+        summary["inputs"] = {"train": spec.trainer.data.uri}
     if placeholders:
         summary["rehearsal_placeholders"] = True
     return summary
