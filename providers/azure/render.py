@@ -333,6 +333,8 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         "spot_price_per_hour": choice.spot_price_per_hour,
         "max_retries": options.max_retries,
     }
+    if data_uri is not None:
+        summary["inputs"] = {TRAIN_INPUT: data_uri}
     notes = _notes(spec)
     if notes:
         summary["notes"] = notes
