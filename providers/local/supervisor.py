@@ -28,7 +28,8 @@ from typing import Any
 
 from providers.local import procs
 from providers.local import states as st
-from providers.local.contracts import CPU_COUNT, MASTER_PORT, PYTHON, SDIST
+from providers.local.contracts import CPU_COUNT, MASTER_PORT, PYTHON
+from providers.local.contracts_vertex_azure import SDIST
 from providers.local.isolated_env import EnvError, EnvRequest, env_python, explain_missing_module
 from providers.local.isolated_env import build as build_env
 from providers.local.logstream import LogPump, tail_lines

@@ -11,11 +11,10 @@ from providers.local.contracts import (
     MASTER_PORT,
     PYTHON,
     ContractInputs,
-    cluster_spec,
     layout,
     rank_env,
-    vertex_job_id,
 )
+from providers.local.contracts_vertex_azure import cluster_spec, vertex_job_id
 
 RUN = "/runs/digits-1a2b3c4d"
 HASH = "1a2b3c4d" + "0" * 56
