@@ -245,6 +245,8 @@ def cache_key(request: EnvRequest) -> str:
         "prefix": sys.prefix,
         "base": list(request.base),
         "requires": list(request.requires),
+        # an upgrade here must not leave an environment linking the old files
+        "installed": sorted(f"{name}=={d.version}" for name, d in installed_here().items()),
     }
     if request.sdist:
         parts["sdist"] = hashlib.sha256(Path(request.sdist).read_bytes()).hexdigest()
