@@ -11,6 +11,7 @@ PyTorch index.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -32,8 +33,10 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+@functools.cache
 def pinned() -> dict[str, str]:
-    """``trainers/requirements.txt``: canonical name -> its ``name==version`` line."""
+    """``trainers/requirements.txt``: canonical name -> its ``name==version`` line (a file
+    shipped with the package, read once)."""
     import trainers  # its __init__ imports no torch
 
     found: dict[str, str] = {}
