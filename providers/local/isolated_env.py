@@ -127,7 +127,7 @@ def resolve(requirements: Iterable[tuple[str, str]]) -> Resolved:
                 raise EnvError(
                     f"{declared_by} requires {text!r}, which is not installed in the Python "
                     f"running cloudgd ({sys.executable}), so the rehearsal cannot provide it "
-                    "offline"
+                    f"offline; install it there: pip install '{text}'"
                 )
             dist = found.dists[name] = candidate
             if req.specifier and not req.specifier.contains(dist.version, prereleases=True):
