@@ -300,9 +300,10 @@ def _build_into(request: EnvRequest, env: Path) -> list[str]:
         json.dumps({"label": request.label, "distributions": exposed}, indent=2) + "\n"
     )
     notes += found.notes
+    image = f"{', '.join(request.base)} from the image, " if request.base else ""
     notes.append(
-        f"isolated environment: {len(exposed)} distributions "
-        f"({', '.join(request.base) or 'no image packages'} from the image, the rest declared)"
+        f"isolated environment: {len(exposed)} distributions ({image}the rest declared by "
+        f"{request.label}): {', '.join(exposed)}"
     )
     return notes
 
