@@ -95,6 +95,19 @@ def _applies(req: Requirement, extras: Iterable[str]) -> bool:
     return any(req.marker.evaluate({"extra": extra}) for extra in ("", *extras))
 
 
+def _without_marker(req: Requirement) -> str:
+    """The requirement once its marker has been evaluated for the extras that led to it."""
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    return f"{req.name}{extras}{req.specifier}"
+
+
+def _dependencies(dist: md.Distribution, extras: Iterable[str]) -> list[tuple[str, str]]:
+    """What ``dist`` requires with ``extras`` asked for, markers evaluated, for the queue."""
+    who = f"{dist.metadata['Name']} {dist.version}"
+    wanted = [_requirement(text) for text in dist.requires or ()]
+    return [(_without_marker(req), who) for req in wanted if _applies(req, extras)]
+
+
 def installed_here() -> dict[str, md.Distribution]:
     """This Python's distributions by canonical name, the first on ``sys.path`` winning
     (the one ``import`` would find)."""
@@ -113,13 +126,15 @@ def resolve(requirements: Iterable[tuple[str, str]]) -> Resolved:
     found = Resolved()
     queue = list(requirements)
     here = installed_here()
+    expanded: set[tuple[str, tuple[str, ...]]] = set()  # (name, extras) already followed
     while queue:
         text, declared_by = queue.pop(0)
         req = _requirement(text)
         name = canonical(req.name)
         extras = sorted(req.extras)
-        if not _applies(req, ()):
+        if not _applies(req, ()) or (name, tuple(extras)) in expanded:
             continue
+        expanded.add((name, tuple(extras)))
         dist = found.dists.get(name)
         if dist is None:
             candidate = here.get(name)
@@ -135,13 +150,9 @@ def resolve(requirements: Iterable[tuple[str, str]]) -> Resolved:
                     f"{declared_by} requires {text}; rehearsing with {dist.metadata['Name']} "
                     f"{dist.version}, the version installed here"
                 )
-            for sub in dist.requires or ():
-                if _applies(_requirement(sub), extras):
-                    queue.append((sub, f"{dist.metadata['Name']} {dist.version}"))
+            queue += _dependencies(dist, extras)
         elif extras:
-            for sub in dist.requires or ():
-                if _applies(_requirement(sub), extras):
-                    queue.append((sub, f"{dist.metadata['Name']} {dist.version}"))
+            queue += _dependencies(dist, extras)
     return found
 
 

@@ -104,3 +104,26 @@ def test_an_azure_environment_that_lacks_a_dependency_fails_its_rehearsal(
     first = final.message.splitlines()[0]
     assert "No module named 'pydantic'" in first
     assert "the Azure ML environment does not declare" in first
+
+
+def test_extras_that_require_each_other_are_followed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.metadata as md
+
+    from providers.local import isolated_env
+
+    metadata = {
+        "a": 'Provides-Extra: y\nRequires-Dist: b[x]; extra == "y"\n',
+        "b": 'Provides-Extra: x\nRequires-Dist: a[y]; extra == "x"\n',
+    }
+    for name, extra in metadata.items():
+        info = tmp_path / f"{name}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n{extra}"
+        )
+    fake = {d.metadata["Name"]: d for d in md.distributions(path=[str(tmp_path)])}
+    monkeypatch.setattr(isolated_env, "installed_here", lambda: fake)
+    found = resolve([("a[y]", "the test")])  # a[y] -> b[x] -> a[y] -> ... must end
+    assert sorted(found.dists) == ["a", "b"]
