@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cloudgd.errors import SpecError
 from cloudgd.plan import BundleRef
+from cloudgd.trainer_requirements import BY_MODEL_KIND, package_requirements
 
 FIXED_MTIME = 315532800  # 1980-01-01, the zip epoch; tar accepts it everywhere
 _SKIP_DIRS = {"__pycache__", ".git", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
@@ -56,7 +57,7 @@ def _walk(root: Path) -> Iterable[Path]:
 
 
 # Packages a job needs beyond the prebuilt PyTorch images, by trainer model kind.
-EXTRA_REQUIREMENTS: dict[str, tuple[str, ...]] = {"huggingface": ("transformers>=4.40",)}
+EXTRA_REQUIREMENTS: dict[str, tuple[str, ...]] = BY_MODEL_KIND
 REQUIREMENTS_NAME = "requirements.txt"
 
 
@@ -114,7 +115,7 @@ def _sdist_extras(prefix: str, requires: tuple[str, ...] = ()) -> list[tuple[str
         "packages=find_packages(include=['trainers', 'trainers.*']), "
         "package_data={'trainers': ['*']}, include_package_data=True, "
         "cmdclass={'build_py': build_py_with_job}, "
-        f"install_requires={['pydantic>=2', 'pyyaml', *requires]!r})\n"
+        f"install_requires={[*package_requirements(), *requires]!r})\n"
     )
     pkg_info = f"Metadata-Version: 2.1\nName: {SDIST_NAME}\nVersion: {SDIST_VERSION}\n"
     return [(f"{prefix}PKG-INFO", pkg_info.encode()), (f"{prefix}setup.py", setup.encode())]

@@ -293,10 +293,6 @@ class AzureClient:
         ``azureml://datastores/workspaceblobstore/paths/azureml/<job>/<output>/``.
         Returns (the output's URI, the names copied).
         """
-        from azure.ai.ml._artifacts._artifact_utilities import get_datastore_info
-        from azure.ai.ml._utils._storage_utils import AzureMLDatastorePathUri
-        from azure.storage.blob import ContainerClient
-
         job = self.find(f"job {job_name}", lambda: self.ml.jobs.get(job_name))
         if job is None:
             raise JobNotFoundError(f"Azure ML has no job {job_name} in {self.scope.workspace}")
@@ -304,6 +300,27 @@ class AzureClient:
         uri = getattr(output, "path", None) or (
             f"azureml://datastores/workspaceblobstore/paths/azureml/{job_name}/{output_name}/"
         )
+        container, path = self._container(uri)
+        found = []
+        for name in names:
+            blob = container.get_blob_client(path.rstrip("/") + "/" + name)
+
+            def read(blob: Any = blob) -> bytes:
+                return bytes(blob.download_blob().readall())
+
+            data = self.find(f"downloading {uri}{name}", read)
+            if data is None:
+                continue
+            (dest / name).write_bytes(data)
+            found.append(name)
+        return uri, found
+
+    def _container(self, uri: str) -> tuple[Any, str]:
+        """The blob container behind an ``azureml://datastores/...`` URI, and the path."""
+        from azure.ai.ml._artifacts._artifact_utilities import get_datastore_info
+        from azure.ai.ml._utils._storage_utils import AzureMLDatastorePathUri
+        from azure.storage.blob import ContainerClient
+
         parsed = AzureMLDatastorePathUri(uri)
         info = self.call(
             f"reading datastore {parsed.datastore}",
@@ -316,19 +333,23 @@ class AzureClient:
             container_name=info["container_name"],
             credential=info["credential"],
         )
-        found = []
-        for name in names:
-            blob = container.get_blob_client(parsed.path.rstrip("/") + "/" + name)
+        return container, parsed.path
 
-            def read(blob: Any = blob) -> bytes:
-                return bytes(blob.download_blob().readall())
+    def input_exists(self, uri: str) -> bool:
+        """Whether a datastore URI names a blob, or a folder with blobs under it."""
+        container, path = self._container(uri)
 
-            data = self.find(f"downloading {uri}{name}", read)
-            if data is None:
-                continue
-            (dest / name).write_bytes(data)
-            found.append(name)
-        return uri, found
+        def any_blob() -> bool:
+            return any(True for _ in container.list_blobs(name_starts_with=path.rstrip("/")))
+
+        return bool(self.find(f"looking up {uri}", any_blob))
+
+    def upload_input(self, source: Path, uri: str) -> None:
+        """Copy a local file to a datastore URI (a folder URI keeps the file's name)."""
+        container, path = self._container(uri)
+        name = path.rstrip("/") + "/" + source.name if uri.endswith("/") else path
+        blob = container.get_blob_client(name)
+        self.call(f"uploading {uri}", lambda: blob.upload_blob(source.read_bytes(), overwrite=True))
 
     # -- compute and code ------------------------------------------------------
     def get_compute(self, name: str) -> ComputeView | None:

@@ -20,6 +20,7 @@ from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.handle import as_tuning
 from providers.azure import code_asset
+from providers.azure.inputs import check_inputs
 from providers.azure.options import AzureOptions
 from providers.azure.render import COMPUTE_OPERATION, render_plan
 from providers.azure.scope import (
@@ -225,6 +226,8 @@ class AzureProvider(Provider):
         handle = self._handle(scope, plan.job_name, endpoint)
         if client.get_job(plan.job_name) is not None:  # same plan, same name: attach to it
             return self._status(client, handle)
+        if endpoint:  # a rehearsal: its inputs must be in the fake store, as in the cloud
+            check_inputs(client, plan.summary.get("inputs") or {}, endpoint)
         for extra in plan.extra_requests:
             if extra.get("operation") == COMPUTE_OPERATION:
                 self._prepare_compute(client, extra)

@@ -28,6 +28,8 @@ from cloudgd.errors import SpecError, UsageError
 from cloudgd.naming import job_name, spec_hash
 from cloudgd.plan import Plan, RenderContext, Upload
 from cloudgd.spec import JobSpec
+from cloudgd.trainer_requirements import PYTHON as PYTHON_VERSION
+from cloudgd.trainer_requirements import environment_requirements
 from providers.azure.options import AzureOptions
 from providers.azure.scope import WorkspaceScope, workspace_scope
 from providers.settings import effective_options as shared_effective_options
@@ -37,12 +39,13 @@ OPERATION = "azureml:JobsCreateOrUpdate"
 COMPUTE_OPERATION = "azureml:ComputeCreateOrUpdate"
 JOB_SCHEMA = "https://azuremlschemas.azureedge.net/latest/commandJob.schema.json"
 COMPUTE_SCHEMA = "https://azuremlschemas.azureedge.net/latest/amlCompute.schema.json"
-# Azure Container for PyTorch, from the shared `azureml` registry (Python 3.10, CUDA 12.6;
-# it also runs on CPU VMs). Source: Azure/azureml-assets
-# assets/training/general/environments/acpt-pytorch-2.8-cuda12.6.
-DEFAULT_ENVIRONMENT = (
-    "azureml://registries/azureml/environments/acpt-pytorch-2.8-cuda12.6/labels/latest"
-)
+# The image of the curated Azure Container for PyTorch environment (CUDA 12.6; it also
+# runs on CPU VMs). Source: Azure/azureml-assets
+# assets/training/general/environments/acpt-pytorch-2.8-cuda12.6. Its published
+# requirements hold no pydantic, pyyaml or scikit-learn, so the job's environment is
+# this image plus a conda specification from the trainer's requirements.
+CURATED_IMAGE = "mcr.microsoft.com/azureml/curated/acpt-pytorch-2.8-cuda12.6:latest"
+CONDA_NAME = "cloudgd-trainer"
 CODE_ASSET = "cloudgd-bundle"
 TRAIN_INPUT = "train"
 SECRET_ENV_PREFIX = "CLOUDGD_SECRET_"
@@ -191,7 +194,37 @@ def _tags(spec: JobSpec, ctx: RenderContext) -> dict[str, str]:
     return tags
 
 
-def _environment(spec: JobSpec, options: AzureOptions) -> str | dict[str, str]:
+def trainer_environment(model_kind: str | None = None) -> dict[str, Any]:
+    """The inline environment the prebuilt path runs in: the curated image and a conda
+    specification holding Python, torch and the trainer's packages at the versions the
+    tests run (``cloudgd/trainer_requirements.py``).
+
+    Azure ML builds a conda file into its own environment on top of the image (``conda env
+    create``), so the list is complete rather than "what the image lacks". The SDK
+    registers an inline environment as ``CliV2AnonymousEnvironment`` with a version that
+    hashes its content, so Azure builds each distinct specification once.
+    """
+    conda = {
+        "name": CONDA_NAME,
+        "channels": ["conda-forge"],
+        "dependencies": [
+            f"python={PYTHON_VERSION}",
+            "pip",
+            {"pip": list(environment_requirements(model_kind))},
+        ],
+    }
+    return {"image": CURATED_IMAGE, "conda_file": conda}
+
+
+def environment_pip_list(environment: dict[str, Any]) -> list[str]:
+    """The pip requirements of an inline environment's conda file (what it holds)."""
+    for dependency in (environment.get("conda_file") or {}).get("dependencies", []):
+        if isinstance(dependency, dict) and "pip" in dependency:
+            return [str(item) for item in dependency["pip"]]
+    return []
+
+
+def _environment(spec: JobSpec, options: AzureOptions) -> str | dict[str, Any]:
     if options.environment and spec.image != "prebuilt":
         raise SpecError(
             "image / providers.azure.environment: set one of them, not both",
@@ -200,7 +233,14 @@ def _environment(spec: JobSpec, options: AzureOptions) -> str | dict[str, str]:
         )
     if spec.image != "prebuilt":
         return {"image": spec.image}
-    return options.environment or DEFAULT_ENVIRONMENT
+    return options.environment or trainer_environment(spec.trainer.model.kind)
+
+
+def _environment_summary(environment: str | dict[str, Any]) -> str:
+    if isinstance(environment, str):
+        return environment
+    pip = environment_pip_list(environment)
+    return environment["image"] + (f" + conda: {', '.join(pip)}" if pip else "")
 
 
 def _notes(spec: JobSpec) -> list[str]:
@@ -286,7 +326,7 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         "accelerator": str(spec.resources.parsed_accelerator),
         "processes_per_node": spec.processes_per_node,
         "world_size": spec.world_size,
-        "environment": environment if isinstance(environment, str) else environment["image"],
+        "environment": _environment_summary(environment),
         "timeout_s": timeout,
         "budget_capped": timeout < spec.limits.max_runtime,
         "price_per_hour": choice.price_per_hour,
@@ -295,6 +335,8 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         "price_note": choice.price_note,
         "max_retries": options.max_retries,
     }
+    if data_uri is not None:
+        summary["inputs"] = {TRAIN_INPUT: data_uri}
     notes = _notes(spec)
     if notes:
         summary["notes"] = notes

@@ -326,6 +326,18 @@ class GcpApi:
                 raise ProviderError(f"{where}: cannot read {source}: {exc.strerror}") from None
         return True
 
+    def exists(self, uri: str, project: str) -> bool:
+        """Whether ``gs://bucket/key`` is an object, or a prefix with objects under it."""
+        bucket_name, _, key = uri.removeprefix("gs://").partition("/")
+        client = self._storage(project)
+        with translated(f"look up {uri}", endpoint=self.endpoint):
+            if client.lookup_bucket(bucket_name) is None:
+                return False
+            if key and not key.endswith("/") and client.bucket(bucket_name).get_blob(key):
+                return True
+            prefix = key if not key or key.endswith("/") else key + "/"
+            return any(True for _ in client.list_blobs(bucket_name, prefix=prefix, max_results=1))
+
     def download_files(
         self, prefix: str, names: tuple[str, ...], dest: Path, project: str
     ) -> list[str]:

@@ -31,6 +31,7 @@ from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.base import Capability, Provider, fetched_dir, rehearsal_run
 from providers.gcp import labels as lbl
+from providers.gcp.inputs import check_inputs
 from providers.gcp.options import GcpOptions
 from providers.gcp.render import REHEARSAL_PROJECT, render
 from providers.gcp.states import RETRYABLE_ENDINGS, job_state, state_name
@@ -266,6 +267,8 @@ class GcpProvider(Provider):
         ]
         if existing:
             return as_status(max(existing, key=lambda j: j.get("createTime", "")), endpoint)
+        if endpoint:  # a rehearsal: its inputs must be in the fake store, as in the cloud
+            check_inputs(api, plan.summary.get("inputs") or {}, project, endpoint)
         for upload in plan.uploads:
             if endpoint:
                 api.ensure_bucket(upload.destination.removeprefix("gs://").split("/")[0], project)

@@ -40,14 +40,14 @@ LAUNCH_MODULE = "trainers.launch"
 DISPLAY_NAME_MAX = 128
 SECRET_ENV_PREFIX = "CLOUDGD_SECRET_"
 # Unpack the sdist from the FUSE mount and run its entry script ("$0" is the archive).
-UNPACK_AND_RUN = (
-    'mkdir -p /tmp/cloudgd && tar -xzf "$0" -C /tmp/cloudgd --strip-components=1 '
-    '&& exec python /tmp/cloudgd/cloudgd_entry.py "$@"'
+# Nothing is pip-installed: the image must already hold the trainer's dependencies
+# (docs/providers/gcp.md). $TMPDIR is unset in a container; a rehearsal sets it to its run.
+_UNPACK = (
+    'dir="${TMPDIR:-/tmp}/cloudgd" && mkdir -p "$dir" '
+    '&& tar -xzf "$0" -C "$dir" --strip-components=1'
 )
-UNPACK_AND_LAUNCH = (
-    'mkdir -p /tmp/cloudgd && tar -xzf "$0" -C /tmp/cloudgd --strip-components=1 '
-    '&& cd /tmp/cloudgd && exec python -m trainers.launch "$@"'
-)
+UNPACK_AND_RUN = _UNPACK + ' && exec python "$dir/cloudgd_entry.py" "$@"'
+UNPACK_AND_LAUNCH = _UNPACK + ' && cd "$dir" && exec python -m trainers.launch "$@"'
 
 
 def effective_options(spec: JobSpec, ctx: RenderContext) -> GcpOptions:
@@ -170,11 +170,18 @@ def _scheduling(spec: JobSpec, timeout: int) -> dict[str, Any]:
         scheduling["restartJobOnWorkerRestart"] = True
     if spec.scaling.spot:
         scheduling["strategy"] = "SPOT"
-        # Vertex's maxWaitDuration is the wait for capacity alone (0 = forever), while
-        # scaling.max_wait counts the run too.
-        wait = (spec.scaling.max_wait or 0) - spec.limits.max_runtime
-        if wait > 0:
-            scheduling["maxWaitDuration"] = f"{wait}s"
+        if spec.scaling.max_wait is not None:
+            # aiplatform_v1 Scheduling.max_wait_duration: "the maximum duration that a job
+            # will wait for the requested resources to be provisioned if the scheduling
+            # strategy is set to [Strategy.DWS_FLEX_START]". A SPOT job has no such limit,
+            # and flex-start is not spot capacity, so there is nothing to map it to.
+            raise SpecError(
+                "scaling.max_wait: Vertex AI has no limit on how long a SPOT job waits for "
+                "capacity (maxWaitDuration applies only to flex-start scheduling), so it would "
+                "do nothing",
+                hint="leave scaling.max_wait out for Vertex AI, e.g. --set scaling.max_wait=null; "
+                "limits.max_runtime still caps the run",
+            )
     return scheduling
 
 
@@ -295,6 +302,8 @@ def _summary(
         "price_basis": choice.price_basis,
         "price_source": choice.price_note,
     }
+    if spec.trainer.data.uri:
+        summary["inputs"] = {"train": spec.trainer.data.uri}
     if placeholders:
         summary["rehearsal_placeholders"] = True
     return summary

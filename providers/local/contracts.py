@@ -6,8 +6,11 @@ and per node the command, working directory and environment the trainer sees
 (see ../shared/contracts.md). Torchrun-style rank variables come from
 :func:`rank_env`. Nothing here touches the disk or the environment.
 
+The Vertex AI and Azure ML layouts live in ``contracts_vertex_azure.py``.
+
 Placeholders left for the supervisor (machine facts, resolved at launch):
-``{python}`` (interpreter), ``{master_port}`` (a free port), ``{cpu_count}``.
+``{python}`` (interpreter), ``{master_port}`` (a free port), ``{cpu_count}``,
+``{sdist}`` (the run's sdist, for a Vertex custom image's command).
 Azure's ``${{inputs.x}}``/``${{outputs.x}}`` stay in the command as Azure ML
 shows them; ``Layout.bindings`` says what the supervisor substitutes.
 """
@@ -15,7 +18,6 @@ shows them; ``Layout.bindings`` says what the supervisor substitutes.
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +51,20 @@ class ContractInputs(BaseModel):
     azure: dict[str, str] = Field(
         default_factory=dict,
         description="Azure scope: subscription_id, resource_group, workspace, experiment_name.",
+    )
+    vertex_container: list[str] | None = Field(
+        default=None,
+        description="A custom image's containerSpec command (Vertex), or None for the "
+        "prebuilt image's python package.",
+    )
+    image_requires: list[str] = Field(
+        default_factory=list,
+        description="What a custom image must hold besides torch (the trainer's packages).",
+    )
+    azure_requires: list[str] | None = Field(
+        default=None,
+        description="The pip list of the Azure ML environment the job declares, or None when "
+        "it runs in an environment cloudgd does not know (an image or a registered one).",
     )
 
     @property
@@ -85,6 +101,12 @@ class Layout(BaseModel):
     )
     bindings: dict[str, str] = Field(
         default_factory=dict, description="Command-line tokens substituted at launch."
+    )
+    python_env: dict[str, Any] | None = Field(
+        default=None,
+        description="An isolated environment the ranks' Python comes from "
+        "(providers/local/isolated_env.py): label, base, requires, sdist_dir; None = this "
+        "machine's Python.",
     )
     nodes: list[NodeContract] = Field(description="Per-node command, cwd and env.")
     artifacts: dict[str, str] = Field(
@@ -286,106 +308,9 @@ def _sagemaker(inputs: ContractInputs) -> Layout:
     )
 
 
-def vertex_job_id(job_hash: str) -> str:
-    """A stable numeric id shaped like Vertex's (18 digits), derived from the spec hash."""
-    return str(10**17 + int(job_hash[:15], 16) % (9 * 10**17))
-
-
-def cluster_spec(inputs: ContractInputs, node: int) -> dict[str, Any]:
-    """Vertex's CLUSTER_SPEC for one node: workerpool0 = primary, workerpool1 = the rest."""
-    port = MASTER_PORT if inputs.world_size > 1 else "2222"
-    address = f"{MASTER_ADDR}:{port}"
-    cluster: dict[str, list[str]] = {"workerpool0": [address]}
-    if inputs.nodes > 1:
-        cluster["workerpool1"] = [address] * (inputs.nodes - 1)
-    task = {"type": "workerpool0", "index": 0, "trial": ""}
-    if node > 0:
-        task = {"type": "workerpool1", "index": node - 1, "trial": ""}
-    return {"cluster": cluster, "environment": "cloud", "task": task}
-
-
-def _vertex(inputs: ContractInputs) -> Layout:
-    run = inputs.run_dir
-    aip, pkg, data = f"{run}/aip", f"{run}/vertex/pkg", f"{run}/data/{CHANNEL}"
-    argv = [PYTHON, "-m", "trainers"] + (["--data-dir", data] if inputs.has_data else [])
-    nodes = [
-        NodeContract(
-            argv=argv,
-            cwd=f"{run}/vertex/wd",
-            env={
-                # Vertex hands out baseOutputDirectory sub-paths with a trailing slash
-                "AIP_MODEL_DIR": f"{aip}/model/",
-                "AIP_CHECKPOINT_DIR": f"{aip}/checkpoints/",
-                "AIP_TENSORBOARD_LOG_DIR": f"{aip}/logs/",
-                "CLOUD_ML_JOB_ID": vertex_job_id(inputs.job_hash),
-                "CLOUD_ML_HP_METRIC_FILE": f"{aip}/hypertune/output.metrics",
-                "CLUSTER_SPEC": json.dumps(cluster_spec(inputs, node)),
-            },
-        )
-        for node in range(inputs.nodes)
-    ]
-    return Layout(
-        emulate="gcp",
-        dirs=[f"{aip}/{d}" for d in ("model", "checkpoints", "logs", "hypertune")]
-        + [pkg, f"{run}/vertex/wd"]
-        + ([data] if inputs.has_data else []),
-        files={},
-        code_dirs=[pkg],
-        data_dirs=[data] if inputs.has_data else [],
-        python_path=[pkg],  # stands in for `pip install <sdist>` in the executor image
-        nodes=nodes,
-        artifacts={
-            "model_dir": f"{aip}/model",
-            # Vertex has no output-dir variable; the trainer writes beside AIP_MODEL_DIR
-            "output_dir": f"{aip}/output",
-            "checkpoint_dir": f"{aip}/checkpoints",
-            "tensorboard_dir": f"{aip}/logs",
-        },
-    )
-
-
-def _azure(inputs: ContractInputs) -> Layout:
-    run = inputs.run_dir
-    root, wd = f"{run}/azureml", f"{run}/azureml/wd"
-    outputs = {name: f"{root}/outputs/{name}" for name in ("model", "checkpoints", "metrics")}
-    bindings = {f"${{{{outputs.{name}}}}}": path for name, path in outputs.items()}
-    argv = [PYTHON, "-m", "trainers", "--config", "cloudgd-job.json"]
-    argv += ["--model-dir", "${{outputs.model}}", "--checkpoint-dir", "${{outputs.checkpoints}}"]
-    argv += ["--output-dir", "${{outputs.metrics}}"]
-    data = f"{root}/inputs/{CHANNEL}"
-    if inputs.has_data:
-        argv += ["--data-dir", f"${{{{inputs.{CHANNEL}}}}}"]
-        bindings[f"${{{{inputs.{CHANNEL}}}}}"] = data
-    scope = inputs.azure
-    env = {
-        "AZUREML_RUN_ID": inputs.job_name,
-        "AZUREML_ARM_SUBSCRIPTION": scope.get("subscription_id")
-        or "00000000-0000-0000-0000-000000000000",
-        "AZUREML_ARM_RESOURCEGROUP": scope.get("resource_group") or "local",
-        "AZUREML_ARM_WORKSPACE_NAME": scope.get("workspace") or "local",
-        "AZUREML_ARM_PROJECT_NAME": scope.get("experiment_name") or "cloudgd",
-        "AZUREML_EXPERIMENT_ID": str(uuid.UUID(inputs.job_hash[:32])),
-        "MLFLOW_TRACKING_URI": f"file:{root}/mlruns",
-    }
-    return Layout(
-        emulate="azure",
-        dirs=[wd, f"{wd}/outputs", f"{wd}/logs", *outputs.values()]
-        + ([data] if inputs.has_data else []),
-        files={},
-        code_dirs=[wd],
-        data_dirs=[data] if inputs.has_data else [],
-        python_path=[],
-        bindings=bindings,
-        nodes=[NodeContract(argv=argv, cwd=wd, env=env)] * inputs.nodes,
-        artifacts={
-            "model_dir": outputs["model"],
-            "output_dir": outputs["metrics"],
-            "checkpoint_dir": outputs["checkpoints"],
-        },
-    )
-
-
 def layout(emulate: Emulate, inputs: ContractInputs) -> Layout:
     """The run-dir layout, commands and env for ``emulate`` (none = plain local run)."""
-    builders = {"none": _plain, "aws": _sagemaker, "gcp": _vertex, "azure": _azure}
+    from providers.local.contracts_vertex_azure import azure_layout, vertex_layout
+
+    builders = {"none": _plain, "aws": _sagemaker, "gcp": vertex_layout, "azure": azure_layout}
     return builders[emulate](inputs)

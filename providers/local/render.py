@@ -17,6 +17,7 @@ from cloudgd.durations import format_duration
 from cloudgd.errors import SpecError
 from cloudgd.plan import JobHandle, Plan
 from cloudgd.spec import JobSpec
+from cloudgd.trainer_requirements import BY_MODEL_KIND, package_requirements
 from providers.local.contracts import PYTHON, ContractInputs, layout, rank_env
 from providers.local.options import LocalOptions
 
@@ -56,7 +57,19 @@ def contract_inputs(spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str
         "workspace": azure.workspace,
         "experiment_name": azure.experiment_name,
     }
+    container, azure_requires = None, None
+    if spec.image != "prebuilt":
+        from providers.gcp.render import UNPACK_AND_RUN
+
+        container = ["sh", "-c", UNPACK_AND_RUN]
+    elif not azure.environment:
+        from providers.azure.render import environment_pip_list, trainer_environment
+
+        azure_requires = environment_pip_list(trainer_environment(spec.trainer.model.kind))
     return ContractInputs(
+        vertex_container=container,
+        azure_requires=azure_requires,
+        image_requires=[*package_requirements(), *BY_MODEL_KIND.get(spec.trainer.model.kind, ())],
         run_dir=run_dir,
         job_name=job_name,
         job_hash=job_hash,
@@ -118,9 +131,23 @@ def render_request(
         "secrets": {
             key: {"source": ref.source, "ref": ref.ref} for key, ref in sorted(spec.secrets.items())
         },
-        "layout": lay.model_dump(mode="json", exclude={"nodes", "emulate", "data_dirs"}),
+        "layout": lay.model_dump(
+            mode="json",
+            exclude={"nodes", "emulate", "data_dirs"}
+            | ({"python_env"} if not lay.python_env else set()),
+        ),
         "ranks": ranks,
     }
+
+
+def _image_summary(spec: JobSpec, python_env: dict[str, Any] | None) -> str:
+    if python_env:
+        python = f"an isolated environment holding what {python_env['label']} declares"
+    else:
+        python = "this machine's Python"
+    if spec.image == "prebuilt":
+        return f"the trainer bundle with {python}"
+    return f"{spec.image} is not run locally; the trainer bundle runs with {python}"
 
 
 def build_plan(
@@ -142,9 +169,7 @@ def build_plan(
         if spec.resources.accelerator != "none"
         else "none",
         "max_runtime": format_duration(spec.limits.max_runtime),
-        "image": "the trainer bundle with this machine's Python"
-        if spec.image == "prebuilt"
-        else f"{spec.image} is not run locally; the trainer bundle runs with this machine's Python",
+        "image": _image_summary(spec, request["layout"].get("python_env")),
         "command": shlex.join(request["ranks"][0]["argv"]),
     }
     return Plan(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloudgd.bundle import bundle_entries
+from cloudgd.bundle import build_bundle, bundle_entries
 from cloudgd.errors import SpecError
 from providers.local.contracts import PYTHON
 from providers.local.rundir import RunDir, new_state, write_json_atomic
@@ -144,6 +144,9 @@ def _write_tree(staging: Path, run: str, plan_json: str, resolved: Resolved) -> 
             out = root / name
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(data)
+    sdist_dir = (lay.get("python_env") or {}).get("sdist_dir")
+    if sdist_dir:  # the same bytes `cloudgd plan --provider gcp` uploads
+        build_bundle(config_json, resolved.code_dir, here(sdist_dir), "sdist")
     if resolved.data is not None:
         for channel in request["data"]["channel_dirs"]:
             stage_data(resolved.data, here(channel))

@@ -29,6 +29,9 @@ from typing import Any
 from providers.local import procs
 from providers.local import states as st
 from providers.local.contracts import CPU_COUNT, MASTER_PORT, PYTHON
+from providers.local.contracts_vertex_azure import SDIST
+from providers.local.isolated_env import EnvError, EnvRequest, env_python, explain_missing_module
+from providers.local.isolated_env import build as build_env
 from providers.local.logstream import LogPump, tail_lines
 from providers.local.rundir import RunDir, now_iso, write_json_atomic
 from providers.local.staging import resolve_python, secret_values
@@ -105,6 +108,8 @@ class Supervisor:
         self.started = time.monotonic()
         self.python = sys.executable
         self.secrets: dict[str, str] = {}
+        self.python_env: dict[str, Any] | None = self.request["layout"].get("python_env")
+        self.sdist = ""  # the contract's sdist, for the {sdist} placeholder
 
     # -- bookkeeping ---------------------------------------------------------
     def _on_term(self, signum: int, _frame: object) -> None:
@@ -116,6 +121,7 @@ class Supervisor:
 
     def _resolve(self, text: str, port: int | None) -> str:
         text = text.replace(PYTHON, self.python).replace(CPU_COUNT, str(os.cpu_count() or 1))
+        text = text.replace(SDIST, self.sdist) if self.sdist else text
         return text.replace(MASTER_PORT, str(port)) if port is not None else text
 
     def _rank_env(self, spec: dict[str, Any], port: int | None) -> dict[str, str]:
@@ -126,9 +132,29 @@ class Supervisor:
             env.pop("PYTHONPATH", None)
             if python_path:
                 env["PYTHONPATH"] = os.pathsep.join(python_path)
+        if self.python_env:  # its site-packages links this machine's: write nothing there
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+            # the image's `python` (a container command runs whatever `python` is on PATH)
+            env["PATH"] = os.pathsep.join([str(Path(self.python).parent), env.get("PATH", "")])
         env.update({k: self._resolve(v, port) for k, v in spec["env"].items()})
         env.update(self.secrets)
         return env
+
+    def _isolated_python(self) -> str:
+        """Build (or reuse) the contract's isolated environment; its interpreter."""
+        assert self.python_env is not None
+        sdist = None
+        if self.python_env.get("sdist_dir"):
+            found = sorted(Path(self.python_env["sdist_dir"]).glob("*.tar.gz"))
+            if not found:
+                raise EnvError(f"no sdist in {self.python_env['sdist_dir']}")
+            sdist = self.sdist = str(found[0])
+        request = EnvRequest.from_json({**self.python_env, "sdist": sdist})
+        self.pump.note(f"building the isolated environment {request.label} runs in")
+        env, notes = build_env(request)
+        for note in notes:
+            self.pump.note(note)
+        return str(env_python(env))
 
     # -- one attempt -----------------------------------------------------------
     def _launch(self, attempt: int) -> bool:
@@ -254,6 +280,9 @@ class Supervisor:
                 return f"AlgorithmError: {reason}"
         tail = tail_lines(self.run.rank_log(rank), 10)
         head = f"rank {rank} failed ({procs.describe_exit(code)})"
+        missing = self.python_env and explain_missing_module(tail, self.python_env["label"])
+        if missing:
+            head = f"{head}: {missing}"
         return head + (":\n" + "\n".join(tail) if tail else "")
 
     def _finish(self, state_name: str, exit_code: int | None, message: str | None) -> None:
@@ -289,6 +318,12 @@ class Supervisor:
         except Exception as exc:
             self._finish(st.FAILED, None, getattr(exc, "message", str(exc)))
             return 1
+        if self.python_env:
+            try:
+                self.python = self._isolated_python()
+            except EnvError as exc:
+                self._finish(st.FAILED, None, f"{self.python_env['label']}: {exc}")
+                return 1
         attempts = int(self.request["restarts"]) + 1
         for attempt in range(attempts):
             try:

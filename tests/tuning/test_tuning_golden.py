@@ -56,6 +56,10 @@ def _render(cloud: str, tuning: dict[str, Any], **fields: Any) -> Plan:
     if cloud == "aws":
         return render_aws(spec, make_ctx())
     if cloud == "gcp":
+        # Vertex refuses scaling.max_wait with spot (it waits for capacity without limit)
+        if "scaling" in fields:
+            scaling = {k: v for k, v in fields["scaling"].items() if k != "max_wait"}
+            spec = make_spec(tuning, **{**fields, "scaling": scaling})
         return render_gcp(spec, make_ctx(SDIST))
     return render_sweep(spec, make_ctx())
 
@@ -106,7 +110,11 @@ def test_gcp_golden_parses_strictly(case: str) -> None:
 
 
 def _without_empty(value: Any) -> Any:
+    """Without empty maps, and without the name/version the SDK gives an inline
+    (anonymous) environment: a hash of its content, none of ours."""
     if isinstance(value, dict):
+        if value.get("name") == "CliV2AnonymousEnvironment":
+            value = {k: v for k, v in value.items() if k not in ("name", "version")}
         return {k: _without_empty(v) for k, v in value.items() if v != {}}
     return value
 

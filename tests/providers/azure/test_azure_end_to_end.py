@@ -204,3 +204,27 @@ def test_a_detached_fake_serves_later_processes_from_the_handle(tmp_path: Path) 
         assert status.handle == handle
     finally:
         assert servers.stop("azure-fake")
+
+
+def test_a_rehearsal_whose_blob_input_does_not_exist_is_refused_naming_channel_and_uri(
+    fake_azure: FakeAzureML, fake_store: FakeStore, tmp_path: Path
+) -> None:
+    from cloudgd.errors import SpecError
+
+    provider = _provider(fake_azure)
+    uri = "azureml://datastores/workspaceblobstore/paths/digits/train.csv"
+    data = {"trainer": {"data": {"source": "csv", "uri": uri, "target": "y"}}}
+    plan = _plan(provider, tmp_path, **data)
+    with pytest.raises(SpecError) as refused:
+        provider.submit(plan)
+    assert str(refused.value).startswith(
+        f"trainer.data.uri: input channel 'train' reads {uri}, which does not exist"
+    )
+    assert fake_store.list_jobs("/".join(JobHandle.parse(plan.handle).parts[:3]).lower()) == []
+
+    local = tmp_path / "train.csv"
+    local.write_text("x,y\n1,0\n")
+    scope = WorkspaceScope.of_handle(JobHandle.parse(plan.handle))
+    client = provider._connect(scope, "fake", fake_azure.plain_url, 0)
+    client.upload_input(local, uri)
+    assert provider.submit(plan).state in (JobState.PENDING, JobState.STARTING)

@@ -10,7 +10,7 @@ from azure_helpers import WORKSPACE, make_ctx, make_spec
 
 from cloudgd.errors import SpecError, UsageError
 from providers.azure.provider import AzureProvider
-from providers.azure.render import DEFAULT_ENVIRONMENT, cluster_name, render_plan
+from providers.azure.render import cluster_name, render_plan, trainer_environment
 from providers.azure.scope import REHEARSAL_SUBSCRIPTION
 
 
@@ -77,7 +77,19 @@ def test_image_and_environment_are_exclusive() -> None:
 def test_registered_environment_replaces_the_curated_default() -> None:
     spec = make_spec(providers={"azure": {**WORKSPACE, "environment": "azureml:my-env@latest"}})
     assert render_plan(spec, make_ctx()).request["environment"] == "azureml:my-env@latest"
-    assert render_plan(make_spec(), make_ctx()).request["environment"] == DEFAULT_ENVIRONMENT
+    assert render_plan(make_spec(), make_ctx()).request["environment"] == trainer_environment()
+
+
+def test_the_prebuilt_environment_holds_the_trainers_dependencies() -> None:
+    # The curated ACPT environment alone lacks pydantic, pyyaml and scikit-learn.
+    environment = render_plan(make_spec(), make_ctx()).request["environment"]
+    assert environment["image"].startswith("mcr.microsoft.com/azureml/curated/acpt-pytorch-")
+    python, pip, listed = environment["conda_file"]["dependencies"]
+    assert (python, pip) == ("python=3.11", "pip")
+    names = [line.split("==")[0].lower() for line in listed["pip"]]
+    assert names == ["torch", "numpy", "pydantic", "pyyaml", "scikit-learn"]
+    hf = trainer_environment("huggingface")["conda_file"]["dependencies"][2]["pip"]
+    assert hf[-1] == "transformers>=4.40"
 
 
 def test_several_nodes_without_ddp_are_refused() -> None:

@@ -140,16 +140,16 @@ def test_pip_installs_the_job_config_and_code_next_to_trainers(tmp_path: Path) -
 def test_custom_image_command_unpacks_the_sdist_and_runs_its_entry(tmp_path: Path) -> None:
     """What a custom-image worker runs: the containerSpec command, with a recording python."""
     bundle = _sdist(tmp_path)
-    unpack = tmp_path / "unpacked"
+    unpack = tmp_path / "cloudgd"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     recorder = bin_dir / "python"
     recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path / "argv"}\n')
     recorder.chmod(0o755)
-    command = UNPACK_AND_RUN.replace("/tmp/cloudgd", str(unpack))
     env: dict[str, Any] = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env["TMPDIR"] = str(tmp_path)  # the command unpacks into $TMPDIR/cloudgd
     subprocess.run(
-        ["sh", "-c", command, bundle.path, "--checkpoint-dir", "/gcs/b/ckpt"],
+        ["sh", "-c", UNPACK_AND_RUN, bundle.path, "--checkpoint-dir", "/gcs/b/ckpt"],
         check=True,
         env=env,
         timeout=60,
@@ -198,15 +198,17 @@ def test_several_gpus_per_machine_start_the_per_gpu_launcher(tmp_path: Path) -> 
     assert container["args"][:2] == ["--nproc-per-node", "8"]
 
     bundle = _sdist(tmp_path)
-    unpack = tmp_path / "unpacked"
+    unpack = tmp_path / "cloudgd"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     recorder = bin_dir / "python"
     recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$PWD" "$@" > {tmp_path / "argv"}\n')
     recorder.chmod(0o755)
-    command = UNPACK_AND_LAUNCH.replace("/tmp/cloudgd", str(unpack))
     env: dict[str, Any] = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    subprocess.run(["sh", "-c", command, bundle.path, *container["args"]], check=True, env=env)
+    env["TMPDIR"] = str(tmp_path)
+    subprocess.run(
+        ["sh", "-c", UNPACK_AND_LAUNCH, bundle.path, *container["args"]], check=True, env=env
+    )
     argv = (tmp_path / "argv").read_text().split()
     assert argv[:5] == [str(unpack), "-m", "trainers.launch", "--nproc-per-node", "8"]
     assert (unpack / CONFIG_NAME).is_file()

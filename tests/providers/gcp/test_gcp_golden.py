@@ -37,7 +37,7 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "spot": {
         "resources": {"accelerator": "T4:1"},
-        "scaling": {"spot": True, "max_wait": "8h"},
+        "scaling": {"spot": True},
         "limits": {"max_runtime": "6h"},
         "checkpoints": {"uri": "gs://cloudgd-test-staging/ckpt/digits"},
     },

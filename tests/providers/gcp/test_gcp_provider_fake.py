@@ -12,7 +12,7 @@ import pytest
 from gcp_helpers import BUCKET, PROJECT, Fake, fixed_ctx, make_spec
 from google.auth.credentials import AnonymousCredentials
 
-from cloudgd.errors import JobNotFoundError, ProviderError
+from cloudgd.errors import JobNotFoundError, ProviderError, SpecError
 from cloudgd.plan import BundleRef, JobHandle, JobState, Plan
 from providers.gcp import client as gcp_client
 from providers.gcp import fake as fake_module
@@ -239,3 +239,26 @@ def test_a_missing_staging_bucket_is_named(fake: Fake, real_bundle: BundleRef) -
         "providers.gcp.staging_bucket: gs://no-such-bucket does not exist"
     )
     assert not isinstance(caught.value, JobNotFoundError)
+
+
+def test_a_rehearsal_whose_gcs_input_does_not_exist_is_refused_naming_channel_and_uri(
+    fake: Fake, real_bundle: BundleRef, tmp_path: Any
+) -> None:
+    from providers.gcp.inputs import upload_input
+
+    provider = _provider(fake)
+    uri = "gs://rehearsal-data/digits/train.csv"
+    data = {"trainer": {"data": {"source": "csv", "uri": uri, "target": "y"}}}
+    with pytest.raises(SpecError) as refused:
+        provider.submit(_plan(provider, real_bundle, **data))
+    assert str(refused.value).startswith(
+        f"trainer.data.uri: input channel 'train' reads {uri}, which does not exist"
+    )
+    assert _job_count(fake) == 0  # nothing was created
+
+    local = tmp_path / "train.csv"
+    local.write_text("x,y\n1,0\n")
+    api = gcp_client.make_api(location="us-central1", endpoint=fake.url, project=PROJECT)
+    upload_input(api, local, uri, PROJECT)
+    submitted = provider.submit(_plan(provider, real_bundle, **data))
+    assert submitted.state in (JobState.PENDING, JobState.STARTING)

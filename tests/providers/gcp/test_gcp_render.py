@@ -135,12 +135,16 @@ def test_plan_without_the_sdist_is_refused() -> None:
         render(make_spec(), fixed_ctx().model_copy(update={"bundle": None}))
 
 
-def test_spot_wait_excludes_the_run_and_is_left_out_when_nothing_remains() -> None:
-    scheduling = _job(scaling={"spot": True, "max_wait": "6h"}, limits={"max_runtime": "6h"})[
-        "jobSpec"
-    ]["scheduling"]
-    # 0s would mean "wait forever" to Vertex; nothing to wait for means no field at all.
+def test_spot_runs_as_the_spot_strategy_with_no_wait_limit() -> None:
+    scheduling = _job(scaling={"spot": True}, limits={"max_runtime": "6h"})["jobSpec"]["scheduling"]
     assert scheduling == {"timeout": "21600s", "strategy": "SPOT"}
+
+
+def test_spot_max_wait_is_refused_because_vertex_only_honours_it_for_flex_start() -> None:
+    # maxWaitDuration used to be sent with SPOT, where Vertex ignores it.
+    with pytest.raises(SpecError, match=r"^scaling\.max_wait: .*flex-start") as caught:
+        _job(scaling={"spot": True, "max_wait": "8h"}, limits={"max_runtime": "6h"})
+    assert caught.value.hint is not None and "scaling.max_wait=null" in caught.value.hint
 
 
 def test_idempotency_key_changes_the_name_and_labels() -> None:

@@ -11,11 +11,10 @@ from providers.local.contracts import (
     MASTER_PORT,
     PYTHON,
     ContractInputs,
-    cluster_spec,
     layout,
     rank_env,
-    vertex_job_id,
 )
+from providers.local.contracts_vertex_azure import cluster_spec, vertex_job_id
 
 RUN = "/runs/digits-1a2b3c4d"
 HASH = "1a2b3c4d" + "0" * 56
@@ -124,9 +123,17 @@ def test_vertex_env_points_aip_dirs_into_the_run() -> None:
     assert env["AIP_TENSORBOARD_LOG_DIR"] == f"{RUN}/aip/logs/"
     assert env["CLOUD_ML_HP_METRIC_FILE"] == f"{RUN}/aip/hypertune/output.metrics"
     assert env["CLOUD_ML_JOB_ID"] == vertex_job_id(HASH)
-    assert lay.python_path == [f"{RUN}/vertex/pkg"]
+    # the trainer is pip-installed from the sdist into an isolated environment, as the
+    # prebuilt executor image does; nothing is put on PYTHONPATH
+    assert lay.python_path == [] and lay.code_dirs == []
+    assert lay.python_env == {
+        "label": "the Vertex package",
+        "base": ["torch"],
+        "requires": [],
+        "sdist_dir": f"{RUN}/vertex/package",
+    }
     assert lay.nodes[0].argv == [PYTHON, "-m", "trainers"]
-    for directory in ("aip/model", "aip/checkpoints", "aip/logs", "vertex/pkg"):
+    for directory in ("aip/model", "aip/checkpoints", "aip/logs", "vertex/package"):
         assert f"{RUN}/{directory}" in lay.dirs
 
 
@@ -231,3 +238,21 @@ def test_ranks_get_torchrun_variables(emulate: str) -> None:
         "NODE_RANK": "1",
         "GROUP_RANK": "1",
     }
+
+
+def test_azure_runs_in_an_environment_holding_only_its_declared_pip_list() -> None:
+    declared = ["torch==2.13.0", "pydantic==2.14.4"]
+    lay = layout("azure", inputs(azure_requires=declared))
+    assert lay.python_env == {"label": "the Azure ML environment", "base": [], "requires": declared}
+    # a registered environment or an image of the user's: nothing known to isolate
+    assert layout("azure", inputs()).python_env is None
+
+
+def test_vertex_custom_image_runs_the_container_command_on_the_local_sdist() -> None:
+    command = ["sh", "-c", "tar ... && exec python ..."]
+    lay = layout("gcp", inputs(vertex_container=command, image_requires=["pydantic>=2.7,<3"]))
+    assert lay.nodes[0].argv == [*command, "{sdist}"]
+    assert lay.nodes[0].env["TMPDIR"] == f"{RUN}/vertex/tmp"
+    assert lay.python_env is not None and lay.python_env["install"] is False
+    assert lay.python_env["base"] == ["torch"]
+    assert lay.python_env["requires"] == ["pydantic>=2.7,<3"]

@@ -29,6 +29,7 @@ spec = importlib.util.find_spec("trainers")
 report = {
     "cwd": os.getcwd(),
     "argv": sys.argv[1:],
+    "executable": sys.executable,
     "env": dict(os.environ),
     "trainers": str(Path(spec.origin).parent) if spec and spec.origin else None,
     "files": sorted(p.name for p in Path.cwd().iterdir()),
@@ -95,12 +96,13 @@ def test_sagemaker_contract_inside_the_rank(
 def test_vertex_contract_inside_the_rank(
     provider: LocalProvider, ctx: RenderContext, scripted: ScriptPlan, tmp_path: Path
 ) -> None:
-    seen, request = probe(
-        provider, ctx, scripted, tmp_path, providers={"local": {"emulate": "gcp"}}
-    )
-    env, run = seen["env"], Path(request["run_dir"])
-    assert seen["trainers"] == str(run / "vertex" / "pkg" / "trainers")  # "pip-installed"
-    assert env["PYTHONPATH"] == str(run / "vertex" / "pkg")
+    seen, _ = probe(provider, ctx, scripted, tmp_path, providers={"local": {"emulate": "gcp"}})
+    env = seen["env"]
+    # pip installed the sdist into an isolated environment (cached under CLOUDGD_HOME/envs)
+    site = Path(seen["trainers"]).parent
+    assert site.name == "site-packages" and (site / "cloudgd-job.json").is_file()
+    assert Path(seen["executable"]).parents[1].parent.name == "envs"
+    assert "PYTHONPATH" not in env  # nothing of this machine's Python leaks in
     assert Path(env["AIP_MODEL_DIR"]).is_dir() and env["AIP_MODEL_DIR"].endswith("/")
     assert Path(env["AIP_CHECKPOINT_DIR"]).is_dir()
     assert json.loads(env["CLUSTER_SPEC"])["task"] == {
@@ -109,7 +111,6 @@ def test_vertex_contract_inside_the_rank(
         "trial": "",
     }
     assert env["CLOUD_ML_JOB_ID"].isdigit()
-    assert (run / "vertex" / "pkg" / "cloudgd-job.json").is_file()
 
 
 def test_azure_contract_inside_the_rank(
@@ -189,3 +190,24 @@ def test_real_trainer_on_digits_for_one_epoch(
     model_dir = Path(final.extra["artifacts"]["model_dir"])
     assert (model_dir / "model.pt").is_file()
     assert final.metrics, "summary.json metrics were not found"
+
+
+def test_a_vertex_custom_image_runs_the_requests_exact_command(
+    provider: LocalProvider, ctx: RenderContext
+) -> None:
+    """containerSpec: `sh -c <unpack and run> <sdist>`, with the `python` of an environment
+    holding what docs/providers/gcp.md says a custom image must hold."""
+    from providers.gcp.render import UNPACK_AND_RUN
+
+    spec = load_spec(
+        image="us-docker.pkg.dev/p/r/trainer:1", providers={"local": {"emulate": "gcp"}}
+    )
+    plan = provider.plan(spec, ctx)
+    [rank] = plan.request["ranks"]
+    assert rank["argv"][:4] == ["sh", "-c", UNPACK_AND_RUN, "{sdist}"]
+    final = wait_done(provider, provider.submit(plan), timeout=300)
+    log = "\n".join(provider.logs(JobHandle.parse(plan.handle)))
+    assert final.state is JobState.SUCCEEDED, f"{final.message}\n{log}"
+    run = Path(plan.request["run_dir"])
+    assert (run / "vertex" / "tmp" / "cloudgd" / "cloudgd_entry.py").is_file()  # unpacked here
+    assert (Path(final.extra["artifacts"]["model_dir"]) / "model.pt").is_file()

@@ -1,0 +1,41 @@
+"""A rehearsal's blob inputs must exist, as they must when Azure ML mounts them.
+
+The plan names each input channel and its URI (``summary.inputs``). On the fake
+backend, submit checks every ``azureml://datastores/...`` input against the fake's
+blob store before creating the job, and fails naming the channel and URI;
+``AzureApi.upload_input`` puts a local file there (the provider-side half of a
+``cloudgd data upload``). Data assets (``azureml:name:version``) and plain https://
+URLs are not checked: the fake registers no data assets and serves one account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cloudgd.errors import SpecError
+
+FIELD = {"train": "trainer.data.uri"}
+DATASTORE_PREFIX = "azureml://datastores/"
+
+
+def missing_inputs(client: Any, inputs: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(channel, uri) of every datastore input with no blob at or under its path."""
+    return [
+        (channel, uri)
+        for channel, uri in sorted(inputs.items())
+        if uri.startswith(DATASTORE_PREFIX) and not client.input_exists(uri)
+    ]
+
+
+def check_inputs(client: Any, inputs: Mapping[str, str], endpoint: str) -> None:
+    """Raise SpecError for the first input channel whose data is not in the store."""
+    missing = missing_inputs(client, inputs)
+    if missing:
+        channel, uri = missing[0]
+        field = FIELD.get(channel, channel)
+        raise SpecError(
+            f"{field}: input channel {channel!r} reads {uri}, which does not exist in the "
+            f"rehearsal's blob store ({endpoint}); the Azure ML job would fail mounting it",
+            hint=f"upload the data there first, or point {field} at a path that exists",
+        )

@@ -1,0 +1,50 @@
+"""A rehearsal's Cloud Storage inputs must exist, as they must when Vertex runs the job.
+
+The plan names each input channel and its ``gs://`` URI (``summary.inputs``). On the
+fake backend, submit checks each one against the fake's store before creating the
+job, and fails naming the channel and URI; ``upload_input`` puts a local file there
+(the provider-side half of a ``cloudgd data upload``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cloudgd.errors import SpecError
+
+FIELD = {"train": "trainer.data.uri"}
+
+
+def missing_inputs(api: Any, inputs: Mapping[str, str], project: str) -> list[tuple[str, str]]:
+    """(channel, uri) of every ``gs://`` input that has no object in the store."""
+    return [
+        (channel, uri)
+        for channel, uri in sorted(inputs.items())
+        if uri.startswith("gs://") and not api.exists(uri, project)
+    ]
+
+
+def check_inputs(api: Any, inputs: Mapping[str, str], project: str, endpoint: str) -> None:
+    """Raise SpecError for the first input channel whose data is not in the store."""
+    missing = missing_inputs(api, inputs, project)
+    if missing:
+        channel, uri = missing[0]
+        raise SpecError(
+            f"{FIELD.get(channel, channel)}: input channel {channel!r} reads {uri}, which does "
+            f"not exist in the rehearsal's Cloud Storage ({endpoint}); the Vertex job would "
+            "fail reading it",
+            hint=f"upload the data there first (e.g. google-cloud-storage with "
+            f"STORAGE_EMULATOR_HOST={endpoint}), or point {FIELD.get(channel, channel)} at "
+            "an object that exists",
+        )
+
+
+def upload_input(api: Any, source: Path, uri: str, project: str) -> None:
+    """Copy a local file to ``gs://...`` in the backend ``api`` talks to (bucket created on
+    the fake)."""
+    bucket = uri.removeprefix("gs://").split("/")[0]
+    api.ensure_bucket(bucket, project)
+    target = uri.rstrip("/") + "/" + source.name if uri.endswith("/") else uri
+    api.upload(str(source), target, None, project)
