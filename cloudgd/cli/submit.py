@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from cloudgd.cli.options import backend_options, gate_options, planning_options, poll_option
-
-if TYPE_CHECKING:
-    from cloudgd.cli.planning import Planned
 
 
 @click.command()
@@ -51,7 +46,7 @@ def command(
     --follow and --wait exit 4 when the job fails or is cancelled, or when it
     misses a --min-metric/--max-metric gate.
     """
-    from cloudgd.cli.handles import default_poll
+    from cloudgd import runner
     from cloudgd.cli.options import settings
     from cloudgd.cli.outcome import (
         estimate_or_none,
@@ -61,13 +56,11 @@ def command(
         with_summary_metrics,
     )
     from cloudgd.cli.output import emit_json, human_console, note, render_plan, status_document
-    from cloudgd.cli.planning import budget_gate, plan_job, warn_budget
-    from cloudgd.plan import JobHandle
-    from cloudgd.rehearsal import submit_rehearsal
+    from cloudgd.cli.planning import warn_budget
 
     json_mode = settings().json
     gates = gates_from_flags(min_metrics, max_metrics, waits=wait or follow or dry_run)
-    planned = plan_job(
+    planned = runner.plan(
         file,
         provider,
         overrides=overrides,
@@ -76,25 +69,21 @@ def command(
         endpoint=endpoint,
         run_local=run_local,
     )
-    chosen, plan = planned.provider, planned.plan
     if dry_run:
         warn_budget(planned)
         if json_mode:
-            document = {"dry_run": True, "handle": plan.handle, "state": None}
+            document = {"dry_run": True, "handle": planned.plan.handle, "state": None}
             emit_json({**document, "plan": planned.shown.model_dump(mode="json")})
         else:
             render_plan(human_console(), planned.shown)
             note("dry run: nothing was submitted")
         return
 
-    budget_gate(planned)
-    planned, attached = attach_to_earlier_attempt(planned, explicit_key=idempotency_key)
-    chosen, plan = planned.provider, planned.plan
-    if run_local:
-        status = submit_rehearsal(chosen, plan, planned.loaded.spec, planned.ctx)
-    else:
-        status = chosen.submit(plan)
-    handle = JobHandle.parse(status.handle or plan.handle)
+    submitted = runner.submit(
+        planned, explicit_key=idempotency_key, run_local=run_local, notify=note
+    )
+    planned, status, handle = submitted.planned, submitted.status, submitted.handle
+    chosen, plan, attached = planned.provider, planned.plan, submitted.attached
     note(f"submitted {plan.job_name} to {chosen.name}: {status.state.value}")
     if not json_mode:
         click.echo(str(handle))
@@ -113,9 +102,7 @@ def command(
     else:
         from cloudgd.cli.wait import waiter
 
-        status = chosen.wait(
-            handle, poll=poll or default_poll(chosen), on_status=waiter(status.state)
-        )
+        status = runner.wait(chosen, handle, poll=poll, on_status=waiter(status.state))
     if follow:  # --wait already printed each state change, the last one included
         reason = f" ({status.message})" if status.message else ""
         note(f"{status.name}: {status.state.value}{reason}")
@@ -132,32 +119,3 @@ def command(
     if json_mode:
         emit_json({**result.document(), "status": status_document(status)})
     finish(result, waited=wait or follow)
-
-
-def attach_to_earlier_attempt(
-    planned: Planned, *, explicit_key: str | None
-) -> tuple[Planned, bool]:
-    """In a CI re-run, the plan of the job an earlier attempt started, if it should be reused.
-
-    See :mod:`cloudgd.ci.reattach`; a key the user chose names exactly one job.
-    """
-    if explicit_key is not None:
-        return planned, False
-    import dataclasses
-    import os
-
-    from cloudgd.ci.environment import detect
-    from cloudgd.ci.reattach import find_earlier_job
-    from cloudgd.cli.output import note
-
-    run = detect(os.environ)
-    if run is None:
-        return planned, False
-    earlier = find_earlier_job(planned.provider, planned.loaded.spec, planned.ctx, run)
-    if earlier is None:
-        return planned, False
-    note(
-        f"attempt {run.attempt} of this CI run: attaching to {earlier.plan.job_name}, which "
-        f"attempt {earlier.attempt} started ({earlier.status.state.value})"
-    )
-    return dataclasses.replace(planned, plan=earlier.plan, ctx=earlier.ctx), True
