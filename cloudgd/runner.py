@@ -203,3 +203,16 @@ def check_finished(status: JobStatus, *, timeout_text: str) -> None:
             f"job {status.name} is still {status.state.value} after {timeout_text}",
             hint="it keeps running; wait again or cancel it",
         )
+
+
+def download(
+    provider: Provider,
+    handle: JobHandle,
+    dest: str | Path | None = None,
+    *,
+    progress: Callable[[str, int], None] | None = None,
+) -> tuple[Path, list[Path]]:
+    """The job's model and outputs into ``dest`` (default: ``./<job name>``): (the folder,
+    the files written). Layout: :mod:`cloudgd.download`."""
+    folder = Path(dest) if dest is not None else Path.cwd() / Path(handle.job).name
+    return folder, provider.download(handle, folder, progress=progress)

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "logs": "cloudgd.cli.logs:command",
     "wait": "cloudgd.cli.wait:command",
     "cancel": "cloudgd.cli.cancel:command",
+    "download": "cloudgd.cli.download:command",
     "report": "cloudgd.cli.report:command",
     "list": "cloudgd.cli.list_jobs:command",
     "providers": "cloudgd.cli.providers_list:command",

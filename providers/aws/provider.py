@@ -212,6 +212,43 @@ class AwsProvider(Provider):
         archive.unlink()
         return dest
 
+    def download(
+        self,
+        handle: JobHandle,
+        dest: Path,
+        *,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> list[Path]:
+        """``model.tar.gz`` and ``output.tar.gz`` from ``<S3OutputPath>/<job>/output/``,
+        unpacked into ``dest/model`` and ``dest/output``."""
+        if rehearsal_run(handle) is not None:
+            return super().download(handle, dest, progress=progress)
+        from cloudgd.download import check_free, unpack
+
+        conn = self._handle_connection(handle)
+        described = self._describe(self._client("sagemaker", conn), handle.job, conn)
+        if described is None:
+            raise JobNotFoundError(f"no training job {handle.job} in {conn.describe()}")
+        check_free(dest)
+        output = described["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        staging = fetched_dir(handle) / "download"
+        written: list[Path] = []
+        for part in ("model", "output"):
+            archive = staging / f"{part}.tar.gz"
+            uri = f"{output}/{handle.job}/output/{part}.tar.gz"
+            if aws.download_if_exists(self._client("s3", conn), uri, archive, conn):
+                try:
+                    written += unpack(archive, dest, part, progress)
+                finally:
+                    archive.unlink()
+        if not written:
+            raise ProviderError(
+                f"{handle.job}: nothing to download yet (no model.tar.gz or output.tar.gz under "
+                f"{output}/{handle.job}/output/; job state {described.get('TrainingJobStatus')})",
+                hint="SageMaker uploads them when the job ends",
+            )
+        return written
+
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         """CloudWatch lines of every instance, merged by time; with ``follow``, until terminal."""
         run = rehearsal_run(handle)
