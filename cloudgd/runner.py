@@ -216,3 +216,54 @@ def download(
     the files written). Layout: :mod:`cloudgd.download`."""
     folder = Path(dest) if dest is not None else Path.cwd() / Path(handle.job).name
     return folder, provider.download(handle, folder, progress=progress)
+
+
+def list_jobs(
+    provider_name: str,
+    *,
+    backend: str = "cloud",
+    endpoint: str | None = None,
+    prefix: str | None = None,
+    states: Sequence[JobState] = (),
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[JobStatus]:
+    """Jobs cloudgd created on one provider, newest first, filtered.
+
+    The provider looks where the user config (``config.yaml``) points it, as planning
+    does: a GCP project, an Azure ML workspace. ``since`` keeps jobs created at or
+    after it (a job whose creation time is unknown is left out); ``limit`` keeps the
+    newest that many.
+    """
+    from cloudgd import registry
+    from cloudgd.tfconfig import load_user_settings
+
+    provider = registry.create(provider_name, backend=backend, endpoint=endpoint)
+    provider.user_settings = load_user_settings().get(provider.name, {})
+    jobs = provider.list(prefix)
+    if states:
+        jobs = [job for job in jobs if job.state in states]
+    if since is not None:
+        jobs = [job for job in jobs if job.created_at is not None and job.created_at >= since]
+    return jobs if limit is None else jobs[:limit]
+
+
+def parse_since(text: str, *, now: datetime | None = None) -> datetime:
+    """``--since``: a duration back from now (``90m``, ``6h``, ``7d``) or an ISO date or
+    time (``2026-01-31``, ``2026-01-31T12:00``, UTC unless it says otherwise)."""
+    from datetime import UTC, timedelta
+
+    from cloudgd.durations import parse_duration
+    from cloudgd.errors import UsageError
+
+    try:
+        return (now or datetime.now(UTC)) - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--since {text!r}: expected a duration (90m, 6h, 7d) or a date (2026-01-31)"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -75,6 +75,9 @@ class Provider(ABC):
         self.run_local = run_local
         self.client_factory = client_factory
         self.runs_dir = runs_dir
+        # The user config's block for this provider (`cloudgd config from-terraform
+        # --format user`): where commands without a spec, like `list`, look.
+        self.user_settings: dict[str, Any] = {}
 
     # -- planning (pure) -------------------------------------------------
     @abstractmethod

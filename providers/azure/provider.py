@@ -298,7 +298,11 @@ class AzureProvider(Provider):
 
     # -- list ----------------------------------------------------------------------
     def list(self, prefix: str | None = None) -> list[JobStatus]:
-        scope = self.scope or _scope_from_env(rehearsal=self.backend == "fake")
+        scope = (
+            self.scope
+            or _scope_from_settings(self.user_settings)
+            or _scope_from_env(rehearsal=self.backend == "fake")
+        )
         endpoint = self._fake_endpoint() if self.backend == "fake" else None
         client = self._connect(scope, self.backend, endpoint, AzureOptions().max_retries)
         found = []
@@ -329,6 +333,15 @@ def _tier(text: str) -> str:
 
 def _ended(raw: str | None) -> bool:
     return job_state(raw).terminal
+
+
+def _scope_from_settings(settings: dict[str, Any]) -> WorkspaceScope | None:
+    """The workspace the user config names, when it names all three parts."""
+    parts = [settings.get(key) for key in ("subscription_id", "resource_group", "workspace")]
+    if not all(isinstance(part, str) and part for part in parts):
+        return None
+    sub, rg, ws = (str(part) for part in parts)
+    return WorkspaceScope(sub, rg, ws)
 
 
 def _scope_from_env(*, rehearsal: bool) -> WorkspaceScope:

@@ -381,12 +381,19 @@ class GcpProvider(Provider):
 
     def _list_scope(self) -> tuple[Any, str, str | None]:
         """(api, ``projects/<p>/locations/<l>``, endpoint) where ``list`` looks."""
+        configured = self.user_settings
         project = (
             self.project
+            or configured.get("project")
             or os.environ.get("GOOGLE_CLOUD_PROJECT")
             or os.environ.get("CLOUDSDK_CORE_PROJECT")
         )
-        location = self.location or os.environ.get("CLOUDGD_GCP_LOCATION") or "us-central1"
+        location = (
+            self.location
+            or configured.get("location")
+            or os.environ.get("CLOUDGD_GCP_LOCATION")
+            or "us-central1"
+        )
         endpoint = self._fake_endpoint() if self.backend == "fake" else None
         api = self._api(location, endpoint, project)
         project = project or getattr(api, "default_project", None)
@@ -395,6 +402,7 @@ class GcpProvider(Provider):
         if not project:
             raise UsageError(
                 "gcp: no project to list jobs in",
-                hint="set GOOGLE_CLOUD_PROJECT (and CLOUDGD_GCP_LOCATION, default us-central1)",
+                hint="set providers.gcp.project in the user config (`cloudgd config`) or "
+                "GOOGLE_CLOUD_PROJECT (and CLOUDGD_GCP_LOCATION, default us-central1)",
             )
         return api, f"projects/{project}/locations/{location}", endpoint
