@@ -205,7 +205,8 @@ class AwsProvider(Provider):
             raise NoMetricsError(
                 f"{handle.job}: no metrics yet ({uri} does not exist; job state "
                 f"{described.get('TrainingJobStatus')})",
-                hint="SageMaker uploads the trainer's output when the job ends; until then "
+                hint=_rehearsal_hint(handle)
+                or "SageMaker uploads the trainer's output when the job ends; until then "
                 f"follow it with: cloudgd logs --follow '{handle}'",
             )
         extract_run_files(archive, dest)
@@ -245,7 +246,7 @@ class AwsProvider(Provider):
             raise ProviderError(
                 f"{handle.job}: nothing to download yet (no model.tar.gz or output.tar.gz under "
                 f"{output}/{handle.job}/output/; job state {described.get('TrainingJobStatus')})",
-                hint="SageMaker uploads them when the job ends",
+                hint=_rehearsal_hint(handle) or "SageMaker uploads them when the job ends",
             )
         return written
 
@@ -326,3 +327,13 @@ class AwsProvider(Provider):
 
 def _newest_first(status: JobStatus) -> float:
     return -status.created_at.timestamp() if status.created_at else 0.0
+
+
+def _rehearsal_hint(handle: JobHandle) -> str | None:
+    """Why a moto job has no files: moto checks the requests but runs nothing."""
+    if handle.params.get("backend") != "moto":
+        return None
+    return (
+        "a moto rehearsal checks the requests but runs no training; submit with --run-local "
+        "to also run the job here, then use the handle that prints"
+    )
