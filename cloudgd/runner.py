@@ -9,6 +9,7 @@ through here. Nothing in this module prints; progress goes to a ``notify`` callb
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from providers.base import Provider
 
 Notify = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 def _quiet(_line: str) -> None:
@@ -60,6 +62,9 @@ def plan(
 ) -> Planned:
     """The plan ``cloudgd plan`` prints and ``submit`` sends, for a job file or a loaded spec."""
     from cloudgd.cli.planning import plan_job, plan_loaded
+
+    where = source if isinstance(source, str | Path) else source.source
+    log.info("planning %s for provider %s (backend %s)", where, provider, backend)
 
     if isinstance(source, str | Path):
         return plan_job(
@@ -103,8 +108,12 @@ def submit(
     from cloudgd.rehearsal import submit_rehearsal
 
     budget_gate(planned)
+    log.info("budget gate passed for %s", planned.plan.job_name)
     planned, attached = attach_to_earlier_attempt(planned, explicit_key=explicit_key, notify=notify)
     chosen, sent = planned.provider, planned.plan
+    log.info(
+        "submitting %s: %s (%d upload(s) first)", sent.job_name, sent.operation, len(sent.uploads)
+    )
     if run_local:
         status = submit_rehearsal(chosen, sent, planned.loaded.spec, planned.ctx)
     else:
@@ -181,6 +190,7 @@ def wait(
     on_status: Callable[[JobStatus], None] | None = None,
 ) -> JobStatus:
     """Poll until the job ends or ``timeout`` seconds pass; the last status either way."""
+    log.info("waiting for %s (timeout %s s)", handle, timeout)
     return provider.wait(
         handle, timeout=timeout, poll=poll or default_poll(provider), on_status=on_status
     )
@@ -215,6 +225,7 @@ def download(
     """The job's model and outputs into ``dest`` (default: ``./<job name>``): (the folder,
     the files written). Layout: :mod:`cloudgd.download`."""
     folder = Path(dest) if dest is not None else Path.cwd() / Path(handle.job).name
+    log.info("downloading %s into %s", handle, folder)
     return folder, provider.download(handle, folder, progress=progress)
 
 
@@ -240,6 +251,12 @@ def list_jobs(
 
     provider = registry.create(provider_name, backend=backend, endpoint=endpoint)
     provider.user_settings = load_user_settings().get(provider.name, {})
+    log.info(
+        "listing %s jobs (backend %s, user config %s)",
+        provider.name,
+        backend,
+        sorted(provider.user_settings) or "none",
+    )
     jobs = provider.list(prefix)
     if states:
         jobs = [job for job in jobs if job.state in states]
