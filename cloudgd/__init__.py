@@ -23,6 +23,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "Job": "cloudgd.api",
     "Run": "cloudgd.api",
+    "Study": "cloudgd.api",
+    "tune": "cloudgd.api",
     "CloudgdError": "cloudgd.errors",
     "SpecError": "cloudgd.errors",
     "UsageError": "cloudgd.errors",
@@ -48,13 +50,15 @@ __all__ = [
     "ProviderError",
     "Run",
     "SpecError",
+    "Study",
     "UsageError",
     "WaitTimeoutError",
     "__version__",
+    "tune",
 ]
 
 if TYPE_CHECKING:
-    from cloudgd.api import Job, Run
+    from cloudgd.api import Job, Run, Study, tune
     from cloudgd.errors import (
         BudgetError,
         CloudgdError,

@@ -208,6 +208,34 @@ class Job:
             run.wait(timeout=timeout, poll=poll)
         return run
 
+    def tune(
+        self,
+        provider: str,
+        backend: str | None = None,
+        wait: bool = False,
+        *,
+        timeout: float | str | None = None,
+        endpoint: str | None = None,
+        idempotency_key: str | None = None,
+        poll: float | None = None,
+    ) -> Study:
+        """Run the spec's ``tuning:`` search, as ``cloudgd tune`` does → the :class:`Study`.
+
+        ``local`` runs the study here with Optuna and returns once it ended (each trial a
+        real local run); a cloud study is submitted (SageMaker tuning job, Vertex AI
+        HyperparameterTuningJob, Azure ML sweep) and, with ``wait``, followed to its end.
+        The budget covers the whole study. SpecError when the spec has no ``tuning:``.
+        """
+        from cloudgd.tuning import run as tuning
+
+        planned = self._planned(
+            provider, backend, endpoint=endpoint, idempotency_key=idempotency_key
+        )
+        study = Study.from_handle(tuning.start(planned).handle)
+        if wait:
+            study.wait(timeout=timeout, poll=poll)
+        return study
+
     def __repr__(self) -> str:
         where = f", file={str(self._file)!r}" if self._file else ""
         return f"Job(name={self.name!r}{where})"
@@ -328,3 +356,52 @@ def _seconds(timeout: float | str | None) -> float | None:
         return float(parse_duration(timeout))
     except ValueError as error:
         raise UsageError(f"timeout: {error}") from None
+
+
+class Study(Run):
+    """A tuning study, followed from its handle: a :class:`Run` whose status carries every
+    trial (``extra["trials"]``) and the best one, with shortcuts for both."""
+
+    @classmethod
+    def from_handle(cls, handle: str | JobHandle) -> Study:
+        """The study behind a handle (``?kind=tuning`` is added when missing)."""
+        from cloudgd.tuning.handle import as_tuning
+
+        parsed = runner.parse_handle(handle) if isinstance(handle, str) else handle
+        provider, study = runner.open_handle(as_tuning(parsed))
+        return cls(provider, study)
+
+    def trials(self) -> list[dict[str, Any]]:
+        """One dict per trial: number, state, parameter values, metric value, handle."""
+        return [dict(trial) for trial in self.status().extra.get("trials") or []]
+
+    def best(self) -> dict[str, Any] | None:
+        """The best finished trial (its parameters and metric value), or None yet."""
+        best = self.status().extra.get("best")
+        return dict(best) if best else None
+
+    def best_run(self) -> Run | None:
+        """The best finished trial as a Run (for its metrics and model), or None yet."""
+        from cloudgd.tuning.trials import trial_handles
+
+        handles = trial_handles(self.status())
+        return Run.from_handle(handles[0]) if handles else None
+
+    def __repr__(self) -> str:
+        return f"Study({self.handle!r})"
+
+
+def tune(
+    job: Job | str | Path,
+    provider: str,
+    backend: str | None = None,
+    wait: bool = False,
+    *,
+    overrides: Mapping[str, Any] | Sequence[str] | None = None,
+    **options: Any,
+) -> Study:
+    """``cloudgd tune FILE -p PROVIDER`` from Python: :meth:`Job.tune` of a Job or job file."""
+    chosen = job if isinstance(job, Job) else Job.from_yaml(job, overrides=overrides)
+    if overrides and isinstance(job, Job):
+        raise UsageError("overrides apply to a job file; pass them to Job.from_yaml")
+    return chosen.tune(provider, backend, wait, **options)
