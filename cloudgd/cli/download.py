@@ -18,11 +18,12 @@ from cloudgd.cli.options import handle_argument, output_option
     help="Folder to write model/ and output/ into (default: ./<job name>).",
 )
 def command(handle: str, dest: str | None) -> None:
-    """Download a job's model (DIR/model) and its metrics and outputs (DIR/output).
+    """Download a job's model, metrics and outputs.
 
-    Works for local runs, rehearsals (--run-local) and SageMaker jobs (from S3 once
-    the job has ended). Prints each file on stderr as it lands, then the folder on
-    stdout. A model/ or output/ folder already in DIR is never overwritten.
+    The model goes to DIR/model; metrics.jsonl, summary.json and the other outputs go
+    to DIR/output. Works for local runs, rehearsals (--run-local) and SageMaker jobs
+    (from S3 once the job has ended). Prints each file on stderr as it lands, then the
+    folder on stdout. A model/ or output/ folder already in DIR is never overwritten.
     """
     from cloudgd import runner
     from cloudgd.cli.options import settings

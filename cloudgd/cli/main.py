@@ -40,10 +40,10 @@ COMMANDS: dict[str, str] = {
     "download": "cloudgd.cli.download:command",
     "report": "cloudgd.cli.report:command",
     "list": "cloudgd.cli.list_jobs:command",
-    "completion": "cloudgd.cli.completion:command",
     "providers": "cloudgd.cli.providers_list:command",
     "catalog": "cloudgd.cli.catalog:command",
     "config": "cloudgd.cli.config:command",
+    "completion": "cloudgd.cli.completion:command",
 }
 
 EXIT_INTERRUPTED = 130
@@ -170,7 +170,8 @@ def report(error: BaseException, *, debug: bool) -> int:
     default="text",
     envvar="CLOUDGD_OUTPUT",
     show_default=True,
-    help="json: plan, submit, status, list and cost print exactly one JSON document on stdout.",
+    help="json: plan, submit, status, list, cost and download print exactly one JSON document "
+    "on stdout.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option(
