@@ -21,9 +21,10 @@ def command(handle: str, dest: str | None) -> None:
     """Download a job's model, metrics and outputs.
 
     The model goes to DIR/model; metrics.jsonl, summary.json and the other outputs go
-    to DIR/output. Works for local runs, rehearsals (--run-local) and SageMaker jobs
-    (from S3 once the job has ended). Prints each file on stderr as it lands, then the
-    folder on stdout. A model/ or output/ folder already in DIR is never overwritten.
+    to DIR/output. Works for local runs, rehearsals (--run-local), SageMaker jobs (from
+    S3 once the job has ended), Vertex AI jobs (Cloud Storage) and Azure ML jobs (blob).
+    Prints each file on stderr as it lands, then the folder on stdout. A model/ or
+    output/ folder already in DIR is never overwritten.
     """
     from cloudgd import runner
     from cloudgd.cli.options import settings

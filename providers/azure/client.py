@@ -284,14 +284,11 @@ class AzureClient:
             lambda: download_text_from_url(url, self.ml.jobs._requests_pipeline, timeout=30),
         )
 
-    def download_output(
-        self, job_name: str, output_name: str, names: tuple[str, ...], dest: Path
-    ) -> tuple[str, list[str]]:
-        """Copy ``names`` from the job's named output folder to ``dest``.
+    def _output_folder(self, job_name: str, output_name: str) -> tuple[str, Any, str]:
+        """(the output's URI, a ContainerClient, the folder's path in the container).
 
         An output submitted without a path lands at Azure ML's default,
         ``azureml://datastores/workspaceblobstore/paths/azureml/<job>/<output>/``.
-        Returns (the output's URI, the names copied).
         """
         from azure.ai.ml._artifacts._artifact_utilities import get_datastore_info
         from azure.ai.ml._utils._storage_utils import AzureMLDatastorePathUri
@@ -316,9 +313,19 @@ class AzureClient:
             container_name=info["container_name"],
             credential=info["credential"],
         )
+        return uri, container, parsed.path.rstrip("/") + "/"
+
+    def download_output(
+        self, job_name: str, output_name: str, names: tuple[str, ...], dest: Path
+    ) -> tuple[str, list[str]]:
+        """Copy ``names`` from the job's named output folder to ``dest``.
+
+        Returns (the output's URI, the names copied).
+        """
+        uri, container, folder = self._output_folder(job_name, output_name)
         found = []
         for name in names:
-            blob = container.get_blob_client(parsed.path.rstrip("/") + "/" + name)
+            blob = container.get_blob_client(folder + name)
 
             def read(blob: Any = blob) -> bytes:
                 return bytes(blob.download_blob().readall())
@@ -329,6 +336,31 @@ class AzureClient:
             (dest / name).write_bytes(data)
             found.append(name)
         return uri, found
+
+    def download_output_tree(
+        self, job_name: str, output_name: str, dest: Path
+    ) -> tuple[str, list[tuple[str, Path]]]:
+        """Copy everything in the job's named output folder into ``dest``, keeping relative
+        names: (the output's URI, (relative name, file) for each). A name that would land
+        outside ``dest`` is skipped."""
+        uri, container, folder = self._output_folder(job_name, output_name)
+        root = dest.resolve()
+        names = self.call(f"listing {uri}", lambda: [b.name for b in container.list_blobs(folder)])
+        copied: list[tuple[str, Path]] = []
+        for name in names:
+            relative = name[len(folder) :]
+            target = (root / relative).resolve()
+            if not relative or name.endswith("/") or not target.is_relative_to(root):
+                continue
+
+            def read(name: str = name) -> bytes:
+                return bytes(container.get_blob_client(name).download_blob().readall())
+
+            data = self.call(f"downloading {uri}{relative}", read)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            copied.append((relative, target))
+        return uri, copied
 
     # -- compute and code ------------------------------------------------------
     def get_compute(self, name: str) -> ComputeView | None:

@@ -181,6 +181,35 @@ class AzureProvider(Provider):
             )
         return dest
 
+    def download(
+        self,
+        handle: JobHandle,
+        dest: Path,
+        *,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> list[Path]:
+        """The job's ``model`` and ``metrics`` output folders into ``dest/model`` and
+        ``dest/output`` (the trainer's --model-dir and --output-dir)."""
+        if rehearsal_run(handle) is not None:
+            return super().download(handle, dest, progress=progress)
+        from cloudgd.download import check_free
+
+        client = self._for_handle(handle)
+        check_free(dest)
+        written: list[Path] = []
+        for output, part in (("model", "model"), ("metrics", "output")):
+            _uri, copied = client.download_output_tree(handle.job, output, dest / part)
+            for relative, path in copied:
+                written.append(path)
+                if progress is not None:
+                    progress(f"{part}/{relative}", path.stat().st_size)
+        if not written:
+            raise ProviderError(
+                f"{handle.job}: nothing to download yet (its model and metrics outputs are empty)",
+                hint=f"the trainer writes them as it runs; see cloudgd status '{handle}'",
+            )
+        return written
+
     # -- submit ------------------------------------------------------------------
     def _prepare_compute(self, client: Any, extra: dict[str, Any]) -> None:
         request = extra["request"]

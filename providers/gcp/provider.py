@@ -295,6 +295,22 @@ class GcpProvider(Provider):
         api, job, _ = self._resolve(handle)
         return download_run_files(api, job, "jobSpec", "output/", fetched_dir(handle), handle)
 
+    def download(
+        self,
+        handle: JobHandle,
+        dest: Path,
+        *,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> list[Path]:
+        """``<baseOutputDirectory>/model/`` and ``/output/`` into ``dest/model`` and
+        ``dest/output`` (see providers/gcp/download.py)."""
+        if rehearsal_run(handle) is not None:
+            return super().download(handle, dest, progress=progress)
+        from providers.gcp.download import download_job
+
+        api, job, _ = self._resolve(handle)
+        return download_job(api, job, handle, dest, progress)
+
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         local = rehearsal_run(handle)
         if local is not None:

@@ -1,5 +1,6 @@
 """``cloudgd download`` / ``Provider.download``: a job's model and outputs in DEST/model and
-DEST/output, from a local run, a rehearsal's local run, or SageMaker's archives in S3 (moto).
+DEST/output, from a local run, a rehearsal's local run, SageMaker's archives in S3 (moto)
+or a Vertex AI job's folders in Cloud Storage (the fake).
 """
 
 from __future__ import annotations
@@ -15,10 +16,18 @@ from cloudgd.errors import ProviderError, UsageError
 from cloudgd.plan import JobHandle, RenderContext
 from providers.local.provider import LocalProvider
 from tests.report.conftest import WriteRun, trainer_records
-from tests.report.test_fetch import NOW_CTX, _bundle, _metrics_bytes, _spec, _tar_gz, moto_aws
+from tests.report.test_fetch import (
+    NOW_CTX,
+    _bundle,
+    _metrics_bytes,
+    _spec,
+    _tar_gz,
+    gcp_fake,
+    moto_aws,
+)
 from tests.report.test_live import HANDLE, _Lines
 
-__all__ = ["moto_aws"]  # the fixture, used by name below
+__all__ = ["gcp_fake", "moto_aws"]  # the fixtures, used by name below
 
 RECORDS = trainer_records(epochs=2, steps_per_epoch=4)
 
@@ -150,3 +159,80 @@ def test_the_command_exits_3_for_a_run_that_does_not_exist(tmp_path: Path) -> No
     result = CliRunner().invoke(cli, ["download", f"local://{tmp_path}/nope"])
     assert result.exit_code == 3
     assert "no local run" in result.stderr
+
+
+@pytest.mark.slow
+def test_gcp_copies_the_model_and_output_folders_from_cloud_storage(
+    gcp_fake: str, tmp_path: Path
+) -> None:
+    from providers.gcp.client import make_api
+    from providers.gcp.provider import GcpProvider
+
+    project, bucket = "cloudgd-test-123", "gs://cloudgd-test-staging"
+    spec = _spec({"gcp": {"project": project, "staging_bucket": bucket}})
+    provider = GcpProvider(backend="fake", endpoint=gcp_fake)
+    plan = provider.plan(spec, RenderContext(**NOW_CTX, bundle=_bundle(tmp_path, "sdist")))
+    handle = JobHandle.parse(provider.submit(plan).handle)
+
+    with pytest.raises(ProviderError, match="nothing to download yet"):
+        provider.download(handle, tmp_path / "early")
+
+    base = plan.request["customJob"]["jobSpec"]["baseOutputDirectory"]["outputUriPrefix"]
+    api = make_api(location="us-central1", endpoint=gcp_fake, project=project)
+    files = {"model/model.pt": b"weights", "model/sub/config.json": b"{}", **{
+        f"output/{name}": data for name, data in _metrics_bytes().items()
+    }}  # fmt: skip
+    for name, data in files.items():
+        source = tmp_path / "up"
+        source.write_bytes(data)
+        api.upload(str(source), f"{base}{name}", None, project)
+    seen: list[str] = []
+    dest = tmp_path / "got"
+    provider.download(handle, dest, progress=lambda name, _size: seen.append(name))
+    assert _files(dest) == sorted(files)
+    assert sorted(seen) == sorted(files)
+    assert (dest / "model" / "model.pt").read_bytes() == b"weights"
+
+
+@pytest.mark.slow
+def test_azure_copies_the_model_and_metrics_outputs_from_blob_storage(tmp_path: Path) -> None:
+    import threading
+
+    from providers.azure.fake import serve
+    from providers.azure.fake_common import UPLOAD_CONTAINER
+    from providers.azure.fake_store import FakeStore
+    from providers.azure.provider import AzureProvider
+
+    store = FakeStore(step_seconds=0.2, run_steps=3)
+    server = serve("127.0.0.1", 0, store, tmp_path / "requests.log")
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        workspace = {
+            "subscription_id": "11111111-2222-3333-4444-555555555555",
+            "resource_group": "ml-rg",
+            "workspace": "ml-ws",
+            "manage_compute": True,
+        }
+        provider = AzureProvider(backend="fake", endpoint=server.plain_url, poll_seconds=0.1)
+        plan = provider.plan(
+            _spec({"azure": workspace}), RenderContext(**NOW_CTX, bundle=_bundle(tmp_path))
+        )
+        handle = JobHandle.parse(provider.submit(plan).handle)
+        with pytest.raises(ProviderError, match="nothing to download yet"):
+            provider.download(handle, tmp_path / "early")
+
+        files = {"model/model.pt": b"weights", "output/metrics.jsonl": b"{}\n"}
+        folders = {"model": "model", "output": "metrics"}
+        for name, data in files.items():
+            part, _, rest = name.partition("/")
+            key = f"azureml/{handle.job}/{folders[part]}/{rest}"
+            store.put_blob(UPLOAD_CONTAINER, key, data, {})
+        dest = tmp_path / "got"
+        provider.download(handle, dest)
+        assert _files(dest) == sorted(files)
+        assert (dest / "model" / "model.pt").read_bytes() == b"weights"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
