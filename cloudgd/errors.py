@@ -69,8 +69,15 @@ class JobFailedError(CloudgdError):
     exit_code = 4
 
 
+class WaitTimeoutError(CloudgdError):
+    """A wait's timeout expired while the job was still running. Exit code 124."""
+
+    exit_code = 124
+
+
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_SPEC = 2
 EXIT_PROVIDER = 3
 EXIT_JOB_FAILED = 4
+EXIT_TIMEOUT = 124  # like timeout(1): the job is still running

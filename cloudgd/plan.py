@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cloudgd import __version__
 from cloudgd.errors import UsageError
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -46,7 +47,7 @@ class RenderContext(BaseModel):
     bundle: BundleRef | None = Field(
         default=None, description="The code bundle to upload, when the job uses a prebuilt image."
     )
-    cloudgd_version: str = Field(default="0.1.0", description="Version recorded in job tags.")
+    cloudgd_version: str = Field(default=__version__, description="Version recorded in job tags.")
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="User-level provider settings (e.g. from `cloudgd config from-terraform`).",

@@ -7,6 +7,7 @@ from a handle URI alone, so separate CLI invocations need no local database.
 
 from __future__ import annotations
 
+import builtins
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -74,6 +75,9 @@ class Provider(ABC):
         self.run_local = run_local
         self.client_factory = client_factory
         self.runs_dir = runs_dir
+        # The user config's block for this provider (`cloudgd config from-terraform
+        # --format user`): where commands without a spec, like `list`, look.
+        self.user_settings: dict[str, Any] = {}
 
     # -- planning (pure) -------------------------------------------------
     @abstractmethod
@@ -120,6 +124,29 @@ class Provider(ABC):
         raise ProviderError(
             f"provider {self.name} cannot fetch a job's metrics files",
             hint="`cloudgd logs HANDLE` shows the metric lines the trainer printed",
+        )
+
+    def download(
+        self,
+        handle: JobHandle,
+        dest: Path,
+        *,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> builtins.list[Path]:  # the bare name is the list() method here
+        """Copy the job's model to ``dest/model`` and its outputs (metrics included) to
+        ``dest/output``; the files written (layout: :mod:`cloudgd.download`).
+
+        A rehearsal handle (``?run=``) downloads its local run's files, for every provider.
+        """
+        run = rehearsal_run(handle)
+        if run is not None:
+            from cloudgd import registry
+
+            local = registry.create("local", runs_dir=self.runs_dir)
+            return local.download(run, dest, progress=progress)
+        raise ProviderError(
+            f"provider {self.name} cannot download a job's files yet",
+            hint="`cloudgd report HANDLE` reads its metrics where the provider can fetch them",
         )
 
     def wait(

@@ -6,6 +6,18 @@ import click
 
 from cloudgd.cli.options import backend_options, output_option
 
+# JobState's values, written out so `cloudgd --help` need not import pydantic.
+STATES = (
+    "PENDING",
+    "STARTING",
+    "RUNNING",
+    "STOPPING",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELLED",
+    "UNKNOWN",
+)
+
 
 @click.command()
 @output_option
@@ -18,20 +30,56 @@ from cloudgd.cli.options import backend_options, output_option
     help="Which provider's jobs to list.",
 )
 @click.option("--prefix", default=None, metavar="TEXT", help="Only jobs whose name starts so.")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(STATES, case_sensitive=False),
+    help="Only jobs in this state (repeatable: --state RUNNING --state PENDING).",
+)
+@click.option(
+    "--since",
+    metavar="WHEN",
+    default=None,
+    help="Only jobs created since: a duration back from now (6h, 7d) or a date (2026-01-31).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, metavar="N", help="At most N (newest)."
+)
 @backend_options
-def command(provider: str, prefix: str | None, backend: str, endpoint: str | None) -> None:
+def command(
+    provider: str,
+    prefix: str | None,
+    states: tuple[str, ...],
+    since: str | None,
+    limit: int | None,
+    backend: str,
+    endpoint: str | None,
+) -> None:
     """List jobs cloudgd created, newest first."""
-    from cloudgd import registry
+    from cloudgd import runner
     from cloudgd.cli.options import settings
     from cloudgd.cli.output import emit_json, human_console, state_text, status_document
+    from cloudgd.plan import JobState
 
-    jobs = registry.create(provider, backend=backend, endpoint=endpoint).list(prefix)
+    jobs = runner.list_jobs(
+        provider,
+        backend=backend,
+        endpoint=endpoint,
+        prefix=prefix,
+        states=[JobState(state.upper()) for state in states],
+        since=runner.parse_since(since) if since else None,
+        limit=limit,
+    )
     if settings().json:
         emit_json({"provider": provider, "jobs": [status_document(job) for job in jobs]})
         return
     out = human_console()
     if not jobs:
-        out.print(f"no {provider} jobs" + (f" starting with {prefix!r}" if prefix else ""))
+        if states or since:
+            out.print(f"no {provider} jobs match those filters")
+        else:
+            out.print(f"no {provider} jobs" + (f" starting with {prefix!r}" if prefix else ""))
         return
     from rich.markup import escape
     from rich.table import Table

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import click
 
 from cloudgd import __version__
-from cloudgd.cli.options import Settings
+from cloudgd.cli.options import Settings, quiet_callback, verbose_callback, verbosity_params
 from cloudgd.errors import CloudgdError
 
 # Order is the order `cloudgd --help` lists them: the loop first, then job commands.
@@ -37,12 +37,14 @@ COMMANDS: dict[str, str] = {
     "logs": "cloudgd.cli.logs:command",
     "wait": "cloudgd.cli.wait:command",
     "cancel": "cloudgd.cli.cancel:command",
+    "download": "cloudgd.cli.download:command",
     "report": "cloudgd.cli.report:command",
     "list": "cloudgd.cli.list_jobs:command",
     "providers": "cloudgd.cli.providers_list:command",
     "catalog": "cloudgd.cli.catalog:command",
     "config": "cloudgd.cli.config:command",
     "data": "cloudgd.cli.data:command",
+    "completion": "cloudgd.cli.completion:command",
 }
 
 EXIT_INTERRUPTED = 130
@@ -70,7 +72,7 @@ class CloudgdGroup(click.Group):
         command = getattr(importlib.import_module(module_name), attribute)
         if not isinstance(command, click.Command):
             raise TypeError(f"{target} is not a click command")
-        return command
+        return with_verbosity(command)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -102,9 +104,23 @@ class CloudgdGroup(click.Group):
             code = result if isinstance(result, int) else 0
         except BaseException as error:  # the boundary: everything ends here, once
             code = report(error, debug=settings.debug or bool(os.environ.get("CLOUDGD_DEBUG")))
+        finally:
+            from cloudgd.cli.verbosity import reset
+
+            reset()
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def with_verbosity(command: click.Command) -> click.Command:
+    """``command`` (and a group's subcommands) taking ``-v``/``-q`` after its name too."""
+    if not any(param.name == "verbose" for param in command.params):
+        command.params.extend(verbosity_params())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_verbosity(sub)
+    return command
 
 
 def report(error: BaseException, *, debug: bool) -> int:
@@ -155,9 +171,27 @@ def report(error: BaseException, *, debug: bool) -> int:
     default="text",
     envvar="CLOUDGD_OUTPUT",
     show_default=True,
-    help="json: plan, submit, status, list and cost print exactly one JSON document on stdout.",
+    help="json: plan, submit, status, list, cost and download print exactly one JSON document "
+    "on stdout.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    expose_value=False,
+    callback=verbose_callback,
+    help="More detail on stderr (repeatable: -vv debug, -vvv the cloud SDKs too). "
+    "Also accepted after the command name.",
+)
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    expose_value=False,
+    callback=quiet_callback,
+    help="Only results and errors: no progress lines on stderr. Also after the command name.",
+)
 @click.version_option(__version__, "--version", prog_name="cloudgd")
 @click.pass_context
 def cli(ctx: click.Context, output: str, debug: bool) -> None:

@@ -17,10 +17,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class Settings:
-    """Global options (``--output``, ``--debug``); filled in by the group's callback."""
+    """Global options (``--output``, ``--debug``, ``-v``, ``-q``); filled in by callbacks."""
 
     output: str = "text"
     debug: bool = False
+    verbose: int = 0
+    quiet: bool = False
 
     @property
     def json(self) -> bool:
@@ -28,9 +30,9 @@ class Settings:
 
 
 def settings() -> Settings:
-    """The current invocation's settings."""
-    ctx = click.get_current_context()
-    found = ctx.find_object(Settings)
+    """The current invocation's settings (defaults outside a command, e.g. from Python)."""
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_object(Settings) if ctx is not None else None
     return found if found is not None else Settings()
 
 
@@ -134,3 +136,42 @@ gate_options = _compose(
         "e.g. val_loss=0.3 (repeatable).",
     ),
 )
+
+
+def verbose_callback(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    """``-v``: count it into the settings and show log records at that level."""
+    if value:
+        chosen = ctx.ensure_object(Settings)
+        chosen.verbose += value
+        from cloudgd.cli.verbosity import show_logs
+
+        show_logs(chosen.verbose)
+
+
+def quiet_callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``-q``: progress lines off."""
+    if value:
+        ctx.ensure_object(Settings).quiet = True
+
+
+def verbosity_params() -> list[click.Parameter]:
+    """``-v/--verbose`` (repeatable) and ``-q/--quiet``: new instances for one command.
+
+    The group adds them to every command, so they work before or after its name.
+    """
+    return [
+        click.Option(
+            ["-v", "--verbose"],
+            count=True,
+            expose_value=False,
+            callback=verbose_callback,
+            help="More detail on stderr: -v what cloudgd does, -vv debug, -vvv the cloud SDKs too.",
+        ),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=quiet_callback,
+            help="Only results and errors: no progress lines on stderr.",
+        ),
+    ]

@@ -46,7 +46,11 @@ def human_console() -> Console:
 
 
 def note(text: str) -> None:
-    """One line of progress or advice for people, on stderr."""
+    """One line of progress or advice for people, on stderr; ``-q`` keeps only warnings."""
+    from cloudgd.cli.options import settings
+
+    if settings().quiet and not text.startswith(("warning", "cloudgd: warning")):
+        return
     click.echo(text, err=True)
 
 

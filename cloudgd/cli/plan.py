@@ -28,11 +28,12 @@ def command(
     """Show the exact provider request; create nothing."""
     from pathlib import Path
 
+    from cloudgd import runner
     from cloudgd.cli.options import settings
     from cloudgd.cli.output import human_console, note, render_plan
-    from cloudgd.cli.planning import plan_job, warn_budget
+    from cloudgd.cli.planning import warn_budget
 
-    planned = plan_job(
+    planned = runner.plan(
         file,
         provider,
         overrides=overrides,

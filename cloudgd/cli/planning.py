@@ -80,7 +80,30 @@ def plan_job(
     env: Mapping[str, str] | None = None,
 ) -> Planned:
     """Load ``file``, build the bundle if the provider ships one, and render the plan."""
-    loaded = load_spec(file, overrides)
+    return plan_loaded(
+        load_spec(file, overrides),
+        provider_name,
+        idempotency_key=idempotency_key,
+        backend=backend,
+        endpoint=endpoint,
+        run_local=run_local,
+        now=now,
+        env=env,
+    )
+
+
+def plan_loaded(
+    loaded: LoadedSpec,
+    provider_name: str,
+    *,
+    idempotency_key: str | None = None,
+    backend: str = "cloud",
+    endpoint: str | None = None,
+    run_local: bool = False,
+    now: datetime | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Planned:
+    """Render the plan of an already loaded spec (the Python API's ``Job(spec)``)."""
     # `cloudgd config from-terraform --format user` defaults fill what the spec leaves
     # unset; the spec always wins. The filled spec is what gets hashed into the job name.
     settings = load_user_settings()

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from cloudgd.cli.options import backend_options, gate_options, planning_options, poll_option
-
-if TYPE_CHECKING:
-    from cloudgd.cli.planning import Planned
 
 
 @click.command()
@@ -65,7 +60,7 @@ def command(
     --follow and --wait exit 4 when the job fails or is cancelled, or when it
     misses a --min-metric/--max-metric gate.
     """
-    from cloudgd.cli.handles import default_poll
+    from cloudgd import runner
     from cloudgd.cli.options import settings
     from cloudgd.cli.outcome import (
         estimate_or_none,
@@ -75,13 +70,11 @@ def command(
         with_summary_metrics,
     )
     from cloudgd.cli.output import emit_json, human_console, note, render_plan, status_document
-    from cloudgd.cli.planning import budget_gate, plan_job
-    from cloudgd.plan import JobHandle
-    from cloudgd.rehearsal import submit_rehearsal
+    from cloudgd.cli.planning import budget_gate
 
     json_mode = settings().json
     gates = gates_from_flags(min_metrics, max_metrics, waits=wait or follow or dry_run)
-    planned = plan_job(
+    planned = runner.plan(
         file,
         provider,
         overrides=overrides,
@@ -90,10 +83,9 @@ def command(
         endpoint=endpoint,
         run_local=run_local,
     )
-    chosen, plan = planned.provider, planned.plan
     if dry_run:
         if json_mode:
-            document = {"dry_run": True, "handle": plan.handle, "state": None}
+            document = {"dry_run": True, "handle": planned.plan.handle, "state": None}
             emit_json({**document, "plan": planned.shown.model_dump(mode="json")})
         else:
             render_plan(human_console(), planned.shown)
@@ -104,16 +96,15 @@ def command(
             note(f"dry run: {data_from} was not uploaded")
         return
 
-    budget_gate(planned)
-    if data_from:
-        upload_data_from(planned, data_from)
-    planned, attached = attach_to_earlier_attempt(planned, explicit_key=idempotency_key)
-    chosen, plan = planned.provider, planned.plan
-    if run_local:
-        status = submit_rehearsal(chosen, plan, planned.loaded.spec, planned.ctx)
-    else:
-        status = chosen.submit(plan)
-    handle = JobHandle.parse(status.handle or plan.handle)
+    submitted = runner.submit(
+        planned,
+        explicit_key=idempotency_key,
+        run_local=run_local,
+        data_from=data_from,
+        notify=note,
+    )
+    planned, status, handle = submitted.planned, submitted.status, submitted.handle
+    chosen, plan, attached = planned.provider, planned.plan, submitted.attached
     note(f"submitted {plan.job_name} to {chosen.name}: {status.state.value}")
     if not json_mode:
         click.echo(str(handle))
@@ -132,9 +123,7 @@ def command(
     else:
         from cloudgd.cli.wait import waiter
 
-        status = chosen.wait(
-            handle, poll=poll or default_poll(chosen), on_status=waiter(status.state)
-        )
+        status = runner.wait(chosen, handle, poll=poll, on_status=waiter(status.state))
     if follow:  # --wait already printed each state change, the last one included
         reason = f" ({status.message})" if status.message else ""
         note(f"{status.name}: {status.state.value}{reason}")
@@ -151,50 +140,3 @@ def command(
     if json_mode:
         emit_json({**result.document(), "status": status_document(status)})
     finish(result, waited=wait or follow)
-
-
-def attach_to_earlier_attempt(
-    planned: Planned, *, explicit_key: str | None
-) -> tuple[Planned, bool]:
-    """In a CI re-run, the plan of the job an earlier attempt started, if it should be reused.
-
-    See :mod:`cloudgd.ci.reattach`; a key the user chose names exactly one job.
-    """
-    if explicit_key is not None:
-        return planned, False
-    import dataclasses
-    import os
-
-    from cloudgd.ci.environment import detect
-    from cloudgd.ci.reattach import find_earlier_job
-    from cloudgd.cli.output import note
-
-    run = detect(os.environ)
-    if run is None:
-        return planned, False
-    earlier = find_earlier_job(planned.provider, planned.loaded.spec, planned.ctx, run)
-    if earlier is None:
-        return planned, False
-    note(
-        f"attempt {run.attempt} of this CI run: attaching to {earlier.plan.job_name}, which "
-        f"attempt {earlier.attempt} started ({earlier.status.state.value})"
-    )
-    return dataclasses.replace(planned, plan=earlier.plan, ctx=earlier.ctx), True
-
-
-def upload_data_from(planned: Planned, path: str) -> None:
-    """``--data-from``: put ``path`` at the spec's ``trainer.data.uri`` through the provider."""
-    from pathlib import Path
-
-    from cloudgd.cli.data import upload
-    from cloudgd.cli.output import note
-    from cloudgd.errors import UsageError
-
-    uri = planned.loaded.spec.trainer.data.uri
-    if not uri or "://" not in uri or uri.startswith("file://"):
-        raise UsageError(
-            f"--data-from: trainer.data.uri must name cloud storage to upload to (it is {uri!r})",
-            hint="set it, e.g. --set trainer.data.uri=s3://cloudgd-rehearsal/data/train.csv",
-        )
-    written = upload(planned.provider, Path(path), uri)
-    note(f"uploaded {len(written)} file(s) from {path} to {uri}")

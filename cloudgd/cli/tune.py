@@ -20,26 +20,8 @@ from typing import Any
 import click
 
 from cloudgd.cli.options import backend_options, gate_options, planning_options, poll_option
-
-
-def tuning_plan(planned: Any) -> Any:
-    """The provider's tuning plan, rendered with the same context as its single-job plan."""
-    from cloudgd.errors import UsageError
-
-    spec, ctx, provider = planned.loaded.spec, planned.ctx, planned.provider
-    if provider.name == "aws":
-        from providers.aws.tuning import render_tuning
-
-        return render_tuning(spec, ctx, rehearsal=provider.rehearsal)
-    if provider.name == "gcp":
-        from providers.gcp.tuning import render_tuning as render_vertex
-
-        return render_vertex(spec, ctx, rehearsal=provider.backend == "fake")
-    if provider.name == "azure":
-        from providers.azure.tuning import render_sweep
-
-        return render_sweep(spec, ctx, rehearsal=provider.backend == "fake")
-    raise UsageError(f"provider {provider.name} has no tuning request to plan")
+from cloudgd.tuning.run import budget_gate as _budget_gate
+from cloudgd.tuning.run import submit_tuning, tuning_plan
 
 
 @click.command()
@@ -91,15 +73,15 @@ def command(
     cloudgd tune job.yaml -p gcp --wait --min-metric val_accuracy=0.95
     cloudgd tune job.yaml -p aws --backend moto --run-local --wait
     """
+    from cloudgd import runner
     from cloudgd.cli.options import settings
     from cloudgd.cli.outcome import gates_from_flags
     from cloudgd.cli.output import emit_json, human_console, note, render_plan
-    from cloudgd.cli.planning import plan_job
     from cloudgd.tuning.cost import require_tuning
 
     local = provider == "local" or run_local
     gates = gates_from_flags(min_metrics, max_metrics, waits=wait or local or dry_run)
-    planned = plan_job(
+    planned = runner.plan(
         file,
         provider,
         overrides=overrides,
@@ -185,45 +167,14 @@ def _enforce_gates(status: Any, gates: Any) -> None:
     )
 
 
-def submit_tuning(provider: Any, plan: Any) -> Any:
-    """Send the tuning plan through the provider's tuner; its status (a tuning handle)."""
-    if provider.name == "aws":
-        from providers.aws.tuning import submit_tuning as submit_aws
-
-        return submit_aws(provider, plan)
-    if provider.name == "gcp":
-        from providers.gcp.tuning_jobs import submit_tuning as submit_vertex
-
-        return submit_vertex(provider, plan)
-    from providers.azure.tuning_jobs import submit_sweep
-
-    return submit_sweep(provider, plan)
-
-
-def _budget_gate(planned: Any) -> None:
-    from cloudgd.cli.planning import CLOUD_PROVIDERS
-
-    spec = planned.loaded.spec
-    if spec.limits.max_cost_usd is None or planned.provider.name not in CLOUD_PROVIDERS:
-        return
-    from cloudgd.cost.budget import enforce_budget
-    from cloudgd.cost.select import choice_for_spec
-    from cloudgd.tuning.cost import trial_spec
-
-    # Each trial gets budget / trials, so this refuses when trials × worst case > budget.
-    trial = trial_spec(spec)
-    enforce_budget(trial, choice_for_spec(trial, planned.provider.name))
-
-
 def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> Any:
-    from pathlib import Path
-
     from cloudgd.cli.output import emit_json, note
-    from providers.local.tuning import LocalStudy, study_handle, workers
+    from cloudgd.tuning.run import local_study_dir, run_local_study
+    from providers.local.tuning import study_handle, workers
 
     spec, name = planned.loaded.spec, planned.plan.job_name
     tuning = spec.tuning
-    study_dir = Path(planned.ctx.runs_dir or ".") / "studies" / name
+    study_dir = local_study_dir(planned)
     if dry_run:
         note(
             f"dry run: {tuning.trial_count} local trials, {workers(tuning)} at once, in {study_dir}"
@@ -232,8 +183,7 @@ def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> Any:
             emit_json({"dry_run": True, "handle": study_handle(study_dir)})
         return None
     note(f"study: {study_handle(study_dir)}")
-    study = LocalStudy(spec, study_dir, name=name, now=planned.ctx.now, on_event=note)
-    return _show_study(study.run(), tuning, name, json_mode)
+    return _show_study(run_local_study(planned, on_event=note), tuning, name, json_mode)
 
 
 def _show_study(

@@ -8,18 +8,9 @@ from typing import TYPE_CHECKING
 import click
 
 from cloudgd.cli.options import gate_options, handle_argument, output_option, poll_option
-from cloudgd.errors import CloudgdError
 
 if TYPE_CHECKING:
     from cloudgd.plan import JobState, JobStatus
-
-EXIT_TIMEOUT = 124  # like timeout(1): the job is still running
-
-
-class WaitTimeoutError(CloudgdError):
-    """``wait --timeout`` expired while the job was still running. Exit code 124."""
-
-    exit_code = EXIT_TIMEOUT
 
 
 def waiter(first: JobState | None = None) -> Callable[[JobStatus], None]:
@@ -84,7 +75,7 @@ def command(
     when it failed, was cancelled or missed a gate, 124 when --timeout passed
     first (the job keeps running).
     """
-    from cloudgd.cli.handles import default_poll, open_handle
+    from cloudgd import runner
     from cloudgd.cli.options import settings
     from cloudgd.cli.outcome import finish, gates_from_flags, job_result, with_summary_metrics
     from cloudgd.cli.output import emit_json, human_console, render_status, status_document
@@ -96,13 +87,11 @@ def command(
     except ValueError as error:
         raise UsageError(f"--timeout: {error}") from None
     gates = gates_from_flags(min_metrics, max_metrics, waits=True)
-    provider, parsed = open_handle(handle)
+    provider, parsed = runner.open_handle(handle)
     from cloudgd.tuning.handle import is_tuning
 
     progress = study_waiter() if is_tuning(parsed) else waiter()
-    status = provider.wait(
-        parsed, timeout=seconds, poll=poll or default_poll(provider), on_status=progress
-    )
+    status = runner.wait(provider, parsed, timeout=seconds, poll=poll, on_status=progress)
     backend = parsed.params.get("backend", "cloud")
     status = with_summary_metrics(provider, parsed, status, gates)
     result = job_result(status, provider=provider.name, backend=backend, gates=gates)
@@ -113,8 +102,4 @@ def command(
     else:
         render_status(human_console(), status)
     finish(result, waited=status.state.terminal, show_metrics=settings().json)
-    if not status.state.terminal:
-        raise WaitTimeoutError(
-            f"job {status.name} is still {status.state.value} after --timeout {timeout}",
-            hint="it keeps running; wait again or cancel it",
-        )
+    runner.check_finished(status, timeout_text=f"--timeout {timeout}")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudgd.cost.catalog import Catalog, load_catalog
-from cloudgd.plan import JobHandle, JobStatus
+from cloudgd.plan import JobHandle, JobState, JobStatus
 from cloudgd.report.billing import CLOUDS, Billing, price_on_clouds, price_run
 from cloudgd.report.figure import FigureData, plot_runs
 from cloudgd.report.markdown import RunReport, compare_markdown, run_markdown
@@ -67,7 +67,9 @@ def collect(
         directory = provider.fetch_run_files(handle)
         run = load_run(directory, status.name, where=f"{status.name} ({status.state.value})")
     except NoMetricsError as exc:
-        if status.state.terminal:
+        # A job that succeeded without files (a rehearsal that ran nothing) keeps the
+        # provider's own hint; one that failed early is pointed at its logs.
+        if status.state in (JobState.FAILED, JobState.CANCELLED):
             exc.hint = (
                 f"the job ended {status.state.value} before the trainer logged a metric; "
                 f"see `cloudgd logs '{handle}'`"

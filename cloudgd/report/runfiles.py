@@ -24,7 +24,10 @@ _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 class NoMetricsError(CloudgdError):
-    """A run has not written any metrics (yet). Exit code 1."""
+    """A run has not written any metrics (yet), or its provider has none to give. Exit code 3
+    (1 is for cloudgd's own bugs)."""
+
+    exit_code = 3
 
 
 @dataclass(frozen=True)

@@ -232,12 +232,50 @@ class AwsProvider(Provider):
             raise NoMetricsError(
                 f"{handle.job}: no metrics yet ({uri} does not exist; job state "
                 f"{described.get('TrainingJobStatus')})",
-                hint="SageMaker uploads the trainer's output when the job ends; until then "
+                hint=_rehearsal_hint(handle)
+                or "SageMaker uploads the trainer's output when the job ends; until then "
                 f"follow it with: cloudgd logs --follow '{handle}'",
             )
         extract_run_files(archive, dest)
         archive.unlink()
         return dest
+
+    def download(
+        self,
+        handle: JobHandle,
+        dest: Path,
+        *,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> list[Path]:
+        """``model.tar.gz`` and ``output.tar.gz`` from ``<S3OutputPath>/<job>/output/``,
+        unpacked into ``dest/model`` and ``dest/output``."""
+        if rehearsal_run(handle) is not None:
+            return super().download(handle, dest, progress=progress)
+        from cloudgd.download import check_free, unpack
+
+        conn = self._handle_connection(handle)
+        described = self._describe(self._client("sagemaker", conn), handle.job, conn)
+        if described is None:
+            raise JobNotFoundError(f"no training job {handle.job} in {conn.describe()}")
+        check_free(dest)
+        output = described["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        staging = fetched_dir(handle) / "download"
+        written: list[Path] = []
+        for part in ("model", "output"):
+            archive = staging / f"{part}.tar.gz"
+            uri = f"{output}/{handle.job}/output/{part}.tar.gz"
+            if aws.download_if_exists(self._client("s3", conn), uri, archive, conn):
+                try:
+                    written += unpack(archive, dest, part, progress)
+                finally:
+                    archive.unlink()
+        if not written:
+            raise ProviderError(
+                f"{handle.job}: nothing to download yet (no model.tar.gz or output.tar.gz under "
+                f"{output}/{handle.job}/output/; job state {described.get('TrainingJobStatus')})",
+                hint=_rehearsal_hint(handle) or "SageMaker uploads them when the job ends",
+            )
+        return written
 
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         """CloudWatch lines of every instance, merged by time; with ``follow``, until terminal."""
@@ -316,3 +354,13 @@ class AwsProvider(Provider):
 
 def _newest_first(status: JobStatus) -> float:
     return -status.created_at.timestamp() if status.created_at else 0.0
+
+
+def _rehearsal_hint(handle: JobHandle) -> str | None:
+    """Why a moto job has no files: moto checks the requests but runs nothing."""
+    if handle.params.get("backend") != "moto":
+        return None
+    return (
+        "a moto rehearsal checks the requests but runs no training; submit with --run-local "
+        "to also run the job here, then use the handle that prints"
+    )

@@ -284,14 +284,11 @@ class AzureClient:
             lambda: download_text_from_url(url, self.ml.jobs._requests_pipeline, timeout=30),
         )
 
-    def download_output(
-        self, job_name: str, output_name: str, names: tuple[str, ...], dest: Path
-    ) -> tuple[str, list[str]]:
-        """Copy ``names`` from the job's named output folder to ``dest``.
+    def _output_folder(self, job_name: str, output_name: str) -> tuple[str, Any, str]:
+        """(the output's URI, a ContainerClient, the folder's path in the container).
 
         An output submitted without a path lands at Azure ML's default,
         ``azureml://datastores/workspaceblobstore/paths/azureml/<job>/<output>/``.
-        Returns (the output's URI, the names copied).
         """
         job = self.find(f"job {job_name}", lambda: self.ml.jobs.get(job_name))
         if job is None:
@@ -301,9 +298,19 @@ class AzureClient:
             f"azureml://datastores/workspaceblobstore/paths/azureml/{job_name}/{output_name}/"
         )
         container, path = self._container(uri)
+        return uri, container, path.rstrip("/") + "/"
+
+    def download_output(
+        self, job_name: str, output_name: str, names: tuple[str, ...], dest: Path
+    ) -> tuple[str, list[str]]:
+        """Copy ``names`` from the job's named output folder to ``dest``.
+
+        Returns (the output's URI, the names copied).
+        """
+        uri, container, folder = self._output_folder(job_name, output_name)
         found = []
         for name in names:
-            blob = container.get_blob_client(path.rstrip("/") + "/" + name)
+            blob = container.get_blob_client(folder + name)
 
             def read(blob: Any = blob) -> bytes:
                 return bytes(blob.download_blob().readall())
@@ -314,6 +321,31 @@ class AzureClient:
             (dest / name).write_bytes(data)
             found.append(name)
         return uri, found
+
+    def download_output_tree(
+        self, job_name: str, output_name: str, dest: Path
+    ) -> tuple[str, list[tuple[str, Path]]]:
+        """Copy everything in the job's named output folder into ``dest``, keeping relative
+        names: (the output's URI, (relative name, file) for each). A name that would land
+        outside ``dest`` is skipped."""
+        uri, container, folder = self._output_folder(job_name, output_name)
+        root = dest.resolve()
+        names = self.call(f"listing {uri}", lambda: [b.name for b in container.list_blobs(folder)])
+        copied: list[tuple[str, Path]] = []
+        for name in names:
+            relative = name[len(folder) :]
+            target = (root / relative).resolve()
+            if not relative or name.endswith("/") or not target.is_relative_to(root):
+                continue
+
+            def read(name: str = name) -> bytes:
+                return bytes(container.get_blob_client(name).download_blob().readall())
+
+            data = self.call(f"downloading {uri}{relative}", read)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            copied.append((relative, target))
+        return uri, copied
 
     def _container(self, uri: str) -> tuple[Any, str]:
         """The blob container behind an ``azureml://datastores/...`` URI, and the path."""

@@ -182,6 +182,35 @@ class AzureProvider(Provider):
             )
         return dest
 
+    def download(
+        self,
+        handle: JobHandle,
+        dest: Path,
+        *,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> list[Path]:
+        """The job's ``model`` and ``metrics`` output folders into ``dest/model`` and
+        ``dest/output`` (the trainer's --model-dir and --output-dir)."""
+        if rehearsal_run(handle) is not None:
+            return super().download(handle, dest, progress=progress)
+        from cloudgd.download import check_free
+
+        client = self._for_handle(handle)
+        check_free(dest)
+        written: list[Path] = []
+        for output, part in (("model", "model"), ("metrics", "output")):
+            _uri, copied = client.download_output_tree(handle.job, output, dest / part)
+            for relative, path in copied:
+                written.append(path)
+                if progress is not None:
+                    progress(f"{part}/{relative}", path.stat().st_size)
+        if not written:
+            raise ProviderError(
+                f"{handle.job}: nothing to download yet (its model and metrics outputs are empty)",
+                hint=f"the trainer writes them as it runs; see cloudgd status '{handle}'",
+            )
+        return written
+
     # -- submit ------------------------------------------------------------------
     def _prepare_compute(self, client: Any, extra: dict[str, Any]) -> None:
         request = extra["request"]
@@ -301,7 +330,11 @@ class AzureProvider(Provider):
 
     # -- list ----------------------------------------------------------------------
     def list(self, prefix: str | None = None) -> list[JobStatus]:
-        scope = self.scope or _scope_from_env(rehearsal=self.backend == "fake")
+        scope = (
+            self.scope
+            or _scope_from_settings(self.user_settings)
+            or _scope_from_env(rehearsal=self.backend == "fake")
+        )
         endpoint = self._fake_endpoint() if self.backend == "fake" else None
         client = self._connect(scope, self.backend, endpoint, AzureOptions().max_retries)
         found = []
@@ -332,6 +365,15 @@ def _tier(text: str) -> str:
 
 def _ended(raw: str | None) -> bool:
     return job_state(raw).terminal
+
+
+def _scope_from_settings(settings: dict[str, Any]) -> WorkspaceScope | None:
+    """The workspace the user config names, when it names all three parts."""
+    parts = [settings.get(key) for key in ("subscription_id", "resource_group", "workspace")]
+    if not all(isinstance(part, str) and part for part in parts):
+        return None
+    sub, rg, ws = (str(part) for part in parts)
+    return WorkspaceScope(sub, rg, ws)
 
 
 def _scope_from_env(*, rehearsal: bool) -> WorkspaceScope:

@@ -360,6 +360,30 @@ class GcpApi:
                     found.append(name)
         return found
 
+    def download_tree(self, prefix: str, dest: Path, project: str) -> list[tuple[str, Path]]:
+        """Copy every object under ``prefix`` (a gs:// prefix ending in /) into ``dest``,
+        keeping names relative to it; (relative name, file) for each. A name that would
+        land outside ``dest`` (``..``, absolute) is skipped."""
+        bucket_name, _, key_prefix = prefix.removeprefix("gs://").partition("/")
+        client = self._storage(project)
+        root = dest.resolve()
+        copied: list[tuple[str, Path]] = []
+        with translated(
+            f"download {prefix}",
+            endpoint=self.endpoint,
+            not_found=f"gs://{bucket_name} does not exist",
+            missing=ProviderError,
+        ):
+            for blob in client.list_blobs(bucket_name, prefix=key_prefix):
+                relative = blob.name[len(key_prefix) :]
+                target = (root / relative).resolve()
+                if not relative or blob.name.endswith("/") or not target.is_relative_to(root):
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                blob.download_to_filename(str(target))
+                copied.append((relative, target))
+        return copied
+
     # -- Cloud Logging ---------------------------------------------------------
     def log_lines(self, project: str, filter_text: str) -> list[LogLine]:
         """Entries matching ``filter_text``, oldest first; entries without text skipped."""

@@ -298,6 +298,22 @@ class GcpProvider(Provider):
         api, job, _ = self._resolve(handle)
         return download_run_files(api, job, "jobSpec", "output/", fetched_dir(handle), handle)
 
+    def download(
+        self,
+        handle: JobHandle,
+        dest: Path,
+        *,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> list[Path]:
+        """``<baseOutputDirectory>/model/`` and ``/output/`` into ``dest/model`` and
+        ``dest/output`` (see providers/gcp/download.py)."""
+        if rehearsal_run(handle) is not None:
+            return super().download(handle, dest, progress=progress)
+        from providers.gcp.download import download_job
+
+        api, job, _ = self._resolve(handle)
+        return download_job(api, job, handle, dest, progress)
+
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         local = rehearsal_run(handle)
         if local is not None:
@@ -384,12 +400,19 @@ class GcpProvider(Provider):
 
     def _list_scope(self) -> tuple[Any, str, str | None]:
         """(api, ``projects/<p>/locations/<l>``, endpoint) where ``list`` looks."""
+        configured = self.user_settings
         project = (
             self.project
+            or configured.get("project")
             or os.environ.get("GOOGLE_CLOUD_PROJECT")
             or os.environ.get("CLOUDSDK_CORE_PROJECT")
         )
-        location = self.location or os.environ.get("CLOUDGD_GCP_LOCATION") or "us-central1"
+        location = (
+            self.location
+            or configured.get("location")
+            or os.environ.get("CLOUDGD_GCP_LOCATION")
+            or "us-central1"
+        )
         endpoint = self._fake_endpoint() if self.backend == "fake" else None
         api = self._api(location, endpoint, project)
         project = project or getattr(api, "default_project", None)
@@ -398,6 +421,7 @@ class GcpProvider(Provider):
         if not project:
             raise UsageError(
                 "gcp: no project to list jobs in",
-                hint="set GOOGLE_CLOUD_PROJECT (and CLOUDGD_GCP_LOCATION, default us-central1)",
+                hint="set providers.gcp.project in the user config (`cloudgd config`) or "
+                "GOOGLE_CLOUD_PROJECT (and CLOUDGD_GCP_LOCATION, default us-central1)",
             )
         return api, f"projects/{project}/locations/{location}", endpoint

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cloudgd import naming
-from cloudgd.errors import JobNotFoundError, UsageError
+from cloudgd.errors import JobNotFoundError, ProviderError, UsageError
 from cloudgd.home import runs_dir as default_runs_dir
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.redact import credential_values, scrub
@@ -169,6 +169,37 @@ class LocalProvider(Provider):
         except (OSError, ValueError, KeyError):
             artifacts = {}
         return find_output_dir(run, artifacts)
+
+    def download(
+        self,
+        handle: JobHandle,
+        dest: Path,
+        *,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> list[Path]:
+        """Copy the run's model dir and output dir (metrics.jsonl, summary.json, ...)."""
+        from cloudgd.download import check_free, copy_tree
+
+        run = self._run(handle)
+        try:
+            artifacts = (run.request().get("layout") or {}).get("artifacts") or {}
+        except (OSError, ValueError, KeyError):
+            artifacts = {}
+        sources = {
+            "model": Path(artifacts.get("model_dir") or run.path / "model"),
+            "output": find_output_dir(run, artifacts),
+        }
+        found = {part: folder for part, folder in sources.items() if folder.is_dir()}
+        if not found:
+            raise ProviderError(
+                f"run {run.path} has no model or outputs yet",
+                hint=f"the trainer writes them as it runs; see cloudgd status '{handle}'",
+            )
+        check_free(dest)
+        written: list[Path] = []
+        for part, folder in found.items():
+            written += copy_tree(folder, dest, part, progress)
+        return written
 
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         run = self._run(handle)

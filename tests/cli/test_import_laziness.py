@@ -69,6 +69,25 @@ def test_import_cloudgd_loads_nothing_heavy(tmp_path: Path) -> None:
     assert json.loads(out) == []
 
 
+def test_the_python_api_loads_nothing_heavy_until_a_job_is_planned(tmp_path: Path) -> None:
+    code = (
+        "import json, sys, cloudgd\n"
+        "job = cloudgd.Job.from_yaml('examples/digits.yaml')\n"
+        "run = cloudgd.Run\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "CLOUDGD_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert json.loads(out) == []
+
+
 def test_help_loads_nothing_heavy(tmp_path: Path) -> None:
     assert loaded_after("--help", tmp_path=tmp_path) == []
 

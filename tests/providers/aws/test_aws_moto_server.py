@@ -94,3 +94,21 @@ def test_rehearsal_round_trip(moto_server: None, real_bundle: BundleRef) -> None
     assert AwsProvider(backend="moto").submit(plan).extra["note"] == "already submitted"
     listed = AwsProvider(backend="moto").list(prefix="digits-")
     assert [s.name for s in listed] == [plan.job_name]
+
+
+def test_report_and_download_of_a_rehearsal_only_job_exit_3_pointing_at_run_local(
+    moto_server: None, real_bundle: BundleRef, tmp_path: Path
+) -> None:
+    """moto runs nothing, so there is nothing to report on: a user error (3), never the
+    internal-error code (1), and the hint says how to rehearse with a real run."""
+    from click.testing import CliRunner
+
+    from cloudgd.cli.main import cli
+
+    provider = AwsProvider(backend="moto")
+    plan = provider.plan(make_spec(providers={}), make_ctx(bundle=real_bundle))
+    handle = provider.submit(plan).handle
+    for args in (["report", handle, "--out", str(tmp_path)], ["download", handle]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 3, result.stderr
+        assert "--run-local" in result.stderr and "internal error" not in result.stderr

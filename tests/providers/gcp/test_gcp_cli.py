@@ -98,3 +98,26 @@ def test_missing_credentials_exit_3_with_one_line(
     code, _, err = cloudgd("status", "gcp://my-project-1/us-central1/123")
     assert code == 3
     assert "no Google Cloud credentials found" in err and "Traceback" not in err
+
+
+def test_list_finds_jobs_in_the_project_of_the_user_config(
+    job_file: str, fake: Fake, cloudgd_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`list` looks where `plan` puts jobs: the project in config.yaml, not only the env's."""
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    monkeypatch.delenv("CLOUDSDK_CORE_PROJECT", raising=False)
+    cloudgd_home.mkdir(parents=True, exist_ok=True)
+    (cloudgd_home / "config.yaml").write_text(
+        "providers:\n  gcp:\n    project: my-config-proj\n    staging_bucket: gs://my-config-b\n"
+    )
+    rehearse = ("-p", "gcp", "--backend", "fake", "--endpoint", fake.url)
+    code, out, err = cloudgd("-o", "json", "submit", job_file, *rehearse, "--idempotency-key", "l")
+    assert code == 0, err
+    handle = json.loads(out)["handle"]
+    assert handle.startswith("gcp://my-config-proj/")
+
+    code, out, err = cloudgd("-o", "json", "list", *rehearse)
+    assert code == 0, err
+    assert [job["handle"] for job in json.loads(out)["jobs"]] == [handle]
+    code, out, _ = cloudgd("-o", "json", "list", *rehearse, "--state", "failed")
+    assert code == 0 and json.loads(out)["jobs"] == []
