@@ -33,6 +33,7 @@ from providers.local.render import build_plan
 from providers.local.rundir import RunDir, now_iso
 from providers.local.staging import create_run_dir, resolve
 from providers.local.supervisor import HIDDEN_ENV_PREFIX
+from providers.local.trust import is_run, trusted_run
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _SUPERVISOR_START_WAIT = 10.0
@@ -149,7 +150,7 @@ class LocalProvider(Provider):
                 f"{handle} is not a local job handle",
                 hint="local handles look like local:///path/to/runs/<job>",
             )
-        run = RunDir(handle.parts[0])
+        run = RunDir(trusted_run(handle.parts[0]))
         if not (run.state_file.exists() or run.plan_file.exists()):
             raise JobNotFoundError(
                 f"no local run at {run.path}",
@@ -226,7 +227,7 @@ class LocalProvider(Provider):
             time.sleep(0.1)
         killed = [procs.signal_group(p, signal.SIGKILL, b) for p, b in ranks]
         sup = state.get("supervisor") or {}
-        if procs.alive(sup.get("pid"), sup.get("start_time")):
+        if procs.is_supervisor(sup.get("pid"), sup.get("start_time"), str(run.path)):
             os.kill(sup["pid"], signal.SIGKILL)
 
         def finish(current: dict[str, Any]) -> None:
@@ -246,7 +247,7 @@ class LocalProvider(Provider):
             return []
         found = []
         for child in sorted(root.iterdir()):
-            if child.name.startswith(".") or not (child / "plan.json").exists():
+            if child.name.startswith(".") or not is_run(child):
                 continue
             if prefix and not child.name.startswith(prefix):
                 continue
@@ -260,11 +261,14 @@ def _studies(root: Path, prefix: str | None) -> list[JobStatus]:
     """Local tuning studies (``<runs>/studies/<name>``) as studies, with tuning handles;
     their trials are runs of the study's own, listed by ``cloudgd status`` on it."""
     from providers.local.study import STATE, StudyDir, study_handle, study_status
+    from providers.local.trust import STUDY_MARKER
 
     if not root.is_dir():
         return []
     return [
         study_status(StudyDir(child), study_handle(child))
         for child in sorted(root.iterdir())
-        if (child / STATE).is_file() and (not prefix or child.name.startswith(prefix))
+        if (child / STATE).is_file()
+        and (child / STUDY_MARKER).is_file()
+        and (not prefix or child.name.startswith(prefix))
     ]

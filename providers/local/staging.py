@@ -25,6 +25,7 @@ from cloudgd.bundle import bundle_entries
 from cloudgd.errors import SpecError
 from providers.local.contracts import PYTHON
 from providers.local.rundir import RunDir, new_state, write_json_atomic
+from providers.local.trust import mark_root, mark_run
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def _write_tree(staging: Path, run: str, plan_json: str, resolved: Resolved) -> 
     lay = request["layout"]
     config_json = json.dumps(request["config"], indent=2, sort_keys=True) + "\n"
     (staging / "logs").mkdir(parents=True)
+    mark_run(staging, request["job_name"])
     (staging / "config.json").write_text(config_json)
     for directory in lay["dirs"]:
         here(directory).mkdir(parents=True, exist_ok=True)
@@ -156,6 +158,7 @@ def create_run_dir(run: RunDir, plan_json: str, resolved: Resolved) -> bool:
     if run.exists():
         return False
     run.path.parent.mkdir(parents=True, exist_ok=True)
+    mark_root(run.path.parent)
     staging = run.path.parent / f".{run.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         _write_tree(staging, str(run.path), plan_json, resolved)
