@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "providers": "cloudgd.cli.providers_list:command",
     "catalog": "cloudgd.cli.catalog:command",
     "config": "cloudgd.cli.config:command",
+    "servers": "cloudgd.cli.servers:command",
 }
 
 EXIT_INTERRUPTED = 130
