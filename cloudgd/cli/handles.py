@@ -7,9 +7,11 @@ directory, or a run's name under the runs directory, is accepted as well.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
-from cloudgd.errors import JobFailedError
+from cloudgd.errors import JobFailedError, UsageError
 from cloudgd.home import runs_dir
 from cloudgd.plan import JobHandle, JobState, JobStatus
 from providers.base import Provider
@@ -24,6 +26,48 @@ def parse_handle(text: str) -> JobHandle:
     return JobHandle.parse(text)
 
 
+def _remote_allowed() -> bool:
+    import click
+
+    from cloudgd.cli.options import Settings
+
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_object(Settings) if ctx is not None else None
+    return bool(found and found.allow_remote_endpoint)
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ::1: addresses that never leave this machine."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint(endpoint: str, *, allow_remote: bool = False) -> None:
+    """Refuse a handle's ``endpoint=`` that is no URL, has a bad port, or leaves this machine.
+
+    A rehearsal sends its fake credentials and the fake's token to the endpoint,
+    so a handle someone else wrote must not send them elsewhere unless asked.
+    """
+    hint = "rehearsal endpoints look like http://127.0.0.1:PORT"
+    split = urlsplit(endpoint)
+    if split.scheme not in ("http", "https") or not split.hostname:
+        raise UsageError(f"handle endpoint= is not an http(s) URL: {endpoint!r}", hint=hint)
+    try:
+        split.port  # noqa: B018 (parsing the port is the check)
+    except ValueError:
+        raise UsageError(f"handle endpoint= has a bad port: {endpoint!r}", hint=hint) from None
+    if not allow_remote and not is_loopback(split.hostname):
+        raise UsageError(
+            f"handle endpoint= is not on this machine: {split.hostname}",
+            hint="rehearsal endpoints must be loopback; pass --allow-remote-endpoint "
+            "if you trust that server with the rehearsal's credentials",
+        )
+
+
 def default_poll(provider: Provider) -> float:
     """Seconds between status checks: local runs are cheap to ask, clouds rate-limit."""
     return 1.0 if provider.name == "local" else 10.0
@@ -34,6 +78,11 @@ def open_handle(text: str) -> tuple[Provider, JobHandle]:
     from cloudgd import registry
 
     handle = parse_handle(text)
+    # parse_qsl drops blank values: an empty endpoint= would silently mean "start one"
+    given = dict(parse_qsl(urlsplit(text).query, keep_blank_values=True)) if "://" in text else {}
+    endpoint = given.get("endpoint", handle.params.get("endpoint"))
+    if endpoint is not None:
+        check_endpoint(endpoint, allow_remote=_remote_allowed())
     provider = registry.create(
         handle.provider,
         backend=handle.params.get("backend", "cloud"),
