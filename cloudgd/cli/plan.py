@@ -26,11 +26,10 @@ def command(
     out: str | None,
 ) -> None:
     """Show the exact provider request; create nothing."""
-    from pathlib import Path
-
     from cloudgd.cli.options import settings
     from cloudgd.cli.output import human_console, note, render_plan
     from cloudgd.cli.planning import plan_job, warn_budget
+    from cloudgd.private_files import write_private
 
     planned = plan_job(
         file,
@@ -43,7 +42,7 @@ def command(
     shown = planned.shown
     text = shown.to_json()
     if out:
-        Path(out).write_text(text, encoding="utf-8")
+        write_private(out, text)
     if settings().json:
         click.echo(text, nl=False)
     else:

@@ -23,6 +23,7 @@ from typing import Any
 
 from cloudgd.bundle import bundle_entries
 from cloudgd.errors import SpecError
+from cloudgd.private_files import write_private
 from providers.local.contracts import PYTHON
 from providers.local.rundir import RunDir, new_state, write_json_atomic
 from providers.local.trust import mark_root, mark_run
@@ -149,7 +150,7 @@ def _write_tree(staging: Path, run: str, plan_json: str, resolved: Resolved) -> 
     if resolved.data is not None:
         for channel in request["data"]["channel_dirs"]:
             stage_data(resolved.data, here(channel))
-    (staging / "plan.json").write_text(plan_json)
+    write_private(staging / "plan.json", plan_json, what="the run's plan.json")
     write_json_atomic(staging / "state.json", new_state(request["job_name"]))
 
 
