@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloudgd.bundle import bundle_entries
+from cloudgd.bundle import bundle_entries, write_entry
 from cloudgd.errors import SpecError
 from cloudgd.private_files import write_private
 from providers.local.contracts import PYTHON
@@ -146,7 +146,7 @@ def _write_tree(staging: Path, run: str, plan_json: str, resolved: Resolved) -> 
         for name, data in entries:
             out = root / name
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(data)
+            write_entry(data, out)
     if resolved.data is not None:
         for channel in request["data"]["channel_dirs"]:
             stage_data(resolved.data, here(channel))
