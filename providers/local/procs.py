@@ -88,6 +88,26 @@ def is_supervisor(pid: object, started: object, run_dir: str) -> bool:
     )
 
 
+def find_supervisor(run_dir: str) -> tuple[int, int | None] | None:
+    """(pid, start time) of a live supervisor of ``run_dir``, found by its command line.
+
+    For a run whose ``state.json`` was lost: the process itself says which run it
+    supervises (``python -m providers.local.supervisor RUN_DIR``).
+    """
+    wanted = os.path.realpath(run_dir)
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        argv = cmdline(pid)
+        if "providers.local.supervisor" in argv and os.path.realpath(argv[-1]) == wanted:
+            born = start_time(pid)
+            if alive(pid, born):
+                return pid, born
+    return None
+
+
 def signal_group(pgid: object, sig: int, started: object = None) -> bool:
     """Send ``sig`` to a rank's process group if its leader is still ours; True if sent."""
     if not alive(pgid, started) or not isinstance(pgid, int):

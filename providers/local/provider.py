@@ -8,6 +8,7 @@ after the submitting CLI was killed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -62,6 +63,16 @@ def hide_credentials(plan: Plan) -> tuple[Plan, dict[str, str]]:
     return plan.model_copy(
         update={"request": request, "summary": scrub(plan.summary, values)}
     ), hidden
+
+
+def _grace_period(run: RunDir) -> float:
+    """The plan's grace period; the default when plan.json cannot be read (the
+    supervisor read it at start, so a damaged plan.json must not block a cancel)."""
+    try:
+        value = run.request().get("grace_period", 10)
+        return float(value) if isinstance(value, int | float) and 0 <= value <= 3600 else 10.0
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return 10.0
 
 
 class LocalProvider(Provider):
@@ -202,8 +213,14 @@ class LocalProvider(Provider):
                 state["cancel_requested_at"] = state.get("cancel_requested_at") or now_iso()
                 state["state"] = st.STOPPING
 
-        run.update_state(request)
-        grace = float(run.request().get("grace_period", 10))
+        try:
+            run.update_state(request)
+        except OSError:
+            # the flag cannot be written (full disk): the supervisor takes SIGTERM as a cancel
+            sup = (run.read_state() or {}).get("supervisor") or {}
+            if procs.is_supervisor(sup.get("pid"), sup.get("start_time"), str(run.path)):
+                os.kill(sup["pid"], signal.SIGTERM)
+        grace = _grace_period(run)
         deadline = time.monotonic() + grace + _CANCEL_SLACK
         while time.monotonic() < deadline:
             state = run.read_state() or {}
@@ -239,7 +256,8 @@ class LocalProvider(Provider):
                     ended_at=now_iso(),
                 )
 
-        run.update_state(finish)
+        with contextlib.suppress(OSError):  # a full disk: status still answers from memory
+            run.update_state(finish)
 
     def list(self, prefix: str | None = None) -> list[JobStatus]:
         root = Path(default_runs_dir(self.runs_dir))
@@ -251,10 +269,24 @@ class LocalProvider(Provider):
                 continue
             if prefix and not child.name.startswith(prefix):
                 continue
-            run = RunDir(child)
-            found.append(to_status(run, observe(run), f"local://{child}"))
+            found.append(_listed(RunDir(child)))
         found += _studies(root / "studies", prefix)
         return sorted(found, key=lambda s: (s.created_at is not None, s.created_at), reverse=True)
+
+
+def _listed(run: RunDir) -> JobStatus:
+    """One run's line in ``list``; a run that cannot be read says so instead of
+    breaking the listing of every other run."""
+    handle = f"local://{run.path}"
+    try:
+        return to_status(run, observe(run), handle)
+    except (OSError, ValueError) as exc:
+        return JobStatus(
+            handle=handle,
+            name=run.name,
+            state=st.to_job_state(None),
+            message=f"cannot read this run: {exc}",
+        )
 
 
 def _studies(root: Path, prefix: str | None) -> list[JobStatus]:
