@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     help="With a rehearsal backend: also run the job here, emulating the cloud's container.",
 )
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent, send nothing.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Local runs: if this job already ran and ended FAILED or CANCELLED, start it again "
+    "in the same run directory; the trainer resumes from its latest checkpoint.",
+)
 @click.option("--wait", is_flag=True, help="Wait until the job ends; exit 4 if it fails.")
 @click.option(
     "--follow", "-f", is_flag=True, help="Stream the logs until the job ends (implies --wait)."
@@ -36,6 +42,7 @@ def command(
     endpoint: str | None,
     run_local: bool,
     dry_run: bool,
+    resume: bool,
     wait: bool,
     follow: bool,
     poll: float | None,
@@ -66,6 +73,13 @@ def command(
     from cloudgd.rehearsal import submit_rehearsal
 
     json_mode = settings().json
+    if resume and (provider != "local" or run_local):
+        from cloudgd.errors import UsageError
+
+        raise UsageError(
+            "--resume restarts local runs (--provider local)",
+            hint="cloud jobs resume from checkpoints through scaling.restarts and spot retries",
+        )
     gates = gates_from_flags(min_metrics, max_metrics, waits=wait or follow or dry_run)
     planned = plan_job(
         file,
@@ -92,8 +106,16 @@ def command(
     chosen, plan = planned.provider, planned.plan
     if run_local:
         status = submit_rehearsal(chosen, plan, planned.loaded.spec, planned.ctx)
+    elif resume:
+        status = chosen.submit(plan, resume=True)  # type: ignore[call-arg]
     else:
         status = chosen.submit(plan)
+    ended = status.state.value in ("FAILED", "CANCELLED")
+    if ended and status.extra.get("existing") and chosen.name == "local" and not resume:
+        note(
+            f"this job already ran and ended {status.state.value}; "
+            "add --resume to start it again from its checkpoints"
+        )
     handle = JobHandle.parse(status.handle or plan.handle)
     note(f"submitted {plan.job_name} to {chosen.name}: {status.state.value}")
     if not json_mode:

@@ -31,7 +31,7 @@ from providers.local.logstream import read_lines
 from providers.local.observe import find_output_dir, observe, to_status
 from providers.local.options import LocalOptions
 from providers.local.render import build_plan
-from providers.local.rundir import RunDir, now_iso
+from providers.local.rundir import RunDir, new_state, now_iso
 from providers.local.staging import create_run_dir, resolve
 from providers.local.supervisor import HIDDEN_ENV_PREFIX
 from providers.local.trust import is_run, trusted_run
@@ -103,7 +103,12 @@ class LocalProvider(Provider):
         )
 
     # -- submission ---------------------------------------------------------------
-    def submit(self, plan: Plan) -> JobStatus:
+    def submit(self, plan: Plan, *, resume: bool = False) -> JobStatus:
+        """Write the run dir and start its supervisor; an existing run is returned as it is.
+
+        With ``resume``, an existing run that ended FAILED or CANCELLED is started
+        again in the same directory: the trainer picks up its latest checkpoint.
+        """
         if plan.provider != self.name:
             raise UsageError(
                 f"this plan is for provider {plan.provider!r}, not 'local'",
@@ -112,12 +117,15 @@ class LocalProvider(Provider):
         run = RunDir(plan.request["run_dir"])
         handle = JobHandle(provider="local", parts=(str(run.path),))
         if run.exists():
-            return self._existing(handle)
+            return self._resume(run, handle, plan) if resume else self._existing(handle)
         resolved = resolve(plan.request, os.environ)
         stored, hidden = hide_credentials(plan)
         if not create_run_dir(run, stored.to_json(), resolved):
             return self._existing(handle)
         self._start_supervisor(run, hidden)
+        return self._started(run, handle)
+
+    def _started(self, run: RunDir, handle: JobHandle) -> JobStatus:
         deadline = time.monotonic() + _SUPERVISOR_START_WAIT
         while time.monotonic() < deadline:
             state = run.read_state() or {}
@@ -125,6 +133,31 @@ class LocalProvider(Provider):
                 break
             time.sleep(0.05)
         return self.status(handle)
+
+    def _resume(self, run: RunDir, handle: JobHandle, plan: Plan) -> JobStatus:
+        """Start a FAILED or CANCELLED run again where it stopped (its checkpoints)."""
+        run = RunDir(trusted_run(run.path))
+        if observe(run)["state"] not in (st.FAILED, st.CANCELLED):
+            return self._existing(handle)  # running, or succeeded: nothing to resume
+        resolve(plan.request, os.environ)  # the secrets it needs are still exported
+        _, hidden = hide_credentials(plan)
+        won: list[bool] = []
+
+        def restart(state: dict[str, Any]) -> None:
+            if state.get("state") not in (st.FAILED, st.CANCELLED):
+                return  # another resume won the race
+            resumes = int(state.get("resumes") or 0) + 1
+            state.update(
+                new_state(run.name),
+                resumes=resumes,
+                message=f"resume {resumes} after {state.get('state')}: {state.get('message')}",
+            )
+            won.append(True)
+
+        run.update_state(restart)
+        if won:
+            self._start_supervisor(run, hidden)
+        return self._started(run, handle)
 
     def _existing(self, handle: JobHandle) -> JobStatus:
         current = self.status(handle)
