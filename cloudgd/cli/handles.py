@@ -19,11 +19,28 @@ from providers.base import Provider
 
 def parse_handle(text: str) -> JobHandle:
     """A handle URI, a local run directory, or a run name under the runs directory."""
+    if "\x00" in text:
+        raise UsageError(f"not a job handle: {text!r} (it contains a NUL byte)")
     if "://" not in text:
         for candidate in (Path(text), runs_dir() / text):
-            if text and candidate.is_dir():
-                return JobHandle(provider="local", parts=(str(candidate.resolve()),))
+            if text and _is_dir(candidate):
+                return JobHandle(provider="local", parts=(str(candidate.absolute()),))
     return JobHandle.parse(text)
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):  # a name too long, an unreadable parent
+        return False
+
+
+def handle_query(text: str) -> str:
+    """The raw query of a handle URI ('' for a path or an unparsable URI)."""
+    try:
+        return urlsplit(text).query if "://" in text else ""
+    except ValueError:
+        return ""
 
 
 def _remote_allowed() -> bool:
@@ -53,7 +70,10 @@ def check_endpoint(endpoint: str, *, allow_remote: bool = False) -> None:
     so a handle someone else wrote must not send them elsewhere unless asked.
     """
     hint = "rehearsal endpoints look like http://127.0.0.1:PORT"
-    split = urlsplit(endpoint)
+    try:
+        split = urlsplit(endpoint)
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        raise UsageError(f"handle endpoint= is not a URL: {endpoint!r}", hint=hint) from None
     if split.scheme not in ("http", "https") or not split.hostname:
         raise UsageError(f"handle endpoint= is not an http(s) URL: {endpoint!r}", hint=hint)
     try:
@@ -79,7 +99,7 @@ def open_handle(text: str) -> tuple[Provider, JobHandle]:
 
     handle = parse_handle(text)
     # parse_qsl drops blank values: an empty endpoint= would silently mean "start one"
-    given = dict(parse_qsl(urlsplit(text).query, keep_blank_values=True)) if "://" in text else {}
+    given = dict(parse_qsl(handle_query(text), keep_blank_values=True))
     endpoint = given.get("endpoint", handle.params.get("endpoint"))
     if endpoint is not None:
         check_endpoint(endpoint, allow_remote=_remote_allowed())
