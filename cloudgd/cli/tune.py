@@ -104,13 +104,16 @@ def command(
         return
     plan = tuning_plan(planned)
     if dry_run:
+        from cloudgd.redact import redact_plan
+
+        shown = redact_plan(plan, planned.loaded.spec.env)  # `plan` itself keeps the values
         _warn_budget(planned)
         if json_mode:
             emit_json(
-                {"dry_run": True, "handle": plan.handle, "plan": plan.model_dump(mode="json")}
+                {"dry_run": True, "handle": plan.handle, "plan": shown.model_dump(mode="json")}
             )
         else:
-            render_plan(human_console(), plan)
+            render_plan(human_console(), shown)
             note("dry run: nothing was submitted")
         return
     _budget_gate(planned)

@@ -62,7 +62,7 @@ def handles_for(planted: Path) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("command", ["status", "cancel", "logs", "wait"])
+@pytest.mark.parametrize("command", ["status", "cancel", "logs", "wait", "report"])
 def test_a_handle_to_a_directory_cloudgd_did_not_create_is_refused(
     invoke: Invoke, tmp_path: Path, bystander: subprocess.Popen[bytes], command: str
 ) -> None:
@@ -114,3 +114,18 @@ def test_a_recorded_pid_is_only_the_supervisor_while_its_command_line_says_so(
     assert not procs.alive(bystander.pid, (born or 0) + 1)  # a recycled pid
     assert not procs.alive(bystander.pid, None)  # no start time recorded: not trusted
     assert not procs.alive("1", born)  # a string from a hand-edited state.json
+
+
+@pytest.mark.parametrize("command", ["status", "cancel", "logs"])
+def test_a_study_handle_to_a_directory_cloudgd_did_not_create_is_refused(
+    invoke: Invoke, tmp_path: Path, bystander: subprocess.Popen[bytes], command: str
+) -> None:
+    study = tmp_path / "elsewhere" / "studies" / "tune-1"
+    study.mkdir(parents=True)
+    (study / "study.json").write_text(json.dumps({"state": "RUNNING", "pid": bystander.pid}))
+    before = snapshot(study)
+    result = invoke(command, f"local://{study}?kind=tuning")
+    assert result.exit_code == 2, result.output
+    assert "not a tuning study created by cloudgd" in result.output
+    assert snapshot(study) == before and not (study / "cancel-requested").exists()
+    assert bystander.poll() is None

@@ -23,7 +23,7 @@ from cloudgd.redact import looks_like_credential, scrub_shapes
 from cloudgd.spec import JobSpec
 from providers.local.provider import LocalProvider
 from tests.badinput.conftest import Invoke
-from tests.badinput.test_secrets import CLOUD_SETTINGS
+from tests.badinput.test_secrets import CLOUD_SETTINGS, REPO
 
 LEAKED = {
     "PGPASSWORD": "pg-Pa55w0rd-9d1e",
@@ -130,3 +130,18 @@ def test_a_local_runs_plan_json_is_private_and_holds_no_campaign_value(
     for path in run_dir.rglob("*"):
         if path.is_file():
             assert not leaks(path.read_text(errors="replace")), path
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
+def test_tune_dry_run_hides_the_campaign_values(
+    invoke: Invoke, tmp_path: Path, provider: str
+) -> None:
+    doc = yaml.safe_load((REPO / "examples" / "digits-tune.yaml").read_text())
+    doc["env"] = dict(LEAKED)
+    doc["providers"] = {**(doc.get("providers") or {}), provider: CLOUD_SETTINGS[provider]}
+    job = tmp_path / "tune.yaml"
+    job.write_text(yaml.safe_dump(doc))
+    for args in ((), ("-o", "json")):
+        result = invoke(*args, "tune", str(job), "-p", provider, "--dry-run")
+        assert result.exit_code == 0, result.output
+        assert not leaks(result.output), leaks(result.output)
