@@ -23,7 +23,10 @@ from cloudgd.errors import JobNotFoundError, UsageError
 ROOT_MARKER = ".cloudgd-runs"
 RUN_MARKER = ".cloudgd-run"
 STUDY_MARKER = ".cloudgd-study"
-_HINT = "handles may only name runs cloudgd created; `cloudgd list` shows them"
+_HINT = (
+    "handles may only name runs cloudgd created; `cloudgd list` shows them (a run made "
+    "before cloudgd marked its runs has no marker: delete it and submit again)"
+)
 
 
 def _is_marker(path: Path) -> bool:
