@@ -3,7 +3,8 @@
 Rules, in order (gitignore syntax, the last matching line wins, via ``pathspec``):
 
 1. caches and virtual environments (``__pycache__/``, ``.git/``, ``.venv/``, ``*.pyc``...);
-2. the code directory's ``.gitignore``;
+2. the code directory's ``.gitignore`` files (the top one, then those of subdirectories,
+   each applying below its own directory, as git reads them);
 3. files that look like credentials (``.env``, ``*.pem``, ``*.key``, ``id_rsa*``,
    ``.aws/``, ``.azure/``, ``.ssh/``...): a ``.gitignore`` cannot bring them back;
 4. the code directory's ``.cloudgdignore``: more exclusions, or ``!path`` to
@@ -80,11 +81,36 @@ def _read_lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8", errors="replace").splitlines()
 
 
-def rules(root: Path) -> pathspec.PathSpec:
-    """The ignore rules of the code directory ``root``, in precedence order."""
+def rules(root: Path, nested: tuple[str, ...] = ()) -> pathspec.PathSpec:
+    """The ignore rules of the code directory ``root``, in precedence order.
+
+    ``nested`` holds the lines of subdirectories' ``.gitignore`` files, already
+    rewritten relative to ``root`` (:func:`rebase`).
+    """
     gitignore, cloudgdignore = (_read_lines(root / name) for name in IGNORE_FILES)
-    lines = [*SKIPPED, *gitignore, *CREDENTIALS, *cloudgdignore]
+    lines = [*SKIPPED, *gitignore, *nested, *CREDENTIALS, *cloudgdignore]
     return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def rebase(line: str, directory: str) -> str | None:
+    """A line of ``<directory>/.gitignore`` as a pattern relative to the code dir root.
+
+    As in git: a pattern with a slash at its start or middle is anchored to that
+    directory; one without matches at any depth below it.
+    """
+    text = line.rstrip()
+    if not text or text.startswith("#"):
+        return None
+    negate = text.startswith("!")
+    body = text[1:] if negate else text
+    dir_only = body.endswith("/")
+    core = body.rstrip("/")
+    anchored = "/" in core
+    core = core.lstrip("/")
+    if not core:
+        return None
+    pattern = f"/{directory}{core}" if anchored else f"/{directory}**/{core}"
+    return ("!" if negate else "") + pattern + ("/" if dir_only else "")
 
 
 def _refuse(path: Path, why: str) -> SpecError:
@@ -102,14 +128,24 @@ def code_files(code_dir: Path) -> list[tuple[str, Path]]:
     root = Path(os.path.realpath(code_dir))
     if not root.is_dir():
         raise SpecError(f"code: directory not found: {code_dir}")
-    spec = rules(root)
     found: list[tuple[str, Path]] = []
 
-    def visit(real_dir: Path, shown_dir: Path, rel: str, ancestors: frozenset[Path]) -> None:
+    def visit(
+        real_dir: Path,
+        shown_dir: Path,
+        rel: str,
+        ancestors: frozenset[Path],
+        nested: tuple[str, ...],
+        spec: pathspec.PathSpec,
+    ) -> None:
         try:
             entries = sorted(os.scandir(real_dir), key=lambda e: e.name)
         except OSError as exc:
             raise _refuse(shown_dir, f"cannot be read: {exc.strerror}") from None
+        own = [rebase(line, rel) for line in _read_lines(real_dir / ".gitignore")] if rel else []
+        if any(own):  # compiled again only where a subdirectory adds rules
+            nested = (*nested, *(line for line in own if line))
+            spec = rules(root, nested)
         for entry in entries:
             name, shown = f"{rel}{entry.name}", shown_dir / entry.name
             info = entry.stat(follow_symlinks=False)
@@ -123,7 +159,7 @@ def code_files(code_dir: Path) -> list[tuple[str, Path]]:
                     continue
                 if target in ancestors:
                     raise _refuse(shown, f"is a symlink loop (back to {target})")
-                visit(target, shown, name + "/", ancestors | {target})
+                visit(target, shown, name + "/", ancestors | {target}, nested, spec)
             elif spec.match_file(name):
                 continue
             elif stat.S_ISREG(kind):
@@ -132,7 +168,7 @@ def code_files(code_dir: Path) -> list[tuple[str, Path]]:
                 what = _KINDS.get(stat.S_IFMT(kind), "not a regular file")
                 raise _refuse(shown, f"is {what}; only regular files can be bundled")
 
-    visit(root, Path(code_dir), "", frozenset({root}))
+    visit(root, Path(code_dir), "", frozenset({root}), (), rules(root))
     return sorted(found)
 
 

@@ -176,3 +176,17 @@ def test_old_bundles_are_pruned_and_other_files_left_alone(tmp_path: Path) -> No
         [Path(ref.path).name, "cloudgd-bundle-000000000004.tar.gz",
          "cloudgd-bundle-000000000003.tar.gz", "my-notes.tar.gz"]
     )  # fmt: skip
+
+
+def test_a_subdirectorys_gitignore_applies_below_it_only(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    (root / "pkg" / "deep").mkdir(parents=True)
+    (root / "pkg" / ".gitignore").write_text("# generated\n*.bin\n/local.cfg\nbuild/\n!keep.bin\n")
+    for name in ("pkg/a.bin", "pkg/deep/b.bin", "pkg/keep.bin", "pkg/local.cfg",
+                 "pkg/deep/local.cfg", "pkg/build/out.txt", "top.bin", "local.cfg"):  # fmt: skip
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    members = code_members(build_bundle(CONFIG, root, tmp_path / "bundles").path)
+    assert sorted(members) == [
+        "local.cfg", "pkg/.gitignore", "pkg/deep/local.cfg", "pkg/keep.bin", "top.bin"
+    ]  # fmt: skip
