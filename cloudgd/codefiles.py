@@ -154,6 +154,8 @@ def code_files(code_dir: Path) -> list[tuple[str, Path]]:
                 if spec.match_file(name) or spec.match_file(name + "/"):
                     continue  # left out anyway: never resolved, never read
                 target, kind = _link_target(shown, Path(entry.path), root)
+                if _ignored_target(spec, target, root, stat.S_ISDIR(kind)):
+                    continue  # a link must not smuggle in what its target's own name leaves out
             if stat.S_ISDIR(kind):
                 if spec.match_file(name + "/"):
                     continue
@@ -170,6 +172,13 @@ def code_files(code_dir: Path) -> list[tuple[str, Path]]:
 
     visit(root, Path(code_dir), "", frozenset({root}), (), rules(root))
     return sorted(found)
+
+
+def _ignored_target(spec: pathspec.PathSpec, target: Path, root: Path, is_dir: bool) -> bool:
+    inside = target.relative_to(root).as_posix()
+    if inside == ".":
+        return False
+    return bool(spec.match_file(inside) or (is_dir and spec.match_file(inside + "/")))
 
 
 def _link_target(shown: Path, link: Path, root: Path) -> tuple[Path, int]:
