@@ -16,13 +16,24 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tarfile
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from cloudgd.codefiles import code_files, largest, total_size
 from cloudgd.errors import SpecError
 from cloudgd.plan import BundleRef
 from cloudgd.trainer_requirements import BY_MODEL_KIND, package_requirements
+
+# What an entry's bytes come from: inline bytes, or a file read while the archive is
+# written (so a bundle is streamed to disk, never held in memory whole).
+Source = bytes | Path
+Entry = tuple[str, Source]
+WARN_BYTES = 100 * 1024 * 1024  # code dirs above this get a warning naming the largest files
+KEEP_BUNDLES = 20  # newest bundles kept in $CLOUDGD_HOME/bundles; older ones are pruned
+_CHUNK = 1 << 20
 
 FIXED_MTIME = 315532800  # 1980-01-01, the zip epoch; tar accepts it everywhere
 _SKIP_DIRS = {"__pycache__", ".git", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
@@ -37,6 +48,7 @@ ENTRY_SOURCE = (
     "sys.path.insert(0, str(Path(__file__).resolve().parent))\n"
     'runpy.run_module("trainers", run_name="__main__", alter_sys=True)\n'
 )
+_STEMS = ("cloudgd-bundle-", "cloudgd-trainer-")
 SDIST_NAME = "cloudgd_job"
 SDIST_VERSION = "0.1.0"
 
@@ -70,29 +82,61 @@ def extra_requirements(config_json: str) -> tuple[str, ...]:
     return EXTRA_REQUIREMENTS.get(str(model.get("kind")), ()) if isinstance(model, dict) else ()
 
 
-def bundle_entries(
-    config_json: str, code_dir: Path | None, prefix: str = ""
-) -> list[tuple[str, bytes]]:
-    """(archive path, bytes) for every file, sorted by path.
+def _stderr_warning(line: str) -> None:
+    print(f"cloudgd: warning: {line}", file=sys.stderr)
 
+
+def _warn_if_large(files: list[tuple[str, Path]], warn: Callable[[str], None]) -> None:
+    size = total_size(files)
+    if size <= WARN_BYTES:
+        return
+    top = ", ".join(f"{name} ({n / 1e6:.1f} MB)" for name, n in largest(files))
+    warn(
+        f"the code directory holds {size / 1e6:.0f} MB, uploaded with every job; "
+        f"largest: {top} (leave files out with .gitignore or .cloudgdignore)"
+    )
+
+
+def bundle_entries(
+    config_json: str,
+    code_dir: Path | None,
+    prefix: str = "",
+    warn: Callable[[str], None] = _stderr_warning,
+) -> list[Entry]:
+    """(archive path, bytes or file to read) for every file, sorted by path.
+
+    The code directory's files are chosen by :func:`cloudgd.codefiles.code_files`
+    (ignore files honoured, credentials left out, nothing outside it followed).
     A job whose model needs extra packages also gets a ``requirements.txt``, which
     SageMaker's training toolkit pip-installs before the entry point starts.
     """
-    entries: dict[str, bytes] = {}
+    entries: dict[str, Source] = {}
     extra = extra_requirements(config_json)
     if extra:
         entries[f"{prefix}{REQUIREMENTS_NAME}"] = ("\n".join(extra) + "\n").encode()
     tdir = trainers_dir()
     for path in _walk(tdir):
-        entries[f"{prefix}trainers/{path.relative_to(tdir).as_posix()}"] = path.read_bytes()
+        entries[f"{prefix}trainers/{path.relative_to(tdir).as_posix()}"] = path
     if code_dir is not None:
         if not code_dir.is_dir():
             raise SpecError(f"code: directory not found: {code_dir}")
-        for path in _walk(code_dir):
-            entries[f"{prefix}code/{path.relative_to(code_dir).as_posix()}"] = path.read_bytes()
+        files = code_files(code_dir)
+        _warn_if_large(files, warn)
+        for name, path in files:
+            entries[f"{prefix}code/{name}"] = path
     entries[f"{prefix}{CONFIG_NAME}"] = config_json.encode()
     entries[f"{prefix}{ENTRY_NAME}"] = ENTRY_SOURCE.encode()
     return sorted(entries.items())
+
+
+def write_entry(source: Source, out: Path) -> None:
+    """Put one entry's bytes at ``out`` (the local provider's unpacked bundle)."""
+    if isinstance(source, bytes):
+        out.write_bytes(source)
+        return
+    with source.open("rb") as reader, out.open("wb") as writer:
+        while chunk := reader.read(_CHUNK):
+            writer.write(chunk)
 
 
 def _sdist_extras(prefix: str, requires: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
@@ -121,45 +165,92 @@ def _sdist_extras(prefix: str, requires: tuple[str, ...] = ()) -> list[tuple[str
     return [(f"{prefix}PKG-INFO", pkg_info.encode()), (f"{prefix}setup.py", setup.encode())]
 
 
-def tar_bytes(entries: list[tuple[str, bytes]]) -> bytes:
-    """A byte-stable gzip'd tar of ``entries``."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in sorted(entries):
+def write_tar(entries: Iterable[Entry], out: Path) -> str:
+    """Stream a byte-stable gzip'd tar of ``entries`` to ``out``; return its SHA-256."""
+    # filename="" keeps the temporary file's name out of the gzip header
+    with (
+        out.open("wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0, compresslevel=9) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for name, source in sorted(entries, key=lambda entry: entry[0]):
             info = tarfile.TarInfo(name)
-            info.size = len(data)
             info.mtime = FIXED_MTIME
             info.mode = 0o644
             info.uid = info.gid = 0
             info.uname = info.gname = ""
-            tar.addfile(info, io.BytesIO(data))
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=9) as gz:
-        gz.write(raw.getvalue())
-    return out.getvalue()
+            if isinstance(source, bytes):
+                info.size = len(source)
+                tar.addfile(info, io.BytesIO(source))
+                continue
+            with source.open("rb") as reader:
+                info.size = os.fstat(reader.fileno()).st_size
+                tar.addfile(info, reader)
+    digest = hashlib.sha256()
+    with out.open("rb") as reader:
+        while chunk := reader.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def tar_bytes(entries: list[Entry]) -> bytes:
+    """A byte-stable gzip'd tar of ``entries``, in memory (small archives, tests)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "bundle.tar.gz"
+        write_tar(entries, path)
+        return path.read_bytes()
+
+
+def prune_bundles(out_dir: Path, keep: int = KEEP_BUNDLES, *, current: Path | None = None) -> None:
+    """Delete all but the ``keep`` most recently used bundles cloudgd wrote in ``out_dir``.
+
+    Only files named like cloudgd's bundles are considered; anything else there is
+    left alone. The bundle just built or reused counts as the newest.
+    """
+    if current is not None and current.exists():
+        os.utime(current)
+    ours = [
+        p
+        for p in out_dir.glob("cloudgd-*.tar.gz")
+        if p.is_file() and not p.is_symlink() and p.name.startswith(_STEMS)
+    ]
+    ours.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in ours[keep:]:
+        if old != current:
+            old.unlink(missing_ok=True)
 
 
 def build_bundle(
     config_json: str, code_dir: Path | None, out_dir: Path, fmt: str = "tar.gz"
 ) -> BundleRef:
     """Write the bundle into ``out_dir`` under its content-hash name and describe it."""
+    entries: list[Entry]
     if fmt == "tar.gz":
-        data = tar_bytes(bundle_entries(config_json, code_dir))
+        entries = bundle_entries(config_json, code_dir)
         stem = "cloudgd-bundle"
     elif fmt == "sdist":
         prefix = f"{SDIST_NAME}-{SDIST_VERSION}/"
         requires = extra_requirements(config_json)
-        entries = bundle_entries(config_json, code_dir, prefix) + _sdist_extras(prefix, requires)
-        data = tar_bytes(entries)
+        entries = [
+            *bundle_entries(config_json, code_dir, prefix),
+            *_sdist_extras(prefix, requires),
+        ]
         stem = "cloudgd-trainer"
     else:
         raise ValueError(f"unknown bundle format {fmt!r}")
-    sha = hashlib.sha256(data).hexdigest()
-    filename = f"{stem}-{sha[:12]}.tar.gz"
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / filename
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    tmp = out_dir / f".{stem}-{os.getpid()}-{time.monotonic_ns()}.tmp"
+    try:
+        sha = write_tar(entries, tmp)
+        filename = f"{stem}-{sha[:12]}.tar.gz"
+        path = out_dir / filename
+        if path.exists():
+            tmp.unlink()
+        else:
+            tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    prune_bundles(out_dir, current=path)
     return BundleRef(path=str(path), sha256=sha, filename=filename, format=fmt)

@@ -158,7 +158,10 @@ class JobHandle(BaseModel):
 
     @classmethod
     def parse(cls, uri: str) -> JobHandle:
-        split = urlsplit(uri)
+        try:
+            split = urlsplit(uri)
+        except ValueError as exc:  # an unclosed [IPv6 bracket, a bad port
+            raise UsageError(f"not a job handle: {uri!r} ({exc})") from None
         if not split.scheme or "://" not in uri:
             raise UsageError(
                 f"not a job handle: {uri!r}",

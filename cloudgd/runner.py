@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloudgd.errors import JobFailedError, WaitTimeoutError
+from cloudgd.handles import open_handle as open_handle  # the API's handle entry points
+from cloudgd.handles import parse_handle as parse_handle
 from cloudgd.plan import JobHandle, JobState, JobStatus
 
 if TYPE_CHECKING:
@@ -98,6 +100,7 @@ def submit(
     explicit_key: str | None = None,
     run_local: bool = False,
     data_from: str | Path | None = None,
+    resume: bool = False,
     notify: Notify = _quiet,
 ) -> Submitted:
     """Budget gate, then create the job (or attach to the one a CI re-run started).
@@ -105,6 +108,8 @@ def submit(
     ``explicit_key`` is the idempotency key the user chose, if any: a chosen key names
     exactly one job, so no earlier CI attempt is looked for. ``data_from``: a local file or
     directory uploaded to the spec's ``trainer.data.uri`` first (after the budget gate).
+    ``resume``: a local run that ended FAILED or CANCELLED starts again in its run
+    directory, and the trainer resumes from its latest checkpoint.
     """
     from cloudgd.cli.planning import budget_gate
     from cloudgd.rehearsal import submit_rehearsal
@@ -120,6 +125,8 @@ def submit(
     )
     if run_local:
         status = submit_rehearsal(chosen, sent, planned.loaded.spec, planned.ctx)
+    elif resume:
+        status = chosen.submit(sent, resume=True)  # type: ignore[call-arg]
     else:
         status = chosen.submit(sent)
     handle = JobHandle.parse(status.handle or sent.handle)
@@ -164,35 +171,6 @@ def attach_to_earlier_attempt(
         f"attempt {earlier.attempt} started ({earlier.status.state.value})"
     )
     return dataclasses.replace(planned, plan=earlier.plan, ctx=earlier.ctx), True
-
-
-def parse_handle(text: str) -> JobHandle:
-    """A handle URI, a local run directory, or a run name under the runs directory."""
-    from cloudgd.home import runs_dir
-
-    if "://" not in text:
-        for candidate in (Path(text), runs_dir() / text):
-            if text and candidate.is_dir():
-                return JobHandle(provider="local", parts=(str(candidate.resolve()),))
-    return JobHandle.parse(text)
-
-
-def open_handle(text: str | JobHandle) -> tuple[Provider, JobHandle]:
-    """The provider that owns the job, configured from the handle's query."""
-    from cloudgd import registry
-    from cloudgd.tuning.handle import is_tuning
-
-    handle = text if isinstance(text, JobHandle) else parse_handle(text)
-    provider = registry.create(
-        handle.provider,
-        backend=handle.params.get("backend", "cloud"),
-        endpoint=handle.params.get("endpoint"),
-    )
-    if is_tuning(handle):
-        from cloudgd.tuning.follow import TuningFollower
-
-        return TuningFollower(provider), handle
-    return provider, handle
 
 
 def default_poll(provider: Provider) -> float:

@@ -177,8 +177,12 @@ def terminal(state: JobState) -> bool:
 
 def fetched_dir(handle: JobHandle) -> Path:
     """Where a job's downloaded run files go: ``$CLOUDGD_HOME/fetched/<provider>/<job>``."""
+    from cloudgd.errors import UsageError
     from cloudgd.home import home
 
+    for part in (handle.provider, handle.job):
+        if part in ("", ".", "..") or "/" in part or "\\" in part or "\x00" in part:
+            raise UsageError(f"handle {handle} names no usable job: {part!r}")
     return home() / "fetched" / handle.provider / handle.job
 
 

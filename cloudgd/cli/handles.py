@@ -8,6 +8,14 @@ The functions live in :mod:`cloudgd.runner`, shared with the Python API.
 
 from __future__ import annotations
 
+from cloudgd.handles import check_endpoint, is_loopback
 from cloudgd.runner import check_outcome, default_poll, open_handle, parse_handle
 
-__all__ = ["check_outcome", "default_poll", "open_handle", "parse_handle"]
+__all__ = [
+    "check_endpoint",
+    "check_outcome",
+    "default_poll",
+    "is_loopback",
+    "open_handle",
+    "parse_handle",
+]

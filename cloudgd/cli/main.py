@@ -11,6 +11,7 @@ error, 4 job failed or was cancelled, 124 ``wait --timeout`` expired, 130 interr
 from __future__ import annotations
 
 import difflib
+import errno
 import importlib
 import os
 import sys
@@ -45,9 +46,14 @@ COMMANDS: dict[str, str] = {
     "config": "cloudgd.cli.config:command",
     "data": "cloudgd.cli.data:command",
     "completion": "cloudgd.cli.completion:command",
+    "servers": "cloudgd.cli.servers:command",
 }
 
 EXIT_INTERRUPTED = 130
+EXIT_ENVIRONMENT = 2  # a path the user chose cannot be written: theirs to fix, like bad input
+_ENVIRONMENT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG}
+)
 
 
 def _error(line: str) -> None:
@@ -141,6 +147,12 @@ def report(error: BaseException, *, debug: bool) -> int:
         if error.hint:
             _hint(error.hint)
         return error.exit_code
+    if isinstance(error, OSError) and error.errno in _ENVIRONMENT_ERRNOS:
+        # the machine, not cloudgd: a full disk, a read-only or forbidden path
+        where = f": {error.filename}" if error.filename else ""
+        _error(f"{error.strerror or error}{where}")
+        _hint("free space or fix the permissions there (CLOUDGD_HOME, the runs dir, --out)")
+        return EXIT_ENVIRONMENT
     if isinstance(error, click.ClickException):
         _error(error.format_message())
         if isinstance(error, click.UsageError) and error.ctx is not None:

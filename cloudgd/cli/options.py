@@ -23,6 +23,7 @@ class Settings:
     debug: bool = False
     verbose: int = 0
     quiet: bool = False
+    allow_remote_endpoint: bool = False
 
     @property
     def json(self) -> bool:
@@ -60,7 +61,22 @@ output_option = click.option(
     help="Same as the global option: json prints one JSON document on stdout.",
 )
 
-handle_argument = click.argument("handle", metavar="HANDLE")
+
+def _allow_remote_here(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(Settings).allow_remote_endpoint = True
+
+
+remote_endpoint_option = click.option(
+    "--allow-remote-endpoint",
+    is_flag=True,
+    expose_value=False,
+    callback=_allow_remote_here,
+    help="Follow a handle whose endpoint= is not on this machine (rehearsal credentials "
+    "and tokens are sent there); by default only loopback endpoints are followed.",
+)
+
+handle_argument = _compose(click.argument("handle", metavar="HANDLE"), remote_endpoint_option)
 
 spec_file = click.argument("file", metavar="FILE", type=click.Path(dir_okay=True, allow_dash=True))
 

@@ -26,12 +26,11 @@ def command(
     out: str | None,
 ) -> None:
     """Show the exact provider request; create nothing."""
-    from pathlib import Path
-
     from cloudgd import runner
     from cloudgd.cli.options import settings
     from cloudgd.cli.output import human_console, note, render_plan
     from cloudgd.cli.planning import warn_budget
+    from cloudgd.private_files import write_private
 
     planned = runner.plan(
         file,
@@ -44,7 +43,7 @@ def command(
     shown = planned.shown
     text = shown.to_json()
     if out:
-        Path(out).write_text(text, encoding="utf-8")
+        write_private(out, text)
     if settings().json:
         click.echo(text, nl=False)
     else:

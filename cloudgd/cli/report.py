@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
-from cloudgd.cli.options import output_option, set_option
+from cloudgd.cli.options import output_option, remote_endpoint_option, set_option
 
 
 @click.command()
 @output_option
 @click.argument("handles", nargs=-1, required=True, metavar="HANDLE...")
+@remote_endpoint_option
 @click.option("--compare", is_flag=True, help="Overlay several runs in one figure and one table.")
 @click.option(
     "--out",

@@ -29,6 +29,12 @@ from cloudgd.cli.options import backend_options, gate_options, planning_options,
     is_flag=True,
     help="Plan only: show what would be sent, send nothing; exit 2 where submit would refuse.",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Local runs: if this job already ran and ended FAILED or CANCELLED, start it again "
+    "in the same run directory; the trainer resumes from its latest checkpoint.",
+)
 @click.option("--wait", is_flag=True, help="Wait until the job ends; exit 4 if it fails.")
 @click.option(
     "--follow", "-f", is_flag=True, help="Stream the logs until the job ends (implies --wait)."
@@ -45,6 +51,7 @@ def command(
     run_local: bool,
     data_from: str | None,
     dry_run: bool,
+    resume: bool,
     wait: bool,
     follow: bool,
     poll: float | None,
@@ -73,6 +80,13 @@ def command(
     from cloudgd.cli.planning import budget_gate
 
     json_mode = settings().json
+    if resume and (provider != "local" or run_local):
+        from cloudgd.errors import UsageError
+
+        raise UsageError(
+            "--resume restarts local runs (--provider local)",
+            hint="cloud jobs resume from checkpoints through scaling.restarts and spot retries",
+        )
     gates = gates_from_flags(min_metrics, max_metrics, waits=wait or follow or dry_run)
     planned = runner.plan(
         file,
@@ -101,10 +115,17 @@ def command(
         explicit_key=idempotency_key,
         run_local=run_local,
         data_from=data_from,
+        resume=resume,
         notify=note,
     )
     planned, status, handle = submitted.planned, submitted.status, submitted.handle
     chosen, plan, attached = planned.provider, planned.plan, submitted.attached
+    ended = status.state.value in ("FAILED", "CANCELLED")
+    if ended and status.extra.get("existing") and chosen.name == "local" and not resume:
+        note(
+            f"this job already ran and ended {status.state.value}; "
+            "add --resume to start it again from its checkpoints"
+        )
     note(f"submitted {plan.job_name} to {chosen.name}: {status.state.value}")
     if not json_mode:
         click.echo(str(handle))

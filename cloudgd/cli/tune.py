@@ -99,12 +99,15 @@ def command(
         return
     plan = tuning_plan(planned)
     if dry_run:
+        from cloudgd.redact import redact_plan
+
+        shown = redact_plan(plan, planned.loaded.spec.env)  # `plan` itself keeps the values
         if json_mode:
             emit_json(
-                {"dry_run": True, "handle": plan.handle, "plan": plan.model_dump(mode="json")}
+                {"dry_run": True, "handle": plan.handle, "plan": shown.model_dump(mode="json")}
             )
         else:
-            render_plan(human_console(), plan)
+            render_plan(human_console(), shown)
             note("dry run: nothing was submitted")
         _budget_gate(planned)  # exit as the real tune would (2 when it refuses)
         return

@@ -25,11 +25,20 @@ class LogPump:
         self.prefix = prefix
         self._offsets = {rank: 0 for rank in sources}
         self._partial = {rank: b"" for rank in sources}
+        self.lost_writes = 0
+
+    def _append(self, data: bytes) -> None:
+        # A full disk or a deleted run dir loses lines from job.log (each rank's own log
+        # keeps them), never the supervision: the ranks are still watched and stopped.
+        try:
+            with self.combined.open("ab") as out:
+                out.write(data)
+        except OSError:
+            self.lost_writes += 1
 
     def note(self, text: str) -> None:
         """Append a line of the supervisor's own (``[cloudgd] ...``)."""
-        with self.combined.open("ab") as out:
-            out.write(f"[cloudgd] {text}\n".encode())
+        self._append(f"[cloudgd] {text}\n".encode())
 
     def pump(self, final: bool = False) -> None:
         """Copy what the ranks wrote since the last call; ``final`` flushes half lines."""
@@ -39,7 +48,7 @@ class LogPump:
                 with path.open("rb") as handle:
                     handle.seek(self._offsets[rank])
                     data = handle.read()
-            except FileNotFoundError:
+            except OSError:
                 continue
             self._offsets[rank] += len(data)
             data = self._partial[rank] + data
@@ -51,8 +60,7 @@ class LogPump:
             tag = f"[rank {rank}] ".encode() if self.prefix else b""
             chunks.extend(tag + line + b"\n" for line in lines)
         if chunks:
-            with self.combined.open("ab") as out:
-                out.write(b"".join(chunks))
+            self._append(b"".join(chunks))
 
 
 def tail_lines(path: Path, count: int = 20, max_bytes: int = _CHUNK) -> list[str]:

@@ -9,6 +9,7 @@ written but whose supervisor never started is FAILED after a startup timeout.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ from cloudgd.report.runfiles import summary_metrics
 from providers.local import procs
 from providers.local import states as st
 from providers.local.logstream import tail_lines
-from providers.local.rundir import RunDir, now_iso
+from providers.local.rundir import RunDir, new_state, now_iso
 
 STARTUP_TIMEOUT = 30.0  # seconds a run may stay pending without a supervisor
 _SUMMARY = "summary.json"
@@ -38,33 +39,96 @@ def _parse_time(text: Any) -> datetime | None:
         return None
 
 
-def _orphan_reason(state: dict[str, Any]) -> str | None:
+def _created(run: RunDir, state: dict[str, Any]) -> datetime | None:
+    created = _parse_time(state.get("created_at"))
+    if created is not None and created.tzinfo is not None:
+        return created
+    try:  # a state.json without a usable created_at: the run dir's plan was written then
+        return datetime.fromtimestamp(run.plan_file.stat().st_mtime, UTC)
+    except OSError:
+        return None
+
+
+def _orphan_reason(run: RunDir, state: dict[str, Any]) -> str | None:
     """Why a non-terminal run can no longer progress, or None while it can."""
     sup = state.get("supervisor")
     if sup:
         if procs.alive(sup.get("pid"), sup.get("start_time")):
             return None
         return f"supervisor (pid {sup.get('pid')}) died without recording an exit code"
-    created = _parse_time(state.get("created_at"))
+    created = _created(run, state)
     if created and (datetime.now(UTC) - created).total_seconds() > STARTUP_TIMEOUT:
         return f"the supervisor never started within {STARTUP_TIMEOUT:g}s"
     return None
+
+
+def _recorded(run: RunDir, change: Any, fallback: dict[str, Any]) -> dict[str, Any]:
+    """``run.update_state(change)``; when the disk refuses, the changed state unrecorded.
+
+    A full disk must not turn every ``status``/``list``/``wait`` into an error: the
+    answer is still computed, and says that it could not be written down.
+    """
+    try:
+        result: dict[str, Any] = run.update_state(change)
+        return result
+    except OSError as exc:
+        state = dict(fallback)
+        change(state)
+        note = f"(not recorded in state.json: {exc.strerror or exc})"
+        state["message"] = f"{state.get('message') or ''} {note}".strip()
+        return state
+
+
+def _recover(run: RunDir) -> dict[str, Any]:
+    """A run whose state.json cannot be read: rebuild it from its live supervisor, or end it.
+
+    The unreadable file is kept as ``state.json.corrupt``. A supervisor that still
+    runs (found by its command line) keeps the run RUNNING and records its end as
+    usual; without one the run can never end by itself, so it is recorded FAILED.
+    """
+    found = procs.find_supervisor(str(run.path))
+    corrupt = run.state_file.with_name("state.json.corrupt")
+
+    def rebuild(state: dict[str, Any]) -> None:
+        if run.read_state() is not None:  # another process already rebuilt it
+            state.update(run.read_state() or {})
+            return
+        with contextlib.suppress(OSError):
+            run.state_file.replace(corrupt)
+        created = _created(run, {})
+        state.update(created_at=created.isoformat() if created else None)
+        if found:
+            state.update(
+                state=st.RUNNING,
+                supervisor={"pid": found[0], "start_time": found[1]},
+                message="state.json was unreadable (kept as state.json.corrupt); "
+                "rebuilt from the running supervisor",
+            )
+        else:
+            state.update(
+                state=st.FAILED,
+                ended_at=now_iso(),
+                message="state.json was unreadable (kept as state.json.corrupt) and no "
+                "supervisor runs for this run; its outcome is unknown: see `cloudgd logs`",
+            )
+
+    return _recorded(run, rebuild, new_state(run.name))
 
 
 def observe(run: RunDir) -> dict[str, Any]:
     """The run's state, with an orphaned run settled as FAILED (or CANCELLED if asked)."""
     state = run.read_state()
     if state is None:
-        return {"state": st.PENDING, "job_name": run.name, "message": "run is being written"}
+        return _recover(run)
     if state.get("state") in st.TERMINAL:
         return state
     if state.get("host") not in (None, socket.gethostname()):
         return {**state, "message": f"runs on host {state['host']}; not checked from here"}
-    if _orphan_reason(state) is None:
+    if _orphan_reason(run, state) is None:
         return state
 
     def settle(current: dict[str, Any]) -> None:
-        reason = _orphan_reason(current)
+        reason = _orphan_reason(run, current)
         if current.get("state") in st.TERMINAL or reason is None:
             return
         stopped = [
@@ -85,7 +149,7 @@ def observe(run: RunDir) -> dict[str, Any]:
             ended_at=now_iso(),
         )
 
-    return run.update_state(settle)
+    return _recorded(run, settle, state)
 
 
 def find_summary(run: RunDir, artifacts: dict[str, str]) -> Path | None:

@@ -36,9 +36,27 @@ def start_time(pid: int) -> int | None:
     return int(fields[19]) if fields and len(fields) > 19 else None
 
 
-def alive(pid: int | None, started: int | None = None) -> bool:
-    """True while ``pid`` runs, is not a zombie, and (if known) has the recorded start time."""
-    if not pid or pid <= 0:
+def cmdline(pid: int) -> list[str]:
+    """The argument vector of ``pid`` (Linux), empty when unknown."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def alive(pid: object, started: object = None) -> bool:
+    """True while ``pid`` runs, is not a zombie, and (if known) has the recorded start time.
+
+    Values come from ``state.json``; anything that is not a plain positive int
+    (a hand-edited or corrupted file) is no process of ours. On Linux a record
+    without its start time cannot be told from a recycled pid and reads as dead.
+    """
+    if type(pid) is not int or pid <= 0 or pid > 2**22:
+        return False
+    if started is not None and type(started) is not int:
+        return False
+    if started is None and sys.platform == "linux":
         return False
     try:
         os.kill(pid, 0)
@@ -54,9 +72,45 @@ def alive(pid: int | None, started: int | None = None) -> bool:
     return started is None or int(fields[19]) == started
 
 
-def signal_group(pgid: int | None, sig: int, started: int | None = None) -> bool:
+def is_supervisor(pid: object, started: object, run_dir: str) -> bool:
+    """True when ``pid`` is still the supervisor cloudgd started for ``run_dir``.
+
+    The start time rules out a recycled pid; the command line rules out a record
+    that names some other process of the same age.
+    """
+    if not alive(pid, started):
+        return False
+    argv = cmdline(pid) if isinstance(pid, int) else []
+    if not argv and sys.platform != "linux":
+        return True
+    return "providers.local.supervisor" in argv and any(
+        os.path.realpath(arg) == os.path.realpath(run_dir) for arg in argv[-1:]
+    )
+
+
+def find_supervisor(run_dir: str) -> tuple[int, int | None] | None:
+    """(pid, start time) of a live supervisor of ``run_dir``, found by its command line.
+
+    For a run whose ``state.json`` was lost: the process itself says which run it
+    supervises (``python -m providers.local.supervisor RUN_DIR``).
+    """
+    wanted = os.path.realpath(run_dir)
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        argv = cmdline(pid)
+        if "providers.local.supervisor" in argv and os.path.realpath(argv[-1]) == wanted:
+            born = start_time(pid)
+            if alive(pid, born):
+                return pid, born
+    return None
+
+
+def signal_group(pgid: object, sig: int, started: object = None) -> bool:
     """Send ``sig`` to a rank's process group if its leader is still ours; True if sent."""
-    if not pgid or not alive(pgid, started):
+    if not alive(pgid, started) or not isinstance(pgid, int):
         return False
     try:
         os.killpg(pgid, sig)

@@ -8,6 +8,7 @@ after the submitting CLI was killed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -30,9 +31,10 @@ from providers.local.logstream import read_lines
 from providers.local.observe import find_output_dir, observe, to_status
 from providers.local.options import LocalOptions
 from providers.local.render import build_plan
-from providers.local.rundir import RunDir, now_iso
+from providers.local.rundir import RunDir, new_state, now_iso
 from providers.local.staging import create_run_dir, resolve
 from providers.local.supervisor import HIDDEN_ENV_PREFIX
+from providers.local.trust import is_run, trusted_run
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _SUPERVISOR_START_WAIT = 10.0
@@ -63,6 +65,16 @@ def hide_credentials(plan: Plan) -> tuple[Plan, dict[str, str]]:
     ), hidden
 
 
+def _grace_period(run: RunDir) -> float:
+    """The plan's grace period; the default when plan.json cannot be read (the
+    supervisor read it at start, so a damaged plan.json must not block a cancel)."""
+    try:
+        value = run.request().get("grace_period", 10)
+        return float(value) if isinstance(value, int | float) and 0 <= value <= 3600 else 10.0
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return 10.0
+
+
 class LocalProvider(Provider):
     """This machine: real subprocesses, one per rank, state kept in the run directory."""
 
@@ -91,7 +103,12 @@ class LocalProvider(Provider):
         )
 
     # -- submission ---------------------------------------------------------------
-    def submit(self, plan: Plan) -> JobStatus:
+    def submit(self, plan: Plan, *, resume: bool = False) -> JobStatus:
+        """Write the run dir and start its supervisor; an existing run is returned as it is.
+
+        With ``resume``, an existing run that ended FAILED or CANCELLED is started
+        again in the same directory: the trainer picks up its latest checkpoint.
+        """
         if plan.provider != self.name:
             raise UsageError(
                 f"this plan is for provider {plan.provider!r}, not 'local'",
@@ -100,12 +117,15 @@ class LocalProvider(Provider):
         run = RunDir(plan.request["run_dir"])
         handle = JobHandle(provider="local", parts=(str(run.path),))
         if run.exists():
-            return self._existing(handle)
+            return self._resume(run, handle, plan) if resume else self._existing(handle)
         resolved = resolve(plan.request, os.environ)
         stored, hidden = hide_credentials(plan)
         if not create_run_dir(run, stored.to_json(), resolved):
             return self._existing(handle)
         self._start_supervisor(run, hidden)
+        return self._started(run, handle)
+
+    def _started(self, run: RunDir, handle: JobHandle) -> JobStatus:
         deadline = time.monotonic() + _SUPERVISOR_START_WAIT
         while time.monotonic() < deadline:
             state = run.read_state() or {}
@@ -113,6 +133,31 @@ class LocalProvider(Provider):
                 break
             time.sleep(0.05)
         return self.status(handle)
+
+    def _resume(self, run: RunDir, handle: JobHandle, plan: Plan) -> JobStatus:
+        """Start a FAILED or CANCELLED run again where it stopped (its checkpoints)."""
+        run = RunDir(trusted_run(run.path))
+        if observe(run)["state"] not in (st.FAILED, st.CANCELLED):
+            return self._existing(handle)  # running, or succeeded: nothing to resume
+        resolve(plan.request, os.environ)  # the secrets it needs are still exported
+        _, hidden = hide_credentials(plan)
+        won: list[bool] = []
+
+        def restart(state: dict[str, Any]) -> None:
+            if state.get("state") not in (st.FAILED, st.CANCELLED):
+                return  # another resume won the race
+            resumes = int(state.get("resumes") or 0) + 1
+            state.update(
+                new_state(run.name),
+                resumes=resumes,
+                message=f"resume {resumes} after {state.get('state')}: {state.get('message')}",
+            )
+            won.append(True)
+
+        run.update_state(restart)
+        if won:
+            self._start_supervisor(run, hidden)
+        return self._started(run, handle)
 
     def _existing(self, handle: JobHandle) -> JobStatus:
         current = self.status(handle)
@@ -149,7 +194,7 @@ class LocalProvider(Provider):
                 f"{handle} is not a local job handle",
                 hint="local handles look like local:///path/to/runs/<job>",
             )
-        run = RunDir(handle.parts[0])
+        run = RunDir(trusted_run(handle.parts[0]))
         if not (run.state_file.exists() or run.plan_file.exists()):
             raise JobNotFoundError(
                 f"no local run at {run.path}",
@@ -232,8 +277,14 @@ class LocalProvider(Provider):
                 state["cancel_requested_at"] = state.get("cancel_requested_at") or now_iso()
                 state["state"] = st.STOPPING
 
-        run.update_state(request)
-        grace = float(run.request().get("grace_period", 10))
+        try:
+            run.update_state(request)
+        except OSError:
+            # the flag cannot be written (full disk): the supervisor takes SIGTERM as a cancel
+            sup = (run.read_state() or {}).get("supervisor") or {}
+            if procs.is_supervisor(sup.get("pid"), sup.get("start_time"), str(run.path)):
+                os.kill(sup["pid"], signal.SIGTERM)
+        grace = _grace_period(run)
         deadline = time.monotonic() + grace + _CANCEL_SLACK
         while time.monotonic() < deadline:
             state = run.read_state() or {}
@@ -257,7 +308,7 @@ class LocalProvider(Provider):
             time.sleep(0.1)
         killed = [procs.signal_group(p, signal.SIGKILL, b) for p, b in ranks]
         sup = state.get("supervisor") or {}
-        if procs.alive(sup.get("pid"), sup.get("start_time")):
+        if procs.is_supervisor(sup.get("pid"), sup.get("start_time"), str(run.path)):
             os.kill(sup["pid"], signal.SIGKILL)
 
         def finish(current: dict[str, Any]) -> None:
@@ -269,7 +320,8 @@ class LocalProvider(Provider):
                     ended_at=now_iso(),
                 )
 
-        run.update_state(finish)
+        with contextlib.suppress(OSError):  # a full disk: status still answers from memory
+            run.update_state(finish)
 
     def list(self, prefix: str | None = None) -> list[JobStatus]:
         root = Path(default_runs_dir(self.runs_dir))
@@ -277,25 +329,42 @@ class LocalProvider(Provider):
             return []
         found = []
         for child in sorted(root.iterdir()):
-            if child.name.startswith(".") or not (child / "plan.json").exists():
+            if child.name.startswith(".") or not is_run(child):
                 continue
             if prefix and not child.name.startswith(prefix):
                 continue
-            run = RunDir(child)
-            found.append(to_status(run, observe(run), f"local://{child}"))
+            found.append(_listed(RunDir(child)))
         found += _studies(root / "studies", prefix)
         return sorted(found, key=lambda s: (s.created_at is not None, s.created_at), reverse=True)
+
+
+def _listed(run: RunDir) -> JobStatus:
+    """One run's line in ``list``; a run that cannot be read says so instead of
+    breaking the listing of every other run."""
+    handle = f"local://{run.path}"
+    try:
+        return to_status(run, observe(run), handle)
+    except (OSError, ValueError) as exc:
+        return JobStatus(
+            handle=handle,
+            name=run.name,
+            state=st.to_job_state(None),
+            message=f"cannot read this run: {exc}",
+        )
 
 
 def _studies(root: Path, prefix: str | None) -> list[JobStatus]:
     """Local tuning studies (``<runs>/studies/<name>``) as studies, with tuning handles;
     their trials are runs of the study's own, listed by ``cloudgd status`` on it."""
     from providers.local.study import STATE, StudyDir, study_handle, study_status
+    from providers.local.trust import STUDY_MARKER
 
     if not root.is_dir():
         return []
     return [
         study_status(StudyDir(child), study_handle(child))
         for child in sorted(root.iterdir())
-        if (child / STATE).is_file() and (not prefix or child.name.startswith(prefix))
+        if (child / STATE).is_file()
+        and (child / STUDY_MARKER).is_file()
+        and (not prefix or child.name.startswith(prefix))
     ]

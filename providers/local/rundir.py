@@ -30,12 +30,17 @@ def now_iso() -> str:
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON so readers see the old or the new file, never a torn one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    try:
+        with tmp.open("w") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):  # a full disk must not leave debris behind
+            tmp.unlink()
+        raise
 
 
 class RunDir:
@@ -91,12 +96,12 @@ class RunDir:
         return request
 
     def read_state(self) -> dict[str, Any] | None:
-        """The current state, or None when the run has no readable state yet."""
+        """The current state (wrong-typed fields reset), or None when it cannot be read."""
         try:
             data = json.loads(self.state_file.read_text())
         except (OSError, ValueError):
             return None
-        return data if isinstance(data, dict) else None
+        return normalized(data, self.name) if isinstance(data, dict) else None
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -116,6 +121,55 @@ class RunDir:
             state["updated_at"] = now_iso()
             write_json_atomic(self.state_file, state)
             return state
+
+
+_TEXT = (str, type(None))
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "version": (int,),
+    "job_name": (str,),
+    "state": (str,),
+    "host": _TEXT,
+    "created_at": _TEXT,
+    "updated_at": _TEXT,
+    "started_at": _TEXT,
+    "ended_at": _TEXT,
+    "exit_code": (int, type(None)),
+    "message": _TEXT,
+    "attempt": (int,),
+    "supervisor": (dict, type(None)),
+    "ranks": (list,),
+    "cancel_requested_at": _TEXT,
+    "master_port": (int, type(None)),
+}
+_RANK_INTS = ("rank", "node", "local_rank", "pid", "start_time", "exit_code")
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
+def normalized(data: dict[str, Any], job_name: str) -> dict[str, Any]:
+    """``data`` with every field of the wrong type (a hand edit, a bad disk) reset.
+
+    Reset rather than refused: one bad field must not hide the rest (a terminal
+    state, the supervisor's pid), nor break ``status`` and ``list`` for every run.
+    """
+    state = dict(data)
+    fresh = {**new_state(job_name), "created_at": None, "updated_at": None}
+    for key, types in _FIELD_TYPES.items():
+        value = state.get(key, fresh[key])
+        if type(value) not in types or (key == "attempt" and value < 0):
+            value = fresh[key]
+        state[key] = value
+    sup = state["supervisor"]
+    if sup is not None:
+        state["supervisor"] = {k: _int_or_none(sup.get(k)) for k in ("pid", "start_time")}
+    state["ranks"] = [
+        {**rank, **{k: _int_or_none(rank.get(k)) for k in _RANK_INTS}}
+        for rank in state["ranks"]
+        if isinstance(rank, dict)
+    ]
+    return state
 
 
 def new_state(job_name: str) -> dict[str, Any]:

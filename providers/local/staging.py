@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloudgd.bundle import build_bundle, bundle_entries
+from cloudgd.bundle import build_bundle, bundle_entries, write_entry
 from cloudgd.errors import SpecError
+from cloudgd.private_files import write_private
 from providers.local.contracts import PYTHON
 from providers.local.rundir import RunDir, new_state, write_json_atomic
+from providers.local.trust import mark_root, mark_run
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ def _write_tree(staging: Path, run: str, plan_json: str, resolved: Resolved) -> 
     lay = request["layout"]
     config_json = json.dumps(request["config"], indent=2, sort_keys=True) + "\n"
     (staging / "logs").mkdir(parents=True)
+    mark_run(staging, request["job_name"])
     (staging / "config.json").write_text(config_json)
     for directory in lay["dirs"]:
         here(directory).mkdir(parents=True, exist_ok=True)
@@ -143,14 +146,14 @@ def _write_tree(staging: Path, run: str, plan_json: str, resolved: Resolved) -> 
         for name, data in entries:
             out = root / name
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(data)
+            write_entry(data, out)
     sdist_dir = (lay.get("python_env") or {}).get("sdist_dir")
     if sdist_dir:  # the same bytes `cloudgd plan --provider gcp` uploads
         build_bundle(config_json, resolved.code_dir, here(sdist_dir), "sdist")
     if resolved.data is not None:
         for channel in request["data"]["channel_dirs"]:
             stage_data(resolved.data, here(channel))
-    (staging / "plan.json").write_text(plan_json)
+    write_private(staging / "plan.json", plan_json, what="the run's plan.json")
     write_json_atomic(staging / "state.json", new_state(request["job_name"]))
 
 
@@ -159,6 +162,7 @@ def create_run_dir(run: RunDir, plan_json: str, resolved: Resolved) -> bool:
     if run.exists():
         return False
     run.path.parent.mkdir(parents=True, exist_ok=True)
+    mark_root(run.path.parent)
     staging = run.path.parent / f".{run.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         _write_tree(staging, str(run.path), plan_json, resolved)

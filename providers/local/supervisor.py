@@ -17,6 +17,7 @@ the plan's per-rank env (placeholders resolved) and the job's secrets.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -77,6 +78,20 @@ _SCRUB_NAMES = frozenset(
 )
 
 
+def _say(line: str) -> None:
+    """A line for supervisor.log, which may be on the full disk or deleted: best effort."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 class LaunchError(Exception):
     """A rank's process could not be started (bad interpreter, missing directory)."""
 
@@ -110,6 +125,23 @@ class Supervisor:
         self.secrets: dict[str, str] = {}
         self.python_env: dict[str, Any] | None = self.request["layout"].get("python_env")
         self.sdist = ""  # the contract's sdist, for the {sdist} placeholder
+        self.identity = _identity(run.path)
+
+    # -- the run directory may be deleted or its disk fill up under us -----------
+    def _vanished(self) -> bool:
+        """True once the run dir is gone or replaced (deleted, perhaps resubmitted)."""
+        return _identity(self.run.path) != self.identity
+
+    def _update(self, change: Any) -> bool:
+        """Record a change in state.json unless the run dir is gone or the disk refuses."""
+        if self._vanished():
+            return False
+        try:
+            self.run.update_state(change)
+        except OSError as exc:
+            _say(f"cannot update state.json: {exc}")
+            return False
+        return True
 
     # -- bookkeeping ---------------------------------------------------------
     def _on_term(self, signum: int, _frame: object) -> None:
@@ -203,7 +235,10 @@ class Supervisor:
                 )
             state.update(state=st.RUNNING, ranks=records, attempt=attempt, master_port=port)
             state["updated_at"] = now_iso()
-            write_json_atomic(self.run.state_file, state)
+            try:
+                write_json_atomic(self.run.state_file, state)
+            except OSError as exc:  # the ranks run on; the next successful write catches up
+                _say(f"cannot update state.json: {exc}")
         self.pump.note(
             f"attempt {attempt + 1}: started {self.world} rank(s)"
             + (f", MASTER_PORT={port}" if port else "")
@@ -221,7 +256,7 @@ class Supervisor:
                 if record["rank"] == rank:
                     record["exit_code"] = code
 
-        self.run.update_state(change)
+        self._update(change)
 
     def _watch(self) -> tuple[str, int]:
         """Wait for every rank to exit; returns (outcome, the rank whose code decides)."""
@@ -243,7 +278,9 @@ class Supervisor:
             if len(codes) == len(self.procs):
                 break
             if outcome is None:
-                if self._cancel_requested():
+                if self._vanished():
+                    outcome = "vanished"
+                elif self._cancel_requested():
                     outcome = "cancelled"
                 elif time.monotonic() >= deadline:
                     outcome = "timeout"
@@ -254,9 +291,11 @@ class Supervisor:
                     "cancelled": "cancel requested",
                     "timeout": "limits.max_runtime reached",
                     "failed": f"rank {failed} failed",
+                    "vanished": "the run directory was deleted",
                 }[outcome]
                 self.pump.note(f"{reason}: sending SIGTERM to every rank")
-                self.run.update_state(lambda s: s.update(state=st.STOPPING))
+                _say(f"{reason}: sending SIGTERM to every rank")
+                self._update(lambda s: s.update(state=st.STOPPING))
                 self._signal_all(signal.SIGTERM)
                 stop_at = time.monotonic() + grace
             if stop_at is not None and not killed and time.monotonic() >= stop_at:
@@ -291,8 +330,29 @@ class Supervisor:
                 return
             state.update(state=state_name, exit_code=exit_code, message=message, ended_at=now_iso())
 
-        self.run.update_state(change)
+        for delay in (0.0, 0.5, 2.0):  # a full disk may free up; then record what we can
+            time.sleep(delay)
+            if self._update(change):
+                break
+        else:
+            if not self._vanished():
+                self._record_in_place(state_name, exit_code, message)
         self.pump.note(f"job {state_name}" + (f": {message.splitlines()[0]}" if message else ""))
+
+    def _record_in_place(self, state_name: str, exit_code: int | None, message: str | None) -> None:
+        """Last resort on a full disk: overwrite state.json in place (no new file, so
+        no new blocks are needed for a state no bigger than the old one)."""
+        with contextlib.suppress(OSError), self.run.locked():
+            state = self.run.read_state() or {}
+            if state.get("state") in st.TERMINAL:
+                return
+            state.update(state=state_name, exit_code=exit_code, ended_at=now_iso())
+            state.update(message=(message or "")[:200] or None, ranks=[])
+            data = (json.dumps(state, sort_keys=True) + "\n").encode()
+            with self.run.state_file.open("r+b") as handle:
+                handle.write(data)
+                handle.truncate()
+                _say("state.json overwritten in place (disk full)")
 
     def main(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -312,6 +372,7 @@ class Supervisor:
             return 0
         for line in self.request.get("notes") or []:  # e.g. which code runs a rehearsal
             self.pump.note(line)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a size limit is an error, not a death
         try:
             self.python = resolve_python(self.request["python"])
             self.secrets = secret_values(self.request.get("secrets") or {}, os.environ)
@@ -336,6 +397,8 @@ class Supervisor:
                 return 0
             outcome, rank = self._watch()
             code = self.codes[rank]
+            if outcome == "vanished":
+                return 0  # nothing left to record into
             if outcome == "succeeded":
                 self._finish(st.SUCCEEDED, 0, None)
                 return 0
@@ -373,9 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return supervisor.main()
     except Exception as exc:  # record it: a silent death would read as "supervisor died"
-        traceback.print_exc()
+        with contextlib.suppress(OSError, ValueError):
+            traceback.print_exc()
         supervisor._signal_all(signal.SIGKILL)
-        supervisor._finish(st.FAILED, None, f"supervisor error: {type(exc).__name__}: {exc}")
+        with contextlib.suppress(Exception):
+            supervisor._finish(st.FAILED, None, f"supervisor error: {type(exc).__name__}: {exc}")
         return 1
 
 

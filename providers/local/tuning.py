@@ -28,6 +28,7 @@ from providers.local.logstream import read_lines
 from providers.local.provider import LocalProvider
 from providers.local.rundir import now_iso
 from providers.local.study import StudyDir, study_handle, study_status
+from providers.local.trust import mark_study, trusted_study
 
 POLL_SECONDS = 0.3
 METRICS = "metrics.jsonl"
@@ -215,7 +216,7 @@ class LocalStudy:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         tuning = self.tuning
-        self.study.path.mkdir(parents=True, exist_ok=True)
+        mark_study(self.study.path, self.name)
         self.study.update(
             lambda s: s.update(
                 name=self.name,
@@ -304,7 +305,7 @@ class LocalStudy:
 
 # -- following a study from any process ------------------------------------------------
 def _study(handle: JobHandle) -> StudyDir:
-    study = StudyDir(handle.parts[0])
+    study = StudyDir(trusted_study(handle.parts[0]))
     if not study.exists():
         raise JobNotFoundError(f"no local study at {study.path}")
     return study

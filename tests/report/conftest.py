@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from providers.local import procs
+from providers.local.trust import mark_root, mark_run
 
 WriteRun = Callable[..., Path]
 
@@ -92,6 +93,8 @@ def local_run(tmp_path: Path) -> WriteRun:
         run = tmp_path / "runs" / name
         output = run / "output"
         output.mkdir(parents=True)
+        mark_root(run.parent)
+        mark_run(run, name)
         request = {
             "run_dir": str(run),
             "config": {"epochs": 3, "optimizer": {"name": optimizer, "lr": 0.01}},

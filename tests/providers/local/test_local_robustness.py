@@ -18,6 +18,7 @@ from cloudgd.plan import JobHandle, JobState, JobStatus, RenderContext
 from providers.local.observe import observe
 from providers.local.provider import LocalProvider
 from providers.local.rundir import RunDir, new_state, write_json_atomic
+from providers.local.trust import ROOT_MARKER
 
 
 def fake_run(root: Path, **state: object) -> RunDir:
@@ -86,7 +87,8 @@ def test_racing_submits_of_one_plan_start_one_run(
     assert final.state is JobState.SUCCEEDED
     run = RunDir(plan.request["run_dir"])
     assert run.rank_log(0).read_text() == "ran\n"
-    assert not [p for p in run.path.parent.iterdir() if p.name.startswith(".")]  # no debris
+    debris = [p for p in run.path.parent.iterdir() if p.name.startswith(".")]
+    assert debris == [run.path.parent / ROOT_MARKER]  # only the runs dir's marker
 
 
 @pytest.mark.slow
