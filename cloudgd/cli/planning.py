@@ -104,6 +104,7 @@ def plan_job(
         cloudgd_version=__version__,
         settings=settings,
         runs_dir=runs,
+        spec_dir=str(loaded.base_dir),
     )
     return Planned(loaded=loaded, provider=provider, ctx=ctx, plan=provider.plan(loaded.spec, ctx))
 

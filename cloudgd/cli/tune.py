@@ -218,7 +218,14 @@ def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> Any:
             emit_json({"dry_run": True, "handle": study_handle(study_dir)})
         return None
     note(f"study: {study_handle(study_dir)}")
-    study = LocalStudy(spec, study_dir, name=name, now=planned.ctx.now, on_event=note)
+    study = LocalStudy(
+        spec,
+        study_dir,
+        name=name,
+        now=planned.ctx.now,
+        on_event=note,
+        spec_dir=planned.ctx.spec_dir,
+    )
     status = study.run()
     best = status.extra.get("best") or {}
     if json_mode:
