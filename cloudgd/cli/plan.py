@@ -12,7 +12,7 @@ from cloudgd.cli.options import backend_options, planning_options
 @backend_options
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(),
     metavar="FILE",
     help="Also write the plan as byte-stable JSON to FILE (e.g. plan.json).",
 )
@@ -26,8 +26,6 @@ def command(
     out: str | None,
 ) -> None:
     """Show the exact provider request; create nothing."""
-    from pathlib import Path
-
     from cloudgd.cli.options import settings
     from cloudgd.cli.output import human_console, note, render_plan
     from cloudgd.cli.planning import plan_job, warn_budget
@@ -43,7 +41,9 @@ def command(
     shown = planned.shown
     text = shown.to_json()
     if out:
-        Path(out).write_text(text, encoding="utf-8")
+        from cloudgd.cli.outfile import write_user_file
+
+        write_user_file(out, text)
     if settings().json:
         click.echo(text, nl=False)
     else:

@@ -24,7 +24,15 @@ _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 class NoMetricsError(CloudgdError):
-    """A run has not written any metrics (yet). Exit code 1."""
+    """A run has not written any metrics (yet): nothing to report on. Exit code 3."""
+
+    exit_code = 3
+
+
+class EndedWithoutMetricsError(NoMetricsError):
+    """The job ended FAILED or CANCELLED before its trainer logged a metric. Exit code 4."""
+
+    exit_code = 4
 
 
 @dataclass(frozen=True)
