@@ -46,9 +46,11 @@ class Resources(ConfigModel):
         default=None, description="Cloud region (default: each provider's own default)."
     )
     disk_gb: int | None = Field(default=None, ge=1, le=16384, description="Disk per node in GB.")
-    min_vcpus: int | None = Field(default=None, ge=1, description="Smallest vCPU count per node.")
+    min_vcpus: int | None = Field(
+        default=None, ge=1, le=4096, description="Smallest vCPU count per node."
+    )
     min_memory_gib: float | None = Field(
-        default=None, gt=0, description="Smallest memory per node in GiB."
+        default=None, gt=0, le=65536, description="Smallest memory per node in GiB."
     )
 
     @field_validator("accelerator")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import types
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -161,7 +161,7 @@ class ModelConfig(ConfigModel):
     """The network to train."""
 
     kind: ModelKind = Field(default="mlp", description="Model family.")
-    hidden: list[int] = Field(
+    hidden: list[Annotated[int, Field(ge=1, le=MAX_WIDTH)]] = Field(
         default_factory=lambda: [128, 64],
         max_length=MAX_LAYERS,
         description="Hidden layer widths (mlp) or channel widths per stage (cnn, resnet): at "
@@ -200,8 +200,6 @@ class ModelConfig(ConfigModel):
             raise ValueError("model.entrypoint must look like 'module:function'")
         if self.kind == "huggingface" and not self.name:
             raise ValueError("model.kind=huggingface needs model.name")
-        if any(not 1 <= h <= MAX_WIDTH for h in self.hidden):
-            raise ValueError(f"model.hidden widths must be between 1 and {MAX_WIDTH}")
         weights = sum(a * b for a, b in zip(self.hidden, self.hidden[1:], strict=False))
         if weights > MAX_HIDDEN_WEIGHTS:
             raise ValueError(
@@ -325,7 +323,7 @@ class ScheduleConfig(ConfigModel):
     step_size: int = Field(
         default=10, ge=1, le=MAX_COUNT, description="step: epochs between decays."
     )
-    milestones: list[int] = Field(
+    milestones: list[Annotated[int, Field(ge=0, le=MAX_COUNT)]] = Field(
         default_factory=list,
         max_length=1000,
         description=f"multistep: decay epochs, each 0-{MAX_COUNT}.",
@@ -339,14 +337,6 @@ class ScheduleConfig(ConfigModel):
         default=3, ge=0, le=MAX_COUNT, description="plateau: epochs without improvement."
     )
     factor: float = Field(default=0.5, gt=0.0, lt=1.0, description="plateau: decay factor.")
-
-    @field_validator("milestones")
-    @classmethod
-    def _milestones(cls, value: list[int]) -> list[int]:
-        bad = [m for m in value if not 0 <= m <= MAX_COUNT]
-        if bad:
-            raise ValueError(f"milestones are epochs, each 0-{MAX_COUNT} (got {bad})")
-        return value
 
 
 class EarlyStoppingConfig(ConfigModel):

@@ -48,8 +48,7 @@ REFUSED = {
     ),
     "negative milestone": (
         "trainer: {schedule: {name: multistep, milestones: [5, -1]}}",
-        "job.yaml: trainer.schedule.milestones: milestones are epochs, each 0-2147483647 "
-        "(got [-1])",
+        "job.yaml: trainer.schedule.milestones[1]: must be >= 0 (got -1)",
     ),
     "zero runtime cap": (
         "limits: {max_runtime: 0s}",
@@ -129,7 +128,7 @@ REFUSED = {
     ),
     "huge hidden width": (
         "trainer: {model: {hidden: [1000000000]}}",
-        "job.yaml: trainer.model: model.hidden widths must be between 1 and 16384",
+        "job.yaml: trainer.model.hidden[0]: must be <= 16384 (got 1000000000)",
     ),
     "too many hidden weights": (
         "trainer: {model: {hidden: [16384, 16384, 16384]}}",
