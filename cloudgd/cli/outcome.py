@@ -29,12 +29,33 @@ def gates_from_flags(
 ) -> list[MetricGate]:
     """Parse ``--min-metric``/``--max-metric``; they only mean something when waiting."""
     gates = parse_gates(minimums, maximums)
+    for gate in gates:
+        check_gate_metric(gate)
     if gates and not waits:
         raise UsageError(
             f"{gates[0].flag} needs --wait or --follow: a gate checks the finished job",
             hint="add --wait, or run `cloudgd wait HANDLE --min-metric ...` later",
         )
     return gates
+
+
+def check_gate_metric(gate: MetricGate) -> None:
+    """Refuse a gate on a metric the trainer never reports, before any job runs.
+
+    Such a gate can only fail, after the job has trained (and been paid for).
+    """
+    from difflib import get_close_matches
+
+    from trainers.config import REPORTED_METRICS
+
+    if gate.metric in REPORTED_METRICS:
+        return
+    close = get_close_matches(gate.metric, REPORTED_METRICS, n=1)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(
+        f"--{gate.bound}-metric {gate.metric}: the trainer reports no such metric{guess}",
+        hint="the trainer reports " + ", ".join(REPORTED_METRICS),
+    )
 
 
 def estimate_or_none(spec: JobSpec, provider: str) -> Estimate | None:
