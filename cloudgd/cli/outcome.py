@@ -29,13 +29,13 @@ def gates_from_flags(
 ) -> list[MetricGate]:
     """Parse ``--min-metric``/``--max-metric``; they only mean something when waiting."""
     gates = parse_gates(minimums, maximums)
-    for gate in gates:
-        check_gate_metric(gate)
     if gates and not waits:
         raise UsageError(
             f"{gates[0].flag} needs --wait or --follow: a gate checks the finished job",
             hint="add --wait, or run `cloudgd wait HANDLE --min-metric ...` later",
         )
+    for gate in gates:
+        check_gate_metric(gate)
     return gates
 
 
