@@ -46,8 +46,8 @@ def _fail(message: str, hint: str | None = None) -> SpecError:
     return SpecError(message, hint=hint, problems=[message])
 
 
-def _read_capped(file: Path, source: str) -> bytes:
-    """At most MAX_BYTES + 1 bytes of ``file``, whatever kind of file it is.
+def read_capped(file: Path, source: str) -> bytes:
+    """The bytes of ``file`` (at most 1 MiB, else SpecError), whatever kind of file it is.
 
     Opened non-blocking, so a FIFO nobody writes to reads as empty instead of hanging;
     a device or a stream (``/dev/zero``, a pipe from ``<(...)``) is read only up to the
@@ -69,7 +69,9 @@ def _read_capped(file: Path, source: str) -> bytes:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        return b"".join(chunks)
+    if size > MAX_BYTES:
+        raise _fail(f"{source}: more than 1 MiB; a job file is at most 1 MiB")
+    return b"".join(chunks)
 
 
 def read_text(path: str | Path) -> tuple[str, str, Path]:
@@ -84,7 +86,7 @@ def read_text(path: str | Path) -> tuple[str, str, Path]:
         if file.is_dir():
             raise _fail(f"{source}: is a directory, not a job file", "pass the job's .yaml file")
         try:
-            raw = _read_capped(file, source)
+            raw = read_capped(file, source)
         except FileNotFoundError:
             raise _fail(f"{source}: no such file", "create one with `cloudgd init`") from None
         except PermissionError:

@@ -110,8 +110,10 @@ def from_terraform(
 
 
 def _read_saved_outputs(path: Path) -> str:
+    from cloudgd.loader import read_capped
+
     try:
-        return path.read_text(encoding="utf-8")
+        return read_capped(path, str(path)).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read ({exc})") from None
 
