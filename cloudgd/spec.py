@@ -18,7 +18,7 @@ from providers.aws.options import AwsOptions
 from providers.azure.options import AzureOptions
 from providers.gcp.options import GcpOptions
 from providers.local.options import LocalOptions
-from trainers.config import ConfigModel, TrainConfig
+from trainers.config import ConfigModel, TrainConfig, has_control_characters
 
 # Image references are printable ASCII without spaces (OCI: name[:tag][@digest]); a newline
 # or control character would end up inside the cloud request and the container command.
@@ -57,6 +57,14 @@ class Resources(ConfigModel):
     @classmethod
     def _accelerator(cls, value: str) -> str:
         return str(parse_accelerator(value))
+
+    @field_validator("instance_type", "region")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        # Both end up in request fields, URLs and job handles.
+        if value is not None and not _IMAGE.match(value):
+            raise ValueError(f"printable characters without spaces or line breaks (got {value!r})")
+        return value
 
     @property
     def parsed_accelerator(self) -> Accelerator:
@@ -142,6 +150,13 @@ class Checkpoints(ConfigModel):
         default=None,
         description="Checkpoint location (s3://, gs://, azureml://); default under the output.",
     )
+
+    @field_validator("uri")
+    @classmethod
+    def _uri(cls, value: str | None) -> str | None:
+        if value is not None and has_control_characters(value):
+            raise ValueError(f"contains a control character (got {value!r})")
+        return value
 
 
 class SecretRef(ConfigModel):
@@ -241,6 +256,13 @@ class JobSpec(ConfigModel):
         for key, val in value.items():
             if not 1 <= len(key) <= 63 or len(val) > 63:
                 raise ValueError(f"tag {key!r}: keys 1-63 characters, values at most 63")
+        return value
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        if value is not None and has_control_characters(value):
+            raise ValueError(f"contains a control character (got {value!r})")
         return value
 
     @field_validator("image")

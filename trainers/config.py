@@ -6,6 +6,7 @@ This block *is* the ``trainer:`` section of a cloudgd job spec.
 from __future__ import annotations
 
 import math
+import re
 import types
 import typing
 from typing import Annotated, Any, Literal
@@ -63,6 +64,17 @@ def _leaf_types(annotation: Any) -> set[Any]:
 def _wants_numbers(annotation: Any) -> bool:
     leaves = _leaf_types(annotation)
     return bool(leaves & {int, float}) and not leaves & {bool, Any, str}
+
+
+# 'package.module:function', as the trainer imports it from the job's code directory.
+_ENTRYPOINT = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+)
+
+
+def has_control_characters(text: str) -> bool:
+    """Line breaks, tabs, escapes and other C0/C1 controls: never part of a path or name."""
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text)
 
 
 def _holds_model(annotation: Any) -> bool:
@@ -196,8 +208,10 @@ class ModelConfig(ConfigModel):
     def _kind_fields(self) -> ModelConfig:
         if self.kind == "custom" and not self.entrypoint:
             raise ValueError("model.kind=custom needs model.entrypoint ('module:function')")
-        if self.kind == "custom" and self.entrypoint and ":" not in self.entrypoint:
-            raise ValueError("model.entrypoint must look like 'module:function'")
+        if self.kind == "custom" and self.entrypoint and not _ENTRYPOINT.match(self.entrypoint):
+            raise ValueError(
+                f"model.entrypoint must look like 'module:function' (got {self.entrypoint!r})"
+            )
         if self.kind == "huggingface" and not self.name:
             raise ValueError("model.kind=huggingface needs model.name")
         weights = sum(a * b for a, b in zip(self.hidden, self.hidden[1:], strict=False))
@@ -260,6 +274,10 @@ class DataConfig(ConfigModel):
     def _uri_needed(self) -> DataConfig:
         if self.source in ("csv", "npz", "text_csv") and not self.uri:
             raise ValueError(f"data.source={self.source} needs data.uri")
+        for name in ("uri", "target", "text_column"):
+            value = getattr(self, name)
+            if value is not None and has_control_characters(value):
+                raise ValueError(f"data.{name} contains a control character: {value!r}")
         cells = self.n_samples * self.n_features
         if self.source.startswith("synthetic_") and cells > MAX_CELLS:
             raise ValueError(

@@ -83,6 +83,30 @@ REFUSED = {
         'trainer: {data: {source: csv, uri: "a\\0.csv"}}',
         "job.yaml: trainer.data.uri: contains a NUL byte",
     ),
+    "region with a line break": (
+        'resources: {region: "us-east-1\\nevil"}',
+        "job.yaml: resources.region: printable characters without spaces or line breaks",
+    ),
+    "instance type with a space": (
+        'resources: {instance_type: "ml.g5.xlarge --x"}',
+        "job.yaml: resources.instance_type: printable characters without spaces",
+    ),
+    "data uri with a line break": (
+        'trainer: {data: {source: csv, uri: "train.csv\\n"}}',
+        "job.yaml: trainer.data: data.uri contains a control character",
+    ),
+    "checkpoint uri with an escape": (
+        'checkpoints: {uri: "s3://b/\\x1b[2J"}',
+        "job.yaml: checkpoints.uri: contains a control character",
+    ),
+    "code dir with a line break": (
+        'code: "./code\\n"',
+        "job.yaml: code: contains a control character",
+    ),
+    "entrypoint that is not module:function": (
+        "code: ./c\ntrainer: {model: {kind: custom, entrypoint: 'os.system(1):x'}}",
+        "job.yaml: trainer.model: model.entrypoint must look like 'module:function'",
+    ),
     "misspelt early-stopping metric": (
         "trainer: {early_stopping: {metric: val_acc}}",
         "job.yaml: trainer.early_stopping.metric: 'val_acc' is not a metric the trainer "
