@@ -98,3 +98,16 @@ def test_a_run_that_failed_before_any_metric_points_at_its_logs(local_run: Write
     assert result.exit_code == 4  # the job failed, as `wait` says
     assert "digits-mlp-4 (FAILED): no metrics yet" in result.stderr
     assert "ended FAILED before the trainer logged a metric" in result.stderr
+
+
+def test_an_out_directory_that_cannot_be_made_is_one_line(
+    local_run: WriteRun, tmp_path: Path
+) -> None:
+    run = local_run("digits-mlp-5", records=trainer_records())
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = cloudgd("report", str(run), "--out", str(blocker / "reports"))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"cloudgd: error: --out {blocker / 'reports'}: cannot write the report: Not a directory"
+    )
