@@ -39,8 +39,13 @@ def _write_in_place(target: Path, data: bytes, flag: str, shown: str, *, truncat
         os.close(fd)
 
 
-def write_user_file(path: str | Path, text: str, *, flag: str = "--out") -> Path:
-    """Write ``text`` to ``path``; UsageError (exit 2) naming ``flag`` and the path on failure."""
+def write_user_file(
+    path: str | Path, text: str, *, flag: str = "--out", make_parents: bool = False
+) -> Path:
+    """Write ``text`` to ``path``; UsageError (exit 2) naming ``flag`` and the path on failure.
+
+    ``make_parents`` creates missing directories first (where a command documents that).
+    """
     shown = str(path)
     target = Path(os.path.realpath(path))  # a symlink's target is written, not the link
     data = text.encode("utf-8")
@@ -55,6 +60,11 @@ def write_user_file(path: str | Path, text: str, *, flag: str = "--out") -> Path
     if mode is not None and not stat.S_ISREG(mode):
         _write_in_place(target, data, flag, shown, truncate=False)
         return target
+    if make_parents and mode is None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise _refused(flag, shown, error) from None
     if not target.parent.is_dir():
         raise UsageError(
             f"{flag} {shown}: directory {target.parent} does not exist",
