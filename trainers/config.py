@@ -47,6 +47,29 @@ REPORTED_METRICS: tuple[str, ...] = (
     "val_r2",
 )
 
+# Run-level numbers in summary.json (trainers/outputs.py) besides the metrics above; CI
+# gates may check these too (e.g. --max-metric bad_steps=0), and best_* the best evaluation.
+SUMMARY_NUMBERS: tuple[str, ...] = (
+    "steps",
+    "epochs",
+    "planned_steps",
+    "wall_time_s",
+    "train_time_s",
+    "samples_per_sec",
+    "world_size",
+    "global_batch",
+    "base_lr",
+    "final_lr",
+    "bad_steps",
+    "grad_warnings",
+    "resumed_from_step",
+    "num_parameters",
+    "seed",
+    "best_value",
+    "best_step",
+    "best_epoch",
+)
+
 
 def _leaf_types(annotation: Any) -> set[Any]:
     origin = typing.get_origin(annotation)

@@ -40,21 +40,25 @@ def gates_from_flags(
 
 
 def check_gate_metric(gate: MetricGate) -> None:
-    """Refuse a gate on a metric the trainer never reports, before any job runs.
+    """Refuse a gate on a name the trainer never reports, before any job runs.
 
     Such a gate can only fail, after the job has trained (and been paid for).
     """
     from difflib import get_close_matches
 
-    from trainers.config import REPORTED_METRICS
+    from trainers.config import REPORTED_METRICS, SUMMARY_NUMBERS
 
-    if gate.metric in REPORTED_METRICS:
+    known = REPORTED_METRICS + SUMMARY_NUMBERS
+    if gate.metric in known:
         return
-    close = get_close_matches(gate.metric, REPORTED_METRICS, n=1)
+    close = get_close_matches(gate.metric, known, n=1)
     guess = f"; did you mean {close[0]!r}?" if close else ""
     raise UsageError(
         f"--{gate.bound}-metric {gate.metric}: the trainer reports no such metric{guess}",
-        hint="the trainer reports " + ", ".join(REPORTED_METRICS),
+        hint="the trainer reports "
+        + ", ".join(REPORTED_METRICS)
+        + "; gates may also check the run's "
+        + ", ".join(SUMMARY_NUMBERS),
     )
 
 

@@ -30,3 +30,9 @@ def test_wait_refuses_a_gate_on_an_unknown_metric(invoke: Invoke) -> None:
 
 def test_tuning_objectives_are_the_metrics_the_trainer_reports() -> None:
     assert set(TUNABLE_METRICS) == set(REPORTED_METRICS)
+
+
+def test_gates_on_run_numbers_of_the_summary_are_allowed(invoke: Invoke) -> None:
+    # --max-metric bad_steps=0 is a fair CI gate; the dry run stops before anything runs.
+    result = invoke("submit", DIGITS, "-p", "local", "--dry-run", "--max-metric", "bad_steps=0")
+    assert result.exit_code == 0, result.stderr

@@ -12,6 +12,7 @@ from trainers.config import (
     MAX_COUNT,
     MAX_SEED,
     REPORTED_METRICS,
+    SUMMARY_NUMBERS,
     TRAIN_METRICS,
     VALIDATION_METRICS,
 )
@@ -62,3 +63,14 @@ def test_values_at_the_documented_bounds_train(run_trainer) -> None:
     code, run = run_trainer(cfg)
     assert code == 0
     assert read_summary(run)["steps"] == 2
+
+
+def test_every_number_in_the_summary_is_a_name_gates_accept(run_trainer) -> None:
+    from cloudgd.report.runfiles import SUMMARY_NAME, summary_metrics
+
+    code, run = run_trainer(tiny())
+    assert code == 0
+    numbers = set(summary_metrics(run / "out" / SUMMARY_NAME))
+    assert numbers <= set(REPORTED_METRICS + SUMMARY_NUMBERS), numbers - set(
+        REPORTED_METRICS + SUMMARY_NUMBERS
+    )
