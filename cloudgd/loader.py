@@ -6,6 +6,8 @@ Every failure names the file and, where there is one, the field or line:
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +46,34 @@ def _fail(message: str, hint: str | None = None) -> SpecError:
     return SpecError(message, hint=hint, problems=[message])
 
 
+def read_capped(file: Path, source: str) -> bytes:
+    """The bytes of ``file`` (at most 1 MiB, else SpecError), whatever kind of file it is.
+
+    Opened non-blocking, so a FIFO nobody writes to reads as empty instead of hanging;
+    a device or a stream (``/dev/zero``, a pipe from ``<(...)``) is read only up to the
+    limit, so it cannot exhaust memory.
+    """
+    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb", buffering=0) as stream:
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode):
+            if info.st_size > MAX_BYTES:
+                raise _fail(f"{source}: file is {info.st_size} bytes; a job file is at most 1 MiB")
+        else:
+            os.set_blocking(fd, True)  # a writer that is still writing is waited for
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_BYTES:
+            chunk = stream.read(MAX_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    if size > MAX_BYTES:
+        raise _fail(f"{source}: more than 1 MiB; a job file is at most 1 MiB")
+    return b"".join(chunks)
+
+
 def read_text(path: str | Path) -> tuple[str, str, Path]:
     """(text, name to show, directory relative paths resolve against)."""
     source = str(path)
@@ -56,10 +86,7 @@ def read_text(path: str | Path) -> tuple[str, str, Path]:
         if file.is_dir():
             raise _fail(f"{source}: is a directory, not a job file", "pass the job's .yaml file")
         try:
-            size = file.stat().st_size
-            if size > MAX_BYTES:
-                raise _fail(f"{source}: file is {size} bytes; a job file is at most 1 MiB")
-            raw = file.read_bytes()
+            raw = read_capped(file, source)
         except FileNotFoundError:
             raise _fail(f"{source}: no such file", "create one with `cloudgd init`") from None
         except PermissionError:

@@ -55,6 +55,11 @@ class RenderContext(BaseModel):
     runs_dir: str | None = Field(
         default=None, description="Local runs directory (local provider and --run-local)."
     )
+    spec_dir: str | None = Field(
+        default=None,
+        description="The job file's directory: a relative code: or local trainer.data.uri "
+        "resolves from it, never from the current directory.",
+    )
 
 
 class Upload(BaseModel):

@@ -106,4 +106,5 @@ def rehearsal_study(
         now=ctx.now,
         on_event=on_event,
         plan_trial=own(tuning_plan, ctx) if own is not None else None,
+        spec_dir=ctx.spec_dir,
     )

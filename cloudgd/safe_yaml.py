@@ -84,6 +84,18 @@ def check_expansion(root: Node) -> None:
         stack.extend((kid, False) for kid in _children(node) if id(kid) not in measured)
 
 
+# YAML 1.1 reads `1:30` as the base-60 number 90 and `010` as octal 8; YAML 1.2 (and every
+# editor's schema check) reads them as text and 10. They stay text here, so a number field
+# refuses `1:30` with its name, and a text field (an env value, a time) keeps what was written.
+_SEXAGESIMAL_OR_OCTAL = re.compile(
+    r"^[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|0[0-7_]+)$"
+)
+
+
+def _yaml11_only(text: str) -> bool:
+    return bool(_SEXAGESIMAL_OR_OCTAL.match(text))
+
+
 class SpecLoader(yaml.SafeLoader):
     """SafeLoader with the limits above. Timestamps stay text: no spec field is a date."""
 
@@ -135,12 +147,16 @@ class SpecLoader(yaml.SafeLoader):
             seen[key] = _line(key_node)
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
-    def construct_yaml_int(self, node: ScalarNode) -> int:
+    def construct_int_or_text(self, node: ScalarNode) -> int | str:
+        if _yaml11_only(node.value):
+            return str(node.value)
         if sum(ch.isdigit() for ch in node.value) > MAX_INT_DIGITS:
             raise DocumentError(f"number {node.value[:20]}... is too large", _line(node))
-        return super().construct_yaml_int(node)  # type: ignore[no-any-return]
+        return super().construct_yaml_int(node)
 
-    def construct_yaml_float(self, node: ScalarNode) -> float:
+    def construct_float_or_text(self, node: ScalarNode) -> float | str:
+        if _yaml11_only(node.value):
+            return str(node.value)
         value = super().construct_yaml_float(node)
         if not math.isfinite(value):
             raise DocumentError(
@@ -160,8 +176,8 @@ SpecLoader.add_implicit_resolver(
     re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
     list("-+0123456789"),
 )
-SpecLoader.add_constructor("tag:yaml.org,2002:int", SpecLoader.construct_yaml_int)
-SpecLoader.add_constructor("tag:yaml.org,2002:float", SpecLoader.construct_yaml_float)
+SpecLoader.add_constructor("tag:yaml.org,2002:int", SpecLoader.construct_int_or_text)
+SpecLoader.add_constructor("tag:yaml.org,2002:float", SpecLoader.construct_float_or_text)
 SpecLoader.add_constructor("tag:yaml.org,2002:timestamp", SpecLoader.construct_timestamp_as_text)
 
 

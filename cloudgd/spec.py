@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from cloudgd.accelerators import Accelerator, parse_accelerator
 from cloudgd.durations import Duration
@@ -18,17 +18,19 @@ from providers.aws.options import AwsOptions
 from providers.azure.options import AzureOptions
 from providers.gcp.options import GcpOptions
 from providers.local.options import LocalOptions
-from trainers.config import TrainConfig
+from trainers.config import ConfigModel, TrainConfig, has_control_characters
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+# Image references are printable ASCII without spaces (OCI: name[:tag][@digest]); a newline
+# or control character would end up inside the cloud request and the container command.
+_IMAGE = re.compile(r"^[!-~]+$")
+MAX_COST_USD = 10_000_000  # past this, time caps derived from the budget overflow
+MAX_CLUSTER_NODES = 10_000
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class Resources(BaseModel):
+class Resources(ConfigModel):
     """What each node has, and how many nodes."""
-
-    model_config = _FROZEN
 
     accelerator: str = Field(
         default="none",
@@ -44,9 +46,11 @@ class Resources(BaseModel):
         default=None, description="Cloud region (default: each provider's own default)."
     )
     disk_gb: int | None = Field(default=None, ge=1, le=16384, description="Disk per node in GB.")
-    min_vcpus: int | None = Field(default=None, ge=1, description="Smallest vCPU count per node.")
+    min_vcpus: int | None = Field(
+        default=None, ge=1, le=4096, description="Smallest vCPU count per node."
+    )
     min_memory_gib: float | None = Field(
-        default=None, gt=0, description="Smallest memory per node in GiB."
+        default=None, gt=0, le=65536, description="Smallest memory per node in GiB."
     )
 
     @field_validator("accelerator")
@@ -54,15 +58,21 @@ class Resources(BaseModel):
     def _accelerator(cls, value: str) -> str:
         return str(parse_accelerator(value))
 
+    @field_validator("instance_type", "region")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        # Both end up in request fields, URLs and job handles.
+        if value is not None and not _IMAGE.match(value):
+            raise ValueError(f"printable characters without spaces or line breaks (got {value!r})")
+        return value
+
     @property
     def parsed_accelerator(self) -> Accelerator:
         return parse_accelerator(self.accelerator)
 
 
-class Scaling(BaseModel):
+class Scaling(ConfigModel):
     """Spot capacity, retries and cluster autoscaling."""
-
-    model_config = _FROZEN
 
     spot: bool = Field(
         default=False,
@@ -70,13 +80,19 @@ class Scaling(BaseModel):
     )
     max_wait: Duration | None = Field(
         default=None,
+        gt=0,
         description="With spot: total time allowed including waiting for capacity "
         "(>= limits.max_runtime).",
     )
     restarts: int = Field(default=0, ge=0, le=30, description="Automatic retries on failure.")
-    min_nodes: int = Field(default=0, ge=0, description="Cluster autoscaling floor (Azure).")
+    min_nodes: int = Field(
+        default=0, ge=0, le=MAX_CLUSTER_NODES, description="Cluster autoscaling floor (Azure)."
+    )
     max_nodes: int | None = Field(
-        default=None, ge=1, description="Cluster autoscaling ceiling (default: resources.nodes)."
+        default=None,
+        ge=1,
+        le=MAX_CLUSTER_NODES,
+        description="Cluster autoscaling ceiling (default: resources.nodes).",
     )
     idle_scale_down: Duration = Field(
         default=600, description="Idle time before a cluster node is released (Azure)."
@@ -87,10 +103,8 @@ class Scaling(BaseModel):
     )
 
 
-class Distributed(BaseModel):
+class Distributed(ConfigModel):
     """How processes cooperate across GPUs and nodes."""
-
-    model_config = _FROZEN
 
     strategy: Literal["auto", "none", "ddp"] = Field(
         default="auto", description="ddp for data parallel; auto = ddp when >1 process."
@@ -103,22 +117,23 @@ class Distributed(BaseModel):
     )
 
 
-class Limits(BaseModel):
+class Limits(ConfigModel):
     """Caps on time and money."""
 
-    model_config = _FROZEN
-
     max_runtime: Duration = Field(
-        default=86400, description="Hard cap on training time; the cloud stops the job after it."
+        default=86400,
+        gt=0,
+        description="Hard cap on training time (more than 0s); the cloud stops the job after it.",
     )
     max_cost_usd: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_COST_USD,
         description="Refuse to submit when the worst case exceeds this; lowers the time cap so "
-        "spend cannot exceed it.",
+        f"spend cannot exceed it. At most {MAX_COST_USD}.",
     )
     expected_runtime: Duration | None = Field(
-        default=None, description="Your estimate of the run time, used by `cloudgd cost`."
+        default=None, gt=0, description="Your estimate of the run time, used by `cloudgd cost`."
     )
     on_budget: Literal["refuse", "cap"] = Field(
         default="refuse",
@@ -134,10 +149,8 @@ class Limits(BaseModel):
     )
 
 
-class Checkpoints(BaseModel):
+class Checkpoints(ConfigModel):
     """Where checkpoints persist across restarts and preemptions."""
-
-    model_config = _FROZEN
 
     enabled: bool = Field(default=True, description="Persist checkpoints outside the node.")
     uri: str | None = Field(
@@ -145,11 +158,16 @@ class Checkpoints(BaseModel):
         description="Checkpoint location (s3://, gs://, azureml://); default under the output.",
     )
 
+    @field_validator("uri")
+    @classmethod
+    def _uri(cls, value: str | None) -> str | None:
+        if value is not None and has_control_characters(value):
+            raise ValueError(f"contains a control character (got {value!r})")
+        return value
 
-class SecretRef(BaseModel):
+
+class SecretRef(ConfigModel):
     """A secret passed to the job by reference; its value is never in the spec."""
-
-    model_config = _FROZEN
 
     source: Literal["env", "aws-secretsmanager", "gcp-secretmanager", "azure-keyvault"] = Field(
         description="Where the secret lives."
@@ -160,10 +178,8 @@ class SecretRef(BaseModel):
     )
 
 
-class ProviderBlocks(BaseModel):
+class ProviderBlocks(ConfigModel):
     """Per-cloud settings; usually filled from `terraform output`."""
-
-    model_config = _FROZEN
 
     aws: AwsOptions = Field(default_factory=AwsOptions, description="AWS SageMaker settings.")
     gcp: GcpOptions = Field(default_factory=GcpOptions, description="Google Vertex AI settings.")
@@ -171,7 +187,7 @@ class ProviderBlocks(BaseModel):
     local: LocalOptions = Field(default_factory=LocalOptions, description="Local runner settings.")
 
 
-class JobSpec(BaseModel):
+class JobSpec(ConfigModel):
     """A training job, independent of where it runs."""
 
     model_config = ConfigDict(
@@ -249,11 +265,21 @@ class JobSpec(BaseModel):
                 raise ValueError(f"tag {key!r}: keys 1-63 characters, values at most 63")
         return value
 
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        if value is not None and has_control_characters(value):
+            raise ValueError(f"contains a control character (got {value!r})")
+        return value
+
     @field_validator("image")
     @classmethod
     def _image(cls, value: str) -> str:
-        if value != "prebuilt" and (" " in value or not value):
-            raise ValueError(f"must be 'prebuilt' or an image URI (got {value!r})")
+        if value != "prebuilt" and not _IMAGE.match(value):
+            raise ValueError(
+                f"must be 'prebuilt' or an image URI: printable characters, no spaces or line "
+                f"breaks (got {value!r})"
+            )
         return value
 
     @model_validator(mode="after")

@@ -5,11 +5,172 @@ This block *is* the ``trainer:`` section of a cloudgd job spec.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+import re
+import types
+import typing
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+# Upper bounds, documented in `cloudgd schema`. Counts past these only reach C integer
+# overflow or memory exhaustion inside the trainer, so they are refused at validate time.
+MAX_COUNT = 2**31 - 1  # epochs, steps, batch sizes, patiences: torch indexes with int64/int32
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding (np.random.seed) takes 32 bits
+MAX_SAMPLES = 10_000_000
+MAX_FEATURES = 100_000
+MAX_CELLS = 100_000_000  # n_samples x n_features of a synthetic source: 800 MB of float64
+MAX_CLASSES = 10_000
+MAX_WIDTH = 16_384
+MAX_LAYERS = 64
+MAX_HIDDEN_WEIGHTS = 2**28  # weights between consecutive hidden layers: 1 GiB of fp32
+MAX_THREADS = 1024
+MAX_TOKENS = 65_536
+
+Task = Literal["classification", "regression"]
+# The metrics the trainer reports (metrics.jsonl epoch records, summary.json's final and
+# best): the training loss always, then the validation metrics of the task
+# (trainers/objective.py). Early stopping, best-model selection, tuning objectives and CI
+# gates can only watch these; tests check the trainer really reports exactly them.
+TRAIN_METRICS: tuple[str, ...] = ("loss",)
+VALIDATION_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": ("val_loss", "val_accuracy"),
+    "regression": ("val_loss", "val_mse", "val_r2"),
+}
+REPORTED_METRICS: tuple[str, ...] = (
+    "loss",
+    "val_loss",
+    "val_accuracy",
+    "val_mse",
+    "val_r2",
+)
+
+# Run-level numbers in summary.json (trainers/outputs.py) besides the metrics above; CI
+# gates may check these too (e.g. --max-metric bad_steps=0), and best_* the best evaluation.
+SUMMARY_NUMBERS: tuple[str, ...] = (
+    "steps",
+    "epochs",
+    "planned_steps",
+    "wall_time_s",
+    "train_time_s",
+    "samples_per_sec",
+    "world_size",
+    "global_batch",
+    "base_lr",
+    "final_lr",
+    "bad_steps",
+    "grad_warnings",
+    "resumed_from_step",
+    "num_parameters",
+    "seed",
+    "best_value",
+    "best_step",
+    "best_epoch",
+)
+
+
+def _leaf_types(annotation: Any) -> set[Any]:
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return {annotation}
+    if origin is Literal:
+        return {type(arg) for arg in typing.get_args(annotation)}
+    if origin is typing.Annotated:
+        return _leaf_types(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType, list, tuple, set, frozenset):
+        return set().union(*(_leaf_types(a) for a in typing.get_args(annotation) if a is not ...))
+    return {Any}  # mappings and other containers: not checked here
+
+
+def _wants_numbers(annotation: Any) -> bool:
+    leaves = _leaf_types(annotation)
+    return bool(leaves & {int, float}) and not leaves & {bool, Any, str}
+
+
+# 'package.module:function', as the trainer imports it from the job's code directory.
+_ENTRYPOINT = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+)
+
+
+def has_control_characters(text: str) -> bool:
+    """Line breaks, tabs, escapes and other C0/C1 controls: never part of a path or name."""
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text)
+
+
+def _holds_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in typing.get_args(annotation))
+
+
+def _nul_at(value: Any) -> str | None:
+    """Where a NUL byte is in a field's raw value ('' for the value itself), else None.
+
+    Looks one level of list or mapping deep: text fields, lists of text and env-like maps.
+    """
+    if isinstance(value, str):
+        return "" if "\x00" in value else None
+    if isinstance(value, dict):
+        pairs: list[tuple[Any, Any]] = list(value.items())
+    elif isinstance(value, list | tuple):
+        pairs = [(f"item {index}", item) for index, item in enumerate(value)]
+    else:
+        return None
+    for key, item in pairs:
+        if any(isinstance(part, str) and "\x00" in part for part in (key, item)):
+            return repr(key) if isinstance(value, dict) else str(key)
+    return None
+
+
+class ConfigModel(BaseModel):
+    """Base of every spec block: frozen, no unknown fields, no booleans as numbers, no NULs.
+
+    Pydantic reads ``true`` as 1 for an int field; in a job file ``epochs: true`` is a
+    mistake, never a count. A NUL byte cannot travel in an environment variable, an
+    argument or a cloud request, so no text in a spec may hold one.
+    """
+
+    model_config = _FROZEN
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_values(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is None:
+            return value
+        annotation = cls.model_fields[info.field_name].annotation
+        items = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(item, bool) for item in items) and _wants_numbers(annotation):
+            raise ValueError(f"expected a number, not {str(value).lower()}")
+        # A nested block is checked field by field, where the error can name the field.
+        where = None if _holds_model(annotation) else _nul_at(value)
+        if where is not None:
+            what = f"{where} contains" if where else "contains"
+            raise ValueError(f"{what} a NUL byte (\\x00), which no text in a job may hold")
+        return value
+
+
+def synthetic_informative(n_features: int, n_classes: int) -> int:
+    """How many features carry the class of a synthetic_classification row."""
+    return min(n_features, max(2, math.ceil(math.log2(n_classes)) + 1))
+
+
+def declared_task(data: DataConfig, model_kind: str) -> Task | None:
+    """The task known before the data is read (data.task, the source, the model), else None."""
+    if data.task != "auto":
+        return data.task
+    if data.source in ("digits", "synthetic_classification"):
+        return "classification"
+    if data.source == "synthetic_regression":
+        return "regression"
+    if model_kind in ("logistic", "softmax"):
+        return "classification"
+    if model_kind == "linear":
+        return "regression"
+    return None
+
 
 ModelKind = Literal[
     "linear", "logistic", "softmax", "mlp", "cnn", "resnet", "custom", "huggingface"
@@ -31,15 +192,16 @@ ScheduleName = Literal[
 ]
 
 
-class ModelConfig(BaseModel):
+class ModelConfig(ConfigModel):
     """The network to train."""
 
-    model_config = _FROZEN
-
     kind: ModelKind = Field(default="mlp", description="Model family.")
-    hidden: list[int] = Field(
+    hidden: list[Annotated[int, Field(ge=1, le=MAX_WIDTH)]] = Field(
         default_factory=lambda: [128, 64],
-        description="Hidden layer widths (mlp) or channel widths per stage (cnn, resnet).",
+        max_length=MAX_LAYERS,
+        description="Hidden layer widths (mlp) or channel widths per stage (cnn, resnet): at "
+        f"most {MAX_LAYERS} layers of 1-{MAX_WIDTH}, and at most {MAX_HIDDEN_WEIGHTS} weights "
+        "between consecutive layers in all.",
     )
     activation: Literal["relu", "gelu", "tanh", "silu"] = Field(
         default="relu", description="Activation between hidden layers."
@@ -69,19 +231,23 @@ class ModelConfig(BaseModel):
     def _kind_fields(self) -> ModelConfig:
         if self.kind == "custom" and not self.entrypoint:
             raise ValueError("model.kind=custom needs model.entrypoint ('module:function')")
-        if self.kind == "custom" and self.entrypoint and ":" not in self.entrypoint:
-            raise ValueError("model.entrypoint must look like 'module:function'")
+        if self.kind == "custom" and self.entrypoint and not _ENTRYPOINT.match(self.entrypoint):
+            raise ValueError(
+                f"model.entrypoint must look like 'module:function' (got {self.entrypoint!r})"
+            )
         if self.kind == "huggingface" and not self.name:
             raise ValueError("model.kind=huggingface needs model.name")
-        if any(h < 1 for h in self.hidden):
-            raise ValueError("model.hidden widths must be >= 1")
+        weights = sum(a * b for a, b in zip(self.hidden, self.hidden[1:], strict=False))
+        if weights > MAX_HIDDEN_WEIGHTS:
+            raise ValueError(
+                f"model.hidden: {weights} weights between hidden layers, more than "
+                f"{MAX_HIDDEN_WEIGHTS} (1 GiB of fp32); use narrower or fewer layers"
+            )
         return self
 
 
-class DataConfig(BaseModel):
+class DataConfig(ConfigModel):
     """Where the training data comes from and how it is split."""
-
-    model_config = _FROZEN
 
     source: DataSource = Field(default="digits", description="Data source.")
     uri: str | None = Field(
@@ -96,30 +262,63 @@ class DataConfig(BaseModel):
     task: Literal["auto", "classification", "regression"] = Field(
         default="auto", description="Learning task; auto infers it from the source and target."
     )
-    n_samples: int = Field(default=1000, ge=2, description="Synthetic sources: number of samples.")
-    n_features: int = Field(default=20, ge=1, description="Synthetic sources: number of features.")
-    n_classes: int = Field(default=2, ge=2, description="synthetic_classification: classes.")
+    n_samples: int = Field(
+        default=1000,
+        ge=2,
+        le=MAX_SAMPLES,
+        description="Synthetic sources: number of samples (n_samples x n_features at most "
+        f"{MAX_CELLS}).",
+    )
+    n_features: int = Field(
+        default=20, ge=1, le=MAX_FEATURES, description="Synthetic sources: number of features."
+    )
+    n_classes: int = Field(
+        default=2,
+        ge=2,
+        le=MAX_CLASSES,
+        description="synthetic_classification: classes (at most 2^n_features).",
+    )
     noise: float = Field(default=0.1, ge=0.0, description="Synthetic sources: noise level.")
     val_fraction: float = Field(
         default=0.2, ge=0.0, lt=1.0, description="Fraction held out for validation."
     )
     standardize: bool = Field(default=True, description="Standardise features with train stats.")
-    max_length: int = Field(default=128, ge=8, description="text_csv: max tokens per example.")
+    max_length: int = Field(
+        default=128, ge=8, le=MAX_TOKENS, description="text_csv: max tokens per example."
+    )
     limit: int | None = Field(
-        default=None, ge=2, description="Use at most this many rows (quick local runs)."
+        default=None,
+        ge=2,
+        le=MAX_COUNT,
+        description="Use at most this many rows (quick local runs).",
     )
 
     @model_validator(mode="after")
     def _uri_needed(self) -> DataConfig:
         if self.source in ("csv", "npz", "text_csv") and not self.uri:
             raise ValueError(f"data.source={self.source} needs data.uri")
+        for name in ("uri", "target", "text_column"):
+            value = getattr(self, name)
+            if value is not None and has_control_characters(value):
+                raise ValueError(f"data.{name} contains a control character: {value!r}")
+        cells = self.n_samples * self.n_features
+        if self.source.startswith("synthetic_") and cells > MAX_CELLS:
+            raise ValueError(
+                f"data.n_samples x data.n_features = {cells}, more than {MAX_CELLS} values"
+            )
+        if self.source == "synthetic_classification":
+            informative = synthetic_informative(self.n_features, self.n_classes)
+            if 2**informative < self.n_classes:
+                raise ValueError(
+                    f"data.n_features={self.n_features} is too few for "
+                    f"n_classes={self.n_classes}: use n_features >= "
+                    f"{math.ceil(math.log2(self.n_classes))}"
+                )
         return self
 
 
-class OptimizerConfig(BaseModel):
+class OptimizerConfig(ConfigModel):
     """The gradient-descent update rule."""
-
-    model_config = _FROZEN
 
     name: OptimizerName = Field(default="adamw", description="Optimizer.")
     lr: float = Field(default=1e-3, gt=0.0, description="Base learning rate.")
@@ -127,15 +326,19 @@ class OptimizerConfig(BaseModel):
     nesterov: bool = Field(default=False, description="Nesterov momentum (SGD).")
     weight_decay: float = Field(default=0.0, ge=0.0, description="L2 penalty / decoupled decay.")
     l1: float = Field(default=0.0, ge=0.0, description="L1 penalty added to the loss.")
-    betas: tuple[float, float] = Field(default=(0.9, 0.999), description="Adam/AdamW betas.")
+    betas: tuple[float, float] = Field(
+        default=(0.9, 0.999), description="Adam/AdamW betas, each in [0, 1)."
+    )
     eps: float = Field(default=1e-8, gt=0.0, description="Numerical epsilon.")
-    lbfgs_history: int = Field(default=10, ge=1, description="L-BFGS history size.")
+    lbfgs_history: int = Field(default=10, ge=1, le=MAX_COUNT, description="L-BFGS history size.")
     lr_scaling: Literal["none", "linear", "sqrt"] = Field(
         default="none",
         description="Scale lr with the global batch (batch_size x world x accumulation) "
         "relative to base_batch_size.",
     )
-    base_batch_size: int = Field(default=64, ge=1, description="Reference batch for lr_scaling.")
+    base_batch_size: int = Field(
+        default=64, ge=1, le=MAX_COUNT, description="Reference batch for lr_scaling."
+    )
 
     @model_validator(mode="after")
     def _nesterov(self) -> OptimizerConfig:
@@ -143,52 +346,83 @@ class OptimizerConfig(BaseModel):
             raise ValueError("optimizer.nesterov needs name=sgd and momentum > 0")
         return self
 
+    @field_validator("betas")
+    @classmethod
+    def _betas(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not all(0.0 <= beta < 1.0 for beta in value):
+            raise ValueError(f"each beta must be in [0, 1) (got {list(value)})")
+        return value
 
-class ScheduleConfig(BaseModel):
+
+class ScheduleConfig(ConfigModel):
     """How the learning rate changes over training."""
 
-    model_config = _FROZEN
-
     name: ScheduleName = Field(default="constant", description="Schedule.")
-    warmup_steps: int = Field(default=0, ge=0, description="Linear warmup steps (any schedule).")
-    step_size: int = Field(default=10, ge=1, description="step: epochs between decays.")
-    milestones: list[int] = Field(default_factory=list, description="multistep: decay epochs.")
-    gamma: float = Field(default=0.1, gt=0.0, description="Decay factor (step, multistep, exp).")
+    warmup_steps: int = Field(
+        default=0, ge=0, le=MAX_COUNT, description="Linear warmup steps (any schedule)."
+    )
+    step_size: int = Field(
+        default=10, ge=1, le=MAX_COUNT, description="step: epochs between decays."
+    )
+    milestones: list[Annotated[int, Field(ge=0, le=MAX_COUNT)]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description=f"multistep: decay epochs, each 0-{MAX_COUNT}.",
+    )
+    gamma: float = Field(
+        default=0.1, gt=0.0, le=1.0, description="Decay factor in (0, 1] (step, multistep, exp)."
+    )
     min_lr: float = Field(default=0.0, ge=0.0, description="Floor for cosine-type schedules.")
     max_lr: float | None = Field(default=None, gt=0.0, description="onecycle peak (default: lr).")
-    patience: int = Field(default=3, ge=0, description="plateau: epochs without improvement.")
+    patience: int = Field(
+        default=3, ge=0, le=MAX_COUNT, description="plateau: epochs without improvement."
+    )
     factor: float = Field(default=0.5, gt=0.0, lt=1.0, description="plateau: decay factor.")
 
 
-class EarlyStoppingConfig(BaseModel):
+class EarlyStoppingConfig(ConfigModel):
     """Stop when a validation metric stops improving."""
 
-    model_config = _FROZEN
-
-    metric: str = Field(default="val_loss", description="Metric to watch, e.g. val_loss.")
+    metric: str = Field(
+        default="val_loss",
+        description="Metric to watch: one the trainer reports ("
+        + ", ".join(REPORTED_METRICS)
+        + ").",
+    )
     mode: Literal["auto", "min", "max"] = Field(
         default="auto", description="min for losses, max for accuracies; auto guesses by name."
     )
-    patience: int = Field(default=5, ge=1, description="Evaluations without improvement allowed.")
+    patience: int = Field(
+        default=5, ge=1, le=MAX_COUNT, description="Evaluations without improvement allowed."
+    )
     min_delta: float = Field(default=0.0, ge=0.0, description="Smallest change that counts.")
 
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        if value not in REPORTED_METRICS:
+            raise ValueError(
+                f"{value!r} is not a metric the trainer reports; use one of "
+                + ", ".join(REPORTED_METRICS)
+            )
+        return value
 
-class CheckpointConfig(BaseModel):
+
+class CheckpointConfig(ConfigModel):
     """When and how many checkpoints the trainer writes."""
 
-    model_config = _FROZEN
-
     every_steps: int | None = Field(
-        default=None, ge=1, description="Save every N optimizer steps (default: every epoch)."
+        default=None,
+        ge=1,
+        le=MAX_COUNT,
+        description="Save every N optimizer steps (default: every epoch).",
     )
-    keep_last: int = Field(default=2, ge=1, description="How many checkpoints to keep.")
+    keep_last: int = Field(default=2, ge=1, le=1000, description="How many checkpoints to keep.")
     resume: bool = Field(default=True, description="Resume from the latest checkpoint if present.")
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(ConfigModel):
     """Everything the trainer needs; the job spec's ``trainer:`` block."""
-
-    model_config = _FROZEN
 
     model: ModelConfig = Field(default_factory=ModelConfig, description="The network.")
     data: DataConfig = Field(default_factory=DataConfig, description="The data.")
@@ -198,17 +432,22 @@ class TrainConfig(BaseModel):
     schedule: ScheduleConfig = Field(
         default_factory=ScheduleConfig, description="Learning-rate schedule."
     )
-    epochs: int = Field(default=10, ge=1, description="Passes over the training data.")
+    epochs: int = Field(
+        default=10, ge=1, le=MAX_COUNT, description="Passes over the training data."
+    )
     max_steps: int | None = Field(
-        default=None, ge=1, description="Stop after this many optimizer steps."
+        default=None, ge=1, le=MAX_COUNT, description="Stop after this many optimizer steps."
     )
     batch_size: int = Field(
         default=64,
         ge=1,
+        le=MAX_COUNT,
         description="Per-process mini-batch size; equal to the dataset size gives batch GD, "
         "1 gives stochastic GD.",
     )
-    grad_accum_steps: int = Field(default=1, ge=1, description="Micro-batches per optimizer step.")
+    grad_accum_steps: int = Field(
+        default=1, ge=1, le=MAX_COUNT, description="Micro-batches per optimizer step."
+    )
     clip_grad_norm: float | None = Field(default=None, gt=0.0, description="Max global grad norm.")
     clip_grad_value: float | None = Field(default=None, gt=0.0, description="Max |grad| element.")
     precision: Literal["fp32", "fp16", "bf16"] = Field(
@@ -221,23 +460,34 @@ class TrainConfig(BaseModel):
         default_factory=CheckpointConfig, description="Checkpoint cadence and retention."
     )
     max_bad_steps: int = Field(
-        default=5, ge=0, description="Non-finite loss/grad steps skipped before the run stops."
+        default=5,
+        ge=0,
+        le=MAX_COUNT,
+        description="Non-finite loss/grad steps skipped before the run stops.",
     )
-    log_every_steps: int = Field(default=10, ge=1, description="Log a line every N steps.")
-    eval_every_epochs: int = Field(default=1, ge=1, description="Validate every N epochs.")
+    log_every_steps: int = Field(
+        default=10, ge=1, le=MAX_COUNT, description="Log a line every N steps."
+    )
+    eval_every_epochs: int = Field(
+        default=1, ge=1, le=MAX_COUNT, description="Validate every N epochs."
+    )
     device: Literal["auto", "cpu", "cuda", "tpu"] = Field(
         default="auto", description="Where to train; auto picks CUDA, then TPU, then CPU."
     )
     deterministic: bool = Field(
         default=False, description="Force deterministic kernels (slower; exact resumes on GPU)."
     )
-    num_threads: int | None = Field(default=None, ge=1, description="torch CPU threads.")
+    num_threads: int | None = Field(
+        default=None, ge=1, le=MAX_THREADS, description="torch CPU threads."
+    )
     compile: bool = Field(
         default=False,
         description="torch.compile the model (faster steps after a slow first one; off by "
         "default because compiling costs more than short runs gain).",
     )
-    seed: int = Field(default=0, ge=0, description="Seed for data order, init and dropout.")
+    seed: int = Field(
+        default=0, ge=0, le=MAX_SEED, description="Seed for data order, init and dropout."
+    )
 
     @model_validator(mode="after")
     def _checks(self) -> TrainConfig:
@@ -250,4 +500,19 @@ class TrainConfig(BaseModel):
             )
         if self.precision == "fp16" and self.device in ("cpu", "tpu"):
             raise ValueError("precision fp16 needs a CUDA device; use bf16 on cpu/tpu")
+        self._check_metric()
         return self
+
+    def _check_metric(self) -> None:
+        """The watched metric must be one this job's task reports."""
+        if self.early_stopping is None or self.early_stopping.metric in TRAIN_METRICS:
+            return
+        task = declared_task(self.data, self.model.kind)
+        if task is None:
+            return
+        reported = TRAIN_METRICS + VALIDATION_METRICS[task]
+        if self.early_stopping.metric not in reported:
+            raise ValueError(
+                f"early_stopping.metric: a {task} job does not report "
+                f"{self.early_stopping.metric!r}; use one of " + ", ".join(reported)
+            )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,9 @@ from pydantic import BaseModel, ValidationError
 from trainers.config import TrainConfig
 from trainers.errors import ConfigError
 
+# YAML 1.1 reads `1:30` as 90 and `010` as 8; YAML 1.2 (and cloudgd's own loader) reads
+# them as text, so `epochs: 1:30` is refused instead of training 90 epochs.
+_YAML11_ONLY = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|0[0-7_]+)$")
 CONFIG_NAME = "cloudgd-job.json"
 CONFIG_ENV = "CLOUDGD_CONFIG"
 
@@ -54,12 +58,7 @@ def read_config_dict(path: Path) -> dict[str, Any]:
     """The TrainConfig mapping in ``path`` (JSON or YAML; a whole job spec is unwrapped)."""
     text = path.read_text(encoding="utf-8")
     try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            raw = yaml.safe_load(text)
-        else:
-            raw = json.loads(text)
+        raw = _load_yaml(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
     except Exception as exc:  # yaml and json raise unrelated types
         raise ConfigError(f"{path}: cannot parse: {exc}".splitlines()[0]) from exc
     if raw is None:
@@ -71,6 +70,24 @@ def read_config_dict(path: Path) -> dict[str, Any]:
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: trainer: expected a mapping")
     return dict(raw)
+
+
+def _load_yaml(text: str) -> Any:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader without YAML 1.1's base-60 and 0-octal numbers."""
+
+    def number(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        if _YAML11_ONLY.match(node.value):
+            return str(node.value)
+        if node.tag.endswith(":int"):
+            return loader.construct_yaml_int(node)
+        return loader.construct_yaml_float(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:int", number)
+    Loader.add_constructor("tag:yaml.org,2002:float", number)
+    return yaml.load(text, Loader=Loader)
 
 
 def parse_value(text: str) -> Any:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 
 import click
 
 from cloudgd import tfconfig
+from cloudgd.cli.outfile import write_user_file
 from cloudgd.errors import UsageError
 
 TERRAFORM_TIMEOUT_S = 120
@@ -91,7 +91,7 @@ def from_terraform(
                     hint="pass --force to overwrite it, or paste the block printed without "
                     "--output-file into your job spec",
                 )
-            _write_atomically(output_file, rendered)
+            write_user_file(output_file, rendered, flag="--output-file", make_parents=True)
             click.echo(f"wrote providers.{cloud} to {output_file}", err=True)
     else:
         target = output_file or tfconfig.user_config_path()
@@ -101,7 +101,8 @@ def from_terraform(
             else None
         )
         document = tfconfig.merge_user_config(existing, block, source=str(target))
-        _write_atomically(target, tfconfig.render_user_config(document))
+        rendered = tfconfig.render_user_config(document)
+        write_user_file(target, rendered, flag="--output-file", make_parents=True)
         fields = ", ".join(block.values)
         click.echo(f"updated providers.{cloud} in {target}: {fields}", err=True)
 
@@ -110,8 +111,10 @@ def from_terraform(
 
 
 def _read_saved_outputs(path: Path) -> str:
+    from cloudgd.loader import read_capped
+
     try:
-        return path.read_text(encoding="utf-8")
+        return read_capped(path, str(path)).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read ({exc})") from None
 
@@ -150,16 +153,3 @@ def _terraform_output(directory: Path, terraform_bin: str) -> str:
             hint="run `terraform init` and `terraform apply` in that directory first",
         )
     return result.stdout
-
-
-def _write_atomically(target: Path, text: str) -> None:
-    """Replace ``target`` in one step so a crash never leaves half a config behind."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

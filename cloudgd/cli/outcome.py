@@ -34,7 +34,32 @@ def gates_from_flags(
             f"{gates[0].flag} needs --wait or --follow: a gate checks the finished job",
             hint="add --wait, or run `cloudgd wait HANDLE --min-metric ...` later",
         )
+    for gate in gates:
+        check_gate_metric(gate)
     return gates
+
+
+def check_gate_metric(gate: MetricGate) -> None:
+    """Refuse a gate on a name the trainer never reports, before any job runs.
+
+    Such a gate can only fail, after the job has trained (and been paid for).
+    """
+    from difflib import get_close_matches
+
+    from trainers.config import REPORTED_METRICS, SUMMARY_NUMBERS
+
+    known = REPORTED_METRICS + SUMMARY_NUMBERS
+    if gate.metric in known:
+        return
+    close = get_close_matches(gate.metric, known, n=1)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(
+        f"--{gate.bound}-metric {gate.metric}: the trainer reports no such metric{guess}",
+        hint="the trainer reports "
+        + ", ".join(REPORTED_METRICS)
+        + "; gates may also check the run's "
+        + ", ".join(SUMMARY_NUMBERS),
+    )
 
 
 def estimate_or_none(spec: JobSpec, provider: str) -> Estimate | None:

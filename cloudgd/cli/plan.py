@@ -12,7 +12,7 @@ from cloudgd.cli.options import backend_options, planning_options
 @backend_options
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(),
     metavar="FILE",
     help="Also write the plan as byte-stable JSON to FILE (e.g. plan.json).",
 )
@@ -30,7 +30,6 @@ def command(
     from cloudgd.cli.options import settings
     from cloudgd.cli.output import human_console, note, render_plan
     from cloudgd.cli.planning import warn_budget
-    from cloudgd.private_files import write_private
 
     planned = runner.plan(
         file,
@@ -43,7 +42,9 @@ def command(
     shown = planned.shown
     text = shown.to_json()
     if out:
-        write_private(out, text)
+        from cloudgd.cli.outfile import write_user_file
+
+        write_user_file(out, text)
     if settings().json:
         click.echo(text, nl=False)
     else:

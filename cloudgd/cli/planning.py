@@ -127,6 +127,7 @@ def plan_loaded(
         cloudgd_version=__version__,
         settings=settings,
         runs_dir=runs,
+        spec_dir=str(loaded.base_dir),
     )
     return Planned(loaded=loaded, provider=provider, ctx=ctx, plan=provider.plan(loaded.spec, ctx))
 

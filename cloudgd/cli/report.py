@@ -89,7 +89,13 @@ def command(
             note(f"skipped {text}: {missing}")  # a study's trial that logged nothing
     if not reports:
         raise NoMetricsError(f"no trial of study {study} has metrics files to report on")
-    files = write_report(reports, Path(out_dir), stem=stem)
+    try:
+        files = write_report(reports, Path(out_dir), stem=stem)
+    except OSError as error:
+        raise UsageError(
+            f"--out {out_dir}: cannot write the report: {error.strerror or error}",
+            hint="choose a writable directory",
+        ) from None
     if settings().json:
         emit_json(
             {

@@ -19,7 +19,7 @@ from cloudgd.plan import JobHandle, JobState, JobStatus
 from cloudgd.report.billing import CLOUDS, Billing, price_on_clouds, price_run
 from cloudgd.report.figure import FigureData, plot_runs
 from cloudgd.report.markdown import RunReport, compare_markdown, run_markdown
-from cloudgd.report.runfiles import NoMetricsError, load_run
+from cloudgd.report.runfiles import EndedWithoutMetricsError, NoMetricsError, load_run
 from cloudgd.spec import JobSpec
 from providers.base import Provider
 
@@ -67,14 +67,17 @@ def collect(
         directory = provider.fetch_run_files(handle)
         run = load_run(directory, status.name, where=f"{status.name} ({status.state.value})")
     except NoMetricsError as exc:
-        # A job that succeeded without files (a rehearsal that ran nothing) keeps the
-        # provider's own hint; one that failed early is pointed at its logs.
-        if status.state in (JobState.FAILED, JobState.CANCELLED):
-            exc.hint = (
-                f"the job ended {status.state.value} before the trainer logged a metric; "
-                f"see `cloudgd logs '{handle}'`"
-            )
-        raise
+        if not status.state.terminal:
+            raise
+        if status.state is JobState.SUCCEEDED:
+            # A job that succeeded without files (a rehearsal that ran nothing) keeps the
+            # provider's own hint.
+            raise
+        hint = (
+            f"the job ended {status.state.value} before the trainer logged a metric; "
+            f"see `cloudgd logs '{handle}'`"
+        )
+        raise EndedWithoutMetricsError(exc.message, hint=hint) from None
     config = _local_config(status) or (spec.trainer.model_dump(mode="json") if spec else None)
     if config is not None:
         run = replace(run, meta={**run.meta, "config": config})

@@ -24,10 +24,15 @@ _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 class NoMetricsError(CloudgdError):
-    """A run has not written any metrics (yet), or its provider has none to give. Exit code 3
-    (1 is for cloudgd's own bugs)."""
+    """A run has not written any metrics (yet): nothing to report on. Exit code 3."""
 
     exit_code = 3
+
+
+class EndedWithoutMetricsError(NoMetricsError):
+    """The job ended FAILED or CANCELLED before its trainer logged a metric. Exit code 4."""
+
+    exit_code = 4
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ def run_local_study(planned: Planned, on_event: Callable[[str], None] | None = N
         name=planned.plan.job_name,
         now=planned.ctx.now,
         on_event=on_event,
+        spec_dir=planned.ctx.spec_dir,
     )
     return study.run()
 

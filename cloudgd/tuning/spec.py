@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+from trainers.config import ConfigModel
 
 # What the trainer reports at each evaluation (metrics.jsonl, stdout key=value lines,
 # the Vertex hypertune file); the clouds' tuners can only optimise these.
@@ -22,10 +22,8 @@ MAX_TRIALS = 500
 Scalar = bool | int | float | str
 
 
-class TuningMetric(BaseModel):
+class TuningMetric(ConfigModel):
     """The objective: one metric the trainer reports, and which way is better."""
-
-    model_config = _FROZEN
 
     name: MetricName = Field(
         default="val_loss", description="Metric to optimise (the trainer's last evaluation)."
@@ -35,10 +33,8 @@ class TuningMetric(BaseModel):
     )
 
 
-class ParameterRange(BaseModel):
+class ParameterRange(ConfigModel):
     """Where one field's trial values come from."""
-
-    model_config = _FROZEN
 
     type: Literal["uniform", "log_uniform", "int_uniform", "choice"] = Field(
         description="uniform / log_uniform (floats), int_uniform (integers), choice (a list)."
@@ -87,10 +83,8 @@ class ParameterRange(BaseModel):
         return list(self.values)
 
 
-class TuningSpec(BaseModel):
+class TuningSpec(ConfigModel):
     """A hyperparameter search over ``trainer.*`` fields, run by each cloud's own tuner."""
-
-    model_config = _FROZEN
 
     metric: TuningMetric = Field(
         default_factory=TuningMetric, description="The objective metric and its goal."

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from trainers.config import ConfigModel
 
 
-class AwsOptions(BaseModel):
+class AwsOptions(ConfigModel):
     """Settings for SageMaker; usually filled from the aws-sagemaker Terraform module."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     role_arn: str | None = Field(
         default=None,

@@ -16,6 +16,7 @@ from typing import Any
 
 from cloudgd.bundle import ENTRY_NAME
 from cloudgd.errors import SpecError
+from trainers.config import REPORTED_METRICS
 
 # Container path of the code channel (the SageMaker SDK uses the same directory
 # when network isolation forbids the toolkit from reading S3 itself).
@@ -29,7 +30,7 @@ MAX_VALUE_CHARS = 2500
 _NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|nan|inf)"
 # Names match the trainer's metric names (metrics.jsonl, summary.json), so a cloud
 # job's FinalMetricDataList and a local run's summary use the same keys.
-METRICS = ("loss", "val_loss", "val_accuracy", "val_mse", "val_r2")
+METRICS = REPORTED_METRICS
 
 
 def metric_definitions() -> list[dict[str, str]]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from trainers.config import ConfigModel
 
 
-class AzureOptions(BaseModel):
+class AzureOptions(ConfigModel):
     """Settings for Azure ML; usually filled from the azure-ml Terraform module."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     subscription_id: str | None = Field(
         default=None,

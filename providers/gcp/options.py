@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from trainers.config import ConfigModel
 
 
-class GcpOptions(BaseModel):
+class GcpOptions(ConfigModel):
     """Settings for Vertex AI; usually filled from the gcp-vertex Terraform module."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     project: str | None = Field(
         default=None,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from trainers.config import ConfigModel
 
 
-class LocalOptions(BaseModel):
+class LocalOptions(ConfigModel):
     """Settings for running on this machine."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     emulate: Literal["none", "aws", "gcp", "azure"] = Field(
         default="none",

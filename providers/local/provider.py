@@ -100,6 +100,7 @@ class LocalProvider(Provider):
             job_name=name,
             job_hash=naming.spec_hash(spec, ctx.idempotency_key),
             options=options,
+            spec_dir=ctx.spec_dir,
         )
 
     # -- submission ---------------------------------------------------------------

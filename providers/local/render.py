@@ -10,6 +10,7 @@ launch, so the same spec and runs dir always give byte-identical plans.
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from typing import Any
 
@@ -27,16 +28,28 @@ MAX_PROCESSES = 64
 _CONTENT_TYPES = {"csv": "text/csv", "text_csv": "text/csv", "npz": "application/x-npz"}
 
 
-def local_data_path(spec: JobSpec) -> str | None:
+def anchored(path: str, spec_dir: str | None) -> str:
+    """``path`` resolved from the job file's directory when it is relative.
+
+    Pure: no file system access. ``~`` paths are left for submit to expand (the home
+    directory is the machine's, not the plan's).
+    """
+    if spec_dir is None or posixpath.isabs(path) or path.startswith("~"):
+        return path
+    return posixpath.normpath(posixpath.join(spec_dir, path))
+
+
+def local_data_path(spec: JobSpec, spec_dir: str | None = None) -> str | None:
     """The job's data as a local path (``file://`` stripped), or None when it has none.
 
+    A relative path resolves from ``spec_dir`` (the job file's directory) when given.
     Raises SpecError for cloud URIs: the local provider never downloads.
     """
     uri = spec.trainer.data.uri
     if not uri:
         return None
     if uri.startswith("file://"):
-        return uri[len("file://") :]
+        return anchored(uri[len("file://") :], spec_dir)
     if "://" in uri:
         scheme = uri.split("://", 1)[0]
         raise SpecError(
@@ -44,7 +57,7 @@ def local_data_path(spec: JobSpec) -> str | None:
             hint="copy the data here and point trainer.data.uri at the file or directory, "
             "e.g. --set trainer.data.uri=./data/train.csv",
         )
-    return uri
+    return anchored(uri, spec_dir)
 
 
 def contract_inputs(spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str) -> ContractInputs:
@@ -85,9 +98,19 @@ def contract_inputs(spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str
 
 
 def render_request(
-    spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str, options: LocalOptions
+    spec: JobSpec,
+    *,
+    run_dir: str,
+    job_name: str,
+    job_hash: str,
+    options: LocalOptions,
+    spec_dir: str | None = None,
 ) -> dict[str, Any]:
-    """The request dict (JSON-able, deterministic)."""
+    """The request dict (JSON-able, deterministic).
+
+    Relative ``code:`` and data paths resolve from ``spec_dir``, the job file's directory
+    (without one, as for a spec built in Python, submit resolves them from the current one).
+    """
     inputs = contract_inputs(spec, run_dir=run_dir, job_name=job_name, job_hash=job_hash)
     if inputs.world_size > MAX_PROCESSES:
         raise SpecError(
@@ -124,8 +147,8 @@ def render_request(
         "max_runtime": spec.limits.max_runtime,
         "restarts": spec.scaling.restarts,
         "config": spec.trainer.model_dump(mode="json"),
-        "code_dir": spec.code,
-        "data": {"uri": local_data_path(spec), "channel_dirs": lay.data_dirs}
+        "code_dir": None if spec.code is None else anchored(spec.code, spec_dir),
+        "data": {"uri": local_data_path(spec, spec_dir), "channel_dirs": lay.data_dirs}
         if inputs.has_data
         else None,
         "secrets": {
@@ -151,11 +174,22 @@ def _image_summary(spec: JobSpec, python_env: dict[str, Any] | None) -> str:
 
 
 def build_plan(
-    spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str, options: LocalOptions
+    spec: JobSpec,
+    *,
+    run_dir: str,
+    job_name: str,
+    job_hash: str,
+    options: LocalOptions,
+    spec_dir: str | None = None,
 ) -> Plan:
     """The full Plan: request, handle ``local://<run dir>`` and a human summary."""
     request = render_request(
-        spec, run_dir=run_dir, job_name=job_name, job_hash=job_hash, options=options
+        spec,
+        run_dir=run_dir,
+        job_name=job_name,
+        job_hash=job_hash,
+        options=options,
+        spec_dir=spec_dir,
     )
     emulate = options.emulate
     summary = {

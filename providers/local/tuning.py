@@ -104,12 +104,14 @@ class LocalStudy:
         now: datetime,
         on_event: Callable[[str], None] | None = None,
         plan_trial: TrialPlanner | None = None,
+        spec_dir: str | None = None,
     ) -> None:
         self.spec = spec
         self.tuning = require_tuning(spec)
         self.study = StudyDir(study_dir)
         self.name = name
         self.now = now
+        self.spec_dir = spec_dir
         self.on_event = on_event or (lambda line: None)
         self.provider = LocalProvider(runs_dir=str(self.study.trials_dir))
         self.handle = study_handle(self.study.path)
@@ -144,6 +146,7 @@ class LocalStudy:
             now=self.now,
             idempotency_key=f"{self.name}-trial-{trial.number}",
             runs_dir=str(self.study.trials_dir),
+            spec_dir=self.spec_dir,
         )
         if self.plan_trial is not None:  # the cloud's own way of passing the values
             plan = self.plan_trial(

@@ -47,7 +47,7 @@ def test_json_output_names_the_files(local_run: WriteRun, tmp_path: Path) -> Non
 def test_a_run_without_metrics_yet_gets_a_clear_message(local_run: WriteRun) -> None:
     run = local_run("digits-mlp-3", records=None, state="running")
     result = cloudgd("report", str(run))
-    assert result.exit_code == 3  # nothing to read: not cloudgd's bug (1)
+    assert result.exit_code == 3  # nothing to report on yet; not an internal error
     assert "digits-mlp-3 (RUNNING): no metrics yet" in result.stderr
     assert "hint:" in result.stderr and "cloudgd logs --follow" in result.stderr
 
@@ -95,6 +95,19 @@ def test_help_and_plan_do_not_import_matplotlib(tmp_path: Path) -> None:
 def test_a_run_that_failed_before_any_metric_points_at_its_logs(local_run: WriteRun) -> None:
     run = local_run("digits-mlp-4", records=None, state="failed")
     result = cloudgd("report", str(run))
-    assert result.exit_code == 3  # nothing to read: not cloudgd's bug (1)
+    assert result.exit_code == 4  # the job failed, as `wait` says
     assert "digits-mlp-4 (FAILED): no metrics yet" in result.stderr
     assert "ended FAILED before the trainer logged a metric" in result.stderr
+
+
+def test_an_out_directory_that_cannot_be_made_is_one_line(
+    local_run: WriteRun, tmp_path: Path
+) -> None:
+    run = local_run("digits-mlp-5", records=trainer_records())
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = cloudgd("report", str(run), "--out", str(blocker / "reports"))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"cloudgd: error: --out {blocker / 'reports'}: cannot write the report: Not a directory"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import sys
 from pathlib import Path
@@ -80,6 +81,18 @@ def test_user_format_to_an_explicit_file(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert target.read_text(encoding="utf-8").startswith("# cloudgd user config")
     assert tfconfig.load_user_settings(target)["gcp"]["project"] == "cloudgd-example-project"
+
+
+def test_user_format_never_replaces_a_special_file(tmp_path: Path) -> None:
+    # A FIFO (or a device such as /dev/full) is written into, never renamed over.
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)
+    result = run(str(OUTPUTS / "gcp.json"), "--format", "user", "--output-file", str(fifo))
+    assert isinstance(result.exception, UsageError)
+    assert result.exception.message == (
+        f"--output-file {fifo}: cannot write: No such device or address"
+    )
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
 def test_spec_output_file_is_not_overwritten_without_force(tmp_path: Path) -> None:

@@ -9,10 +9,12 @@ import pytest
 
 from trainers.configio import (
     apply_overrides,
+    build_config,
     find_config_file,
     hyperparameter_overrides,
     load_train_config,
     parse_set_args,
+    read_config_dict,
 )
 from trainers.errors import ConfigError
 
@@ -106,3 +108,13 @@ def test_invalid_values_name_the_field_and_file(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="cannot parse"):
         load_train_config(str(path), env={})
+
+
+def test_yaml_configs_read_numbers_as_yaml_12_does(tmp_path: Path) -> None:
+    # YAML 1.1 would read 1:30 as 90 epochs; cloudgd's loader and the trainer both refuse it.
+    job = tmp_path / "job.yaml"
+    job.write_text("trainer:\n  epochs: 1:30\n  seed: 010\n")
+    raw = read_config_dict(job)
+    assert raw == {"epochs": "1:30", "seed": "010"}
+    with pytest.raises(ConfigError, match="epochs"):
+        build_config(raw, str(job))

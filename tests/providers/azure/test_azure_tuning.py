@@ -234,7 +234,7 @@ def test_report_on_a_sweep_fetches_each_trials_metrics_output(
     handle = JobHandle.parse(submit_sweep(provider, _plan(tmp_path)).handle)
     _wait_until(TuningFollower(provider), handle, JobState.SUCCEEDED)
     result = CliRunner().invoke(cli, ["report", str(handle), "--out", str(tmp_path / "rep")])
-    assert result.exit_code == 3  # nothing to read: not cloudgd's bug (1)
+    assert result.exit_code == 3  # nothing to report on: no trial logged metrics
     assert "comparing its 4 best finished trial(s)" in result.stderr
     assert result.stderr.count("skipped azure://") == 4
     assert "_0: no metrics yet (nothing in azureml://datastores/" in result.stderr
