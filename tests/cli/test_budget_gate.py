@@ -61,8 +61,8 @@ def test_dry_run_prints_the_plan_then_exits_as_the_refused_submit_would(
     job.write_text(OVER_BUDGET)
     result = invoke("submit", str(job), "--provider", "aws", "--dry-run")
     assert result.exit_code == 2, result.output  # CI gates on dry runs
-    assert "ml.p4d.24xlarge" in result.output  # the plan came first
-    assert "limits.max_cost_usd: worst case $131.75" in result.stderr
+    assert "ml.g5.xlarge" in result.output  # the plan came first
+    assert "limits.max_cost_usd: worst case $16.90" in result.stderr
 
 
 def test_dry_run_json_still_prints_one_plan_document_before_refusing(
@@ -95,7 +95,9 @@ def test_tune_dry_run_exits_2_when_the_study_would_be_refused(
 
 def test_a_dry_run_within_budget_exits_0(invoke: Invoke, tmp_path: Path) -> None:
     job = tmp_path / "job.yaml"
-    job.write_text(OVER_BUDGET.replace("max_cost_usd: 40", "max_cost_usd: 400"))
+    within = OVER_BUDGET.replace("max_cost_usd: 10", "max_cost_usd: 100")
+    assert within != OVER_BUDGET
+    job.write_text(within)
     assert invoke("submit", str(job), "--provider", "aws", "--dry-run").exit_code == 0
 
 

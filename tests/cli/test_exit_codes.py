@@ -66,6 +66,8 @@ CASES: list[tuple[tuple[str, ...], int]] = [
     (("catalog", "--provider", "nope"), 2),
     (("config", "from-terraform", "no-such-dir"), 2),
     (("completion", "tcsh"), 2),
+    (("servers", "stop", "no-such-backend"), 2),
+    (("data", "upload", "no-such-path", "s3://bucket/data/"), 2),
     (("init", DIGITS), 2),  # exists: init never overwrites without --force
     (("no-such-command",), 2),
 ]
