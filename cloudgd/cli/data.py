@@ -72,8 +72,12 @@ def upload_command(
     """
     from cloudgd import registry
     from cloudgd.cli.output import note
+    from cloudgd.tfconfig import load_user_settings
 
     chosen = registry.create(provider or provider_for(uri), backend=backend, endpoint=endpoint)
+    # Where to upload, when the URI leaves it open (a GCP project, an Azure ML workspace):
+    # the user config, as `list` and planning read it.
+    chosen.user_settings = load_user_settings().get(chosen.name, {})
     written = upload(chosen, path, uri)
     where = "" if backend == "cloud" else f" ({backend})"
     note(f"uploaded {len(written)} file(s) to {uri}{where}")

@@ -97,23 +97,15 @@ def download_channel(s3: Any, uri: str, dest: Path, conn: Connection) -> int:
 def upload_path(s3: Any, source: Path, uri: str, conn: Connection) -> list[str]:
     """Put a local file or directory at ``uri`` (a file to a URI ending in ``/`` keeps its
     name; a directory's files go under the URI as a prefix). Returns the URIs written."""
+    from cloudgd.datafiles import upload_targets
+
     bucket, key = split_s3(uri)
-    if not source.exists():
-        raise SpecError(f"no such file or directory: {source}")
+    pairs = upload_targets(source, uri if key else uri.rstrip("/") + "/")
     if conn.rehearsal:
         ensure_bucket(s3, bucket, conn)
-    if source.is_file():
-        pairs = [(source, key + source.name if key.endswith("/") or not key else key)]
-    else:
-        base = key if key.endswith("/") or not key else key + "/"
-        pairs = [
-            (path, base + path.relative_to(source).as_posix())
-            for path in sorted(source.rglob("*"))
-            if path.is_file()
-        ]
     written = []
     for path, target in pairs:
-        with sdk_errors(f"uploading {path} to s3://{bucket}/{target}", conn):
-            s3.upload_file(str(path), bucket, target)
-        written.append(f"s3://{bucket}/{target}")
+        with sdk_errors(f"uploading {path} to {target}", conn):
+            s3.upload_file(str(path), bucket, split_s3(target)[1])
+        written.append(target)
     return written

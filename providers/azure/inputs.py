@@ -11,6 +11,7 @@ URLs are not checked: the fake registers no data assets and serves one account.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cloudgd.errors import SpecError
@@ -39,3 +40,17 @@ def check_inputs(client: Any, inputs: Mapping[str, str], endpoint: str) -> None:
             f"rehearsal's blob store ({endpoint}); the Azure ML job would fail mounting it",
             hint=f"upload the data there first, or point {field} at a path that exists",
         )
+
+
+def upload_path(client: Any, source: Path, uri: str) -> list[str]:
+    """Put a local file or directory at an ``azureml://datastores/...`` URI; the URIs
+    written."""
+    from cloudgd.datafiles import upload_targets
+
+    if not uri.startswith(DATASTORE_PREFIX):
+        raise SpecError(f"URI: azure uploads go to {DATASTORE_PREFIX}<name>/paths/..., not {uri!r}")
+    written = []
+    for path, target in upload_targets(source, uri):
+        client.upload_input(path, target)
+        written.append(target)
+    return written

@@ -328,15 +328,29 @@ class AzureProvider(Provider):
             return current
         return self._status(client, handle, with_run=False)
 
+    def upload_data(self, path: Path, uri: str) -> list[str]:
+        """Put a local file or directory at an azureml://datastores/... URI (the fake's blob
+        store with --backend fake), in the workspace ``list`` would look in."""
+        from providers.azure.inputs import upload_path
+
+        _, client = self._default_client()
+        return upload_path(client, path, uri)
+
     # -- list ----------------------------------------------------------------------
-    def list(self, prefix: str | None = None) -> list[JobStatus]:
+    def _default_client(self) -> tuple[Any, Any]:
+        """(scope, client) of the workspace named by the provider, the user config or the
+        environment (a rehearsal's placeholder workspace on the fake)."""
         scope = (
             self.scope
             or _scope_from_settings(self.user_settings)
             or _scope_from_env(rehearsal=self.backend == "fake")
         )
         endpoint = self._fake_endpoint() if self.backend == "fake" else None
-        client = self._connect(scope, self.backend, endpoint, AzureOptions().max_retries)
+        return scope, self._connect(scope, self.backend, endpoint, AzureOptions().max_retries)
+
+    def list(self, prefix: str | None = None) -> list[JobStatus]:
+        scope, client = self._default_client()
+        endpoint = self._fake_endpoint() if self.backend == "fake" else None
         found = []
         for job in client.list_jobs(LIST_TAG):
             if prefix and not job.name.startswith(prefix):

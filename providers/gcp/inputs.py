@@ -41,6 +41,19 @@ def check_inputs(api: Any, inputs: Mapping[str, str], project: str, endpoint: st
         )
 
 
+def upload_path(api: Any, source: Path, uri: str, project: str) -> list[str]:
+    """Put a local file or directory at a ``gs://`` URI; the URIs written."""
+    from cloudgd.datafiles import upload_targets
+
+    if not uri.startswith("gs://"):
+        raise SpecError(f"URI: gcp uploads go to gs://bucket/path, not {uri!r}")
+    written = []
+    for path, target in upload_targets(source, uri):
+        upload_input(api, path, target, project)
+        written.append(target)
+    return written
+
+
 def upload_input(api: Any, source: Path, uri: str, project: str) -> None:
     """Copy a local file to ``gs://...`` in the backend ``api`` talks to (bucket created on
     the fake)."""

@@ -398,6 +398,14 @@ class GcpProvider(Provider):
             statuses, key=lambda s: s.created_at.timestamp() if s.created_at else 0.0, reverse=True
         )
 
+    def upload_data(self, path: Path, uri: str) -> list[str]:
+        """Put a local file or directory at a gs:// URI (the fake's store with --backend
+        fake), in the project ``list`` would look in."""
+        from providers.gcp.inputs import upload_path
+
+        api, parent, _ = self._list_scope()
+        return upload_path(api, path, uri, parent.split("/")[1])
+
     def _list_scope(self) -> tuple[Any, str, str | None]:
         """(api, ``projects/<p>/locations/<l>``, endpoint) where ``list`` looks."""
         configured = self.user_settings

@@ -222,9 +222,11 @@ def test_a_rehearsal_whose_blob_input_does_not_exist_is_refused_naming_channel_a
     )
     assert fake_store.list_jobs("/".join(JobHandle.parse(plan.handle).parts[:3]).lower()) == []
 
-    local = tmp_path / "train.csv"
-    local.write_text("x,y\n1,0\n")
-    scope = WorkspaceScope.of_handle(JobHandle.parse(plan.handle))
-    client = provider._connect(scope, "fake", fake_azure.plain_url, 0)
-    client.upload_input(local, uri)
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    (folder / "train.csv").write_text("x,y\n1,0\n")
+    # what `cloudgd data upload digits/ azureml://.../paths/digits/ -p azure --backend fake`
+    # calls: a directory's files go under the URI
+    provider.scope = WorkspaceScope.of_handle(JobHandle.parse(plan.handle))
+    assert provider.upload_data(folder, uri.removesuffix("train.csv")) == [uri]
     assert provider.submit(plan).state in (JobState.PENDING, JobState.STARTING)

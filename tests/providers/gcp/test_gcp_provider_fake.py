@@ -244,8 +244,6 @@ def test_a_missing_staging_bucket_is_named(fake: Fake, real_bundle: BundleRef) -
 def test_a_rehearsal_whose_gcs_input_does_not_exist_is_refused_naming_channel_and_uri(
     fake: Fake, real_bundle: BundleRef, tmp_path: Any
 ) -> None:
-    from providers.gcp.inputs import upload_input
-
     provider = _provider(fake)
     uri = "gs://rehearsal-data/digits/train.csv"
     data = {"trainer": {"data": {"source": "csv", "uri": uri, "target": "y"}}}
@@ -258,7 +256,7 @@ def test_a_rehearsal_whose_gcs_input_does_not_exist_is_refused_naming_channel_an
 
     local = tmp_path / "train.csv"
     local.write_text("x,y\n1,0\n")
-    api = gcp_client.make_api(location="us-central1", endpoint=fake.url, project=PROJECT)
-    upload_input(api, local, uri, PROJECT)
+    # what `cloudgd data upload train.csv gs://... -p gcp --backend fake` calls
+    assert _provider(fake, project=PROJECT).upload_data(local, uri) == [uri]
     submitted = provider.submit(_plan(provider, real_bundle, **data))
     assert submitted.state in (JobState.PENDING, JobState.STARTING)
