@@ -143,6 +143,7 @@ class Limits(ConfigModel):
     price_per_hour_usd: float | None = Field(
         default=None,
         gt=0,
+        le=100_000,
         description="USD per node-hour you vouch for (what the service bills this job). "
         "max_cost_usd is checked and capped against it instead of the catalog; needed for "
         "on_budget: cap where the catalog has only a stand-in or no price.",

@@ -75,7 +75,9 @@ def capped_runtime(spec: JobSpec, choice: InstanceChoice) -> int:
     price = budget_price(spec, choice)
     where = f"{choice.instance_type} in {choice.provider} {choice.region}"
     per_second = spec.resources.nodes * price / 3600.0
-    affordable = math.floor(budget / per_second)
+    if per_second <= 0:  # a price so small it underflows: the budget never binds
+        return max_runtime
+    affordable = math.floor(min(budget / per_second, max_runtime))
     if affordable < 1:
         raise BudgetError(
             f"limits.max_cost_usd: ${budget:g} buys less than one second of "

@@ -83,7 +83,7 @@ def _existing(raw: str | None, field: str) -> Path | None:
     if not path.exists():
         raise SpecError(
             f"{field}: no such file or directory: {raw}",
-            hint=f"relative paths are resolved from the current directory ({Path.cwd()})",
+            hint="a relative path is read from the job file's directory, as code: is",
         )
     return path
 

@@ -48,7 +48,7 @@ BASE: dict[str, Any] = {
         "num_threads": 1,
     },
     "resources": {"accelerator": "T4:1", "disk_gb": 50},
-    "scaling": {"spot": True, "max_wait": "2h", "restarts": 1, "max_nodes": 2},
+    "scaling": {"spot": True, "restarts": 1, "max_nodes": 2},
     "limits": {"max_runtime": "1h", "expected_runtime": "30m", "max_cost_usd": 50},
     "providers": {
         "aws": {

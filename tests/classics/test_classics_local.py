@@ -29,7 +29,9 @@ def walkthrough_command(example: str) -> list[str]:
 
 
 def submit(args: list[str], cwd: Path) -> dict[str, Any]:
+    """Run the walkthrough's command in ``cwd``, with ``$PWD`` expanded as the shell would."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    args = [arg.replace("$PWD", str(cwd)) for arg in args]
     done = subprocess.run(
         [sys.executable, "-m", "cloudgd", "-o", "json", *args, "--poll", "0.2"],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
