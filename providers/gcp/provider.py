@@ -382,6 +382,14 @@ class GcpProvider(Provider):
             return self._status(current, endpoint)
         return self._status(api.get_job(job["name"]), endpoint)
 
+    def upload_data(self, path: Path, uri: str) -> list[str]:
+        """Put a local file or directory at a gs:// URI (the fake's store with --backend
+        fake), in the project ``list`` would look in."""
+        from providers.gcp.inputs import upload_path
+
+        api, parent, _ = self._list_scope()
+        return upload_path(api, path, uri, parent.split("/")[1])
+
     def list(self, prefix: str | None = None) -> list[JobStatus]:
         """cloudgd's custom and tuning jobs (by label) in one location, newest first."""
         from providers.gcp.tuning_jobs import study_status
@@ -397,14 +405,6 @@ class GcpProvider(Provider):
         return sorted(
             statuses, key=lambda s: s.created_at.timestamp() if s.created_at else 0.0, reverse=True
         )
-
-    def upload_data(self, path: Path, uri: str) -> list[str]:
-        """Put a local file or directory at a gs:// URI (the fake's store with --backend
-        fake), in the project ``list`` would look in."""
-        from providers.gcp.inputs import upload_path
-
-        api, parent, _ = self._list_scope()
-        return upload_path(api, path, uri, parent.split("/")[1])
 
     def _list_scope(self) -> tuple[Any, str, str | None]:
         """(api, ``projects/<p>/locations/<l>``, endpoint) where ``list`` looks."""
