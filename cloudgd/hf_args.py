@@ -83,7 +83,15 @@ def _check_config(
         )
         return
     assert model.name is not None  # ModelConfig requires it for kind=huggingface
-    found = _config_class(transformers, model, base_dir)
+    # Building a default config can log warnings about its own defaults; they are noise
+    # here. The caller's verbosity is put back (the Python API runs in their process).
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        found = _config_class(transformers, model, base_dir)
+        known = _settings_of(found[0]) if found else None
+    finally:
+        transformers.logging.set_verbosity(verbosity)
     if found is None:
         result.notes.append(
             f"{_FIELD}.config not checked: no config for {model.name!r} on this machine "
@@ -91,7 +99,6 @@ def _check_config(
         )
         return
     config_class, origin = found
-    known = _settings_of(config_class)
     if known is None:
         result.notes.append(f"{_FIELD}.config not checked: {config_class.__name__} has no defaults")
         return
