@@ -22,6 +22,13 @@ from tests.badinput.conftest import Invoke
 def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    try:
+        import huggingface_hub.constants
+    except ImportError:
+        return
+    # The hub reads HF_HOME once, at import: an earlier test (or this machine's own cache
+    # of bert-base-uncased) must not decide where these tests find configs.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
 
 
 def write_job(folder: Path, trainer: dict[str, Any]) -> Path:
@@ -137,3 +144,23 @@ def test_without_transformers_config_settings_are_skipped_with_a_note(
     assert "trainer.model.args.config not checked: transformers is not installed here" in (
         result.output
     )
+
+
+def test_a_model_in_the_local_hugging_face_cache_is_checked_against_its_config(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    pytest.importorskip("transformers")
+    repo = tmp_path / "hub" / "models--some-org--mystery-model"
+    commit = "0" * 40
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    config = {"model_type": "gpt2", "n_embd": 8}
+    (repo / "snapshots" / commit / "config.json").write_text(json.dumps(config))
+    job = hf_job(tmp_path, {"config": {"n_embdd": 64}}, name="some-org/mystery-model")
+    result = invoke("validate", str(job))
+    assert result.exit_code == 2, result.output
+    assert (
+        "not a setting of GPT2Config (the cached config of 'some-org/mystery-model'); "
+        "did you mean 'n_embd'?"
+    ) in result.output
