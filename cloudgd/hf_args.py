@@ -94,8 +94,9 @@ def _check_config(
         transformers.logging.set_verbosity(verbosity)
     if found is None:
         result.notes.append(
-            f"{_FIELD}.config not checked: no config for {model.name!r} on this machine "
-            "and its model type is not in its name (nothing is downloaded to validate)"
+            f"{_FIELD}.config not checked: no config for {model.name!r} here (no config.json "
+            "with a model_type, not in the Hugging Face cache, no model type in the name); "
+            "nothing is downloaded to validate"
         )
         return
     config_class, origin = found
