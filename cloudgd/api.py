@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,6 +25,7 @@ from cloudgd import runner
 from cloudgd.errors import UsageError
 from cloudgd.loader import LoadedSpec, load_spec, validate_document
 from cloudgd.plan import JobHandle, JobStatus, Plan
+from cloudgd.preflight import preflight
 from cloudgd.spec import JobSpec
 
 if TYPE_CHECKING:
@@ -97,6 +99,9 @@ class Job:
                 f"code: directory not found: {code_dir}",
                 hint="code: is relative to base_dir (default: the working directory)",
             )
+        # The same checks as `cloudgd validate`: a missing local data path, model.args.
+        notes = preflight(self.spec, PYTHON_SOURCE, self._base_dir)
+        self._loaded = replace(self._loaded, notes=tuple(notes))
 
     @property
     def spec(self) -> JobSpec:

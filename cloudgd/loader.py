@@ -10,7 +10,7 @@ import os
 import stat
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ class LoadedSpec:
     spec: JobSpec
     source: str
     base_dir: Path
+    notes: tuple[str, ...] = ()
 
     @property
     def code_dir(self) -> Path | None:
@@ -143,8 +144,14 @@ def validate_document(
         raise _fail(f"{source}: nested too deeply") from None
 
 
-def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> LoadedSpec:
-    """Read, parse, apply ``--set`` overrides, validate, and check ``code:`` exists."""
+def load_spec(
+    path: str | Path, overrides: Sequence[str] = (), *, preflight: bool = True
+) -> LoadedSpec:
+    """Read, parse, apply ``--set`` overrides, validate, and check ``code:`` exists.
+
+    With ``preflight`` (validate, plan, submit) also what would fail only once the job
+    runs: a missing local data path, Hugging Face ``model.args`` (:mod:`cloudgd.preflight`).
+    """
     text, source, base_dir = read_text(path)
     document = parse_document(text, source)
     parsed = parse_overrides(overrides)
@@ -157,4 +164,8 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> LoadedSpec:
             f"{source}: code: directory not found: {code_dir}",
             "code: is relative to the job file's directory",
         )
+    if preflight:
+        from cloudgd.preflight import preflight as check
+
+        loaded = replace(loaded, notes=tuple(check(spec, source, base_dir)))
     return loaded

@@ -26,11 +26,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainers.config import DataConfig, ModelConfig
+from trainers.config import HF_ARG_KEYS, DataConfig, ModelConfig
 from trainers.data import _MAX_CLASSES_AUTO, Dataset, _encode_labels, _files, resolve_location
 from trainers.errors import ConfigError, DataError
 
-ARG_KEYS = frozenset({"pretrained", "tokenizer", "revision", "config"})
+ARG_KEYS = HF_ARG_KEYS
 _MIN_TEXT_LENGTH = 2  # [CLS] and [SEP] alone
 
 

@@ -25,7 +25,7 @@ def load_job(path: Path, sets: tuple[str, ...] = ()) -> JobSpec:
     so errors read the same as ``plan``)."""
     from cloudgd.loader import load_spec
 
-    return load_spec(path, sets).spec
+    return load_spec(path, sets, preflight=False).spec
 
 
 def estimates_for(

@@ -39,6 +39,8 @@ def command(
         backend=backend,
         endpoint=endpoint,
     )
+    for line in planned.loaded.notes:
+        note(f"{planned.loaded.source}: {line}")
     shown = planned.shown
     text = shown.to_json()
     if out:

@@ -73,7 +73,7 @@ def command(
     if spec_file is not None:
         from cloudgd.loader import load_spec
 
-        spec = load_spec(spec_file, overrides).spec
+        spec = load_spec(spec_file, overrides, preflight=False).spec
     elif overrides:
         raise UsageError("--set applies to --spec; give the job file too")
     from cloudgd.report.runfiles import NoMetricsError

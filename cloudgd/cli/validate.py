@@ -19,7 +19,7 @@ def command(files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     One line per problem, naming the file and field; exit 2 if any file is invalid.
     """
     from cloudgd.cli.options import settings
-    from cloudgd.cli.output import emit_json
+    from cloudgd.cli.output import emit_json, note
     from cloudgd.errors import SpecError
     from cloudgd.loader import load_spec
 
@@ -35,6 +35,8 @@ def command(files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
             results.append({"file": file, "valid": False, "problems": error.lines()})
             continue
         spec = loaded.spec
+        for line in loaded.notes:
+            note(f"{loaded.source}: {line}")
         results.append({"file": file, "valid": True, "name": spec.name, "problems": []})
         if not settings().json:
             trainer = spec.trainer

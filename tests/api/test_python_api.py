@@ -58,6 +58,14 @@ def test_a_spec_built_in_python_validates_and_plans() -> None:
         cloudgd.Job({"name": "py-job", "trainer": {"epochs": -1}})
 
 
+def test_a_python_spec_with_missing_local_data_is_a_spec_error(tmp_path: Path) -> None:
+    spec = {"name": "py-job", "trainer": {"data": {"source": "csv", "uri": "train.csv"}}}
+    with pytest.raises(cloudgd.SpecError, match=r"trainer\.data\.uri: no such file"):
+        cloudgd.Job(spec, base_dir=tmp_path)
+    (tmp_path / "train.csv").write_text("x,label\n1,0\n2,1\n", encoding="utf-8")
+    assert cloudgd.Job(spec, base_dir=tmp_path).validate().name == "py-job"
+
+
 def test_validate_rereads_the_file(job_file: JobFile) -> None:
     path = job_file()
     job = cloudgd.Job.from_yaml(path)

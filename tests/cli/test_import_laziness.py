@@ -18,6 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = [
     "torch",
+    "transformers",
     "boto3",
     "botocore",
     "sagemaker",

@@ -1,0 +1,52 @@
+"""What can only fail once a job runs but is known before: checked by validate and plan.
+
+A local ``trainer.data.uri`` (no scheme, or ``file://``) that does not exist, and a
+Hugging Face job's ``trainer.model.args`` (:mod:`cloudgd.hf_args`). Each problem is one
+line naming the field; notes say what could not be checked here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cloudgd.errors import SpecError
+from cloudgd.spec import JobSpec
+
+
+def local_data_path(spec: JobSpec, base_dir: Path) -> Path | None:
+    """``trainer.data.uri`` as a path on this machine (relative to ``base_dir``), or None
+    when the data is not local (no uri, or a cloud URI)."""
+    uri = spec.trainer.data.uri
+    if not uri:
+        return None
+    if uri.startswith("file://"):
+        uri = uri[len("file://") :]
+    elif "://" in uri:
+        return None
+    return base_dir / Path(uri).expanduser()
+
+
+def data_problems(spec: JobSpec, base_dir: Path) -> list[str]:
+    """A line for a local data path that does not exist."""
+    path = local_data_path(spec, base_dir)
+    if path is None or path.exists():
+        return []
+    return [
+        f"trainer.data.uri: no such file or directory: {path} (a relative path starts at the "
+        "job file's directory)"
+    ]
+
+
+def preflight(spec: JobSpec, source: str, base_dir: Path) -> list[str]:
+    """Notes on what was not checked; SpecError (exit 2) listing every problem found."""
+    hf = None
+    if spec.trainer.model.kind == "huggingface":
+        from cloudgd.hf_args import check_hf_args
+
+        hf = check_hf_args(spec.trainer.model, base_dir)
+    found = data_problems(spec, base_dir) + (hf.problems if hf else [])
+    if found:
+        lines = [f"{source}: {line}" for line in found]
+        hint = hf.hints[0] if hf and hf.hints else None
+        raise SpecError(lines[0], hint=hint, problems=lines)
+    return hf.notes if hf else []
