@@ -119,6 +119,12 @@ def rehearsal_study(
     check_rehearsal(cloud)
     own = getattr(cloud, "rehearsal_trial_planner", None)
     study_dir = Path(ctx.runs_dir or ".") / "studies" / tuning_plan.job_name
+    fetch = getattr(cloud, "rehearsal_inputs", None)
+    readable: tuple[str, ...] = getattr(cloud, "rehearsal_data_prefixes", ())
+    if own is None and fetch is not None and (spec.trainer.data.uri or "").startswith(readable):
+        # fetched once for every trial, after the tuning job's submit checked it exists
+        copies = Path(ctx.runs_dir or runs_dir()).absolute() / ".inputs" / tuning_plan.job_name
+        spec = with_data(spec, fetch(tuning_plan, copies).get(CHANNEL))
     return LocalStudy(
         emulating(spec, cloud.name),
         study_dir,

@@ -98,3 +98,23 @@ def test_a_rehearsal_trains_on_the_data_uploaded_to_the_fake_store(
     assert document["metrics"]["steps"] > 0
     run_dir = Path(document["handle"].split("run=", 1)[1].replace("%2F", "/"))
     assert (run_dir / channel_dir / "train.csv").read_text() == data.read_text()
+
+
+@pytest.mark.parametrize("cloud", sorted(CASES))
+def test_every_tuning_trial_trains_on_the_data_uploaded_to_the_fake_store(
+    cloudgd: Run, tmp_path: Path, cloud: str
+) -> None:
+    uri, channel_dir = CASES[cloud]
+    job = tmp_path / "job.yaml"
+    tuning = "tuning:\n  metric: {name: val_loss, goal: minimize}\n  max_trials: 2\n"
+    tuning += "  parameters:\n    trainer.optimizer.lr: {type: uniform, min: 0.001, max: 0.01}\n"
+    job.write_text(JOB.format(uri=uri) + tuning)
+    data = digits_csv(tmp_path / "train.csv")
+    cloudgd("data", "upload", str(data), uri, "-p", cloud, "--backend", "fake")
+    done = cloudgd("-o", "json", "tune", str(job), "-p", cloud, "--backend", "fake",
+                   "--run-local", "--wait")  # fmt: skip
+    study = json.loads(done.stdout)
+    assert [t["state"] for t in study["trials"]] == ["SUCCEEDED", "SUCCEEDED"], study
+    for trial in study["trials"]:
+        run_dir = Path(trial["handle"].removeprefix("local://"))
+        assert (run_dir / channel_dir / "train.csv").read_text() == data.read_text()
