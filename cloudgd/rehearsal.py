@@ -13,15 +13,18 @@ follow the local run (see ``providers.base.rehearsal_run``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from cloudgd import registry
 from cloudgd.errors import UsageError
+from cloudgd.home import runs_dir
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.base import Provider
 
 EMULATED = ("aws", "gcp", "azure")
+CHANNEL = "train"  # the one input channel cloudgd's requests carry
 
 
 def check_rehearsal(provider: Provider) -> None:
@@ -48,6 +51,15 @@ def emulating(spec: JobSpec, cloud: str) -> JobSpec:
     return spec.model_copy(update={"providers": blocks})
 
 
+def with_data(spec: JobSpec, local: str | None) -> JobSpec:
+    """``spec`` reading its data from ``local``, a copy of what the cloud input holds
+    (unchanged when there is none: the local planner then names the URI it cannot read)."""
+    if local is None:
+        return spec
+    data = spec.trainer.data.model_copy(update={"uri": local})
+    return spec.model_copy(update={"trainer": spec.trainer.model_copy(update={"data": data})})
+
+
 def with_run(handle: JobHandle, run_dir: str) -> JobHandle:
     """The cloud handle, pointing at its local run."""
     return handle.model_copy(update={"params": {**handle.params, "run": run_dir}})
@@ -60,13 +72,23 @@ def submit_rehearsal(
 
     A provider with ``rehearsal_plan(cloud_plan, spec, ctx, local)`` makes the local plan
     itself, after the submit (it may run the cloud's own in-container code on what the
-    submit uploaded); otherwise the local provider's emulation is planned first.
+    submit uploaded); otherwise the local provider's emulation is planned first. A provider
+    with ``rehearsal_inputs(cloud_plan, dest)`` copies the data from its fake store after
+    the submit (which checks it exists), for URIs starting with ``rehearsal_data_prefixes``:
+    the local run then reads what the cloud job would, where the cloud presents it.
     """
     check_rehearsal(cloud)
     local = registry.create("local", runs_dir=ctx.runs_dir)
     spec = emulating(spec, cloud.name)
     own = getattr(cloud, "rehearsal_plan", None)
-    if own is None:
+    fetch = getattr(cloud, "rehearsal_inputs", None)
+    readable: tuple[str, ...] = getattr(cloud, "rehearsal_data_prefixes", ())
+    if own is None and fetch is not None and (spec.trainer.data.uri or "").startswith(readable):
+        submitted = cloud.submit(cloud_plan)  # it checks the inputs exist in the fake store
+        copies = Path(ctx.runs_dir or runs_dir()).absolute() / ".inputs" / cloud_plan.job_name
+        spec = with_data(spec, fetch(cloud_plan, copies).get(CHANNEL))
+        local_plan = local.plan(spec, ctx.model_copy(update={"bundle": None}))
+    elif own is None:
         local_plan = local.plan(spec, ctx.model_copy(update={"bundle": None}))
         submitted = cloud.submit(cloud_plan)
     else:
@@ -92,13 +114,17 @@ def rehearsal_study(
     values as its cloud does (SageMaker: hyperparameters to the toolkit); otherwise the
     values are written into each trial's trainer config under the emulated contract.
     """
-    from pathlib import Path
-
     from providers.local.tuning import LocalStudy
 
     check_rehearsal(cloud)
     own = getattr(cloud, "rehearsal_trial_planner", None)
     study_dir = Path(ctx.runs_dir or ".") / "studies" / tuning_plan.job_name
+    fetch = getattr(cloud, "rehearsal_inputs", None)
+    readable: tuple[str, ...] = getattr(cloud, "rehearsal_data_prefixes", ())
+    if own is None and fetch is not None and (spec.trainer.data.uri or "").startswith(readable):
+        # fetched once for every trial, after the tuning job's submit checked it exists
+        copies = Path(ctx.runs_dir or runs_dir()).absolute() / ".inputs" / tuning_plan.job_name
+        spec = with_data(spec, fetch(tuning_plan, copies).get(CHANNEL))
     return LocalStudy(
         emulating(spec, cloud.name),
         study_dir,

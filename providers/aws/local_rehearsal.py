@@ -16,7 +16,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudgd.home import home
 from cloudgd.home import runs_dir as default_runs_dir
 from cloudgd.plan import JobHandle, Plan, RenderContext
 from cloudgd.spec import JobSpec
@@ -27,8 +26,6 @@ from providers.base import Provider
 if TYPE_CHECKING:
     from providers.aws.provider import AwsProvider
     from providers.local.tuning import TrialPlanner
-
-ENVS_DIR = "rehearsal-envs"
 
 
 def with_local_inputs(
@@ -81,12 +78,6 @@ def fallback_reason(spec: JobSpec) -> str | None:
     return None
 
 
-def toolkit_python(bundle: str | None) -> str:
-    """The interpreter the toolkit runs with (isolated per bundle requirements)."""
-    requirements = toolkit.bundle_requirements(bundle) if bundle else ""
-    return toolkit.rehearsal_python(requirements, home() / ENVS_DIR)
-
-
 def local_plan(
     provider: AwsProvider,
     cloud_request: dict[str, Any],
@@ -117,12 +108,13 @@ def local_plan(
     code = code_channel(cloud_request)
     if code is not None:  # SageMaker puts the bundle in input/data/code itself
         code = str(_fetch(provider, region, code, copies / "code"))
+    bundle = bundle or (ctx.bundle.path if ctx.bundle else None)
     request = toolkit.toolkit_request(
         plan.request,
         hyperparameters,
         endpoint=str(conn.endpoint),
         region=region,
-        python=toolkit_python(bundle or (ctx.bundle.path if ctx.bundle else None)),
+        requirements=toolkit.bundle_requirements(bundle) if bundle else "",
         job_name=job_name,
         code_channel=code,
     )

@@ -8,7 +8,9 @@ toolkit at it), ``hyperparameters.json`` holds the request's own ``HyperParamete
 (a tuning trial's values added as plain strings, as SageMaker writes them), and the
 toolkit itself downloads the bundle from the rehearsal bucket (``S3_ENDPOINT_URL``),
 installs its ``requirements.txt``, builds the arguments and launches the entry point
-(torchrun for several processes).
+(torchrun for several processes). It runs in an isolated environment holding only
+what the image provides and what ``requirements.txt`` declares, so a forgotten
+dependency fails here as it fails on SageMaker.
 
 What stays emulated: what the SageMaker platform does around the container (copying
 the S3 channels into ``input/data``, ``resourceconfig.json``, the environment of the
@@ -21,24 +23,17 @@ run's log says so.
 from __future__ import annotations
 
 import copy
-import hashlib
 import importlib.util
 import json
 import os
-import shutil
-import site
-import sys
 import tarfile
-import threading
-import uuid
-import venv
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from cloudgd.bundle import REQUIREMENTS_NAME
 from cloudgd.tuning.space import value_text
-from providers.local.contracts import MASTER_PORT
+from providers.aws import image_packages
+from providers.local.contracts import MASTER_PORT, PYTHON
 
 TRAIN_MODULE = "sagemaker_training.cli.train"
 FRAMEWORK_MODULE = "sagemaker_pytorch_container.training:main"
@@ -80,45 +75,39 @@ def bundle_requirements(bundle: str) -> str:
     return ""
 
 
-def rehearsal_python(requirements: str, root: Path) -> str:
-    """An interpreter whose ``pip install`` cannot touch the environment running cloudgd.
+ENV_LABEL = "the AWS PyTorch training image with the bundle's requirements.txt"
 
-    One virtual environment per (interpreter, requirements) under ``root``, made once:
-    it sees this environment's packages (torch, the toolkit) through a ``.pth`` file,
-    and what the toolkit installs from ``requirements.txt`` lands in it alone.
+
+def declared(requirements: str) -> list[str]:
+    """The requirement lines of a ``requirements.txt`` (pip options and comments left out:
+    the toolkit's own pip still reads the file as it is)."""
+    lines = (line.split(" #", 1)[0].strip() for line in requirements.splitlines())
+    return [line for line in lines if line and not line.startswith(("#", "-"))]
+
+
+def python_env(requirements: str) -> tuple[dict[str, Any], list[str]]:
+    """The isolated environment the toolkit runs in (``providers/local/isolated_env.py``
+    builds it when the run starts), and notes for the run's log.
+
+    It holds what the image provides (:mod:`providers.aws.image_packages`), what the
+    bundle's ``requirements.txt`` declares, and their dependencies: the toolkit's
+    ``pip install -r requirements.txt`` then finds everything installed, and a package
+    neither declares is missing here as it is on SageMaker.
     """
-    key = hashlib.sha256(f"{sys.executable}\0{requirements}".encode()).hexdigest()[:16]
-    home = root / key
-    python = home / "bin" / "python"
-    with _BUILDING:  # a study's trials start in threads
-        if not python.exists():
-            _build(home, root / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
-    return str(python)
-
-
-_BUILDING = threading.Lock()
-
-
-def _build(home: Path, building: Path) -> None:
-    home.parent.mkdir(parents=True, exist_ok=True)
-    venv.EnvBuilder(system_site_packages=False, with_pip=False, symlinks=True).create(building)
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    own = building / "lib" / version / "site-packages"
-    parents = [p for p in site.getsitepackages() if Path(p).is_dir()]
-    # addsitedir, not a bare path: the parent's own .pth files (editable installs) apply too
-    lines = [f"import site; site.addsitedir({p!r})" for p in parents]
-    (own / "cloudgd-parent.pth").write_text("\n".join(lines) + "\n")
-    # The toolkit starts `torchrun` from PATH, as in the image; PATH starts at bin/ here.
-    torchrun = building / "bin" / "torchrun"
-    torchrun.write_text(
-        "#!/usr/bin/env python3\nimport sys\nfrom torch.distributed.run import main\n\n"
-        "sys.exit(main())\n"
-    )
-    torchrun.chmod(0o755)
-    try:
-        building.rename(home)
-    except OSError:  # another process made it first
-        shutil.rmtree(building, ignore_errors=True)
+    here, absent = image_packages.split_by_presence()
+    notes = []
+    if absent:
+        notes.append(
+            f"rehearsal: the image also carries {', '.join(absent)} ({image_packages.SOURCE}), "
+            "not installed here: a job that imports one of them fails this rehearsal only"
+        )
+    env = {
+        "label": ENV_LABEL,
+        "base": here,
+        "requires": declared(requirements),
+        "scripts": ["torchrun"],  # the toolkit starts torchrun from PATH, as in the image
+    }
+    return env, notes
 
 
 def trial_hyperparameters(
@@ -160,7 +149,7 @@ def toolkit_request(
     *,
     endpoint: str,
     region: str,
-    python: str,
+    requirements: str,
     job_name: str,
     code_channel: str | None = None,
 ) -> dict[str, Any]:
@@ -211,18 +200,20 @@ def toolkit_request(
         # The hosts are algo-N, which resolve only on SageMaker's network: skip the
         # toolkit's DNS wait, as SageMaker Studio's local mode does.
         "SM_STUDIO_LOCAL_MODE": "True",
-        # The image's PATH, this environment's bin/ (python, torchrun) first.
-        "PATH": os.pathsep.join([str(Path(python).parent), *IMAGE_PATH]),
+        # The image's PATH; the run puts the environment's bin/ (python, torchrun) first.
+        "PATH": os.pathsep.join(IMAGE_PATH),
+        "PYTHONDONTWRITEBYTECODE": "1",  # as the image sets it (its site-packages are links)
     }
     if int(out["world_size"]) > 1:
         env["PET_MASTER_PORT"] = MASTER_PORT  # torchrun's port: a free one, not 29500
-    out["python"] = python
+    environment, env_notes = python_env(requirements)
+    layout["python_env"] = environment
     out["ranks"] = [
         {
             "rank": 0,
             "node": 0,
             "local_rank": 0,
-            "argv": [python, "-m", TRAIN_MODULE],
+            "argv": [PYTHON, "-m", TRAIN_MODULE],
             "cwd": base,
             "env": dict(sorted(env.items())),
         }
@@ -230,7 +221,8 @@ def toolkit_request(
     out["toolkit"] = {"module": TRAIN_MODULE, "framework": FRAMEWORK_MODULE}
     out["notes"] = [
         f"rehearsal: Amazon's in-container toolkit runs this job ({toolkit_versions()}): "
-        f"{TRAIN_MODULE} with {FRAMEWORK_MODULE}, code from {submitted}"
+        f"{TRAIN_MODULE} with {FRAMEWORK_MODULE}, code from {submitted}",
+        *env_notes,
     ]
     return out
 

@@ -376,6 +376,33 @@ class AzureClient:
 
         return bool(self.find(f"looking up {uri}", any_blob))
 
+    def download_input(self, uri: str, dest: Path) -> list[Path]:
+        """Copy every blob under a datastore folder URI into ``dest``, keeping names relative
+        to the folder (what a ``download``-mode input holds); the files written. A name
+        that would land outside ``dest`` is skipped."""
+        container, path = self._container(uri)
+        folder = path.rstrip("/") + "/" if path.strip("/") else ""
+        root = dest.resolve()
+        names = self.call(
+            f"listing {uri}",
+            lambda: [b.name for b in container.list_blobs(name_starts_with=folder or None)],
+        )
+        written = []
+        for name in names:
+            relative = name[len(folder) :]
+            target = (root / relative).resolve()
+            if not relative or name.endswith("/") or not target.is_relative_to(root):
+                continue
+
+            def read(name: str = name) -> bytes:
+                return bytes(container.get_blob_client(name).download_blob().readall())
+
+            data = self.call(f"downloading {uri}{relative}", read)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            written.append(target)
+        return written
+
     def upload_input(self, source: Path, uri: str) -> None:
         """Copy a local file to a datastore URI (a folder URI keeps the file's name)."""
         container, path = self._container(uri)

@@ -54,3 +54,20 @@ def upload_path(client: Any, source: Path, uri: str) -> list[str]:
         client.upload_input(path, target)
         written.append(target)
     return written
+
+
+def download_inputs(client: Any, inputs: Mapping[str, str], dest: Path) -> dict[str, str]:
+    """``--run-local``: each datastore input's folder copied from the fake's blob store to
+    ``dest/<channel>``, as Azure ML mounts or downloads it for ``${{inputs.<channel>}}``;
+    channel -> the local file the input names (or the folder). Data assets and https://
+    inputs are left out: the fake cannot serve them."""
+    local = {}
+    for channel, uri in sorted(inputs.items()):
+        if not uri.startswith(DATASTORE_PREFIX):
+            continue
+        folder = uri if uri.endswith("/") else uri.rsplit("/", 1)[0] + "/"  # what render mounts
+        target = dest / channel
+        client.download_input(folder, target)
+        named = target / uri.rstrip("/").rsplit("/", 1)[-1]
+        local[channel] = str(named if not uri.endswith("/") and named.is_file() else target)
+    return local

@@ -20,7 +20,7 @@ from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.handle import as_tuning
 from providers.azure import code_asset
-from providers.azure.inputs import check_inputs
+from providers.azure.inputs import DATASTORE_PREFIX, check_inputs, download_inputs
 from providers.azure.options import AzureOptions
 from providers.azure.render import COMPUTE_OPERATION, render_plan
 from providers.azure.scope import (
@@ -239,6 +239,17 @@ class AzureProvider(Provider):
             raise ProviderError(
                 f"Azure ML compute cluster {name} does not fit: {'; '.join(problems)}", hint=hint
             )
+
+    # what rehearsal_inputs can copy from the fake store (others: the local planner refuses)
+    rehearsal_data_prefixes: ClassVar[tuple[str, ...]] = (DATASTORE_PREFIX,)
+
+    def rehearsal_inputs(self, plan: Plan, dest: Path) -> dict[str, str]:
+        """``--run-local`` after :meth:`submit` (which checked the inputs exist): each
+        datastore input's folder copied from the fake's blob store to ``dest/<channel>``,
+        what ``${{inputs.<channel>}}`` holds; channel -> local path."""
+        scope = WorkspaceScope.of_handle(JobHandle.parse(plan.handle))
+        client = self._connect(scope, "fake", self._fake_endpoint(), AzureOptions().max_retries)
+        return download_inputs(client, plan.summary.get("inputs") or {}, dest)
 
     def submit(self, plan: Plan) -> JobStatus:
         planned = JobHandle.parse(plan.handle)

@@ -61,3 +61,28 @@ def upload_input(api: Any, source: Path, uri: str, project: str) -> None:
     api.ensure_bucket(bucket, project)
     target = uri.rstrip("/") + "/" + source.name if uri.endswith("/") else uri
     api.upload(str(source), target, None, project)
+
+
+def download_input(api: Any, uri: str, dest: Path, project: str) -> Path:
+    """A local copy of a ``gs://`` input as the container's ``/gcs`` mount shows it: an
+    object becomes the file ``dest/<name>``, a prefix the directory ``dest``."""
+    _, _, key = uri.removeprefix("gs://").partition("/")
+    dest.mkdir(parents=True, exist_ok=True)
+    if key and not key.endswith("/"):
+        name = key.rsplit("/", 1)[-1]
+        if api.download_files(uri[: len(uri) - len(name)], (name,), dest, project):
+            return dest / name
+    api.download_tree(uri if uri.endswith("/") else uri + "/", dest, project)
+    return dest
+
+
+def download_inputs(
+    api: Any, inputs: Mapping[str, str], dest: Path, project: str
+) -> dict[str, str]:
+    """``--run-local``: each ``gs://`` input copied from the fake's Cloud Storage to
+    ``dest/<channel>``; channel -> the local file or directory."""
+    return {
+        channel: str(download_input(api, uri, dest / channel, project))
+        for channel, uri in sorted(inputs.items())
+        if uri.startswith("gs://")
+    }

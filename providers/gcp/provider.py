@@ -31,7 +31,7 @@ from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.base import Capability, Provider, fetched_dir, rehearsal_run
 from providers.gcp import labels as lbl
-from providers.gcp.inputs import check_inputs
+from providers.gcp.inputs import check_inputs, download_inputs
 from providers.gcp.options import GcpOptions
 from providers.gcp.render import REHEARSAL_PROJECT, render
 from providers.gcp.states import RETRYABLE_ENDINGS, job_state, state_name
@@ -235,6 +235,17 @@ class GcpProvider(Provider):
             create=lambda api, parent, body: api.create_job(parent, body),
             as_status=self._status,
         )
+
+    # what rehearsal_inputs can copy from the fake store (others: the local planner refuses)
+    rehearsal_data_prefixes: ClassVar[tuple[str, ...]] = ("gs://",)
+
+    def rehearsal_inputs(self, plan: Plan, dest: Path) -> dict[str, str]:
+        """``--run-local`` after :meth:`submit` (which checked the inputs exist): each
+        ``gs://`` input copied from the fake's Cloud Storage to ``dest/<channel>``, the
+        data the job reads through ``/gcs``; channel -> local path."""
+        _, project, _, location = plan.request["parent"].split("/")
+        api = self._api(location, self._fake_endpoint(), project)
+        return download_inputs(api, plan.summary.get("inputs") or {}, dest, project)
 
     def submit_resource(
         self,

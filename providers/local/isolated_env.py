@@ -43,7 +43,11 @@ from cloudgd.trainer_requirements import canonical
 
 ENV_VERSION = 1  # bump when the layout of an environment changes
 MANIFEST = "cloudgd-env.json"
-_MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
+# The interpreter's own line, or the trainer's for a custom model whose module imports
+# something missing ("model.entrypoint: cannot import 'mymodel': No module named 'x'").
+_MISSING_MODULE = re.compile(
+    r"(?:ModuleNotFoundError: |cannot import '([^']+)': )No module named '([^']+)'"
+)
 
 
 class EnvError(Exception):
@@ -58,6 +62,7 @@ class EnvRequest:
     base: tuple[str, ...] = ()  # what the image itself provides
     requires: tuple[str, ...] = ()  # what the job declares besides a package's own metadata
     sdist: str | None = None  # a source distribution to pip-install (Vertex python package)
+    scripts: tuple[str, ...] = ()  # console scripts the image puts on PATH (e.g. torchrun)
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> EnvRequest:
@@ -71,6 +76,7 @@ class EnvRequest:
             base=strings("base"),
             requires=strings("requires"),
             sdist=str(sdist) if sdist else None,
+            scripts=strings("scripts"),
         )
 
 
@@ -247,6 +253,24 @@ def _install_sdist(sdist: Path, site: Path) -> Path:
     return infos[0]
 
 
+def _write_script(env: Path, name: str, found: Resolved) -> None:
+    """``bin/<name>`` for a console script one of the exposed distributions declares."""
+    for dist in found.dists.values():
+        for entry in dist.entry_points:
+            if entry.group == "console_scripts" and entry.name == name:
+                script = env / "bin" / name
+                # env, not this path: the environment is renamed into place once built, and
+                # its bin/ comes first on PATH where the command runs (as in the image)
+                script.write_text(
+                    "#!/usr/bin/env python3\nimport sys\n"
+                    f"from {entry.module} import {entry.attr.split('.')[0]}\n\n"
+                    f"sys.exit({entry.attr}())\n"
+                )
+                script.chmod(0o755)
+                return
+    raise EnvError(f"no distribution in the environment provides the command {name!r}")
+
+
 def cache_key(request: EnvRequest) -> str:
     """The content hash naming the environment."""
     digest = hashlib.sha256()
@@ -256,6 +280,7 @@ def cache_key(request: EnvRequest) -> str:
         "prefix": sys.prefix,
         "base": list(request.base),
         "requires": list(request.requires),
+        "scripts": list(request.scripts),
         # an upgrade here must not leave an environment linking the old files
         "installed": sorted(f"{name}=={d.version}" for name, d in installed_here().items()),
     }
@@ -306,6 +331,8 @@ def _build_into(request: EnvRequest, env: Path) -> list[str]:
         notes.append(f"pip installed {Path(request.sdist).name} ({info.name}) without downloads")
     found = resolve(wanted)
     link_distributions(list(found.dists.values()), site)
+    for script in request.scripts:
+        _write_script(env, script, found)
     exposed = sorted(f"{d.metadata['Name']}=={d.version}" for d in found.dists.values())
     (env / MANIFEST).write_text(
         json.dumps({"label": request.label, "distributions": exposed}, indent=2) + "\n"
@@ -323,8 +350,8 @@ def explain_missing_module(log_tail: Iterable[str], label: str) -> str | None:
     """One line for a rank that died of a missing import inside an isolated environment."""
     for line in log_tail:
         match = _MISSING_MODULE.search(line)
-        if match:
-            module = match.group(1).split(".")[0]
+        if match and match.group(1) != match.group(2):  # a job's own module: not a package
+            module = match.group(2).split(".")[0]
             return (
                 f"No module named {module!r}: {label} does not declare the distribution that "
                 f"provides it, and the cloud job would fail the same way; add it to the "

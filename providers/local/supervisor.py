@@ -164,11 +164,12 @@ class Supervisor:
             env.pop("PYTHONPATH", None)
             if python_path:
                 env["PYTHONPATH"] = os.pathsep.join(python_path)
+        env.update({k: self._resolve(v, port) for k, v in spec["env"].items()})
         if self.python_env:  # its site-packages links this machine's: write nothing there
             env["PYTHONDONTWRITEBYTECODE"] = "1"
-            # the image's `python` (a container command runs whatever `python` is on PATH)
+            # the image's `python` (a container command runs whatever `python` is on PATH),
+            # ahead of a PATH the contract sets (the image's own, for the AWS toolkit)
             env["PATH"] = os.pathsep.join([str(Path(self.python).parent), env.get("PATH", "")])
-        env.update({k: self._resolve(v, port) for k, v in spec["env"].items()})
         env.update(self.secrets)
         return env
 
@@ -313,13 +314,17 @@ class Supervisor:
     def _failure_message(self, rank: int) -> str:
         code = self.codes[rank]
         failure_file = self.request["layout"]["artifacts"].get("failure_file")
+        tail = tail_lines(self.run.rank_log(rank), 10)
+        missing = self.python_env and explain_missing_module(tail, self.python_env["label"])
         if failure_file and Path(failure_file).is_file():
             reason = Path(failure_file).read_text(errors="replace")[:1024].strip()
             if reason:
-                return f"AlgorithmError: {reason}"
-        tail = tail_lines(self.run.rank_log(rank), 10)
+                return (
+                    f"{missing}\nAlgorithmError: {reason}"
+                    if missing
+                    else f"AlgorithmError: {reason}"
+                )
         head = f"rank {rank} failed ({procs.describe_exit(code)})"
-        missing = self.python_env and explain_missing_module(tail, self.python_env["label"])
         if missing:
             head = f"{head}: {missing}"
         return head + (":\n" + "\n".join(tail) if tail else "")

@@ -149,3 +149,45 @@ def test_every_tuning_trial_runs_through_the_toolkit_with_sagemakers_arguments(
         hps = json.loads((run_dir / "opt/ml/input/config/hyperparameters.json").read_text())
         assert hps["_tuning_objective_metric"] == "val_loss"
         assert hps["trainer.optimizer.lr"] == str(lr)
+
+
+FORGETFUL = """\
+name: toolkit-forgets
+code: code
+trainer:
+  model: {kind: custom, entrypoint: 'mymodel:build'}
+  data: {source: csv, uri: s3://cloudgd-rehearsal/data/tiny/train.csv, target: label}
+  epochs: 1
+resources: {accelerator: none}
+"""
+
+MODEL = """\
+import optuna  # the job's code uses it; neither the image nor requirements.txt has it
+from torch import nn
+
+
+def build(input_shape, num_outputs):
+    return nn.Linear(input_shape[0], num_outputs)
+"""
+
+
+def test_a_package_the_job_does_not_declare_fails_the_rehearsal_as_on_sagemaker(
+    cloudgd: Run, tmp_path: Path
+) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "mymodel.py").write_text(MODEL)
+    job = tmp_path / "job.yaml"
+    job.write_text(FORGETFUL)
+    data = digits_csv(tmp_path / "train.csv")
+    cloudgd("data", "upload", str(data), "s3://cloudgd-rehearsal/data/tiny/train.csv",
+            "--backend", "moto")  # fmt: skip
+    done = cloudgd("-o", "json", "submit", str(job), "-p", "aws", "--backend", "moto",
+                   "--run-local", "--wait", "--poll", "0.2", check=False)  # fmt: skip
+    # optuna is installed where cloudgd runs (it tunes with it), but the toolkit's
+    # environment holds only the image's packages and requirements.txt's
+    document = json.loads(done.stdout)
+    assert document["state"] == "FAILED", document
+    message = document["status"]["message"]
+    assert message.startswith("No module named 'optuna': the AWS PyTorch training image"), message
+    run_dir = Path(document["status"]["extra"]["rehearsal_run"].removeprefix("local://"))
+    assert "Amazon's in-container toolkit runs this job" in (run_dir / "logs/job.log").read_text()

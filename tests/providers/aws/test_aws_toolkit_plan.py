@@ -21,6 +21,8 @@ from providers.aws import toolkit
 from providers.aws.client import Connection
 from providers.aws.local_rehearsal import fallback_reason
 from providers.aws.s3data import check_inputs, download_channel, input_channels, upload_path
+from providers.local.isolated_env import EnvRequest, env_python
+from providers.local.isolated_env import build as build_env
 from providers.local.options import LocalOptions
 from providers.local.render import build_plan
 
@@ -65,18 +67,23 @@ def test_the_toolkit_runs_once_per_host_with_the_requests_own_hyperparameters(
         STATIC,
         endpoint="http://127.0.0.1:5000",
         region=REGION,
-        python="/venv/bin/python",
+        requirements="transformers>=4.40  # for the model\n--prefer-binary\n",
         job_name="digits-1",
     )
     base = f"{tmp_path}/run/opt/ml"
     [rank] = out["ranks"]
-    assert rank["argv"] == ["/venv/bin/python", "-m", "sagemaker_training.cli.train"]
+    # {python}: the isolated environment's, which the run builds before it starts
+    assert rank["argv"] == ["{python}", "-m", "sagemaker_training.cli.train"]
+    environment = out["layout"]["python_env"]
+    assert environment["requires"] == ["transformers>=4.40"]
+    assert {"torch", "sagemaker-training", "pydantic", "scikit-learn"} <= set(environment["base"])
+    assert environment["scripts"] == ["torchrun"]
     env = rank["env"]
     assert env["SAGEMAKER_BASE_DIR"] == base
     assert env["SAGEMAKER_TRAINING_MODULE"] == "sagemaker_pytorch_container.training:main"
     assert env["S3_ENDPOINT_URL"] == "http://127.0.0.1:5000"
     assert env["PET_MASTER_PORT"] == "{master_port}"  # torchrun on a free port
-    assert env["PATH"].split(":")[0] == "/venv/bin"  # the toolkit finds torchrun there
+    assert env["PATH"].split(":")[0] == "/usr/local/sbin"  # the image's; the env's bin/ first
     # the toolkit sets SM_* itself; the user's AWS keys never reach the rehearsal
     assert not [k for k in env if k.startswith("SM_") and k != "SM_STUDIO_LOCAL_MODE"]
     assert env["AWS_ACCESS_KEY_ID"] == env["AWS_SECRET_ACCESS_KEY"] == ""
@@ -99,16 +106,25 @@ def test_several_nodes_or_no_toolkit_fall_back_to_the_emulation(
     assert "emulation" in toolkit.emulation_note("x")
 
 
-def test_the_rehearsal_python_installs_apart_but_sees_this_environment(tmp_path: Path) -> None:
-    python = toolkit.rehearsal_python("", tmp_path / "envs")
-    assert toolkit.rehearsal_python("", tmp_path / "envs") == python  # made once
-    assert toolkit.rehearsal_python("torch\n", tmp_path / "envs") != python
-    probe = "import sys, pydantic; print(sys.prefix)"  # pydantic: only in the parent env
-    prefix = subprocess.run(
-        [python, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    ).stdout.strip()
-    assert Path(prefix).parent == tmp_path / "envs"  # pip installs land there
-    assert (Path(python).parent / "torchrun").is_file()
+def test_the_toolkit_environment_holds_the_image_and_the_requirements_only(
+    tmp_path: Path,
+) -> None:
+    environment, _ = toolkit.python_env("")
+    env, _ = build_env(EnvRequest.from_json(environment), cache=tmp_path / "envs")
+    python = str(env_python(env))
+
+    def imports(module: str) -> bool:
+        done = subprocess.run([python, "-c", f"import {module}"], capture_output=True, timeout=120)
+        return done.returncode == 0
+
+    # what the image carries, the toolkit included, and what the trainer imports
+    assert imports("sagemaker_training, sagemaker_pytorch_container, torch, pydantic, yaml")
+    assert (env / "bin" / "torchrun").is_file()  # the toolkit starts it from PATH
+    assert not imports("optuna")  # installed here (cloudgd tunes with it), not in the image
+    declared, _ = toolkit.python_env("optuna\n")
+    env, _ = build_env(EnvRequest.from_json(declared), cache=tmp_path / "envs")
+    optuna = subprocess.run([str(env_python(env)), "-c", "import optuna"], timeout=120)
+    assert optuna.returncode == 0  # declared in requirements.txt: there
 
 
 @pytest.fixture

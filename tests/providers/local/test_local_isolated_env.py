@@ -16,6 +16,7 @@ from providers.local.isolated_env import (
     EnvRequest,
     build,
     env_python,
+    explain_missing_module,
     link_distributions,
     resolve,
 )
@@ -127,3 +128,16 @@ def test_extras_that_require_each_other_are_followed_once(
     monkeypatch.setattr(isolated_env, "installed_here", lambda: fake)
     found = resolve([("a[y]", "the test")])  # a[y] -> b[x] -> a[y] -> ... must end
     assert sorted(found.dists) == ["a", "b"]
+
+
+def test_a_missing_import_is_named_whether_python_or_the_trainer_reports_it() -> None:
+    label = "the Azure ML environment"
+    raw = ["Traceback (most recent call last):", "ModuleNotFoundError: No module named 'optuna.x'"]
+    assert str(explain_missing_module(raw, label)).startswith(
+        "No module named 'optuna': the Azure ML environment does not declare"
+    )
+    custom = ["error: model.entrypoint: cannot import 'mymodel': No module named 'optuna'"]
+    assert "No module named 'optuna'" in str(explain_missing_module(custom, label))
+    # the job's own module missing from its code dir is not a package to declare
+    own = ["error: model.entrypoint: cannot import 'mymodel': No module named 'mymodel'"]
+    assert explain_missing_module(own, label) is None
