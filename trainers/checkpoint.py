@@ -127,7 +127,7 @@ def save_best(weights: dict[str, Any], directory: Path) -> None:
     digest = atomic_save(weights, path, digest=True)
     sidecar = directory / (BEST_NAME + DIGEST_SUFFIX)
     tmp = sidecar.with_name(f".{sidecar.name}.tmp-{os.getpid()}")
-    tmp.write_text(digest + "\n", encoding="ascii")
+    tmp.write_text(f"{digest}\n", encoding="ascii")
     _durable_replace(tmp, sidecar)
 
 

@@ -46,7 +46,7 @@ class HostSnapshot:
             out = copied((k, self._walk(v)) for k, v in obj.items())
             meta = getattr(obj, "_metadata", None)  # module versions, read by load_state_dict
             if meta is not None:
-                out._metadata = meta  # type: ignore[union-attr]
+                out._metadata = meta  # type: ignore[attr-defined]
             return out
         if isinstance(obj, list):
             return [self._walk(v) for v in obj]

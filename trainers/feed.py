@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
+from typing import cast
 
 import torch
 
@@ -47,7 +48,9 @@ class BatchFeed:
         self._stream = torch.cuda.Stream(data.device) if prefetch and cuda else None
         if prefetch:
             self._queue = queue.Queue(maxsize=_AHEAD)
-            self._thread = threading.Thread(target=self._produce, name="batch-prefetch", daemon=True)
+            self._thread = threading.Thread(
+                target=self._produce, name="batch-prefetch", daemon=True
+            )
             self._thread.start()
 
     def _prepare(self, group: list[torch.Tensor]) -> list[Batch]:
@@ -103,7 +106,7 @@ class BatchFeed:
                 return
             if isinstance(item, BaseException):
                 raise item
-            batch, ready = item  # type: ignore[misc]
+            batch, ready = cast(tuple[list[Batch], "torch.cuda.Event | None"], item)
             if ready is not None:
                 current = torch.cuda.current_stream(self.data.device)
                 current.wait_event(ready)

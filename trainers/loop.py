@@ -299,7 +299,11 @@ class Trainer:
                     sums["log_n"] += 1
                     sums["epoch_n"] += 1
                     # shape[0], not len(): Tensor.__len__ is a Python-level call, every step
-                    rows = group[0][0].shape[0] if len(group) == 1 else sum(x.shape[0] for x, _ in group)
+                    rows = (
+                        group[0][0].shape[0]
+                        if len(group) == 1
+                        else sum(x.shape[0] for x, _ in group)
+                    )
                     n_samples = world * rows
                     self._log_samples += n_samples
                     self.samples_seen += n_samples

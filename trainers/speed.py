@@ -88,7 +88,10 @@ def plan_speed(
     record = {"tf32": _tf32(cfg, device), "cudnn_benchmark": _cudnn_benchmark(cfg, device)}
 
     if kind not in CONV_KINDS:
-        channels_last, record["channels_last"] = False, not_applicable(f"{kind} is not convolutional")
+        channels_last, record["channels_last"] = (
+            False,
+            not_applicable(f"{kind} is not convolutional"),
+        )
     else:
         channels_last, record["channels_last"] = _auto(
             perf.channels_last, device.type == "cuda", f"{kind} on {device.type}"

@@ -79,7 +79,10 @@ def assert_same_run(a: Path, b: Path) -> None:
         assert torch.equal(wa[key], wb[key]), key
 
     def comparable(run: Path) -> list[dict[str, Any]]:
-        return [{k: v for k, v in r.items() if k not in ("samples_per_sec", "data_wait")} for r in read_metrics(run)]
+        return [
+            {k: v for k, v in r.items() if k not in ("samples_per_sec", "data_wait")}
+            for r in read_metrics(run)
+        ]
 
     assert comparable(a) == comparable(b)
 

@@ -72,9 +72,7 @@ def test_channels_last_is_applied_to_conv_models_when_asked(tmp_path: Path) -> N
         performance={"channels_last": True},
     )
     convs = [m for m in unwrap(trainer.s.model).modules() if isinstance(m, torch.nn.Conv2d)]
-    assert convs and all(
-        c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs
-    )
+    assert convs and all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
     assert trainer.s.speed.record["channels_last"] == "on"
     auto = make_trainer(tmp_path / "auto", model={"kind": "cnn", "hidden": [4]}, data=IMAGES)
     assert auto.s.speed.record["channels_last"] == "off (auto: cnn on cpu)"
@@ -82,9 +80,7 @@ def test_channels_last_is_applied_to_conv_models_when_asked(tmp_path: Path) -> N
 
 def test_cudnn_benchmark_cannot_be_forced_with_deterministic() -> None:
     with pytest.raises(ValueError, match="cudnn_benchmark"):
-        TrainConfig.model_validate(
-            tiny(deterministic=True, performance={"cudnn_benchmark": True})
-        )
+        TrainConfig.model_validate(tiny(deterministic=True, performance={"cudnn_benchmark": True}))
 
 
 def test_prefetched_batches_train_exactly_like_inline_ones(run_trainer) -> None:
