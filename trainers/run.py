@@ -46,10 +46,11 @@ def _reopen_if_extended(cfg: TrainConfig, p: Progress) -> None:
 def _finish_writes(trainer: Trainer) -> None:
     """Let a checkpoint still being written finish (the last good one is kept on an
     error too); its own failure is raised unless another error is already on its way."""
+    in_flight = sys.exc_info()[1]  # read here: inside the except below it is the new error
     try:
         trainer.writer.wait()
     except TrainerError as exc:
-        if sys.exc_info()[0] is None:
+        if in_flight is None:
             raise
         print(f"warning: {exc.line()}", file=sys.stderr, flush=True)
 

@@ -142,3 +142,18 @@ def test_an_intact_best_checkpoint_is_published_byte_for_byte(run_trainer) -> No
     assert published == (run / "ckpt" / ckpt.BEST_NAME).read_bytes()
     sidecar = run / "ckpt" / (ckpt.BEST_NAME + ckpt.DIGEST_SUFFIX)
     assert sidecar.read_text().strip() == ckpt.file_digest(run / "model" / "model.pt")
+
+
+def test_a_full_disk_during_a_background_write_ends_the_run_in_one_line(
+    run_trainer, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ckpt, "save_checkpoint", no_space)
+    code, run = run_trainer(tiny(checkpoint={"every_steps": 2}))
+    assert code == EXIT_FAILED
+    error = capsys.readouterr().err
+    assert "error: writing checkpoint" in error and "No space left on device" in error
+    assert "Traceback" not in error
+    assert read_summary(run)["stopped_reason"] == "error"
