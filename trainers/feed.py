@@ -54,6 +54,8 @@ class BatchFeed:
             self._thread.start()
 
     def _prepare(self, group: list[torch.Tensor]) -> list[Batch]:
+        if not self.channels_last:  # the common case, once per step: keep it short
+            return [self.data.batch(index) for index in group]
         out = []
         for index in group:
             x, y = self.data.batch(index)
