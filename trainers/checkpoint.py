@@ -49,37 +49,23 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-class _HashingWriter:
-    """A write-only file wrapper that hashes what passes through it."""
-
-    def __init__(self, fh: Any) -> None:
-        self.fh = fh
-        self.sha = hashlib.sha256()
-
-    def write(self, data: Any) -> int:
-        self.sha.update(data)
-        return int(self.fh.write(data))
-
-    def flush(self) -> None:
-        self.fh.flush()
-
-
 def atomic_save(obj: Any, path: Path, digest: bool = False) -> str | None:
     """torch.save to ``path`` so a reader sees the old file or the whole new one;
     with ``digest``, returns the SHA-256 of the bytes written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    hashing = None
-    with tmp.open("wb") as fh:
-        if digest:
-            hashing = _HashingWriter(fh)
-            torch.save(obj, hashing)  # type: ignore[arg-type]  # needs only write/flush
-        else:
-            torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
+    # A path, not a Python file object: torch then writes from C++ without calling
+    # back into Python for every record, ~3x faster on CPU and without holding the GIL
+    # that the training thread needs while a background write runs.
+    torch.save(obj, str(tmp))
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    sha = file_digest(tmp) if digest else None
     _durable_replace(tmp, path)
-    return hashing.sha.hexdigest() if hashing is not None else None
+    return sha
 
 
 def _durable_replace(tmp: Path, path: Path) -> None:
