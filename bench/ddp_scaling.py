@@ -137,6 +137,7 @@ def measure(args: argparse.Namespace, contenders: dict[str, tuple[int, str]]) ->
     run_trainer(args, 1, contenders[next(iter(contenders))][1])  # warm-up: caches, CUDA init
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     params = 0
+    load_start = " ".join(f"{v:.2f}" for v in os.getloadavg())
     for _ in range(args.repeats):
         for name, (world, precision) in contenders.items():
             summary = run_trainer(args, world, precision)
@@ -150,6 +151,9 @@ def measure(args: argparse.Namespace, contenders: dict[str, tuple[int, str]]) ->
         f"batch/proc={args.batch_size} steps={args.steps} repeats={args.repeats} "
         f"threads/proc={args.threads}"
     )
+    # Scaling on a shared machine depends on what else runs: say how busy it was.
+    load_end = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"load average (1, 5, 15 min): {load_start} at start, {load_end} at end")
     return median_table(samples)
 
 

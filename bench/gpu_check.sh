@@ -3,10 +3,13 @@
 #
 #   bash bench/gpu_check.sh "$OUT"            (from the repository root)
 #
-# Runs: the device description, bench/ddp_scaling.py --device cuda (trainer
-# throughput fp32 vs bf16 autocast vs fp16+GradScaler, AMP speed-up; 2 NCCL
-# processes vs 1 when there are two GPUs) and, when present,
-# bench/trainer_overhead.py --device cuda (cloudgd's trainer vs a hand-written loop).
+# Runs: the device description, bench/gpu_bench.py (samples/s and MFU of the
+# trainer vs a hand loop for the MLP, ResNet and BERT-base at fp32, TF32 and bf16,
+# the data-wait fraction and the recorded speed settings; gpu_bench.json in the
+# output dir), bench/ddp_scaling.py --device cuda (trainer throughput fp32 vs bf16
+# autocast vs fp16+GradScaler, AMP speed-up; 2 NCCL processes vs 1 when there are two
+# GPUs) and bench/trainer_overhead.py --device cuda (the small digits MLP: overhead).
+# PEAK_TFLOPS overrides the accelerators.csv peak for MFU (H100-SXM has none there).
 # Each benchmark's output is kept in its own file; a failing one does not stop the
 # others, and the script exits non-zero if any failed.
 # PYTHON picks the interpreter (default: python3); STEPS/REPEATS scale the runs.
@@ -41,6 +44,9 @@ run() {  # run NAME COMMAND...: tee stdout+stderr to $out/NAME.txt, record the e
     torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")'
 } > "$out/device.txt" 2>&1
 cat "$out/device.txt"
+
+run gpu_bench "$PYTHON" bench/gpu_bench.py --device cuda --out "$out" \
+  --steps "${BENCH_STEPS:-200}" --repeats "$REPEATS" ${PEAK_TFLOPS:+--peak-tflops "$PEAK_TFLOPS"}
 
 run ddp_scaling_cuda "$PYTHON" bench/ddp_scaling.py --device cuda \
   --steps "${STEPS:-400}" --repeats "$REPEATS"

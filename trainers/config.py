@@ -423,6 +423,36 @@ class CheckpointConfig(ConfigModel):
     resume: bool = Field(default=True, description="Resume from the latest checkpoint if present.")
 
 
+class PerformanceConfig(ConfigModel):
+    """Speed settings; each one's effect on a run is recorded in its summary.json."""
+
+    tf32: bool = Field(
+        default=True,
+        description="Let fp32 matmuls and convolutions use TF32 tensor cores (CUDA, Ampere "
+        "and newer); false keeps full fp32 precision.",
+    )
+    cudnn_benchmark: bool | Literal["auto"] = Field(
+        default="auto",
+        description="Let cuDNN time its kernels for the batch shape and keep the fastest; "
+        "auto: on for CUDA unless deterministic (the trainer's batches have fixed shapes).",
+    )
+    channels_last: bool | Literal["auto"] = Field(
+        default="auto",
+        description="Channels-last memory format for convolutional models; auto: on for "
+        "cnn and resnet on CUDA.",
+    )
+    prefetch: bool | Literal["auto"] = Field(
+        default="auto",
+        description="Prepare the next batch on a background thread while a step runs; auto: "
+        "on when the data is not resident on the device (CUDA, data over 2 GiB).",
+    )
+    background_checkpoints: bool = Field(
+        default=True,
+        description="Write checkpoints on a background thread from a host copy taken at a "
+        "step boundary; training waits only if the previous write is unfinished.",
+    )
+
+
 class TrainConfig(ConfigModel):
     """Everything the trainer needs; the job spec's ``trainer:`` block."""
 
@@ -482,10 +512,16 @@ class TrainConfig(ConfigModel):
     num_threads: int | None = Field(
         default=None, ge=1, le=MAX_THREADS, description="torch CPU threads."
     )
-    compile: bool = Field(
-        default=False,
-        description="torch.compile the model (faster steps after a slow first one; off by "
-        "default because compiling costs more than short runs gain).",
+    compile: bool | Literal["auto"] = Field(
+        default="auto",
+        description="torch.compile the model (faster steps after a slow first one); auto: "
+        "on for built-in models on CUDA when the run plans at least 2000 optimizer steps, "
+        "enough to repay the compile time.",
+    )
+    performance: PerformanceConfig = Field(
+        default_factory=PerformanceConfig,
+        description="Speed settings (TF32, cuDNN autotuning, channels-last, prefetch, "
+        "background checkpoints).",
     )
     seed: int = Field(
         default=0, ge=0, le=MAX_SEED, description="Seed for data order, init and dropout."
@@ -502,6 +538,11 @@ class TrainConfig(ConfigModel):
             )
         if self.precision == "fp16" and self.device in ("cpu", "tpu"):
             raise ValueError("precision fp16 needs a CUDA device; use bf16 on cpu/tpu")
+        if self.deterministic and self.performance.cudnn_benchmark is True:
+            raise ValueError(
+                "performance.cudnn_benchmark: true picks kernels by timing, which "
+                "deterministic: true forbids; set one of them to false (or auto)"
+            )
         self._check_metric()
         return self
 

@@ -96,6 +96,41 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+class StopPoll:
+    """Ranks agree to stop (SIGTERM on any of them) without a host sync on the hot path.
+
+    Every ``every`` steps each rank adds its flag to an all-reduce and copies the sum
+    to host memory asynchronously; the sum is read at the *next* poll, when it has long
+    arrived, so every rank acts on the same sum at the same step.
+    """
+
+    def __init__(self, device: torch.device, every: int) -> None:
+        self.device, self.every = device, every
+        cuda = device.type == "cuda"
+        self._host = torch.zeros(1, pin_memory=cuda)
+        self._event: Any = None
+        self._pending = False
+
+    def __call__(self, step: int, requested: bool) -> bool:
+        if step % self.every:
+            return False
+        decided = False
+        if self._pending:
+            if self._event is not None:
+                self._event.synchronize()  # recorded a poll ago: the device is past it
+            decided = bool(self._host[0] > 0)
+        flag = torch.tensor([1.0 if requested else 0.0], device=self.device)
+        all_reduce_sum(flag)
+        if self.device.type == "cuda":
+            self._host.copy_(flag, non_blocking=True)
+            self._event = torch.cuda.Event()
+            self._event.record()
+        else:
+            self._host.copy_(flag)
+        self._pending = True
+        return decided
+
+
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()

@@ -3,7 +3,9 @@
 Step losses stay on the device in a list and are summed only when a line is logged
 or an epoch ends, so a step costs no extra torch ops; those flush points depend on
 the step number alone, so a resumed run sums (and logs) exactly what an
-uninterrupted one does.
+uninterrupted one does. Batches come from a ``BatchFeed`` (prefetched or not), which
+measures how long each step waited for its input ("data_wait"). Checkpoints are a
+host snapshot taken at a step boundary and written by ``CheckpointWriter``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from torch import nn
 
 from trainers import checkpoint as ckpt
 from trainers.batches import epoch_order
+from trainers.ckpt_async import CheckpointWriter, HostSnapshot
 from trainers.config import TrainConfig
-from trainers.distributed import all_reduce_sum, unwrap
+from trainers.distributed import StopPoll, all_reduce_sum, unwrap
 from trainers.errors import NonFiniteError, Preempted
+from trainers.feed import Batch, BatchFeed
 from trainers.metrics import MetricsLogger
 from trainers.objective import evaluate
 from trainers.setup import Setup
@@ -56,7 +60,13 @@ class Trainer:
         self._paused_total = 0.0
         self.train_time = 0.0
         self.samples_seen = 0
+        self.data_wait = 0.0  # seconds steps waited for their batches
+        self._log_wait = 0.0
         self.resumed_from: int | None = None
+        self.writer = CheckpointWriter(background=s.speed.background_checkpoints)
+        self._snapshot = HostSnapshot(s.device)
+        self._best_snapshot = HostSnapshot(s.device)
+        self._stop_poll = StopPoll(s.device, _DDP_STOP_POLL_STEPS) if s.ddp else None
 
     # ---- checkpoints -------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -91,16 +101,20 @@ class Trainer:
         self.resumed_from = self.progress.step
 
     def save(self) -> None:
-        """Checkpoint now (rank 0 writes; the others only keep in step)."""
+        """Checkpoint now (rank 0 writes; the others only keep in step): wait for the
+        previous write, copy the state to host memory, write it in the background."""
         self._sync_bad_steps()  # never checkpoint past the bad-step limit
+        if not self.s.ctx.is_main:
+            return
         with self._paused():
-            if self.s.ctx.is_main:
-                ckpt.save_checkpoint(
-                    self.s.ctx.checkpoint_dir,
-                    self.progress.step,
-                    self.state_dict(),
-                    self.cfg.checkpoint.keep_last,
-                )
+            self.writer.wait()
+            state = self._snapshot.copy(self.state_dict())
+            directory, step = self.s.ctx.checkpoint_dir, self.progress.step
+            keep = self.cfg.checkpoint.keep_last
+            self.writer.submit(
+                ckpt.checkpoint_path(directory, step),
+                lambda: ckpt.save_checkpoint(directory, step, state, keep),
+            )
 
     @contextlib.contextmanager
     def _paused(self) -> Iterator[None]:
@@ -114,14 +128,12 @@ class Trainer:
             self._paused_total += spent
 
     # ---- one step ------------------------------------------------------------------
-    def train_step(
-        self, group: list[torch.Tensor], log_now: bool
-    ) -> tuple[torch.Tensor, float | None]:
+    def train_step(self, group: list[Batch], log_now: bool) -> tuple[torch.Tensor, float | None]:
         """One optimizer step over ``group`` micro-batches; returns (loss, grad norm if read)."""
         s, p = self.s, self.progress
         if not s.schedule.is_constant:
             s.schedule.apply(s.optimizer, p.step)
-        loss, norm, ok = self.stepper.step(group, need_norm=log_now or s.ddp)
+        loss, norm, ok = self.stepper.step(group, need_norm=log_now)
         if ok is False:
             self._count_bad(p.bad_steps + 1, f"at step {p.step + 1}")
         return loss, (float(norm) if norm is not None and log_now else None)
@@ -169,6 +181,7 @@ class Trainer:
             "lr": s.optimizer.param_groups[0]["lr"],
             "grad_norm": gnorm,
             "samples_per_sec": self._log_samples / elapsed,
+            "data_wait": min(1.0, self._log_wait / elapsed),
         }
         self.logger.log(record)
         if gnorm is not None and (gnorm > GRAD_NORM_HIGH or 0 < gnorm < GRAD_NORM_LOW):
@@ -180,6 +193,7 @@ class Trainer:
                 )
         self._sums["log"], self._sums["log_n"] = 0.0, 0
         self._log_t, self._paused_log, self._log_samples = now, 0.0, 0
+        self._log_wait = 0.0
 
     def _end_epoch(self, partial: bool) -> None:
         p, s, cfg = self.progress, self.s, self.cfg
@@ -237,8 +251,12 @@ class Trainer:
         if improved(value, p.best_value, self.monitor_mode):
             p.best_value, p.best_step, p.best_epoch = float(value), p.step, p.epoch
             if self.s.ctx.is_main:
-                best = unwrap(self.s.model).state_dict()
-                ckpt.atomic_save(best, self.s.ctx.checkpoint_dir / ckpt.BEST_NAME)
+                self.writer.wait()
+                best = self._best_snapshot.copy(unwrap(self.s.model).state_dict())
+                directory = self.s.ctx.checkpoint_dir
+                self.writer.submit(
+                    directory / ckpt.BEST_NAME, lambda: ckpt.save_best(best, directory)
+                )
         es = cfg.early_stopping
         if es is None:
             return
@@ -251,14 +269,9 @@ class Trainer:
 
     # ---- the loop ------------------------------------------------------------------
     def _stop_requested(self) -> bool:
-        if not self.s.ddp:
+        if self._stop_poll is None:
             return self.stop.requested
-        # Ranks must stop at the same step, so they agree through an all-reduce; every
-        # few steps only, because reading its result is a host sync.
-        if self.progress.step % _DDP_STOP_POLL_STEPS:
-            return False
-        flag = torch.tensor([1.0 if self.stop.requested else 0.0], device=self.s.device)
-        return bool(all_reduce_sum(flag) > 0)
+        return self._stop_poll(self.progress.step, self.stop.requested)
 
     def fit(self) -> Progress:
         """Train until epochs, max_steps or early stopping; checkpoint along the way."""
@@ -268,38 +281,53 @@ class Trainer:
         accum = cfg.grad_accum_steps
         max_steps = cfg.max_steps or math.inf
         world, sums = s.ctx.world_size, self._sums
+        prefetch = s.speed.prefetch
+        waited = 0.0  # the feed's wait already counted in a log line
         start = time.perf_counter()
         while p.stopped_reason is None and p.epoch < cfg.epochs:
             order = epoch_order(s.train.n, cfg.seed, p.epoch, s.ctx.rank, world)
             micro = list(torch.split(s.train.order_on_device(order), cfg.batch_size))
+            feed = BatchFeed(s.train, micro, p.micro, accum, prefetch, s.speed.channels_last)
             partial = False
-            while p.micro < len(micro):
-                group = micro[p.micro : p.micro + accum]
-                log_now = (p.step + 1) % log_every == 0
-                loss, gnorm = self.train_step(group, log_now)
-                p.step += 1
-                p.micro += len(group)
-                self._pending.append(loss)
-                sums["log_n"] += 1
-                sums["epoch_n"] += 1
-                # shape[0], not len(): Tensor.__len__ is a Python-level call, every step
-                rows = group[0].shape[0] if len(group) == 1 else sum(g.shape[0] for g in group)
-                n_samples = world * rows
-                self._log_samples += n_samples
-                self.samples_seen += n_samples
-                if log_now:
-                    self._log_step(gnorm)
-                if every and p.step % every == 0:
-                    self.save()
-                if self._stop_requested():
-                    self.train_time += time.perf_counter() - start - self._paused_total
-                    self.save()
-                    p.stopped_reason = "preempted"
-                    raise Preempted(f"stopped by signal at step {p.step}; checkpoint saved")
-                if p.step >= max_steps:
-                    p.stopped_reason = "max_steps"
-                    partial = p.micro < len(micro)
-                    break
+            try:
+                for group in feed:
+                    log_now = (p.step + 1) % log_every == 0
+                    loss, gnorm = self.train_step(group, log_now)
+                    p.step += 1
+                    p.micro += len(group)
+                    self._pending.append(loss)
+                    sums["log_n"] += 1
+                    sums["epoch_n"] += 1
+                    # shape[0], not len(): Tensor.__len__ is a Python-level call, every step
+                    rows = (
+                        group[0][0].shape[0]
+                        if len(group) == 1
+                        else sum(x.shape[0] for x, _ in group)
+                    )
+                    n_samples = world * rows
+                    self._log_samples += n_samples
+                    self.samples_seen += n_samples
+                    if log_now:
+                        self._log_wait += feed.wait_s - waited
+                        waited = feed.wait_s
+                        self._log_step(gnorm)
+                    if every and p.step % every == 0:
+                        self.save()
+                    if self._stop_requested():
+                        self.train_time += time.perf_counter() - start - self._paused_total
+                        self.save()
+                        self.writer.wait()  # the last write must finish inside the grace period
+                        p.stopped_reason = "preempted"
+                        raise Preempted(f"stopped by signal at step {p.step}; checkpoint saved")
+                    if p.step >= max_steps:
+                        p.stopped_reason = "max_steps"
+                        partial = p.micro < len(micro)
+                        break
+            finally:
+                feed.close()
+                self.data_wait += feed.wait_s
+                self._log_wait += feed.wait_s - waited
+                waited = 0.0
             with self._paused():
                 self._end_epoch(partial)
             if every is None:
@@ -312,6 +340,7 @@ class Trainer:
             p.last_eval_step = p.step
         p.completed = True
         self.save()
+        self.writer.wait()
         return p
 
 

@@ -37,6 +37,7 @@ _LINE_ORDER = (
     "lr",
     "grad_norm",
     "samples_per_sec",
+    "data_wait",
 )
 
 

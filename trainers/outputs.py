@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform as pyplatform
 import shutil
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -12,6 +13,7 @@ from trainers import __version__
 from trainers import checkpoint as ckpt
 from trainers.config import TrainConfig
 from trainers.distributed import unwrap
+from trainers.errors import TrainerError
 from trainers.loop import Trainer, count_parameters
 from trainers.metrics import SUMMARY_NAME, write_json
 
@@ -32,7 +34,15 @@ def write_model(cfg: TrainConfig, trainer: Trainer) -> str:
     best = s.ctx.checkpoint_dir / ckpt.BEST_NAME
     weights = "final"
     if trainer.progress.best_value is not None and best.is_file():
-        shutil.copyfile(best, model_dir / MODEL_NAME)
+        trainer.writer.wait()  # best.pt may still be being written
+        problem = ckpt.verify_weights(best, final)
+        if problem is not None:
+            raise TrainerError(
+                f"the best checkpoint {best} is unusable: {problem}; model.pt was not "
+                f"written ({FINAL_NAME} holds the final weights)",
+                hint="rerun without checkpoint.resume, or publish model_final.pt yourself",
+            )
+        _copy_verified(best, model_dir / MODEL_NAME)
         weights = "best"
     else:
         ckpt.atomic_save(final, model_dir / MODEL_NAME)
@@ -63,6 +73,16 @@ def write_model(cfg: TrainConfig, trainer: Trainer) -> str:
     return weights
 
 
+def _copy_verified(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` atomically, checking the copy's bytes."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(source, tmp)
+    if ckpt.file_digest(tmp) != ckpt.file_digest(source):
+        tmp.unlink(missing_ok=True)
+        raise TrainerError(f"copying {source} to {target} gave different bytes")
+    tmp.replace(target)
+
+
 def summary(
     cfg: TrainConfig, trainer: Trainer, wall_time: float, weights: str | None
 ) -> dict[str, Any]:
@@ -87,6 +107,11 @@ def summary(
         "samples_per_sec": round(trainer.samples_seen / trainer.train_time, 1)
         if trainer.train_time > 0
         else None,
+        # the share of training time the steps spent waiting for their batches
+        "data_wait_fraction": round(min(1.0, trainer.data_wait / trainer.train_time), 4)
+        if trainer.train_time > 0
+        else None,
+        "performance": dict(s.speed.record),
         "device": str(s.device),
         "world_size": s.ctx.world_size,
         "platform": s.ctx.platform,

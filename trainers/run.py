@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,18 @@ def _reopen_if_extended(cfg: TrainConfig, p: Progress) -> None:
     more_epochs = p.epoch < cfg.epochs and (cfg.max_steps is None or p.step < cfg.max_steps)
     if p.completed and p.stopped_reason in ("completed", "max_steps") and more_epochs:
         p.completed, p.stopped_reason = False, None
+
+
+def _finish_writes(trainer: Trainer) -> None:
+    """Let a checkpoint still being written finish (the last good one is kept on an
+    error too); its own failure is raised unless another error is already on its way."""
+    in_flight = sys.exc_info()[1]  # read here: inside the except below it is the new error
+    try:
+        trainer.writer.wait()
+    except TrainerError as exc:
+        if in_flight is None:
+            raise
+        print(f"warning: {exc.line()}", file=sys.stderr, flush=True)
 
 
 def run(
@@ -99,6 +112,7 @@ def run(
         trainer.progress.stopped_reason = trainer.progress.stopped_reason or reason
         raise
     finally:
+        _finish_writes(trainer)
         logger.close()
         write_summary(cfg, trainer, time.perf_counter() - started, weights)
     return summary(cfg, trainer, time.perf_counter() - started, weights)

@@ -24,6 +24,7 @@ from trainers.errors import ConfigError
 from trainers.models import build_model
 from trainers.objective import LossFn, loss_function, model_outputs
 from trainers.optim import LRSchedule, build_optimizer, scaled_lr
+from trainers.speed import SpeedPlan, plan_speed
 
 _RANK_SEED_STRIDE = 7919  # a prime, so ranks draw different dropout masks
 
@@ -50,6 +51,7 @@ class Setup:
     total_steps: int
     steps_per_epoch: int
     global_batch: int
+    speed: SpeedPlan
 
 
 def seed_everything(seed: int) -> None:
@@ -96,18 +98,25 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         model=cfg.model,
     )
     num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
+    train = TensorBatches(dataset.x_train, dataset.y_train, device)
+    val = None
+    if dataset.x_val is not None and dataset.y_val is not None:
+        val = TensorBatches(dataset.x_val, dataset.y_val, device)
+    spe = steps_per_epoch(dataset.n_train, ctx.world_size, cfg.batch_size, cfg.grad_accum_steps)
+    total = cfg.epochs * spe
+    if cfg.max_steps is not None:
+        total = min(total, cfg.max_steps)
+    speed = plan_speed(cfg, device, int(total), train.resident)
     model: nn.Module = build_model(cfg.model, dataset.input_shape, num_outputs, code_dir).to(device)
+    if speed.channels_last:
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     if ctx.rank > 0:
         torch.manual_seed(cfg.seed + _RANK_SEED_STRIDE * ctx.rank)
     if ddp:
         device_ids = [device.index] if device.type == "cuda" else None
         model = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
-    if cfg.compile:
+    if speed.compile:
         model = torch.compile(model)  # type: ignore[assignment]
-    spe = steps_per_epoch(dataset.n_train, ctx.world_size, cfg.batch_size, cfg.grad_accum_steps)
-    total = cfg.epochs * spe
-    if cfg.max_steps is not None:
-        total = min(total, cfg.max_steps)
     global_batch = cfg.batch_size * ctx.world_size * cfg.grad_accum_steps
     lr = scaled_lr(cfg.optimizer, global_batch)
     fused = device.type == "cuda"
@@ -115,10 +124,6 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
     schedule = LRSchedule(cfg.schedule, lr, total, spe)
     schedule.apply(optimizer, 0)
     scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
-    train = TensorBatches(dataset.x_train, dataset.y_train, device)
-    val = None
-    if dataset.x_val is not None and dataset.y_val is not None:
-        val = TensorBatches(dataset.x_val, dataset.y_val, device)
     if dataset.n_train < cfg.batch_size and cfg.optimizer.name != "lbfgs" and ctx.is_main:
         print(
             f"note: batch_size {cfg.batch_size} > {dataset.n_train} training rows: full-batch GD",
@@ -143,4 +148,5 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         total_steps=int(total) if math.isfinite(total) else 0,
         steps_per_epoch=spe,
         global_batch=global_batch,
+        speed=speed,
     )

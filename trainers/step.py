@@ -1,26 +1,32 @@
 """One optimizer step: forward/backward over the micro-batches, clipping, the update.
 
 Kept lean because it runs every step. The non-finite guard needs to know whether
-the loss (and grad norm) is finite before updating:
-- CPU (and optimizers without a fused kernel): one scalar read per step, which on a
-  CPU is no real sync;
-- CUDA with a fused optimizer: no host sync at all. The finiteness flag is handed to
-  the fused kernel as ``found_inf`` (the mechanism GradScaler uses), which skips the
-  update on the device; bad steps are counted on the device and read by the loop
-  only when it logs or checkpoints.
-The grad norm is computed only when asked (clipping, DDP, a log line).
+the loss and gradients are finite before updating:
+- a fused optimizer (sgd, adam, adamw on CUDA): no host sync at all. The finiteness
+  flag is handed to the fused kernel as ``found_inf`` (the mechanism GradScaler uses),
+  which skips the update on the device; bad steps are counted on the device and read
+  by the loop only when it logs or checkpoints. fp16's GradScaler takes the same path.
+- other optimizers (rmsprop, adagrad, lbfgs, and any optimizer on CPU): one scalar
+  read per step, which on a CPU is no real sync; PyTorch has no kernel of theirs that
+  can skip a step on the device.
+Under DDP the verdict comes from the all-reduced gradients, the same on every rank,
+so all ranks skip the same steps. The grad norm is computed only when clipping or a
+log line needs it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+from collections import defaultdict
 
 import torch
 
 from trainers.config import TrainConfig
 from trainers.optim import l1_penalty, l2_penalty
 from trainers.setup import Setup
+
+Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 class Stepper:
@@ -31,7 +37,6 @@ class Stepper:
         self.model = s.model
         self.optimizer = s.optimizer
         self.scaler = s.scaler
-        self.batch = s.train.batch
         self.loss_fn = s.loss_fn
         self.params = [p for p in s.model.parameters() if p.requires_grad]
         self.l1 = cfg.optimizer.l1
@@ -42,8 +47,9 @@ class Stepper:
         self.lbfgs = cfg.optimizer.name == "lbfgs"
         self.xla = s.device.type == "xla"
         fused = bool(self.optimizer.defaults.get("fused"))
-        self.device_guard = s.device.type == "cuda" and fused and self.scaler is None
+        self.device_guard = fused
         self.bad_on_device = torch.zeros((), device=s.device)
+        self._one = torch.ones((), device=s.device)
 
     def _loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(data loss, loss to differentiate: data loss + penalties)."""
@@ -66,26 +72,26 @@ class Stepper:
         else:
             total.backward()
 
-    def _accumulate(self, group: list[torch.Tensor]) -> torch.Tensor:
+    def _accumulate(self, group: list[Batch]) -> torch.Tensor:
         if len(group) == 1:
-            loss, total = self._loss(*self.batch(group[0]))
+            loss, total = self._loss(*group[0])
             self._backward(total)
             return loss.detach()
         k = len(group)
         losses = []
-        for i, index in enumerate(group):
+        for i, batch in enumerate(group):
             # DDP: all-reduce gradients only on the last micro-batch of the step.
             last = i == k - 1
             no_sync = self.s.ddp and not last
             sync = self.model.no_sync() if no_sync else contextlib.nullcontext()  # type: ignore[operator]
             with sync:
-                loss, total = self._loss(*self.batch(index))
+                loss, total = self._loss(*batch)
                 self._backward(total / k)
             losses.append(loss.detach())
         return torch.stack(losses).mean()
 
-    def _lbfgs(self, index: torch.Tensor) -> torch.Tensor:
-        x, y = self.batch(index)
+    def _lbfgs(self, batch: Batch) -> torch.Tensor:
+        x, y = batch
         opt = self.optimizer
 
         def closure() -> torch.Tensor:
@@ -114,8 +120,19 @@ class Stepper:
             torch.nn.utils.clip_grads_with_norm_(self.params, self.clip_norm, norm)
         return norm
 
+    def _grads_non_finite(self) -> torch.Tensor:
+        """1.0 on the device if any gradient holds an inf or NaN (one fused pass per dtype)."""
+        found = torch.zeros((), device=self.s.device)
+        by_dtype: dict[torch.dtype, list[torch.Tensor]] = defaultdict(list)
+        for p in self.params:
+            if p.grad is not None:
+                by_dtype[p.grad.dtype].append(p.grad)
+        for grads in by_dtype.values():  # scaling by 1.0 leaves the gradients as they are
+            torch._amp_foreach_non_finite_check_and_unscale_(grads, found, self._one)
+        return found
+
     def step(
-        self, group: list[torch.Tensor], need_norm: bool
+        self, group: list[Batch], need_norm: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None, bool | None]:
         """One update from ``group``: (mean data loss, grad norm or None, finite?).
 
@@ -131,15 +148,25 @@ class Stepper:
         need_norm = need_norm or bool(self.clip_norm)
         norm = self._clip(need_norm)
         if self.device_guard:
-            probe = loss if norm is None else loss + norm
-            found_inf = torch.isfinite(probe).logical_not().float()
-            self.optimizer.found_inf = found_inf  # type: ignore[attr-defined]
-            self.optimizer.step()
-            self.bad_on_device += found_inf
+            bad = torch.isfinite(loss).logical_not().float()
+            if self.scaler is not None:
+                self.scaler.step(self.optimizer)  # fused: found_inf goes to the kernel
+                self.scaler.update()
+            else:
+                if not self.s.ddp:  # a rank's own loss would split the ranks' verdicts
+                    bad = torch.maximum(bad, self._grads_non_finite())
+                else:
+                    bad = self._grads_non_finite()
+                self.optimizer.found_inf = bad  # type: ignore[attr-defined]
+                self.optimizer.step()
+            self.bad_on_device += bad
             return loss, norm, None
-        ok = math.isfinite(loss.item())  # the one host sync of a step (free on CPU)
-        if ok and norm is not None and self.scaler is None:
-            ok = math.isfinite(norm.item())
+        if self.s.ddp:
+            ok = not bool(self._grads_non_finite().item())
+        else:
+            ok = math.isfinite(loss.item())  # the one host sync of a step (free on CPU)
+            if ok and norm is not None and self.scaler is None:
+                ok = math.isfinite(norm.item())
         if self.scaler is not None:
             self.scaler.step(self.optimizer)
             self.scaler.update()

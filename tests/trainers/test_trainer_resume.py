@@ -59,7 +59,7 @@ def start(run_dir: Path) -> subprocess.Popen[bytes]:
 
 
 def wait_for_checkpoint(proc: subprocess.Popen[bytes], ckpt_dir: Path, step: int) -> None:
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a loaded 2-core machine can be this slow
     while time.monotonic() < deadline:
         found = list_checkpoints(ckpt_dir)
         if found and found[-1][0] >= step:
@@ -68,7 +68,7 @@ def wait_for_checkpoint(proc: subprocess.Popen[bytes], ckpt_dir: Path, step: int
             pytest.fail(f"trainer exited early ({proc.returncode}): {proc.stderr.read()!r}")
         time.sleep(0.005)
     proc.kill()
-    pytest.fail("no checkpoint appeared within 120 s")
+    pytest.fail("no checkpoint appeared within 300 s")
 
 
 def assert_same_run(a: Path, b: Path) -> None:
@@ -79,7 +79,10 @@ def assert_same_run(a: Path, b: Path) -> None:
         assert torch.equal(wa[key], wb[key]), key
 
     def comparable(run: Path) -> list[dict[str, Any]]:
-        return [{k: v for k, v in r.items() if k != "samples_per_sec"} for r in read_metrics(run)]
+        return [
+            {k: v for k, v in r.items() if k not in ("samples_per_sec", "data_wait")}
+            for r in read_metrics(run)
+        ]
 
     assert comparable(a) == comparable(b)
 

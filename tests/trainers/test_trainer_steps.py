@@ -49,7 +49,7 @@ def test_clip_grad_norm_bounds_the_update(tmp_path: Path) -> None:
     trainer = make_trainer(tmp_path, optimizer={"name": "sgd", "lr": 1.0}, clip_grad_norm=0.01)
     params = trainer.params
     before = [p.detach().clone() for p in params]
-    batch = torch.arange(32)
+    batch = trainer.s.train.batch(torch.arange(32))
     _, gnorm = trainer.train_step([batch], log_now=True)
     update = torch.sqrt(
         sum(((p.detach() - b) ** 2).sum() for p, b in zip(params, before, strict=True))
@@ -61,7 +61,7 @@ def test_clip_grad_norm_bounds_the_update(tmp_path: Path) -> None:
 def test_clip_grad_value_bounds_each_element(tmp_path: Path) -> None:
     trainer = make_trainer(tmp_path, optimizer={"name": "sgd", "lr": 1.0}, clip_grad_value=1e-3)
     before = [p.detach().clone() for p in trainer.params]
-    trainer.train_step([torch.arange(32)], log_now=False)
+    trainer.train_step([trainer.s.train.batch(torch.arange(32))], log_now=False)
     pairs = zip(trainer.params, before, strict=True)
     biggest = max(float((p.detach() - b).abs().max()) for p, b in pairs)
     assert biggest == pytest.approx(1e-3, rel=1e-5)
