@@ -1,6 +1,7 @@
 # cloudgd: the two commands a newcomer needs.
 #   make demo   creates .venv, installs cloudgd with the trainer, runs the digits job here
-#   make test   creates/updates .venv with every extra, then ruff, ruff format, mypy, pytest
+#   make test   creates/updates .venv with every extra (checkov: .venv/checkov), then ruff,
+#               ruff format, mypy, pytest
 # Installs are skipped while pyproject.toml is unchanged (stamp files in .venv).
 # CPU-only torch (much smaller download on Linux):
 #   make demo PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu"
