@@ -329,8 +329,19 @@ class AzureClient:
         names: (the output's URI, (relative name, file) for each). A name that would land
         outside ``dest`` is skipped."""
         uri, container, folder = self._output_folder(job_name, output_name)
+        return uri, self._copy_folder(uri, container, folder, dest)
+
+    def _copy_folder(
+        self, uri: str, container: Any, folder: str, dest: Path
+    ) -> list[tuple[str, Path]]:
+        """Copy every blob under ``folder`` (``""``: the whole container) into ``dest`` by
+        its name relative to the folder; (relative name, file) for each. A name that would
+        land outside ``dest`` (``..``, an absolute path) is skipped."""
         root = dest.resolve()
-        names = self.call(f"listing {uri}", lambda: [b.name for b in container.list_blobs(folder)])
+        names = self.call(
+            f"listing {uri}",
+            lambda: [b.name for b in container.list_blobs(name_starts_with=folder or None)],
+        )
         copied: list[tuple[str, Path]] = []
         for name in names:
             relative = name[len(folder) :]
@@ -345,7 +356,7 @@ class AzureClient:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             copied.append((relative, target))
-        return uri, copied
+        return copied
 
     def _container(self, uri: str) -> tuple[Any, str]:
         """The blob container behind an ``azureml://datastores/...`` URI, and the path."""
@@ -382,26 +393,7 @@ class AzureClient:
         that would land outside ``dest`` is skipped."""
         container, path = self._container(uri)
         folder = path.rstrip("/") + "/" if path.strip("/") else ""
-        root = dest.resolve()
-        names = self.call(
-            f"listing {uri}",
-            lambda: [b.name for b in container.list_blobs(name_starts_with=folder or None)],
-        )
-        written = []
-        for name in names:
-            relative = name[len(folder) :]
-            target = (root / relative).resolve()
-            if not relative or name.endswith("/") or not target.is_relative_to(root):
-                continue
-
-            def read(name: str = name) -> bytes:
-                return bytes(container.get_blob_client(name).download_blob().readall())
-
-            data = self.call(f"downloading {uri}{relative}", read)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            written.append(target)
-        return written
+        return [target for _, target in self._copy_folder(uri, container, folder, dest)]
 
     def upload_input(self, source: Path, uri: str) -> None:
         """Copy a local file to a datastore URI (a folder URI keeps the file's name)."""
