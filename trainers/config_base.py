@@ -58,6 +58,7 @@ SUMMARY_NUMBERS: tuple[str, ...] = (
     "wall_time_s",
     "train_time_s",
     "samples_per_sec",
+    "data_wait_fraction",
     "world_size",
     "global_batch",
     "base_lr",
