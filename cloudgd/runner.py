@@ -63,27 +63,18 @@ def plan(
     env: Mapping[str, str] | None = None,
 ) -> Planned:
     """The plan ``cloudgd plan`` prints and ``submit`` sends, for a job file or a loaded spec."""
-    from cloudgd.cli.planning import plan_job, plan_loaded
-
-    where = source if isinstance(source, str | Path) else source.source
-    log.info("planning %s for provider %s (backend %s)", where, provider, backend)
+    from cloudgd.cli.planning import plan_loaded
+    from cloudgd.loader import load_spec
 
     if isinstance(source, str | Path):
-        return plan_job(
-            str(source),
-            provider,
-            overrides=overrides,
-            idempotency_key=idempotency_key,
-            backend=backend,
-            endpoint=endpoint,
-            run_local=run_local,
-            now=now,
-            env=env,
-        )
-    if overrides:
+        loaded = load_spec(source, overrides)
+    elif overrides:
         raise ValueError("overrides apply to a job file; apply them before loading the spec")
+    else:
+        loaded = source
+    log.info("planning %s for provider %s (backend %s)", loaded.source, provider, backend)
     return plan_loaded(
-        source,
+        loaded,
         provider,
         idempotency_key=idempotency_key,
         backend=backend,
