@@ -5,7 +5,6 @@ This block *is* the ``trainer:`` section of a cloudgd job spec.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -32,6 +31,7 @@ from trainers.config_base import (
     Task,
     has_control_characters,
 )
+from trainers.config_data import DataConfig, DataSource, declared_task, synthetic_informative
 
 # The public names: this module's blocks, and the bounds and metric names it re-exports
 # from trainers.config_base (trainers, cloudgd and the tests import them from here).
@@ -72,31 +72,8 @@ __all__ = [
 ]
 
 
-def synthetic_informative(n_features: int, n_classes: int) -> int:
-    """How many features carry the class of a synthetic_classification row."""
-    return min(n_features, max(2, math.ceil(math.log2(n_classes)) + 1))
-
-
-def declared_task(data: DataConfig, model_kind: str) -> Task | None:
-    """The task known before the data is read (data.task, the source, the model), else None."""
-    if data.task != "auto":
-        return data.task
-    if data.source in ("digits", "synthetic_classification"):
-        return "classification"
-    if data.source == "synthetic_regression":
-        return "regression"
-    if model_kind in ("logistic", "softmax"):
-        return "classification"
-    if model_kind == "linear":
-        return "regression"
-    return None
-
-
 ModelKind = Literal[
     "linear", "logistic", "softmax", "mlp", "cnn", "resnet", "custom", "huggingface"
-]
-DataSource = Literal[
-    "digits", "synthetic_regression", "synthetic_classification", "csv", "npz", "text_csv"
 ]
 OptimizerName = Literal["sgd", "adam", "adamw", "rmsprop", "adagrad", "lbfgs"]
 ScheduleName = Literal[
@@ -163,77 +140,6 @@ class ModelConfig(ConfigModel):
                 f"model.hidden: {weights} weights between hidden layers, more than "
                 f"{MAX_HIDDEN_WEIGHTS} (1 GiB of fp32); use narrower or fewer layers"
             )
-        return self
-
-
-class DataConfig(ConfigModel):
-    """Where the training data comes from and how it is split."""
-
-    source: DataSource = Field(default="digits", description="Data source.")
-    uri: str | None = Field(
-        default=None,
-        description="csv/npz/text_csv: a file or directory (local path, s3://, gs://, azureml://). "
-        "On a cloud it becomes an input channel mounted into the container.",
-    )
-    target: str = Field(
-        default="label", description="Target column (csv, text_csv) or npz key 'y'."
-    )
-    text_column: str = Field(default="text", description="Text column for text_csv.")
-    task: Literal["auto", "classification", "regression"] = Field(
-        default="auto", description="Learning task; auto infers it from the source and target."
-    )
-    n_samples: int = Field(
-        default=1000,
-        ge=2,
-        le=MAX_SAMPLES,
-        description="Synthetic sources: number of samples (n_samples x n_features at most "
-        f"{MAX_CELLS}).",
-    )
-    n_features: int = Field(
-        default=20, ge=1, le=MAX_FEATURES, description="Synthetic sources: number of features."
-    )
-    n_classes: int = Field(
-        default=2,
-        ge=2,
-        le=MAX_CLASSES,
-        description="synthetic_classification: classes (at most 2^n_features).",
-    )
-    noise: float = Field(default=0.1, ge=0.0, description="Synthetic sources: noise level.")
-    val_fraction: float = Field(
-        default=0.2, ge=0.0, lt=1.0, description="Fraction held out for validation."
-    )
-    standardize: bool = Field(default=True, description="Standardise features with train stats.")
-    max_length: int = Field(
-        default=128, ge=8, le=MAX_TOKENS, description="text_csv: max tokens per example."
-    )
-    limit: int | None = Field(
-        default=None,
-        ge=2,
-        le=MAX_COUNT,
-        description="Use at most this many rows (quick local runs).",
-    )
-
-    @model_validator(mode="after")
-    def _uri_needed(self) -> DataConfig:
-        if self.source in ("csv", "npz", "text_csv") and not self.uri:
-            raise ValueError(f"data.source={self.source} needs data.uri")
-        for name in ("uri", "target", "text_column"):
-            value = getattr(self, name)
-            if value is not None and has_control_characters(value):
-                raise ValueError(f"data.{name} contains a control character: {value!r}")
-        cells = self.n_samples * self.n_features
-        if self.source.startswith("synthetic_") and cells > MAX_CELLS:
-            raise ValueError(
-                f"data.n_samples x data.n_features = {cells}, more than {MAX_CELLS} values"
-            )
-        if self.source == "synthetic_classification":
-            informative = synthetic_informative(self.n_features, self.n_classes)
-            if 2**informative < self.n_classes:
-                raise ValueError(
-                    f"data.n_features={self.n_features} is too few for "
-                    f"n_classes={self.n_classes}: use n_features >= "
-                    f"{math.ceil(math.log2(self.n_classes))}"
-                )
         return self
 
 
