@@ -12,6 +12,8 @@ hundred.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -80,12 +82,50 @@ def compile_rule(kind: str, device_type: str, planned_steps: int) -> tuple[bool,
     return on, f"{planned_steps} planned steps {'>=' if on else '<'} {COMPILE_MIN_STEPS}"
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def cpu_threads(
+    cfg: TrainConfig, device: torch.device, env: Mapping[str, str], cores: int
+) -> tuple[int | None, str]:
+    """Torch CPU threads for this rank, and the summary's line.
+
+    Several ranks on one CPU machine each default to one thread per core, so two gloo
+    ranks on two cores run four threads on two cores and lose to one process (measured
+    1.15x in issue 24). torchrun avoids that by exporting OMP_NUM_THREADS=1; the
+    launchers that do not (the local provider's own, the clouds' MPI/SMDDP paths) get the
+    node's cores split evenly between its ranks instead. ``None``: leave torch's default.
+    """
+    if cfg.num_threads:
+        return cfg.num_threads, f"{cfg.num_threads} (trainer.num_threads)"
+    if device.type != "cpu":
+        return None, not_applicable(f"{device.type} device (threads matter on CPU)")
+    if env.get("OMP_NUM_THREADS"):
+        return None, f"{torch.get_num_threads()} (OMP_NUM_THREADS={env['OMP_NUM_THREADS']})"
+    try:
+        ranks_here = max(1, int(env.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        ranks_here = 1
+    if ranks_here == 1:
+        return None, f"{torch.get_num_threads()} (auto: one process on this node)"
+    threads = max(1, cores // ranks_here)
+    return threads, f"{threads} (auto: {cores} cores / {ranks_here} processes on this node)"
+
+
 def plan_speed(
     cfg: TrainConfig, device: torch.device, planned_steps: int, data_resident: bool
 ) -> SpeedPlan:
     """Apply the global backend flags for ``device`` and decide the per-run settings."""
     perf, kind = cfg.performance, cfg.model.kind
     record = {"tf32": _tf32(cfg, device), "cudnn_benchmark": _cudnn_benchmark(cfg, device)}
+    threads, record["cpu_threads"] = cpu_threads(cfg, device, os.environ, available_cores())
+    if threads is not None:
+        torch.set_num_threads(threads)
 
     if kind not in CONV_KINDS:
         channels_last, record["channels_last"] = (

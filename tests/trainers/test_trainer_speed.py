@@ -17,7 +17,7 @@ from trainers.loop import Trainer
 from trainers.metrics import MetricsLogger
 from trainers.setup import build_setup
 from trainers.signals import StopFlag
-from trainers.speed import COMPILE_MIN_STEPS, compile_rule
+from trainers.speed import COMPILE_MIN_STEPS, compile_rule, cpu_threads
 
 IMAGES = {"source": "digits"}
 
@@ -179,3 +179,36 @@ def test_under_ddp_a_non_finite_gradient_is_skipped(tmp_path: Path) -> None:
     trainer.train_step([(x, y)], log_now=False)
     assert trainer.progress.bad_steps == 1
     assert all(torch.equal(p, b) for p, b in zip(trainer.params, before, strict=True))
+
+
+def test_ranks_sharing_a_cpu_node_split_its_cores_between_them() -> None:
+    cfg = TrainConfig.model_validate(tiny(num_threads=None))
+    cpu = torch.device("cpu")
+    two_ranks = {"LOCAL_WORLD_SIZE": "2"}
+    assert cpu_threads(cfg, cpu, two_ranks, cores=8) == (
+        4,
+        "4 (auto: 8 cores / 2 processes on this node)",
+    )
+    assert cpu_threads(cfg, cpu, {"LOCAL_WORLD_SIZE": "4"}, cores=2)[0] == 1
+
+
+def test_thread_settings_the_user_or_launcher_chose_are_kept() -> None:
+    cpu = torch.device("cpu")
+    pinned = TrainConfig.model_validate(tiny(num_threads=3))
+    assert cpu_threads(pinned, cpu, {"LOCAL_WORLD_SIZE": "2"}, cores=8) == (
+        3,
+        "3 (trainer.num_threads)",
+    )
+    cfg = TrainConfig.model_validate(tiny(num_threads=None))
+    threads, why = cpu_threads(cfg, cpu, {"LOCAL_WORLD_SIZE": "2", "OMP_NUM_THREADS": "1"}, 8)
+    assert threads is None and "OMP_NUM_THREADS=1" in why
+    threads, why = cpu_threads(cfg, cpu, {}, cores=8)
+    assert threads is None and why.endswith("(auto: one process on this node)")
+    threads, why = cpu_threads(cfg, torch.device("meta"), {"LOCAL_WORLD_SIZE": "2"}, 8)
+    assert threads is None and why.startswith("not applicable: meta device")
+
+
+def test_the_summary_records_the_cpu_threads_decision(run_trainer) -> None:
+    code, run = run_trainer(tiny())
+    assert code == 0
+    assert "cpu_threads" in read_summary(run)["performance"]

@@ -383,3 +383,15 @@ def test_fresh_provider_with_context_runs_dir(home: Path, scripted: ScriptPlan) 
     plan = scripted(LocalProvider().plan(load_spec(), ctx), "pass\n")
     assert plan.request["run_dir"].startswith(str(home / "runs"))
     assert wait_done(LocalProvider(), LocalProvider().submit(plan)).state is JobState.SUCCEEDED
+
+
+def test_a_one_node_cpu_job_runs_one_process_using_every_core(
+    provider: LocalProvider, ctx: RenderContext
+) -> None:
+    # On two CPU cores one process with two threads beat two gloo ranks 1.15x (issue 24):
+    # without a GPU the default is one process, and the trainer keeps torch's default of
+    # one thread per core for it (with several ranks it splits the cores between them).
+    plan = provider.plan(load_spec(), ctx)
+    assert plan.request["processes_per_node"] == 1
+    (only,) = plan.request["ranks"]
+    assert only["env"].get("LOCAL_WORLD_SIZE", "1") == "1"
