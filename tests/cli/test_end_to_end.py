@@ -7,17 +7,14 @@ submit, then status/logs/list from fresh processes. Needs the trainer package.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.cli_process import REPO, Run, clean_env, cloudgd_processes
+
 DIGITS = str(REPO / "examples" / "digits.yaml")
-Run = Callable[..., subprocess.CompletedProcess[str]]
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,36 +26,9 @@ pytestmark = [
 
 @pytest.fixture
 def cloudgd(tmp_path: Path) -> Iterator[Run]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "CLOUDGD_HOME": str(tmp_path / "home"),
-        "OMP_NUM_THREADS": "1",
-    }
-    for name in ("CLOUDGD_OUTPUT", "CLOUDGD_RUNS_DIR", "GITHUB_SHA", "CLOUDGD_AWS_ENDPOINT"):
-        env.pop(name, None)
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "cloudgd", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-        if check:
-            assert done.returncode == 0, done.stderr
-        return done
-
-    yield run
-    # Stop the rehearsal server a test may have started (it runs detached).
-    subprocess.run(
-        [sys.executable, "-c", "from cloudgd import servers; servers.stop('moto')"],
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    env = clean_env(tmp_path / "home", drop=("CLOUDGD_", "AWS_ENDPOINT"))
+    with cloudgd_processes(tmp_path, env, servers=("moto",)) as run:
+        yield run
 
 
 def test_local_submit_wait_then_follow_up_from_new_processes(cloudgd: Run) -> None:

@@ -10,53 +10,21 @@ Each step is a fresh ``python -m cloudgd`` process, as a user runs them.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-Run = Callable[..., subprocess.CompletedProcess[str]]
+from tests.support.cli_process import Run, clean_env, cloudgd_processes, small_csv
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def cloudgd(tmp_path: Path) -> Iterator[Run]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CLOUDGD_")},
-        "PYTHONPATH": str(REPO),
-        "CLOUDGD_HOME": str(tmp_path / "home"),
-        "OMP_NUM_THREADS": "1",
-    }
-    env.pop("GITHUB_SHA", None)
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "cloudgd", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if check:
-            assert done.returncode == 0, done.stderr
-        return done
-
-    yield run
-    stop = "from cloudgd import servers; servers.stop('gcp-fake'); servers.stop('azure-fake')"
-    subprocess.run([sys.executable, "-c", stop], env=env, timeout=60, check=False)
-
-
-def digits_csv(path: Path) -> Path:
-    rows = ["label," + ",".join(f"p{i}" for i in range(4))]
-    rows += [f"{n % 2},{n % 3},{n % 5},{(n * 7) % 11},{n % 2 * 3}" for n in range(120)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
+    env = clean_env(tmp_path / "home")
+    with cloudgd_processes(tmp_path, env, servers=("gcp-fake", "azure-fake"), timeout=300) as run:
+        yield run
 
 
 JOB = """\
@@ -91,7 +59,7 @@ def test_a_rehearsal_trains_on_the_data_uploaded_to_the_fake_store(
     missing = cloudgd(*base, check=False)
     assert missing.returncode == 2  # refused at submit, as the cloud job would fail
     assert f"input channel 'train' reads {uri}, which does not exist" in missing.stderr
-    data = digits_csv(tmp_path / "train.csv")
+    data = small_csv(tmp_path / "train.csv")
     cloudgd("data", "upload", str(data), uri, "-p", cloud, "--backend", "fake")
     document = json.loads(cloudgd(*base, "--wait", "--poll", "0.2").stdout)
     assert document["state"] == "SUCCEEDED", document
@@ -109,7 +77,7 @@ def test_every_tuning_trial_trains_on_the_data_uploaded_to_the_fake_store(
     tuning = "tuning:\n  metric: {name: val_loss, goal: minimize}\n  max_trials: 2\n"
     tuning += "  parameters:\n    trainer.optimizer.lr: {type: uniform, min: 0.001, max: 0.01}\n"
     job.write_text(JOB.format(uri=uri) + tuning)
-    data = digits_csv(tmp_path / "train.csv")
+    data = small_csv(tmp_path / "train.csv")
     cloudgd("data", "upload", str(data), uri, "-p", cloud, "--backend", "fake")
     done = cloudgd("-o", "json", "tune", str(job), "-p", cloud, "--backend", "fake",
                    "--run-local", "--wait")  # fmt: skip

@@ -9,19 +9,15 @@ these; elsewhere they are skipped with the reason.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from providers.aws.toolkit import missing_toolkit
+from tests.support.cli_process import REPO, Run, clean_env, cloudgd_processes, small_csv
 
-REPO = Path(__file__).resolve().parents[3]
-Run = Callable[..., subprocess.CompletedProcess[str]]
 MISSING = missing_toolkit()
 
 pytestmark = [
@@ -35,42 +31,10 @@ pytestmark = [
 
 @pytest.fixture
 def cloudgd(tmp_path: Path) -> Iterator[Run]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLOUDGD_"))},
-        "PYTHONPATH": str(REPO),
-        "CLOUDGD_HOME": str(tmp_path / "home"),
-        "OMP_NUM_THREADS": "1",
-        "PIP_NO_INDEX": "1",  # the toolkit's pip must find everything installed already
-    }
-    env.pop("GITHUB_SHA", None)
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "cloudgd", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-        if check:
-            assert done.returncode == 0, done.stderr
-        return done
-
-    yield run
-    subprocess.run(
-        [sys.executable, "-c", "from cloudgd import servers; servers.stop('moto')"],
-        env=env,
-        timeout=60,
-        check=False,
-    )
-
-
-def digits_csv(path: Path) -> Path:
-    rows = ["label," + ",".join(f"p{i}" for i in range(4))]
-    rows += [f"{n % 2},{n % 3},{n % 5},{(n * 7) % 11},{n % 2 * 3}" for n in range(120)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
+    # the toolkit's pip must find everything installed already
+    env = clean_env(tmp_path / "home", drop=("AWS_", "CLOUDGD_"), extra={"PIP_NO_INDEX": "1"})
+    with cloudgd_processes(tmp_path, env, servers=("moto",)) as run:
+        yield run
 
 
 JOB = """\
@@ -101,7 +65,7 @@ def test_a_job_reads_its_s3_input_and_runs_through_the_real_toolkit(
                                  check=False)  # fmt: skip
     assert control_plane_only.returncode == 2  # moto alone would have "Completed" it
     assert "input channel 'train' has no objects" in control_plane_only.stderr
-    data = digits_csv(tmp_path / "train.csv")
+    data = small_csv(tmp_path / "train.csv")
     cloudgd("data", "upload", str(data), "s3://cloudgd-rehearsal/data/tiny/train.csv",
             "--backend", "moto")  # fmt: skip
     document = json.loads(cloudgd("-o", "json", *base, "--wait", "--poll", "0.2").stdout)
@@ -178,7 +142,7 @@ def test_a_package_the_job_does_not_declare_fails_the_rehearsal_as_on_sagemaker(
     (tmp_path / "code" / "mymodel.py").write_text(MODEL)
     job = tmp_path / "job.yaml"
     job.write_text(FORGETFUL)
-    data = digits_csv(tmp_path / "train.csv")
+    data = small_csv(tmp_path / "train.csv")
     cloudgd("data", "upload", str(data), "s3://cloudgd-rehearsal/data/tiny/train.csv",
             "--backend", "moto")  # fmt: skip
     done = cloudgd("-o", "json", "submit", str(job), "-p", "aws", "--backend", "moto",
