@@ -1,7 +1,8 @@
 """The planning flow every planning command shares: spec → provider → bundle → context → plan.
 
-``plan`` and ``submit`` both go through :func:`plan_job`, so a dry run shows
-exactly what a submit sends.
+``plan`` and ``submit`` (the CLI and the Python API, through :mod:`cloudgd.runner`) both
+go through :func:`plan_loaded`, so a dry run shows exactly what a submit sends. Nothing
+here prints.
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ from cloudgd.plan import BundleRef, Plan, RenderContext
 from cloudgd.rehearsal import check_rehearsal
 from cloudgd.tfconfig import apply_user_settings, load_user_settings
 from providers.base import Provider
-
-# Which archive each built-in ships; a plug-in may declare ``bundle_format`` itself.
-BUNDLE_FORMATS: dict[str, str | None] = {"aws": "tar.gz", "azure": "tar.gz", "gcp": "sdist"}
 
 
 @dataclass(frozen=True)
@@ -53,12 +51,6 @@ def local_runs_dir(loaded: LoadedSpec) -> str:
     if chosen:
         return str((loaded.base_dir / Path(chosen).expanduser()).resolve())
     return str(runs_dir())
-
-
-def bundle_format(provider: Provider) -> str | None:
-    """The archive format ``provider`` ships, or None when it needs no bundle."""
-    declared = getattr(provider, "bundle_format", None)
-    return declared if isinstance(declared, str) else BUNDLE_FORMATS.get(provider.name)
 
 
 def build_job_bundle(loaded: LoadedSpec, fmt: str) -> BundleRef:
@@ -115,7 +107,7 @@ def plan_loaded(
     )
     if run_local:
         check_rehearsal(provider)
-    fmt = bundle_format(provider)
+    fmt = provider.bundle_format
     # Custom images run the same bundle (SageMaker script mode, the sdist on Vertex).
     bundle = build_job_bundle(loaded, fmt) if fmt else None
     ctx = RenderContext(
@@ -132,31 +124,16 @@ def plan_loaded(
     return Planned(loaded=loaded, provider=provider, ctx=ctx, plan=provider.plan(loaded.spec, ctx))
 
 
-CLOUD_PROVIDERS = ("aws", "gcp", "azure")
-
-
 def budget_gate(planned: Planned) -> None:
     """Refuse a cloud submit whose worst case exceeds ``limits.max_cost_usd``.
 
-    Runs before anything is uploaded or created; see ``limits.on_budget``.
+    Runs before anything is uploaded or created; see ``limits.on_budget``. Only a
+    provider priced from the catalog (``Provider.is_cloud``) has a worst case to check.
     """
     spec = planned.loaded.spec
-    if spec.limits.max_cost_usd is None or planned.provider.name not in CLOUD_PROVIDERS:
+    if spec.limits.max_cost_usd is None or not planned.provider.is_cloud:
         return
     from cloudgd.cost.budget import enforce_budget
     from cloudgd.cost.select import choice_for_spec
 
     enforce_budget(spec, choice_for_spec(spec, planned.provider.name))
-
-
-def warn_budget(planned: Planned) -> None:
-    """For dry runs: say on stderr that submit would refuse, without failing."""
-    from cloudgd.cli.output import note
-    from cloudgd.errors import BudgetError
-
-    try:
-        budget_gate(planned)
-    except BudgetError as refused:
-        note(f"warning: submit would refuse this job: {refused.message}")
-        if refused.hint:
-            note(f"hint: {refused.hint}")
