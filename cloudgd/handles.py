@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 from cloudgd.errors import UsageError
 from cloudgd.home import runs_dir
 from cloudgd.plan import JobHandle
+from cloudgd.registry import LOCAL
 
 if TYPE_CHECKING:
     from providers.base import Provider
@@ -29,7 +30,7 @@ def parse_handle(text: str) -> JobHandle:
     if "://" not in text:
         for candidate in (Path(text), runs_dir() / text):
             if text and _is_dir(candidate):
-                return JobHandle(provider="local", parts=(str(candidate.absolute()),))
+                return JobHandle(provider=LOCAL, parts=(str(candidate.absolute()),))
     return JobHandle.parse(text)
 
 
