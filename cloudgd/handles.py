@@ -50,13 +50,16 @@ def handle_query(text: str) -> str:
 
 
 def _remote_allowed() -> bool:
+    """The CLI's ``--allow-remote-endpoint``, read from the settings object it keeps on the
+    click context (by attribute: the core imports no CLI module)."""
     import click
 
-    from cloudgd.cli.options import Settings
-
     ctx = click.get_current_context(silent=True)
-    found = ctx.find_object(Settings) if ctx is not None else None
-    return bool(found and found.allow_remote_endpoint)
+    while ctx is not None:
+        if getattr(ctx.obj, "allow_remote_endpoint", False) is True:
+            return True
+        ctx = ctx.parent
+    return False
 
 
 def is_loopback(host: str) -> bool:
