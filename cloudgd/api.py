@@ -29,8 +29,8 @@ from cloudgd.preflight import preflight
 from cloudgd.spec import JobSpec
 
 if TYPE_CHECKING:
-    from cloudgd.cli.planning import Planned
     from cloudgd.cost.estimate import Estimate
+    from cloudgd.planning import Planned
     from providers.base import Provider
 
 PYTHON_SOURCE = "<python>"
@@ -169,13 +169,14 @@ class Job:
     def cost(self, provider: str | None = None) -> list[Estimate]:
         """Catalog estimates (time, price, carbon) of running this job on ``provider``, or
         on each cloud that has a machine for it when ``provider`` is None."""
+        from cloudgd import registry
         from cloudgd.cost.estimate import estimate_for_spec
         from cloudgd.errors import SpecError
 
         if provider is not None:
             return [estimate_for_spec(self.spec, provider)]
         found = []
-        for cloud in ("aws", "gcp", "azure"):
+        for cloud in registry.cloud_names():
             try:
                 found.append(estimate_for_spec(self.spec, cloud))
             except SpecError:  # no machine in the catalog fits this spec there

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cloudgd.errors import SpecError
+from cloudgd.errors import SpecError, UsageError
+
+if TYPE_CHECKING:
+    from providers.base import Provider
 
 
 def upload_targets(source: Path, uri: str) -> list[tuple[Path, str]]:
@@ -33,3 +37,16 @@ def upload_targets(source: Path, uri: str) -> list[tuple[Path, str]]:
                 continue
             found.append((path, base + path.relative_to(source).as_posix()))
     return sorted(found, key=lambda pair: pair[1])
+
+
+def upload(provider: Provider, path: Path, uri: str) -> list[str]:
+    """``provider.upload_data(path, uri)`` (the URIs written), or a clear refusal when the
+    provider has no such hook."""
+    upload_data = getattr(provider, "upload_data", None)
+    if upload_data is None:
+        raise UsageError(
+            f"provider {provider.name} cannot upload data",
+            hint="copy the data with the cloud's own tools",
+        )
+    written: list[str] = upload_data(path, uri)
+    return written

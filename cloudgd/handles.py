@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 from cloudgd.errors import UsageError
 from cloudgd.home import runs_dir
 from cloudgd.plan import JobHandle
+from cloudgd.registry import LOCAL
 
 if TYPE_CHECKING:
     from providers.base import Provider
@@ -29,7 +30,7 @@ def parse_handle(text: str) -> JobHandle:
     if "://" not in text:
         for candidate in (Path(text), runs_dir() / text):
             if text and _is_dir(candidate):
-                return JobHandle(provider="local", parts=(str(candidate.absolute()),))
+                return JobHandle(provider=LOCAL, parts=(str(candidate.absolute()),))
     return JobHandle.parse(text)
 
 
@@ -49,13 +50,16 @@ def handle_query(text: str) -> str:
 
 
 def _remote_allowed() -> bool:
+    """The CLI's ``--allow-remote-endpoint``, read from the settings object it keeps on the
+    click context (by attribute: the core imports no CLI module)."""
     import click
 
-    from cloudgd.cli.options import Settings
-
     ctx = click.get_current_context(silent=True)
-    found = ctx.find_object(Settings) if ctx is not None else None
-    return bool(found and found.allow_remote_endpoint)
+    while ctx is not None:
+        if getattr(ctx.obj, "allow_remote_endpoint", False) is True:
+            return True
+        ctx = ctx.parent
+    return False
 
 
 def is_loopback(host: str) -> bool:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cloudgd import __version__
 from cloudgd.errors import UsageError
+from cloudgd.registry import LOCAL
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -172,7 +173,7 @@ class JobHandle(BaseModel):
                 f"not a job handle: {uri!r}",
                 hint="handles look like aws://us-east-1/my-job or local:///path/to/run",
             )
-        if split.scheme == "local":
+        if split.scheme == LOCAL:  # one part: the run directory's absolute path
             parts: tuple[str, ...] = (split.path,)
         else:
             parts = tuple(p for p in (split.netloc + split.path).split("/") if p)
@@ -182,6 +183,6 @@ class JobHandle(BaseModel):
 
     def __str__(self) -> str:
         query = f"?{urlencode(sorted(self.params.items()))}" if self.params else ""
-        if self.provider == "local":
-            return f"local://{self.parts[0]}{query}"
+        if self.provider == LOCAL:
+            return f"{LOCAL}://{self.parts[0]}{query}"
         return f"{self.provider}://{'/'.join(self.parts)}{query}"

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "cloudgd.providers"
 
+LOCAL = "local"
+"""The built-in provider that runs jobs on this machine: a run directory is its handle,
+and rehearsals run their jobs through it."""
+
 
 @dataclass(frozen=True)
 class ProviderInfo:
@@ -50,8 +54,8 @@ class ProviderInfo:
 
 
 BUILTINS: dict[str, ProviderInfo] = {
-    "local": ProviderInfo(
-        "local",
+    LOCAL: ProviderInfo(
+        LOCAL,
         "providers.local.provider:LocalProvider",
         "train",
         ("torch",),
@@ -150,3 +154,53 @@ def pricing_rules(name: str) -> PricingRules:
             hint="cost and instance selection cover the clouds: aws, gcp, azure",
         )
     return rules  # type: ignore[no-any-return]
+
+
+# -- what the core asks of a provider instead of its name ---------------------------
+def provider_class_or_none(name: str) -> type[Provider] | None:
+    """The class of provider ``name``; None when it is unknown or does not load (a handle
+    written by a plug-in that is gone, a broken install)."""
+    try:
+        return provider_class(name)
+    except (UsageError, ProviderError):
+        return None
+
+
+def is_cloud(name: str) -> bool:
+    """True when provider ``name`` says it is a cloud priced from the catalog
+    (``Provider.is_cloud``); False for ``local`` and for unknown names."""
+    cls = provider_class_or_none(name)
+    return cls is not None and cls.is_cloud
+
+
+def runs_here(name: str) -> bool:
+    """True when provider ``name`` runs its jobs on this machine (``Provider.runs_here``)."""
+    cls = provider_class_or_none(name)
+    return cls is not None and cls.runs_here
+
+
+def cloud_names() -> tuple[str, ...]:
+    """The providers whose class says ``is_cloud``: built-ins first, then plug-ins.
+
+    Imports each provider's class module (no SDK); a plug-in that fails to load is left
+    out here and reported when it is named.
+    """
+    return tuple(name for name in available() if is_cloud(name))
+
+
+def provider_for_scheme(scheme: str) -> str | None:
+    """The provider whose storage URIs use ``scheme`` (``Provider.uri_schemes``), if any."""
+    for name in available():
+        cls = provider_class_or_none(name)
+        if cls is not None and scheme in cls.uri_schemes:
+            return name
+    return None
+
+
+def uri_schemes() -> tuple[str, ...]:
+    """Every storage URI scheme a provider declares, in registry order."""
+    found: list[str] = []
+    for name in available():
+        cls = provider_class_or_none(name)
+        found += cls.uri_schemes if cls is not None else ()
+    return tuple(dict.fromkeys(found))

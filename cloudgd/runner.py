@@ -23,8 +23,8 @@ from cloudgd.handles import parse_handle as parse_handle
 from cloudgd.plan import JobHandle, JobState, JobStatus
 
 if TYPE_CHECKING:
-    from cloudgd.cli.planning import Planned
     from cloudgd.loader import LoadedSpec
+    from cloudgd.planning import Planned
     from providers.base import Provider
 
 Notify = Callable[[str], None]
@@ -63,8 +63,8 @@ def plan(
     env: Mapping[str, str] | None = None,
 ) -> Planned:
     """The plan ``cloudgd plan`` prints and ``submit`` sends, for a job file or a loaded spec."""
-    from cloudgd.cli.planning import plan_loaded
     from cloudgd.loader import load_spec
+    from cloudgd.planning import plan_loaded
 
     if isinstance(source, str | Path):
         loaded = load_spec(source, overrides)
@@ -102,7 +102,7 @@ def submit(
     ``resume``: a local run that ended FAILED or CANCELLED starts again in its run
     directory, and the trainer resumes from its latest checkpoint.
     """
-    from cloudgd.cli.planning import budget_gate
+    from cloudgd.planning import budget_gate
     from cloudgd.rehearsal import submit_rehearsal
 
     budget_gate(planned)
@@ -126,7 +126,7 @@ def submit(
 
 def upload_data_from(planned: Planned, path: Path, *, notify: Notify = _quiet) -> None:
     """``--data-from``: put ``path`` at the spec's ``trainer.data.uri`` through the provider."""
-    from cloudgd.cli.data import upload
+    from cloudgd.datafiles import upload
     from cloudgd.errors import UsageError
 
     uri = planned.loaded.spec.trainer.data.uri
@@ -165,8 +165,9 @@ def attach_to_earlier_attempt(
 
 
 def default_poll(provider: Provider) -> float:
-    """Seconds between status checks: local runs are cheap to ask, clouds rate-limit."""
-    return 1.0 if provider.name == "local" else 10.0
+    """Seconds between status checks: the provider's own ``default_poll_seconds`` (local
+    runs are cheap to ask, clouds rate-limit)."""
+    return provider.default_poll_seconds
 
 
 def wait(

@@ -35,13 +35,13 @@ def _state_file(name: str) -> Path:
 
 
 def _start_time(pid: int) -> int | None:
-    from providers.local.procs import start_time
+    from cloudgd.procs import start_time
 
     return start_time(pid)
 
 
 def _cmdline(pid: int) -> list[str]:
-    from providers.local.procs import cmdline
+    from cloudgd.procs import cmdline
 
     return cmdline(pid)
 
@@ -64,7 +64,7 @@ def is_server(record: dict[str, Any]) -> bool:
         return False
     _reap(pid)
     if sys.platform == "linux":
-        from providers.local.procs import alive
+        from cloudgd.procs import alive
 
         return alive(pid, born) and module in _cmdline(pid)
     try:

@@ -11,7 +11,6 @@ import builtins
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,21 +19,6 @@ from pydantic import BaseModel
 from cloudgd.errors import ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-
-
-class Capability(StrEnum):
-    """What a provider can do; the CLI and planners check these before rendering."""
-
-    CPU = "cpu"
-    GPU = "gpu"
-    TPU = "tpu"
-    MULTI_NODE = "multi_node"
-    SPOT = "spot"
-    WARM_POOL = "warm_pool"
-    AUTOSCALE = "autoscale"
-    LOGS = "logs"
-    CANCEL = "cancel"
-    TUNING = "tuning"
 
 
 class Provider(ABC):
@@ -52,9 +36,28 @@ class Provider(ABC):
     """
 
     name: ClassVar[str]
-    capabilities: ClassVar[frozenset[Capability]]
     options_model: ClassVar[type[BaseModel]]
     backends: ClassVar[tuple[str, ...]] = ("cloud",)
+
+    # -- what the core reads instead of asking a provider's name -------------
+    # Read from the class (``registry.provider_class(name).is_cloud``), so a plug-in
+    # states its facts here and the core treats it like a built-in.
+    is_cloud: ClassVar[bool] = False
+    """A service billed by the machine-hour: priced from the catalog (its package has a
+    ``pricing.py`` with ``RULES``), listed by ``cloudgd cost`` and ``cloudgd catalog``,
+    and held to ``limits.max_cost_usd`` before submit."""
+    runs_here: ClassVar[bool] = False
+    """Jobs run on this machine: no bill, and reports name "this machine" as the machine."""
+    resumable: ClassVar[bool] = False
+    """``submit(plan, resume=True)`` starts an ended run again from its checkpoints."""
+    default_poll_seconds: ClassVar[float] = 10.0
+    """Seconds between status checks while waiting (cloud APIs rate-limit)."""
+    bundle_format: ClassVar[str | None] = None
+    """The code bundle a job ships (see :mod:`cloudgd.bundle`): ``"tar.gz"``, ``"sdist"``
+    (a pip-installable package) or None when the job needs no bundle."""
+    uri_schemes: ClassVar[tuple[str, ...]] = ()
+    """Storage URI schemes this provider's data lives under (``s3``): ``cloudgd data
+    upload`` picks the provider from a URI's scheme."""
 
     def __init__(
         self,

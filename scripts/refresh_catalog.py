@@ -25,17 +25,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cloudgd import registry  # noqa: E402
 from cloudgd.cost.catalog import load_catalog  # noqa: E402
 from cloudgd.cost.price_feed import http_fetch  # noqa: E402
-from cloudgd.cost.refresh import refresh  # noqa: E402
-from cloudgd.cost.select import CLOUD_PROVIDERS  # noqa: E402
+from cloudgd.cost.refresh import default_providers, refresh  # noqa: E402
 from cloudgd.errors import CloudgdError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, refresh, and print what was written."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--provider", action="append", choices=CLOUD_PROVIDERS)
+    parser.add_argument("--provider", action="append", choices=registry.cloud_names())
     parser.add_argument("--region", action="append", default=[])
     parser.add_argument("--gcp-api-key", default=os.environ.get("GOOGLE_API_KEY"))
     parser.add_argument("--out", type=Path, default=ROOT / "cloudgd" / "data")
@@ -45,9 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr)
 
-    providers = tuple(
-        args.provider or [p for p in CLOUD_PROVIDERS if p != "gcp" or args.gcp_api_key]
-    )
+    providers = tuple(args.provider or default_providers(args.gcp_api_key, progress))
     try:
         counts = refresh(
             load_catalog(),

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from cloudgd import registry
 from cloudgd.ci.result import CostFigures, JobResult, headline_metrics
 from cloudgd.plan import JobState
 
@@ -48,7 +49,9 @@ def cost_text(cost: CostFigures | None, provider: str) -> str:
     """One line: this run's cost, then the machine and the price it assumed."""
     if cost is None:
         return (
-            "none (runs on this machine)" if provider == "local" else "unknown (no catalog price)"
+            "none (runs on this machine)"
+            if registry.runs_here(provider)
+            else "unknown (no catalog price)"
         )
     capacity = "spot" if cost.capacity == "spot" else "on-demand"
     spent = _money(cost.this_run) if cost.this_run is not None else "not known yet"

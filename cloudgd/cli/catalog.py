@@ -8,8 +8,9 @@ from datetime import date
 
 import click
 
+from cloudgd.cli.choices import CloudChoice
 from cloudgd.cost.catalog import Catalog, age_warning, load_catalog
-from cloudgd.cost.select import CLOUD_PROVIDERS, InstanceChoice, list_offers
+from cloudgd.cost.select import InstanceChoice, list_offers
 
 _BASIS = {"training": "training", "stand_in": "stand-in", "unknown": "unknown"}
 
@@ -73,7 +74,7 @@ def render_table(offers: list[InstanceChoice]) -> None:
 
 
 @click.group(name="catalog", invoke_without_command=True)
-@click.option("--provider", type=click.Choice(CLOUD_PROVIDERS), help="Only this cloud.")
+@click.option("--provider", type=CloudChoice(), help="Only this cloud.")
 @click.option("--region", help="Only this region.")
 @click.option("--accelerator", help="Only this accelerator (a100, t4, tpu-v5e, none).")
 @click.option(
@@ -130,7 +131,7 @@ def command(
 @click.option(
     "--provider",
     "providers",
-    type=click.Choice(CLOUD_PROVIDERS),
+    type=CloudChoice(),
     multiple=True,
     help="Only these clouds (repeatable; default: all, gcp only with an API key).",
 )
@@ -162,21 +163,20 @@ def refresh_command(
     which then wins over the bundled catalog. Progress goes to stderr; an interrupted
     refresh keeps the previous catalog.
     """
+    from cloudgd import registry
     from cloudgd.cost.catalog import refreshed_dir
     from cloudgd.cost.price_feed import http_fetch
-    from cloudgd.cost.refresh import refresh
+    from cloudgd.cost.refresh import default_providers, refresh
     from cloudgd.errors import UsageError
 
     def progress(line: str) -> None:
         click.echo(line, err=True)
 
-    chosen = providers or tuple(p for p in CLOUD_PROVIDERS if p != "gcp" or gcp_api_key)
-    if not providers and not gcp_api_key:
-        progress("gcp skipped: no API key (pass --gcp-api-key or set GOOGLE_API_KEY)")
+    chosen = providers or default_providers(gcp_api_key, progress)
     base_urls: dict[str, str] = {}
     for mirror in mirrors:
         name, sep, url = mirror.partition("=")
-        if not sep or name not in CLOUD_PROVIDERS or not url:
+        if not sep or name not in registry.cloud_names() or not url:
             raise UsageError(f"--price-api {mirror!r}: expected PROVIDER=URL")
         base_urls[name] = url
     target = refreshed_dir()

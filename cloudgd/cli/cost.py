@@ -9,12 +9,14 @@ from typing import Any
 
 import click
 
+from cloudgd import registry
 from cloudgd.cli.catalog import basis, describe, money
+from cloudgd.cli.choices import CloudChoice
 from cloudgd.cli.options import settings
 from cloudgd.cost.carbon import CARBON_SOURCES, DEFAULT_CARBON_SOURCE
 from cloudgd.cost.catalog import Catalog, age_warning, load_catalog
 from cloudgd.cost.estimate import Estimate, estimate
-from cloudgd.cost.select import CLOUD_PROVIDERS, choose_instance
+from cloudgd.cost.select import choose_instance
 from cloudgd.cost.throughput import DEFAULT_UTILISATION, Calibration
 from cloudgd.errors import SpecError
 from cloudgd.spec import JobSpec
@@ -42,7 +44,7 @@ def estimates_for(
     done: list[Estimate] = []
     skipped: list[dict[str, str]] = []
     accelerator = spec.resources.parsed_accelerator
-    for name in [provider] if provider else list(CLOUD_PROVIDERS):
+    for name in [provider] if provider else list(registry.cloud_names()):
         regions = [region or spec.resources.region] if provider else catalog.regions(name)
         for reg in [r for r in regions if r] or catalog.regions(name):
             try:
@@ -199,7 +201,7 @@ def _render(estimates: list[Estimate], skipped: list[dict[str, str]], spec: JobS
 
 @click.command(name="cost")
 @click.argument("spec_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--provider", type=click.Choice(CLOUD_PROVIDERS), help="Only this cloud.")
+@click.option("--provider", type=CloudChoice(), help="Only this cloud.")
 @click.option("--region", help="Only this region (with --provider; default: spec or catalog).")
 @click.option("--calibrate", is_flag=True, help="Run a few real training steps here first.")
 @click.option(

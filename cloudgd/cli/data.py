@@ -11,38 +11,28 @@ command fills that path; ``submit --data-from PATH`` does the same for the spec'
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from cloudgd.cli.options import backend_options
+from cloudgd.datafiles import upload
 from cloudgd.errors import UsageError
-
-# The storage scheme each built-in cloud reads data from.
-SCHEMES = {"s3": "aws", "gs": "gcp", "azureml": "azure", "abfss": "azure", "wasbs": "azure"}
 
 
 def provider_for(uri: str) -> str:
-    """The provider whose storage ``uri`` names (UsageError when the scheme says none)."""
+    """The provider whose storage ``uri`` names, by its scheme (``Provider.uri_schemes``);
+    UsageError when no provider declares that scheme."""
+    from cloudgd import registry
+
     scheme = uri.split("://", 1)[0] if "://" in uri else ""
-    if scheme not in SCHEMES:
+    found = registry.provider_for_scheme(scheme) if scheme else None
+    if found is None:
+        known = ", ".join(f"{s}://" for s in registry.uri_schemes())
         raise UsageError(
             f"URI: cannot tell the cloud of {uri!r} from its scheme",
-            hint="use s3://, gs:// or azureml://, or name it with --provider",
+            hint=f"use one of {known}, or name it with --provider",
         )
-    return SCHEMES[scheme]
-
-
-def upload(provider: Any, path: Path, uri: str) -> list[str]:
-    """``provider.upload_data(path, uri)``, or a clear refusal when it has none."""
-    upload_data = getattr(provider, "upload_data", None)
-    if upload_data is None:
-        raise UsageError(
-            f"provider {provider.name} cannot upload data",
-            hint="copy the data with the cloud's own tools",
-        )
-    written: list[str] = upload_data(path, uri)
-    return written
+    return found
 
 
 @click.group(name="data")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cloudgd.cli.options import backend_options, output_option
+from cloudgd.registry import LOCAL
 
 # JobState's values, written out so `cloudgd --help` need not import pydantic.
 STATES = (
@@ -24,7 +25,7 @@ STATES = (
 @click.option(
     "--provider",
     "-p",
-    default="local",
+    default=LOCAL,
     show_default=True,
     metavar="NAME",
     help="Which provider's jobs to list.",

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from cloudgd import registry
 from cloudgd.ci.environment import detect
 from cloudgd.ci.gates import GateResult, MetricGate, check_gates, parse_gates
 from cloudgd.ci.result import JobResult, build_result, headline_metrics
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
     from cloudgd.cost.estimate import Estimate
     from cloudgd.spec import JobSpec
     from providers.base import Provider
-
-CLOUDS = ("aws", "gcp", "azure")
 
 
 def gates_from_flags(
@@ -64,7 +63,7 @@ def check_gate_metric(gate: MetricGate) -> None:
 
 def estimate_or_none(spec: JobSpec, provider: str) -> Estimate | None:
     """The catalog estimate on a cloud; None locally or where the catalog has no price."""
-    if provider not in CLOUDS:
+    if not registry.is_cloud(provider):
         return None
     from cloudgd.cost.estimate import estimate_for_spec
 

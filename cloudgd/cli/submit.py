@@ -77,10 +77,10 @@ def command(
         with_summary_metrics,
     )
     from cloudgd.cli.output import emit_json, human_console, note, render_plan, status_document
-    from cloudgd.cli.planning import budget_gate
+    from cloudgd.planning import budget_gate
 
     json_mode = settings().json
-    if resume and (provider != "local" or run_local):
+    if resume and (run_local or not _resumable(provider)):
         from cloudgd.errors import UsageError
 
         raise UsageError(
@@ -121,7 +121,7 @@ def command(
     planned, status, handle = submitted.planned, submitted.status, submitted.handle
     chosen, plan, attached = planned.provider, planned.plan, submitted.attached
     ended = status.state.value in ("FAILED", "CANCELLED")
-    if ended and status.extra.get("existing") and chosen.name == "local" and not resume:
+    if ended and status.extra.get("existing") and chosen.resumable and not resume:
         note(
             f"this job already ran and ended {status.state.value}; "
             "add --resume to start it again from its checkpoints"
@@ -161,3 +161,11 @@ def command(
     if json_mode:
         emit_json({**result.document(), "status": status_document(status)})
     finish(result, waited=wait or follow)
+
+
+def _resumable(provider: str) -> bool:
+    """Whether ``provider`` can start an ended run again (``Provider.resumable``)."""
+    from cloudgd import registry
+
+    cls = registry.provider_class_or_none(provider)
+    return cls is not None and cls.resumable

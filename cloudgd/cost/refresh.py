@@ -133,7 +133,7 @@ def refresh(
             known=catalog.prices,
             shapes=catalog.shapes,
             today=today,
-            api_key=gcp_api_key if name == "gcp" else None,
+            api_key=gcp_api_key if rules.refresh_needs_api_key else None,
             base_url=(base_urls or {}).get(name),
         )
         rows = rules.refresh(request)
@@ -153,3 +153,18 @@ def refresh(
     }
     _write_atomically(target / "catalog.json", json.dumps(meta, indent=2) + "\n")
     return counts
+
+
+def default_providers(api_key: str | None, progress: Progress) -> tuple[str, ...]:
+    """The clouds a refresh reads when none is named: every cloud with a refreshable price
+    list, less those that need an API key when there is none (said through ``progress``)."""
+    chosen: list[str] = []
+    for name in registry.cloud_names():
+        rules = registry.pricing_rules(name)
+        if rules.refresh is None:
+            continue
+        if rules.refresh_needs_api_key and not api_key:
+            progress(f"{name} skipped: no API key (pass --gcp-api-key or set GOOGLE_API_KEY)")
+            continue
+        chosen.append(name)
+    return tuple(chosen)

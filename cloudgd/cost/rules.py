@@ -51,6 +51,9 @@ class PricingRules:
     """Accelerator family (``tpu``) the cloud lacks → what to use instead."""
     refresh: Refresher | None = None
     """Reads the vendor's price list (``cloudgd catalog refresh``); None: not refreshable."""
+    refresh_needs_api_key: bool = False
+    """The price list is read with the API key ``catalog refresh`` is given (GCP's Cloud
+    Billing Catalog API); without one this cloud is left out of a refresh of all clouds."""
 
     def native(self, catalog_name: str) -> str:
         """The service's name for a catalog machine (``m5.xlarge`` → ``ml.m5.xlarge``)."""

@@ -24,7 +24,6 @@ from cloudgd.cost.rules import PricingRules
 from cloudgd.errors import SpecError, UsageError
 from cloudgd.spec import JobSpec
 
-CLOUD_PROVIDERS = ("aws", "gcp", "azure")
 REFRESH_HINT = "cloudgd catalog refresh"
 
 PriceBasis = Literal["training", "stand_in", "unknown"]
@@ -369,7 +368,7 @@ def list_offers(
     except ValueError as exc:
         raise UsageError(f"--accelerator: {exc}") from None
     out: list[InstanceChoice] = []
-    for name in [provider] if provider else list(CLOUD_PROVIDERS):
+    for name in [provider] if provider else list(registry.cloud_names()):
         rules = rules_for(name)
         gap = stand_in_gap(catalog, rules)
         if region and not provider and region not in catalog.regions(name):

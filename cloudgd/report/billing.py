@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cloudgd import registry
 from cloudgd.cost.budget import billed_price_per_node_hour
 from cloudgd.cost.carbon import estimate_carbon
 from cloudgd.cost.catalog import Catalog
@@ -18,8 +19,6 @@ from cloudgd.cost.estimate import estimate
 from cloudgd.cost.select import choice_for_spec
 from cloudgd.errors import CloudgdError
 from cloudgd.spec import JobSpec
-
-CLOUDS = ("aws", "gcp", "azure")
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def price_run(
     run_seconds: float | None,
 ) -> Billing:
     """Price a run of ``spec`` on ``provider`` (a cloud, or ``local``)."""
-    if provider not in CLOUDS:
+    if not registry.is_cloud(provider):
         return Billing(
             provider=provider,
             run_seconds=run_seconds,
@@ -120,5 +119,5 @@ def price_on_clouds(
     (for as long as it ran here: a rough figure, the machines differ)."""
     return tuple(
         price_run(spec, cloud, catalog, billable_seconds=None, run_seconds=run_seconds)
-        for cloud in CLOUDS
+        for cloud in registry.cloud_names()
     )

@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cloudgd import registry
 from cloudgd.cost.catalog import Catalog, load_catalog
 from cloudgd.plan import JobHandle, JobState, JobStatus
-from cloudgd.report.billing import CLOUDS, Billing, price_on_clouds, price_run
+from cloudgd.report.billing import Billing, price_on_clouds, price_run
 from cloudgd.report.figure import FigureData, plot_runs
 from cloudgd.report.markdown import RunReport, compare_markdown, run_markdown
 from cloudgd.report.runfiles import EndedWithoutMetricsError, NoMetricsError, load_run
@@ -93,7 +94,7 @@ def collect(
         run_seconds=seconds,
     )
     elsewhere: tuple[Billing, ...] = ()
-    if spec is not None and handle.provider not in CLOUDS:
+    if spec is not None and not registry.is_cloud(handle.provider):
         elsewhere = price_on_clouds(spec, catalog, run_seconds=seconds)
     return RunReport(
         run=run,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cloudgd import registry
 from cloudgd.durations import format_duration
 from cloudgd.report.billing import Billing
 from cloudgd.report.curves import val_metric_name
@@ -91,7 +92,7 @@ def _duration(report: RunReport) -> float | None:
 def _machine(report: RunReport) -> str:
     b = report.billing
     if b.instance_type is None:
-        return "this machine" if report.provider == "local" else "unknown"
+        return "this machine" if registry.runs_here(report.provider) else "unknown"
     nodes = f"{b.nodes} × " if b.nodes else ""
     capacity = f", {b.capacity.replace('_', '-')}" if b.capacity else ""
     return f"{nodes}{b.instance_type} ({b.region}{capacity})"
@@ -242,7 +243,7 @@ def _cost_cell(b: Billing) -> str:
         return f"{_usd(b.actual_usd)} (billed)"
     if b.run_time_usd is not None:
         return f"{_usd(b.run_time_usd)} (run time)"
-    return "–" if b.provider in ("aws", "gcp", "azure") else "local"
+    return "–" if registry.is_cloud(b.provider) else "local"
 
 
 def _winner(reports: Sequence[RunReport]) -> str | None:

@@ -15,20 +15,20 @@ from cloudgd.errors import UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.handle import study_of, trial_of
-from providers.base import Capability, Provider
+from providers.base import Provider
 
 
 class TuningFollower(Provider):
     """Follows tuning jobs through the provider that created them."""
 
     name: ClassVar[str] = "tuning"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.TUNING})
     options_model: ClassVar[Any] = None
 
     def __init__(self, inner: Provider) -> None:
         super().__init__(backend="cloud")
         self.inner = inner
         self.name = inner.name  # type: ignore[misc]
+        self.default_poll_seconds = inner.default_poll_seconds  # type: ignore[misc]
 
     def _unsupported(self, action: str) -> UsageError:
         return UsageError(

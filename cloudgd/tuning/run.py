@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from cloudgd.errors import UsageError
 
 if TYPE_CHECKING:
-    from cloudgd.cli.planning import Planned
     from cloudgd.plan import JobStatus, Plan
+    from cloudgd.planning import Planned
     from providers.base import Provider
 
 
@@ -54,10 +54,8 @@ def submit_tuning(provider: Provider, plan: Plan) -> JobStatus:
 
 def budget_gate(planned: Planned) -> None:
     """Refuse a cloud study whose trials × one trial's worst case exceed the budget."""
-    from cloudgd.cli.planning import CLOUD_PROVIDERS
-
     spec = planned.loaded.spec
-    if spec.limits.max_cost_usd is None or planned.provider.name not in CLOUD_PROVIDERS:
+    if spec.limits.max_cost_usd is None or not planned.provider.is_cloud:
         return
     from cloudgd.cost.budget import enforce_budget
     from cloudgd.cost.select import choice_for_spec

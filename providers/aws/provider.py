@@ -25,7 +25,7 @@ from providers.aws.options import AwsOptions
 from providers.aws.render import REHEARSAL_ROLE, render_plan
 from providers.aws.s3data import check_inputs
 from providers.aws.status import job_status, summary_status
-from providers.base import Capability, Provider, fetched_dir, rehearsal_run
+from providers.base import Provider, fetched_dir, rehearsal_run
 
 ENDPOINT_ENV = "CLOUDGD_AWS_ENDPOINT"
 MOTO_SERVER = ("moto", "providers.aws.moto_server")
@@ -35,19 +35,11 @@ class AwsProvider(Provider):
     """AWS SageMaker training jobs (``--backend moto`` rehearses against a local moto)."""
 
     name = "aws"
-    capabilities = frozenset(
-        {
-            Capability.CPU,
-            Capability.GPU,
-            Capability.MULTI_NODE,
-            Capability.SPOT,
-            Capability.WARM_POOL,
-            Capability.LOGS,
-            Capability.CANCEL,
-        }
-    )
     options_model = AwsOptions
     backends: ClassVar[tuple[str, ...]] = ("cloud", "moto")
+    is_cloud: ClassVar[bool] = True
+    bundle_format: ClassVar[str | None] = "tar.gz"  # SageMaker script mode unpacks it
+    uri_schemes: ClassVar[tuple[str, ...]] = ("s3",)
 
     def __init__(
         self,

@@ -31,7 +31,7 @@ from providers.azure.scope import (
 )
 from providers.azure.states import job_state
 from providers.azure.views import JobView, RunView
-from providers.base import Capability, Provider, fetched_dir, rehearsal_run
+from providers.base import Provider, fetched_dir, rehearsal_run
 
 ENDPOINT_ENV = "CLOUDGD_AZURE_ENDPOINT"
 FAKE_SERVER = ("azure-fake", "providers.azure.fake")
@@ -44,19 +44,11 @@ class AzureProvider(Provider):
     """Azure ML (SDK v2) command jobs; ``--backend fake`` rehearses against a local service."""
 
     name: ClassVar[str] = "azure"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.CPU,
-            Capability.GPU,
-            Capability.MULTI_NODE,
-            Capability.SPOT,
-            Capability.AUTOSCALE,
-            Capability.LOGS,
-            Capability.CANCEL,
-        }
-    )
     options_model: ClassVar[type[AzureOptions]] = AzureOptions
     backends: ClassVar[tuple[str, ...]] = ("cloud", "fake")
+    is_cloud: ClassVar[bool] = True
+    bundle_format: ClassVar[str | None] = "tar.gz"  # unpacked into the command job's code
+    uri_schemes: ClassVar[tuple[str, ...]] = ("azureml", "abfss", "wasbs")
 
     def __init__(
         self,

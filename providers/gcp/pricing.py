@@ -307,4 +307,5 @@ RULES = PricingRules(
         "trainium": "Trainium is AWS only: use --provider aws, or tpu-v5e:8 / A100:8 on GCP",
     },
     refresh=refresh,
+    refresh_needs_api_key=True,
 )

@@ -29,7 +29,7 @@ from cloudgd.errors import (
 )
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.base import Capability, Provider, fetched_dir, rehearsal_run
+from providers.base import Provider, fetched_dir, rehearsal_run
 from providers.gcp import labels as lbl
 from providers.gcp.inputs import check_inputs, download_inputs
 from providers.gcp.options import GcpOptions
@@ -94,20 +94,11 @@ class GcpProvider(Provider):
     """Vertex AI custom jobs; ``--backend fake`` rehearses against a local fake service."""
 
     name: ClassVar[str] = "gcp"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.CPU,
-            Capability.GPU,
-            Capability.TPU,
-            Capability.MULTI_NODE,
-            Capability.SPOT,
-            Capability.LOGS,
-            Capability.CANCEL,
-        }
-    )
     options_model: ClassVar[type[BaseModel]] = GcpOptions
     backends: ClassVar[tuple[str, ...]] = ("cloud", "fake")
-    bundle_format: ClassVar[str] = "sdist"  # Vertex pip-installs the trainer package
+    is_cloud: ClassVar[bool] = True
+    uri_schemes: ClassVar[tuple[str, ...]] = ("gs",)
+    bundle_format: ClassVar[str | None] = "sdist"  # Vertex pip-installs the trainer package
 
     def __init__(
         self,

@@ -24,7 +24,7 @@ from cloudgd.home import runs_dir as default_runs_dir
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.redact import credential_values, scrub
 from cloudgd.spec import JobSpec
-from providers.base import Capability, Provider
+from providers.base import Provider
 from providers.local import procs
 from providers.local import states as st
 from providers.local.logstream import read_lines
@@ -79,10 +79,10 @@ class LocalProvider(Provider):
     """This machine: real subprocesses, one per rank, state kept in the run directory."""
 
     name: ClassVar[str] = "local"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.CPU, Capability.GPU, Capability.MULTI_NODE, Capability.LOGS, Capability.CANCEL}
-    )
     options_model: ClassVar[type[LocalOptions]] = LocalOptions
+    runs_here: ClassVar[bool] = True
+    resumable: ClassVar[bool] = True
+    default_poll_seconds: ClassVar[float] = 1.0  # a run's state file is cheap to read
 
     # -- planning (pure apart from locating the runs dir) ----------------------
     def _runs_root(self, ctx: RenderContext | None, options: LocalOptions | None) -> Path:

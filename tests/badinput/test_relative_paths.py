@@ -73,7 +73,7 @@ def test_a_relative_job_path_works_the_same(
 def test_plan_job_carries_the_job_files_directory(invoke: Invoke, job_elsewhere: Path) -> None:
     # Every provider ships loaded.code_dir (resolved from the job file); the local one
     # used to hand the raw relative path to submit, which resolved it from the cwd.
-    from cloudgd.cli.planning import plan_job
+    from cloudgd.planning import plan_job
 
     planned = plan_job(str(job_elsewhere / "job.yaml"), "local")
     assert planned.ctx.spec_dir == str(job_elsewhere)

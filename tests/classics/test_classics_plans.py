@@ -19,7 +19,7 @@ import pytest
 import yaml
 from classics_helpers import EXAMPLE_PROVIDERS, EXAMPLES, GOLDEN
 
-from cloudgd.cli import planning
+from cloudgd import planning
 from cloudgd.loader import LoadedSpec
 from cloudgd.plan import BundleRef
 

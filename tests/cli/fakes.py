@@ -26,7 +26,7 @@ from cloudgd.naming import job_name
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext, Upload
 from cloudgd.report.runfiles import NoMetricsError
 from cloudgd.spec import JobSpec
-from providers.base import Capability, Provider, rehearsal_run
+from providers.base import Provider, rehearsal_run
 from providers.local.options import LocalOptions
 
 LOG_LINES = ["starting", "epoch 1/3 loss=0.90", "epoch 2/3 loss=0.50", "epoch 3/3 loss=0.25"]
@@ -50,7 +50,6 @@ class FakeProvider(Provider):
     """Cloud-like: a handle fake://zone-1/<job>, a bundle, a rehearsal backend."""
 
     name: ClassVar[str] = "fake"
-    capabilities = frozenset({Capability.CPU, Capability.LOGS, Capability.CANCEL})
     options_model: ClassVar[type[BaseModel]] = LocalOptions
     backends: ClassVar[tuple[str, ...]] = ("cloud", "rehearsal")
     bundle_format: ClassVar[str | None] = "tar.gz"
@@ -176,6 +175,9 @@ class FakeLocalProvider(FakeProvider):
     name: ClassVar[str] = "local"
     backends: ClassVar[tuple[str, ...]] = ("cloud",)
     bundle_format: ClassVar[str | None] = None
+    runs_here: ClassVar[bool] = True
+    resumable: ClassVar[bool] = True
+    default_poll_seconds: ClassVar[float] = 1.0
 
     def _handle(self, name: str) -> JobHandle:
         runs = Path(self.runs_dir or home() / "runs")
@@ -202,3 +204,5 @@ class FakeAwsProvider(FakeProvider):
 
     name: ClassVar[str] = "aws"
     backends: ClassVar[tuple[str, ...]] = ("cloud", "moto")
+    is_cloud: ClassVar[bool] = True
+    uri_schemes: ClassVar[tuple[str, ...]] = ("s3",)

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloudgd.bundle import build_bundle
-from cloudgd.cli.planning import build_job_bundle, default_idempotency_key
 from cloudgd.loader import load_spec
 from cloudgd.naming import job_name, spec_hash
 from cloudgd.plan import JobHandle
+from cloudgd.planning import build_job_bundle, default_idempotency_key
 from tests.core.conftest import REPO
 
 DIGITS = REPO / "examples" / "digits.yaml"

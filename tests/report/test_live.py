@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
+from pydantic import BaseModel
 from rich.console import Console
 
 from cloudgd.cli.follow import Progress, _live, _plain
 from cloudgd.plan import JobHandle, JobState, JobStatus
 from cloudgd.report.live import TrainingProgress, metrics_text, parse_metrics_line
-from providers.base import Capability, Provider
+from providers.base import Provider
 
 LINES = [
     "training mlp on digits (1437 train / 360 val rows, task=classification) on cpu",
@@ -58,8 +59,7 @@ class _Lines(Provider):
     """Just enough of a provider to stream fixed log lines."""
 
     name = "lines"
-    capabilities = frozenset({Capability.LOGS})
-    options_model = Capability  # type: ignore[assignment]  # never used here
+    options_model = BaseModel  # never used here
 
     def plan(self, spec, ctx):  # type: ignore[no-untyped-def]
         raise NotImplementedError

@@ -249,7 +249,6 @@ class FakeLocal(Provider):
     """Stands in for the local provider; only the Provider API is used."""
 
     name = "local"
-    capabilities = frozenset()
     options_model = type(make_spec().providers.local)
 
     def __init__(self) -> None:

@@ -15,14 +15,13 @@ from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.azure.fake import FakeAzureML
 from providers.azure.provider import AzureProvider
-from providers.base import Capability, Provider
+from providers.base import Provider
 
 
 class RecordingLocal(Provider):
     """A local provider that remembers one run in memory (the real one lives in providers/local)."""
 
     name: ClassVar[str] = "local"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.CPU})
     options_model: ClassVar[Any] = dict
     state = JobState.RUNNING
     cancelled: ClassVar[list[str]] = []

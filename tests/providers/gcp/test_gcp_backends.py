@@ -19,7 +19,7 @@ from cloudgd.bundle import CONFIG_NAME, ENTRY_NAME, build_bundle
 from cloudgd.errors import CredentialsError, UsageError
 from cloudgd.plan import BundleRef, JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.base import Capability, Provider
+from providers.base import Provider
 from providers.gcp import provider as gcp_provider
 from providers.gcp.provider import GcpProvider
 from providers.gcp.render import UNPACK_AND_LAUNCH, UNPACK_AND_RUN
@@ -74,7 +74,6 @@ class _LocalRuns(Provider):
     """Stands in for the local provider (written in parallel) behind `run=` handles."""
 
     name = "local"
-    capabilities = frozenset({Capability.CPU})
     options_model = JobSpec
     calls: list[str] = []
 
