@@ -56,6 +56,14 @@ class Provider(ABC):
     options_model: ClassVar[type[BaseModel]]
     backends: ClassVar[tuple[str, ...]] = ("cloud",)
 
+    # -- options: the spec's ``providers.<name>`` block (cloudgd.provider_options) --
+    # ``options_model`` types the block; without one the block takes no fields.
+    options_description: ClassVar[str] = ""
+    """One line about the block for `cloudgd schema` (default: the options model's docstring)."""
+    terraform_outputs: ClassVar[tuple[str, ...]] = ()
+    """Options fields this provider's terraform/ module outputs under the same names; a
+    provider with some is one `cloudgd config from-terraform` can fill."""
+
     def __init__(
         self,
         *,

@@ -32,7 +32,7 @@ from cloudgd.spec import JobSpec
 from providers.base import Capability, Provider, fetched_dir, rehearsal_run
 from providers.gcp import labels as lbl
 from providers.gcp.inputs import check_inputs, download_inputs
-from providers.gcp.options import GcpOptions
+from providers.gcp.options import DESCRIPTION, TERRAFORM_OUTPUTS, GcpOptions
 from providers.gcp.render import REHEARSAL_PROJECT, render
 from providers.gcp.states import RETRYABLE_ENDINGS, job_state, state_name
 
@@ -106,6 +106,8 @@ class GcpProvider(Provider):
         }
     )
     options_model: ClassVar[type[BaseModel]] = GcpOptions
+    options_description = DESCRIPTION
+    terraform_outputs = TERRAFORM_OUTPUTS
     backends: ClassVar[tuple[str, ...]] = ("cloud", "fake")
     bundle_format: ClassVar[str] = "sdist"  # Vertex pip-installs the trainer package
 
