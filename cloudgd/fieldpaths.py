@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from cloudgd.provider_options import concrete
 from cloudgd.spec import JobSpec
 
 PathPart = str | int
@@ -80,7 +81,8 @@ def node_for(annotation: Any) -> Node:
     inner, optional = _unwrap(annotation)
     origin = get_origin(inner)
     if isinstance(inner, type) and issubclass(inner, BaseModel):
-        return Node("model", inner, optional)
+        # ``providers`` is typed by the registered providers, known only at run time.
+        return Node("model", concrete(inner), optional)
     if inner is dict or origin is dict:
         return Node("mapping", inner, optional)
     if inner in (list, tuple) or origin in (list, tuple):

@@ -7,7 +7,10 @@ Nothing here imports a provider until it is asked for, so ``cloudgd --help`` and
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
@@ -88,10 +91,18 @@ BUILTINS: dict[str, ProviderInfo] = {
 def available() -> dict[str, ProviderInfo]:
     """Built-ins plus third-party providers from entry points (built-ins win)."""
     found = dict(BUILTINS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in found:
-            found[ep.name] = ProviderInfo(ep.name, ep.value, None, (), "plug-in provider")
+    for name, target in _plugins(entry_points, tuple(sys.path)):
+        if name not in found:
+            found[name] = ProviderInfo(name, target, None, (), "plug-in provider")
     return found
+
+
+@functools.lru_cache(maxsize=4)
+def _plugins(finder: Callable[..., Any], path: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    # Reading every installed distribution's metadata costs milliseconds, and every spec
+    # validation asks (the providers: block is typed by the registered providers): scan
+    # once per sys.path (a test that adds a plug-in's dist-info changes it).
+    return tuple((ep.name, ep.value) for ep in finder(group=ENTRY_POINT_GROUP))
 
 
 def info(name: str) -> ProviderInfo:

@@ -13,11 +13,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from cloudgd.accelerators import Accelerator, parse_accelerator
 from cloudgd.durations import Duration
+from cloudgd.provider_options import SpecProviders, default_blocks
 from cloudgd.tuning.spec import TuningSpec
-from providers.aws.options import AwsOptions
-from providers.azure.options import AzureOptions
-from providers.gcp.options import GcpOptions
-from providers.local.options import LocalOptions
 from trainers.config import ConfigModel, TrainConfig, has_control_characters
 
 # Image references are printable ASCII without spaces (OCI: name[:tag][@digest]); a newline
@@ -179,15 +176,6 @@ class SecretRef(ConfigModel):
     )
 
 
-class ProviderBlocks(ConfigModel):
-    """Per-cloud settings; usually filled from `terraform output`."""
-
-    aws: AwsOptions = Field(default_factory=AwsOptions, description="AWS SageMaker settings.")
-    gcp: GcpOptions = Field(default_factory=GcpOptions, description="Google Vertex AI settings.")
-    azure: AzureOptions = Field(default_factory=AzureOptions, description="Azure ML settings.")
-    local: LocalOptions = Field(default_factory=LocalOptions, description="Local runner settings.")
-
-
 class JobSpec(ConfigModel):
     """A training job, independent of where it runs."""
 
@@ -232,8 +220,8 @@ class JobSpec(ConfigModel):
     tags: dict[str, str] = Field(
         default_factory=dict, description="Tags/labels on the cloud job (and its resources)."
     )
-    providers: ProviderBlocks = Field(
-        default_factory=ProviderBlocks, description="Per-provider settings."
+    providers: SpecProviders = Field(
+        default_factory=default_blocks, description="Per-provider settings."
     )
     tuning: TuningSpec | None = Field(
         default=None,

@@ -2,7 +2,9 @@
 
 The modules under ``terraform/`` name their outputs after the fields of each
 provider's options model (``providers/<cloud>/options.py``), so turning
-``terraform output -json`` into settings is a copy plus validation. Everything
+``terraform output -json`` into settings is a copy plus validation. Which
+providers have a module, and which fields it outputs, each provider says itself
+(``terraform_outputs`` on its class); nothing here names a cloud. Everything
 here is pure except :func:`load_user_settings`, which reads the user config file;
 running ``terraform`` itself is the CLI's job (``cloudgd/cli/config.py``).
 
@@ -23,39 +25,28 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cloudgd.errors import SpecError, UsageError
 from cloudgd.home import home
-from providers.aws.options import AwsOptions
-from providers.azure.options import AzureOptions
-from providers.gcp.options import GcpOptions
-from providers.local.options import LocalOptions
+from cloudgd.provider_options import UserProviders, default_user_blocks, registered
 
 if TYPE_CHECKING:
     from cloudgd.spec import JobSpec
 
-CLOUD_OPTIONS: dict[str, type[BaseModel]] = {
-    "aws": AwsOptions,
-    "gcp": GcpOptions,
-    "azure": AzureOptions,
-}
-"""Clouds whose Terraform module outputs fill a ``providers.<cloud>`` block."""
-
 PROVIDER_OUTPUT = "cloudgd_provider"
 """Output the examples set to name their cloud, so detection never has to guess."""
 
-MODULE_FIELDS: dict[str, tuple[str, ...]] = {
-    "aws": (
-        "role_arn",
-        "output_uri",
-        "checkpoint_uri",
-        "kms_key_id",
-        "subnets",
-        "security_group_ids",
-    ),
-    "gcp": ("project", "location", "staging_bucket", "service_account", "network"),
-    "azure": ("subscription_id", "resource_group", "workspace", "compute"),
-}
-"""Options fields the terraform/ modules output. Terraform omits null outputs, so
-when outputs come from those modules (they carry ``cloudgd_provider``) a missing
-one means "not set" and is cleared from the user config."""
+
+def terraform_providers() -> dict[str, type[BaseModel]]:
+    """Providers whose Terraform module outputs fill a ``providers.<name>`` block, with
+    their options models (those that declare ``terraform_outputs``)."""
+    known = registered()
+    return {name: known.options[name] for name in known.terraform_outputs}
+
+
+def module_fields(provider: str) -> tuple[str, ...]:
+    """Options fields the provider's terraform/ module outputs. Terraform omits null
+    outputs, so when outputs come from that module (they carry ``cloudgd_provider``) a
+    missing one means "not set" and is cleared from the user config."""
+    return registered().terraform_outputs.get(provider, ())
+
 
 USER_CONFIG_NAME = "config.yaml"
 
@@ -64,24 +55,13 @@ _SAVE_HINT = "save them with: terraform output -json > outputs.json"
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class UserProviders(BaseModel):
-    """Per-provider defaults; each block holds only the fields the user set."""
-
-    model_config = _FROZEN
-
-    aws: AwsOptions | None = Field(default=None, description="Defaults for providers.aws.")
-    gcp: GcpOptions | None = Field(default=None, description="Defaults for providers.gcp.")
-    azure: AzureOptions | None = Field(default=None, description="Defaults for providers.azure.")
-    local: LocalOptions | None = Field(default=None, description="Defaults for providers.local.")
-
-
 class UserConfig(BaseModel):
     """The user config file, ``$CLOUDGD_HOME/config.yaml``."""
 
     model_config = _FROZEN
 
     providers: UserProviders = Field(
-        default_factory=UserProviders,
+        default_factory=default_user_blocks,
         description="Provider settings applied to every job unless its spec sets the field.",
     )
 
@@ -140,16 +120,16 @@ def parse_outputs(text: str, *, source: str) -> dict[str, Any]:
 
 def detect_provider(outputs: dict[str, Any], explicit: str | None, *, source: str) -> str:
     """The cloud the outputs belong to: ``explicit``, else ``cloudgd_provider``, else by names."""
+    clouds = terraform_providers()
     declared = outputs.get(PROVIDER_OUTPUT)
-    if declared is not None and declared not in CLOUD_OPTIONS:
+    if declared is not None and declared not in clouds:
         raise UsageError(
-            f"{source}: output {PROVIDER_OUTPUT}={declared!r} is not one of "
-            f"{', '.join(CLOUD_OPTIONS)}"
+            f"{source}: output {PROVIDER_OUTPUT}={declared!r} is not one of {', '.join(clouds)}"
         )
     if explicit is not None:
-        if explicit not in CLOUD_OPTIONS:
+        if explicit not in clouds:
             raise UsageError(
-                f"--provider {explicit!r}: Terraform outputs fill one of {', '.join(CLOUD_OPTIONS)}"
+                f"--provider {explicit!r}: Terraform outputs fill one of {', '.join(clouds)}"
             )
         if declared is not None and declared != explicit:
             raise UsageError(
@@ -161,21 +141,21 @@ def detect_provider(outputs: dict[str, Any], explicit: str | None, *, source: st
     if declared is not None:
         return str(declared)
     overlap = {
-        cloud: len(set(outputs) & set(model.model_fields)) for cloud, model in CLOUD_OPTIONS.items()
+        cloud: len(set(outputs) & set(model.model_fields)) for cloud, model in clouds.items()
     }
     best = max(overlap.values())
     winners = [cloud for cloud, count in overlap.items() if count == best]
     if best == 0 or len(winners) > 1:
         raise UsageError(
             f"{source}: cannot tell which provider these outputs are for",
-            hint="pass --provider aws|gcp|azure (or add an output cloudgd_provider)",
+            hint=f"pass --provider {'|'.join(clouds)} (or add an output cloudgd_provider)",
         )
     return winners[0]
 
 
 def block_from_outputs(outputs: dict[str, Any], provider: str, *, source: str) -> ProviderBlock:
     """The ``providers.<provider>`` settings in ``outputs``, validated by the options model."""
-    model = CLOUD_OPTIONS[provider]
+    model = terraform_providers()[provider]
     fields = list(model.model_fields)
     values: dict[str, Any] = {}
     cleared: list[str] = []
@@ -190,7 +170,7 @@ def block_from_outputs(outputs: dict[str, Any], provider: str, *, source: str) -
         else:
             values[name] = value
     if PROVIDER_OUTPUT in outputs:
-        cleared.extend(name for name in MODULE_FIELDS[provider] if name not in outputs)
+        cleared.extend(name for name in module_fields(provider) if name not in outputs)
     if not values:
         raise UsageError(
             f"{source}: no output is a providers.{provider} field",
@@ -239,7 +219,7 @@ def merge_user_config(
     for name in block.cleared:
         current.pop(name, None)
     current.update(block.values)
-    fields = list(CLOUD_OPTIONS[block.provider].model_fields)
+    fields = list(terraform_providers()[block.provider].model_fields)
     providers[block.provider] = {name: current[name] for name in fields if name in current} | {
         name: value for name, value in current.items() if name not in fields
     }
@@ -276,7 +256,7 @@ def load_user_settings(path: Path | None = None) -> dict[str, dict[str, Any]]:
     """Per-provider settings from the user config (``{}`` when there is no file).
 
     The result is what the CLI puts in ``RenderContext.settings`` and passes to
-    :func:`apply_user_settings`: ``{"aws": {"role_arn": ...}, ...}``, holding only
+    :func:`apply_user_settings`: ``{<provider>: {<field>: ...}, ...}``, holding only
     the fields the file sets.
     """
     config_path = path or user_config_path()
@@ -289,7 +269,7 @@ def load_user_settings(path: Path | None = None) -> dict[str, dict[str, Any]]:
         raise SpecError(f"{source}: cannot read ({exc})") from None
     config = UserConfig.model_validate(parse_user_config(text, source=source))
     settings: dict[str, dict[str, Any]] = {}
-    for name in UserProviders.model_fields:
+    for name in type(config.providers).model_fields:
         options = getattr(config.providers, name)
         if options is not None:
             settings[name] = options.model_dump(mode="json", exclude_unset=True)

@@ -58,6 +58,13 @@ class Provider(ABC):
     uri_schemes: ClassVar[tuple[str, ...]] = ()
     """Storage URI schemes this provider's data lives under (``s3``): ``cloudgd data
     upload`` picks the provider from a URI's scheme."""
+    # -- options: the spec's ``providers.<name>`` block (cloudgd.provider_options) --
+    # ``options_model`` types the block; without one the block takes no fields.
+    options_description: ClassVar[str] = ""
+    """One line about the block for `cloudgd schema` (default: the options model's docstring)."""
+    terraform_outputs: ClassVar[tuple[str, ...]] = ()
+    """Options fields this provider's terraform/ module outputs under the same names; a
+    provider with some is one `cloudgd config from-terraform` can fill."""
 
     def __init__(
         self,

@@ -30,10 +30,13 @@ def command() -> None:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--provider",
-    type=click.Choice(sorted(tfconfig.CLOUD_OPTIONS)),
+    metavar="NAME",
     default=None,
-    help="Which providers.<name> block the outputs fill (default: the cloudgd_provider "
-    "output, else guessed from the output names).",
+    # Not a click.Choice: the providers with a Terraform module are known only by
+    # importing them, which `cloudgd --help` must not pay for.
+    help="Which providers.<name> block the outputs fill: a provider with a Terraform module "
+    "(aws, gcp, azure, or a plug-in's); default: the cloudgd_provider output, else guessed "
+    "from the output names.",
 )
 @click.option(
     "--format",

@@ -57,3 +57,19 @@ class AwsOptions(ConfigModel):
         le=20,
         description="Attempts per API call (botocore standard retry mode; throttling and 5xx).",
     )
+
+
+DESCRIPTION = "AWS SageMaker settings."
+"""The ``providers.aws`` block's line in `cloudgd schema`."""
+
+TERRAFORM_OUTPUTS: tuple[str, ...] = (
+    "role_arn",
+    "output_uri",
+    "checkpoint_uri",
+    "kms_key_id",
+    "subnets",
+    "security_group_ids",
+)
+"""AwsOptions fields that terraform/modules/aws-sagemaker outputs under the same names.
+Terraform omits null outputs, so when outputs come from that module (they carry
+``cloudgd_provider``) a missing one means "not set" and is cleared from the user config."""

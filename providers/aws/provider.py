@@ -21,7 +21,7 @@ from cloudgd.spec import JobSpec
 from providers.aws import client as aws
 from providers.aws.listing import cloudgd_summaries
 from providers.aws.logs import LogCursor
-from providers.aws.options import AwsOptions
+from providers.aws.options import DESCRIPTION, TERRAFORM_OUTPUTS, AwsOptions
 from providers.aws.render import REHEARSAL_ROLE, render_plan
 from providers.aws.s3data import check_inputs
 from providers.aws.status import job_status, summary_status
@@ -36,6 +36,8 @@ class AwsProvider(Provider):
 
     name = "aws"
     options_model = AwsOptions
+    options_description = DESCRIPTION
+    terraform_outputs = TERRAFORM_OUTPUTS
     backends: ClassVar[tuple[str, ...]] = ("cloud", "moto")
     is_cloud: ClassVar[bool] = True
     bundle_format: ClassVar[str | None] = "tar.gz"  # SageMaker script mode unpacks it

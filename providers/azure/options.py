@@ -70,3 +70,12 @@ class AzureOptions(ConfigModel):
         le=20,
         description="Retries of a failed call to Azure (azure-core's exponential back-off).",
     )
+
+
+DESCRIPTION = "Azure ML settings."
+"""The ``providers.azure`` block's line in `cloudgd schema`."""
+
+TERRAFORM_OUTPUTS: tuple[str, ...] = ("subscription_id", "resource_group", "workspace", "compute")
+"""AzureOptions fields that terraform/modules/azure-ml outputs under the same names.
+Terraform omits null outputs, so when outputs come from that module (they carry
+``cloudgd_provider``) a missing one means "not set" and is cleared from the user config."""

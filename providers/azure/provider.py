@@ -21,7 +21,7 @@ from cloudgd.spec import JobSpec
 from cloudgd.tuning.handle import as_tuning
 from providers.azure import code_asset
 from providers.azure.inputs import DATASTORE_PREFIX, check_inputs, download_inputs
-from providers.azure.options import AzureOptions
+from providers.azure.options import DESCRIPTION, TERRAFORM_OUTPUTS, AzureOptions
 from providers.azure.render import COMPUTE_OPERATION, render_plan
 from providers.azure.scope import (
     REHEARSAL_RESOURCE_GROUP,
@@ -45,6 +45,8 @@ class AzureProvider(Provider):
 
     name: ClassVar[str] = "azure"
     options_model: ClassVar[type[AzureOptions]] = AzureOptions
+    options_description = DESCRIPTION
+    terraform_outputs = TERRAFORM_OUTPUTS
     backends: ClassVar[tuple[str, ...]] = ("cloud", "fake")
     is_cloud: ClassVar[bool] = True
     bundle_format: ClassVar[str | None] = "tar.gz"  # unpacked into the command job's code

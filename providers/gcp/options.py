@@ -55,3 +55,18 @@ class GcpOptions(ConfigModel):
         description="Prebuilt PyTorch training image for the python package (default: Vertex's "
         "PyTorch CPU or GPU training image in the location's registry).",
     )
+
+
+DESCRIPTION = "Google Vertex AI settings."
+"""The ``providers.gcp`` block's line in `cloudgd schema`."""
+
+TERRAFORM_OUTPUTS: tuple[str, ...] = (
+    "project",
+    "location",
+    "staging_bucket",
+    "service_account",
+    "network",
+)
+"""GcpOptions fields that terraform/modules/gcp-vertex outputs under the same names.
+Terraform omits null outputs, so when outputs come from that module (they carry
+``cloudgd_provider``) a missing one means "not set" and is cleared from the user config."""

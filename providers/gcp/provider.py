@@ -32,7 +32,7 @@ from cloudgd.spec import JobSpec
 from providers.base import Provider, fetched_dir, rehearsal_run
 from providers.gcp import labels as lbl
 from providers.gcp.inputs import check_inputs, download_inputs
-from providers.gcp.options import GcpOptions
+from providers.gcp.options import DESCRIPTION, TERRAFORM_OUTPUTS, GcpOptions
 from providers.gcp.render import REHEARSAL_PROJECT, render
 from providers.gcp.states import RETRYABLE_ENDINGS, job_state, state_name
 
@@ -95,6 +95,8 @@ class GcpProvider(Provider):
 
     name: ClassVar[str] = "gcp"
     options_model: ClassVar[type[BaseModel]] = GcpOptions
+    options_description = DESCRIPTION
+    terraform_outputs = TERRAFORM_OUTPUTS
     backends: ClassVar[tuple[str, ...]] = ("cloud", "fake")
     is_cloud: ClassVar[bool] = True
     uri_schemes: ClassVar[tuple[str, ...]] = ("gs",)

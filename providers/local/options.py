@@ -26,3 +26,7 @@ class LocalOptions(ConfigModel):
         default=None,
         description="Python interpreter for the job (default: the one running cloudgd).",
     )
+
+
+DESCRIPTION = "Local runner settings."
+"""The ``providers.local`` block's line in `cloudgd schema`."""

@@ -29,7 +29,7 @@ from providers.local import procs
 from providers.local import states as st
 from providers.local.logstream import read_lines
 from providers.local.observe import find_output_dir, observe, to_status
-from providers.local.options import LocalOptions
+from providers.local.options import DESCRIPTION, LocalOptions
 from providers.local.render import build_plan
 from providers.local.rundir import RunDir, new_state, now_iso
 from providers.local.staging import create_run_dir, resolve
@@ -83,6 +83,7 @@ class LocalProvider(Provider):
     runs_here: ClassVar[bool] = True
     resumable: ClassVar[bool] = True
     default_poll_seconds: ClassVar[float] = 1.0  # a run's state file is cheap to read
+    options_description = DESCRIPTION
 
     # -- planning (pure apart from locating the runs dir) ----------------------
     def _runs_root(self, ctx: RenderContext | None, options: LocalOptions | None) -> Path:

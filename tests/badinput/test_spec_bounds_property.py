@@ -31,6 +31,7 @@ from cloudgd import registry
 from cloudgd.errors import CloudgdError, SpecError
 from cloudgd.loader import validate_document
 from cloudgd.plan import BundleRef, RenderContext
+from cloudgd.provider_options import concrete
 from cloudgd.spec import JobSpec
 from trainers.configio import build_config
 from trainers.errors import ConfigError
@@ -100,7 +101,7 @@ class Numeric:
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
+        return [concrete(annotation)]  # providers: one block per registered provider
     return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 

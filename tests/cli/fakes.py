@@ -26,6 +26,7 @@ from cloudgd.naming import job_name
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext, Upload
 from cloudgd.report.runfiles import NoMetricsError
 from cloudgd.spec import JobSpec
+from providers.aws.options import AwsOptions
 from providers.base import Provider, rehearsal_run
 from providers.local.options import LocalOptions
 
@@ -203,6 +204,7 @@ class FakeAwsProvider(FakeProvider):
     """Stands in for the aws provider: a cloud with the moto rehearsal backend."""
 
     name: ClassVar[str] = "aws"
+    options_model: ClassVar[type[BaseModel]] = AwsOptions  # it types providers.aws
     backends: ClassVar[tuple[str, ...]] = ("cloud", "moto")
     is_cloud: ClassVar[bool] = True
     uri_schemes: ClassVar[tuple[str, ...]] = ("s3",)

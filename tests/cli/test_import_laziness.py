@@ -95,6 +95,8 @@ def test_help_loads_nothing_heavy(tmp_path: Path) -> None:
 
 def test_schema_and_validate_load_nothing_heavy(tmp_path: Path) -> None:
     assert loaded_after("validate", "examples/digits.yaml", tmp_path=tmp_path) == []
+    # The schema imports every provider class, for its options model.
+    assert loaded_after("schema", tmp_path=tmp_path) == []
 
 
 PLANS = {

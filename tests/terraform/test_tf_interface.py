@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tfhcl import EXAMPLES, MODULES, TERRAFORM, attr, blocks, load_module
 
-from cloudgd.tfconfig import CLOUD_OPTIONS, MODULE_FIELDS, PROVIDER_OUTPUT
+from cloudgd.tfconfig import PROVIDER_OUTPUT, module_fields, terraform_providers
 
 MODULE_OF = {"aws": "aws-sagemaker", "gcp": "gcp-vertex", "azure": "azure-ml"}
 
@@ -54,11 +54,11 @@ def test_module_pins_a_major_version_and_example_an_exact_one(cloud: str) -> Non
 
 @pytest.mark.parametrize("cloud", sorted(MODULE_OF))
 def test_outputs_are_named_after_the_options_fields(cloud: str) -> None:
-    fields = set(CLOUD_OPTIONS[cloud].model_fields)
+    fields = set(terraform_providers()[cloud].model_fields)
     module = load_module(MODULES / MODULE_OF[cloud])
-    assert set(MODULE_FIELDS[cloud]) <= fields
+    assert set(module_fields(cloud)) <= fields
     # Exactly these outputs share a name with an options field, nothing else does.
-    assert set(module.outputs) & fields == set(MODULE_FIELDS[cloud])
+    assert set(module.outputs) & fields == set(module_fields(cloud))
 
 
 @pytest.mark.parametrize("cloud", sorted(MODULE_OF))
