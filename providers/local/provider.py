@@ -24,7 +24,7 @@ from cloudgd.home import runs_dir as default_runs_dir
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.redact import credential_values, scrub
 from cloudgd.spec import JobSpec
-from providers.base import Capability, Provider
+from providers.base import Capability, Provider, SupportsTuning
 from providers.local import procs
 from providers.local import states as st
 from providers.local.logstream import read_lines
@@ -75,7 +75,7 @@ def _grace_period(run: RunDir) -> float:
         return 10.0
 
 
-class LocalProvider(Provider):
+class LocalProvider(SupportsTuning, Provider):
     """This machine: real subprocesses, one per rank, state kept in the run directory."""
 
     name: ClassVar[str] = "local"
@@ -83,6 +83,7 @@ class LocalProvider(Provider):
         {Capability.CPU, Capability.GPU, Capability.MULTI_NODE, Capability.LOGS, Capability.CANCEL}
     )
     options_model: ClassVar[type[LocalOptions]] = LocalOptions
+    study_runs_here: ClassVar[bool] = True  # Optuna here, each trial a local run
 
     # -- planning (pure apart from locating the runs dir) ----------------------
     def _runs_root(self, ctx: RenderContext | None, options: LocalOptions | None) -> Path:
@@ -337,6 +338,41 @@ class LocalProvider(Provider):
             found.append(_listed(RunDir(child)))
         found += _studies(root / "studies", prefix)
         return sorted(found, key=lambda s: (s.created_at is not None, s.created_at), reverse=True)
+
+    # -- tuning (SupportsTuning): tuning.py plans a study, tuning_jobs.py runs it --------
+    def plan_tuning(self, spec: JobSpec, ctx: RenderContext) -> Plan:
+        from providers.local.tuning import render_tuning
+
+        return render_tuning(spec, ctx)
+
+    def submit_tuning(
+        self, plan: Plan, *, on_event: Callable[[str], None] | None = None
+    ) -> JobStatus:
+        from providers.local import tuning_jobs
+
+        return tuning_jobs.submit_tuning(plan, on_event)
+
+    def tuning_status(self, handle: JobHandle) -> JobStatus:
+        from providers.local import tuning_jobs
+
+        return tuning_jobs.tuning_status(handle)
+
+    def tuning_logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+        from providers.local import tuning_jobs
+
+        return tuning_jobs.tuning_logs(handle, follow=follow)
+
+    def cancel_tuning(self, handle: JobHandle) -> JobStatus:
+        from providers.local import tuning_jobs
+
+        return tuning_jobs.cancel_tuning(handle)
+
+    @classmethod
+    def trial_handle(cls, study: JobHandle, name: str) -> str:
+        """A trial is a local run in the study's ``trials/`` directory."""
+        from providers.local.study import TRIALS
+
+        return str(JobHandle(provider=cls.name, parts=(f"{study.parts[0]}/{TRIALS}/{name}",)))
 
 
 def _listed(run: RunDir) -> JobStatus:
