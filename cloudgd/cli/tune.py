@@ -79,6 +79,13 @@ def command(
     from cloudgd.tuning.run import budget_gate, submit_tuning, tuning_plan
     from providers.base import require_tuner
 
+    # Gates are checked before the job file is read, as on submit; whether a study runs
+    # here (and so always waits) is the provider class's to say.
+    gates = gates_from_flags(
+        min_metrics,
+        max_metrics,
+        waits=wait or run_local or dry_run or _runs_here(provider, min_metrics + max_metrics),
+    )
     planned = runner.plan(
         file,
         provider,
@@ -90,7 +97,6 @@ def command(
     )
     require_tuning(planned.loaded.spec)
     here = require_tuner(planned.provider).study_runs_here
-    gates = gates_from_flags(min_metrics, max_metrics, waits=wait or here or run_local or dry_run)
     json_mode = settings().json
     plan = tuning_plan(planned)
     if here:
@@ -132,6 +138,18 @@ def command(
         emit_json({"handle": status.handle, "state": status.state.value, "job_name": plan.job_name})
     else:
         click.echo(status.handle)
+
+
+def _runs_here(provider: str, gates: tuple[str, ...]) -> bool:
+    """Whether ``provider`` runs its studies in this process (asked only when there are
+    gates, which need a finished study)."""
+    if not gates:
+        return False
+    from cloudgd import registry
+    from providers.base import SupportsTuning
+
+    found = registry.provider_class(provider)
+    return issubclass(found, SupportsTuning) and found.study_runs_here
 
 
 def _wait(provider: Any, submitted: Any, poll: float | None, gates: Any) -> None:
