@@ -114,7 +114,7 @@ def rehearsal_study(
     values as its cloud does (SageMaker: hyperparameters to the toolkit); otherwise the
     values are written into each trial's trainer config under the emulated contract.
     """
-    from providers.local.tuning import LocalStudy
+    from providers.local.tuning_jobs import LocalStudy
 
     check_rehearsal(cloud)
     own = getattr(cloud, "rehearsal_trial_planner", None)

@@ -206,3 +206,100 @@ def rehearsal_run(handle: JobHandle) -> JobHandle | None:
     """
     run = handle.params.get("run")
     return JobHandle(provider="local", parts=(run,)) if run else None
+
+
+# -- optional feature: hyperparameter tuning -----------------------------------------
+# Like TorchX's optional scheduler features and dstack's capability mixins: a provider
+# that tunes inherits SupportsTuning, and the core finds it with isinstance (through
+# require_tuner), never by asking the provider's name.
+
+
+class SupportsTuning(ABC):
+    """A provider that runs hyperparameter studies (``cloudgd tune``, ``?kind=tuning``).
+
+    The same files serve this in every built-in provider: ``providers/<name>/tuning.py``
+    renders the study request (``render_tuning``, pure) and ``tuning_jobs.py`` submits,
+    follows and cancels it (``submit_tuning``, ``tuning_status``, ``tuning_logs``,
+    ``cancel_tuning``). Status answers carry the study in ``JobStatus.extra``, written
+    and read through :class:`cloudgd.tuning.status.StudyStatus`.
+    """
+
+    #: True where the study runs in this process: ``submit_tuning`` returns once it
+    #: ended (the local provider, with Optuna), so it is never followed or budget-gated.
+    study_runs_here: ClassVar[bool] = False
+
+    @abstractmethod
+    def plan_tuning(self, spec: JobSpec, ctx: RenderContext) -> Plan:
+        """The study's exact request for a spec with a ``tuning:`` block. Pure, like plan()."""
+
+    @abstractmethod
+    def submit_tuning(
+        self, plan: Plan, *, on_event: Callable[[str], None] | None = None
+    ) -> JobStatus:
+        """Start the study from its plan (idempotent, like submit()); its status, with a
+        tuning handle. Where :attr:`study_runs_here`, run it to its end, each progress
+        line through ``on_event``."""
+
+    @abstractmethod
+    def tuning_status(self, handle: JobHandle) -> JobStatus:
+        """The study's state, its trials and the best one so far."""
+
+    @abstractmethod
+    def tuning_logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+        """The study's log lines; with ``follow``, until it ends."""
+
+    @abstractmethod
+    def cancel_tuning(self, handle: JobHandle) -> JobStatus:
+        """Stop the study and its running trials. Idempotent."""
+
+    @classmethod
+    @abstractmethod
+    def trial_handle(cls, study: JobHandle, name: str) -> str:
+        """The handle that follows the study's trial ``name`` (from the handle alone)."""
+
+    def trial_status(self, handle: JobHandle, trial: str) -> JobStatus:
+        """One trial named by ``trial=<id>`` on the study's handle, where trials are no jobs
+        of their own (Vertex AI); elsewhere a trial has its own handle."""
+        raise _trials_have_handles(self, trial)
+
+    def trial_run_files(self, handle: JobHandle, trial: str) -> Path:
+        """The metrics files of the trial ``trial=<id>`` names (see :meth:`trial_status`)."""
+        raise _trials_have_handles(self, trial)
+
+    def cancel_trial(self, handle: JobHandle, trial: str) -> JobStatus:
+        """Stop one ``trial=<id>`` trial (see :meth:`trial_status`)."""
+        raise _trials_have_handles(self, trial)
+
+
+def _trials_have_handles(provider: object, trial: str) -> UsageError:
+    name = getattr(provider, "name", type(provider).__name__)
+    return UsageError(
+        f"trial={trial}: a trial of a {name} study is a job with its own handle",
+        hint="`cloudgd status` on the study lists its trials and their handles",
+    )
+
+
+def tuning_providers() -> builtins.list[str]:
+    """Names of the installed providers that tune (their classes inherit SupportsTuning)."""
+    from cloudgd import registry
+
+    found = []
+    for name in sorted(registry.available()):
+        try:
+            cls = registry.provider_class(name)
+        except ProviderError:  # a broken plug-in cannot tune either
+            continue
+        if issubclass(cls, SupportsTuning):
+            found.append(name)
+    return found
+
+
+def require_tuner(provider: Provider) -> SupportsTuning:
+    """``provider`` as a tuner, or a UsageError naming it and the providers that tune."""
+    if isinstance(provider, SupportsTuning):
+        return provider
+    tuners = ", ".join(tuning_providers()) or "none is installed"
+    raise UsageError(
+        f"provider {provider.name} does not support tuning",
+        hint=f"providers that tune: {tuners}",
+    )

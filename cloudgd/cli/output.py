@@ -14,18 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cloudgd.plan import JobState, JobStatus, Plan
+from cloudgd.cli.styles import state_text
+from cloudgd.cli.trials_view import best_text, counts_text, params_text, render_trials
+from cloudgd.plan import JobStatus, Plan
+from cloudgd.tuning.status import StudyStatus, TrialOfStudy
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-STATE_STYLES = {
-    JobState.SUCCEEDED: "bold green",
-    JobState.FAILED: "bold red",
-    JobState.CANCELLED: "yellow",
-    JobState.RUNNING: "cyan",
-    JobState.UNKNOWN: "magenta",
-}
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -57,12 +52,6 @@ def note(text: str) -> None:
 def emit_json(document: Any) -> None:
     """The single JSON document of a ``--output json`` command."""
     click.echo(json.dumps(document, indent=2, sort_keys=True, default=str))
-
-
-def state_text(state: JobState) -> str:
-    """The state with its colour markup."""
-    style = STATE_STYLES.get(state)
-    return f"[{style}]{state.value}[/]" if style else state.value
 
 
 def _when(value: datetime | None) -> str:
@@ -106,22 +95,17 @@ def render_status(out: Console, status: JobStatus) -> None:
         ("console", escape(status.console_url) if status.console_url else None),
     ]
     rows += [(f"metric {k}", f"{v:.6g}") for k, v in sorted(status.metrics.items())]
-    if status.extra.get("kind") == "trial":  # one trial of a Vertex study
-        from cloudgd.cli.trials_view import params_text
-
-        rows.append(("study", escape(str(status.extra.get("study")))))
-        rows.append(("parameters", escape(params_text(status.extra.get("params")))))
-    study = status.extra.get("kind") == "tuning"
-    if study:
-        from cloudgd.cli.trials_view import best_text, counts_text
-
-        rows.append(("trials", counts_text(status.extra.get("trial_counts") or {}) or None))
-        rows.append(("best", escape(best_text(status.extra.get("best") or {}) or "") or None))
+    trial = TrialOfStudy.of(status)  # one trial of a Vertex study
+    if trial is not None:
+        rows.append(("study", escape(trial.study)))
+        rows.append(("parameters", escape(params_text(trial.params))))
+    study = StudyStatus.of(status)
+    if study is not None:
+        rows.append(("trials", counts_text(study.trial_counts) or None))
+        rows.append(("best", escape(best_text(study.best) or "") or None))
     key_values(out, rows)
-    if study:
-        from cloudgd.cli.trials_view import render_trials
-
-        render_trials(out, status.extra)
+    if study is not None:
+        render_trials(out, study)
 
 
 def status_document(status: JobStatus) -> dict[str, Any]:

@@ -20,8 +20,6 @@ from typing import Any
 import click
 
 from cloudgd.cli.options import backend_options, gate_options, planning_options, poll_option
-from cloudgd.tuning.run import budget_gate as _budget_gate
-from cloudgd.tuning.run import submit_tuning, tuning_plan
 
 
 @click.command()
@@ -78,9 +76,16 @@ def command(
     from cloudgd.cli.outcome import gates_from_flags
     from cloudgd.cli.output import emit_json, human_console, note, render_plan
     from cloudgd.tuning.cost import require_tuning
+    from cloudgd.tuning.run import budget_gate, submit_tuning, tuning_plan
+    from providers.base import require_tuner
 
-    local = provider == "local" or run_local
-    gates = gates_from_flags(min_metrics, max_metrics, waits=wait or local or dry_run)
+    # Gates are checked before the job file is read, as on submit; whether a study runs
+    # here (and so always waits) is the provider class's to say.
+    gates = gates_from_flags(
+        min_metrics,
+        max_metrics,
+        waits=wait or run_local or dry_run or _runs_here(provider, min_metrics + max_metrics),
+    )
     planned = runner.plan(
         file,
         provider,
@@ -91,13 +96,14 @@ def command(
         run_local=run_local,
     )
     require_tuning(planned.loaded.spec)
+    here = require_tuner(planned.provider).study_runs_here
     json_mode = settings().json
-    if planned.provider.name == "local":
-        status = _run_local(planned, dry_run, json_mode)
+    plan = tuning_plan(planned)
+    if here:
+        status = _run_here(planned, plan, dry_run, json_mode)
         if status is not None:
             _enforce_gates(status, gates)
         return
-    plan = tuning_plan(planned)
     if dry_run:
         from cloudgd.redact import redact_plan
 
@@ -109,9 +115,9 @@ def command(
         else:
             render_plan(human_console(), shown)
             note("dry run: nothing was submitted")
-        _budget_gate(planned)  # exit as the real tune would (2 when it refuses)
+        budget_gate(planned)  # exit as the real tune would (2 when it refuses)
         return
-    _budget_gate(planned)
+    budget_gate(planned)
     status = submit_tuning(planned.provider, plan)
     note(f"submitted tuning job {plan.job_name} to {planned.provider.name}: {status.state.value}")
     if run_local:
@@ -132,6 +138,18 @@ def command(
         emit_json({"handle": status.handle, "state": status.state.value, "job_name": plan.job_name})
     else:
         click.echo(status.handle)
+
+
+def _runs_here(provider: str, gates: tuple[str, ...]) -> bool:
+    """Whether ``provider`` runs its studies in this process (asked only when there are
+    gates, which need a finished study)."""
+    if not gates:
+        return False
+    from cloudgd import registry
+    from providers.base import SupportsTuning
+
+    found = registry.provider_class(provider)
+    return issubclass(found, SupportsTuning) and found.study_runs_here
 
 
 def _wait(provider: Any, submitted: Any, poll: float | None, gates: Any) -> None:
@@ -170,23 +188,24 @@ def _enforce_gates(status: Any, gates: Any) -> None:
     )
 
 
-def _run_local(planned: Any, dry_run: bool, json_mode: bool) -> Any:
+def _run_here(planned: Any, plan: Any, dry_run: bool, json_mode: bool) -> Any:
+    """A study that runs in this process (``--provider local``): run it, or with ``--dry-run``
+    say what would run (its plan's summary)."""
     from cloudgd.cli.output import emit_json, note
-    from cloudgd.tuning.run import local_study_dir, run_local_study
-    from providers.local.tuning import study_handle, workers
+    from cloudgd.tuning.run import submit_tuning
 
-    spec, name = planned.loaded.spec, planned.plan.job_name
-    tuning = spec.tuning
-    study_dir = local_study_dir(planned)
     if dry_run:
+        summary = plan.summary
         note(
-            f"dry run: {tuning.trial_count} local trials, {workers(tuning)} at once, in {study_dir}"
+            f"dry run: {summary['trials']} local trials, {summary['parallel_trials']} at once, "
+            f"in {summary['study_dir']}"
         )
         if json_mode:
-            emit_json({"dry_run": True, "handle": study_handle(study_dir)})
+            emit_json({"dry_run": True, "handle": plan.handle})
         return None
-    note(f"study: {study_handle(study_dir)}")
-    return _show_study(run_local_study(planned, on_event=note), tuning, name, json_mode)
+    note(f"study: {plan.handle}")
+    status = submit_tuning(planned.provider, plan, on_event=note)
+    return _show_study(status, planned.loaded.spec.tuning, plan.job_name, json_mode)
 
 
 def _show_study(
@@ -197,23 +216,26 @@ def _show_study(
     ``rehearsal_of``: the cloud tuning handle a ``--run-local`` study rehearses.
     """
     from cloudgd.cli.output import emit_json
+    from cloudgd.tuning.status import StudyStatus
 
-    best = status.extra.get("best") or {}
+    study = StudyStatus.of(status) or StudyStatus()
+    best = study.best
     if json_mode:
+        shown = study.to_extra()
         document = {
             "handle": status.handle,
             "state": status.state.value,
-            "best": best,
-            "trials": status.extra.get("trials"),
+            "best": shown.get("best") or {},
+            "trials": shown.get("trials"),
         }
         emit_json({**document, "rehearsal_of": rehearsal_of} if rehearsal_of else document)
         return status
-    if best:
-        click.echo(f"best trial {best['trial']}: {tuning.metric.name}={best['value']:.6g}")
-        for path, value in sorted(best["params"].items()):
+    if best is not None:
+        click.echo(f"best trial {best.trial}: {tuning.metric.name}={best.value:.6g}")
+        for path, value in sorted((best.params or {}).items()):
             click.echo(f"  {path} = {value}")
     click.echo(status.handle)
-    if not best:
+    if best is None:
         from cloudgd.errors import JobFailedError
 
         raise JobFailedError(f"study {name} ended {status.state.value} with no successful trial")

@@ -33,9 +33,11 @@ def study_waiter(first: JobStatus | None = None) -> Callable[[JobStatus], None]:
     its trial counts move (``digits-tune: RUNNING (trials: 2 RUNNING, 3 SUCCEEDED)``)."""
     from cloudgd.cli.output import note
     from cloudgd.cli.trials_view import counts_text
+    from cloudgd.tuning.status import StudyStatus
 
     def seen(status: JobStatus) -> tuple[JobState, dict[str, int]]:
-        return status.state, dict(status.extra.get("trial_counts") or {})
+        study = StudyStatus.of(status)
+        return status.state, dict(study.trial_counts) if study else {}
 
     last: list[tuple[JobState, dict[str, int]] | None] = [seen(first) if first else None]
 

@@ -1,7 +1,8 @@
-"""Status, logs and cancel for tuning handles (``...?kind=tuning``), per provider.
+"""Status, logs and cancel for tuning handles (``...?kind=tuning``), through the provider.
 
-:class:`TuningFollower` wraps the provider that owns the handle and answers for
-the whole study, with per-trial status in ``JobStatus.extra['trials']``; the CLI's
+:class:`TuningFollower` wraps the provider that owns the handle and answers for the
+whole study through its :class:`~providers.base.SupportsTuning` methods, with the
+trials in the status (:class:`cloudgd.tuning.status.StudyStatus`); the CLI's
 ``status``, ``logs``, ``wait`` and ``cancel`` use it without knowing about tuning.
 """
 
@@ -14,12 +15,15 @@ from typing import Any, ClassVar
 from cloudgd.errors import UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from cloudgd.tuning.handle import study_of, trial_of
-from providers.base import Provider
+from cloudgd.tuning.handle import trial_of
+from providers.base import Provider, require_tuner
 
 
 class TuningFollower(Provider):
-    """Follows tuning jobs through the provider that created them."""
+    """Follows tuning jobs through the provider that created them.
+
+    A provider without tuning is refused here, with one line naming it.
+    """
 
     name: ClassVar[str] = "tuning"
     options_model: ClassVar[Any] = None
@@ -27,14 +31,9 @@ class TuningFollower(Provider):
     def __init__(self, inner: Provider) -> None:
         super().__init__(backend="cloud")
         self.inner = inner
+        self.tuner = require_tuner(inner)
         self.name = inner.name  # type: ignore[misc]
         self.default_poll_seconds = inner.default_poll_seconds  # type: ignore[misc]
-
-    def _unsupported(self, action: str) -> UsageError:
-        return UsageError(
-            f"{action} of {self.inner.name} tuning jobs is not supported by cloudgd yet",
-            hint="use the cloud console, or `cloudgd tune --provider local` to study here",
-        )
 
     def plan(self, spec: JobSpec, ctx: RenderContext) -> Plan:
         raise UsageError("plan a tuning job with `cloudgd tune FILE --dry-run`")
@@ -45,96 +44,28 @@ class TuningFollower(Provider):
     def list(self, prefix: str | None = None) -> list[JobStatus]:
         return []
 
-    def _trial(self, handle: JobHandle) -> str | None:
-        trial = trial_of(handle)
-        if trial is not None and self.inner.name != "gcp":
-            raise UsageError(
-                f"trial={trial}: only a Vertex AI study's trials are named so",
-                hint="a trial of a local, SageMaker or Azure ML study is a job with its own "
-                "handle; `cloudgd status` on the study lists them",
-            )
-        return trial
-
     def status(self, handle: JobHandle) -> JobStatus:
-        trial = self._trial(handle)
+        trial = trial_of(handle)
         if trial is not None:
-            from providers.gcp import tuning_jobs as gcp
-
-            study = gcp.tuning_status(self.inner, study_of(handle))  # type: ignore[arg-type]
-            return gcp.trial_status(study, handle, trial)
-        if self.inner.name == "local":
-            from providers.local import tuning as local
-
-            return local.status(handle)
-        if self.inner.name == "aws":
-            from providers.aws import tuning as aws
-
-            return aws.tuning_status(self.inner, handle)  # type: ignore[arg-type]
-        if self.inner.name == "gcp":
-            from providers.gcp import tuning_jobs as gcp
-
-            return gcp.tuning_status(self.inner, handle)  # type: ignore[arg-type]
-        if self.inner.name == "azure":
-            from providers.azure import tuning_jobs as azure
-
-            return azure.sweep_status(self.inner, handle)  # type: ignore[arg-type]
-        raise self._unsupported("following")
+            return self.tuner.trial_status(handle, trial)
+        return self.tuner.tuning_status(handle)
 
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
-        if self.inner.name == "local":
-            from providers.local import tuning as local
-
-            yield from local.logs(handle, follow=follow)
-            return
-        if self.inner.name == "azure":
-            from providers.azure import tuning_jobs as azure
-
-            yield from azure.sweep_logs(self.inner, handle, follow=follow)  # type: ignore[arg-type]
-            return
-        if self.inner.name == "gcp":
-            from providers.gcp import tuning_jobs as gcp
-
-            yield from gcp.tuning_logs(self.inner, handle, follow=follow)  # type: ignore[arg-type]
-            return
-        if self.inner.name == "aws":
-            from providers.aws import tuning as aws
-
-            yield from aws.tuning_logs(self.inner, handle, follow=follow)  # type: ignore[arg-type]
-            return
-        raise self._unsupported("reading logs")
+        # A trial's lines are the study's, filtered by the provider (the handle says which).
+        yield from self.tuner.tuning_logs(handle, follow=follow)
 
     def fetch_run_files(self, handle: JobHandle) -> Path:
-        """A Vertex trial's metrics files; a study as a whole has none of its own."""
-        trial = self._trial(handle)
+        """A trial's metrics files; a study as a whole has none of its own."""
+        trial = trial_of(handle)
         if trial is None:
             raise UsageError(
                 "a study has no metrics files of its own; its trials do",
                 hint="`cloudgd report HANDLE` compares the study's best trials",
             )
-        from providers.gcp import tuning_jobs as gcp
-
-        return gcp.trial_run_files(self.inner, handle, trial)  # type: ignore[arg-type]
+        return self.tuner.trial_run_files(handle, trial)
 
     def cancel(self, handle: JobHandle) -> JobStatus:
-        if self._trial(handle) is not None:
-            raise UsageError(
-                "Vertex AI stops a study's trials only with the study",
-                hint=f"cancel the whole study: cloudgd cancel '{study_of(handle)}'",
-            )
-        if self.inner.name == "local":
-            from providers.local import tuning as local
-
-            return local.cancel(handle)
-        if self.inner.name == "aws":
-            from providers.aws import tuning as aws
-
-            return aws.cancel_tuning(self.inner, handle)  # type: ignore[arg-type]
-        if self.inner.name == "gcp":
-            from providers.gcp import tuning_jobs as gcp
-
-            return gcp.cancel_tuning(self.inner, handle)  # type: ignore[arg-type]
-        if self.inner.name == "azure":
-            from providers.azure import tuning_jobs as azure
-
-            return azure.cancel_sweep(self.inner, handle)  # type: ignore[arg-type]
-        raise self._unsupported("cancelling")
+        trial = trial_of(handle)
+        if trial is not None:
+            return self.tuner.cancel_trial(handle, trial)
+        return self.tuner.cancel_tuning(handle)

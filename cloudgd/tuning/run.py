@@ -1,17 +1,17 @@
 """Plan, budget-gate and start a tuning study: the part of ``cloudgd tune`` the Python API
 shares (``Job.tune``). Nothing here prints; progress goes to an ``on_event`` callback.
 
-A local study runs here, in the foreground, and returns when it ended; a cloud study is
-submitted through the provider's tuner and followed from its (tuning) handle.
+Everything goes through the provider's :class:`~providers.base.SupportsTuning`: a study
+that runs here (the local provider) returns when it ended; a cloud study is submitted and
+followed from its (tuning) handle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from cloudgd.errors import UsageError
+from providers.base import require_tuner
 
 if TYPE_CHECKING:
     from cloudgd.plan import JobStatus, Plan
@@ -21,35 +21,15 @@ if TYPE_CHECKING:
 
 def tuning_plan(planned: Planned) -> Plan:
     """The provider's tuning plan, rendered with the same context as its single-job plan."""
-    spec, ctx, provider = planned.loaded.spec, planned.ctx, planned.provider
-    if provider.name == "aws":
-        from providers.aws.tuning import render_tuning
-
-        return render_tuning(spec, ctx, rehearsal=provider.rehearsal)  # type: ignore[attr-defined]
-    if provider.name == "gcp":
-        from providers.gcp.tuning import render_tuning as render_vertex
-
-        return render_vertex(spec, ctx, rehearsal=provider.backend == "fake")
-    if provider.name == "azure":
-        from providers.azure.tuning import render_sweep
-
-        return render_sweep(spec, ctx, rehearsal=provider.backend == "fake")
-    raise UsageError(f"provider {provider.name} has no tuning request to plan")
+    tuner = require_tuner(planned.provider)
+    return tuner.plan_tuning(planned.loaded.spec, planned.ctx)
 
 
-def submit_tuning(provider: Provider, plan: Plan) -> JobStatus:
-    """Send the tuning plan through the provider's tuner; its status (a tuning handle)."""
-    if provider.name == "aws":
-        from providers.aws.tuning import submit_tuning as submit_aws
-
-        return submit_aws(provider, plan)  # type: ignore[arg-type]
-    if provider.name == "gcp":
-        from providers.gcp.tuning_jobs import submit_tuning as submit_vertex
-
-        return submit_vertex(provider, plan)  # type: ignore[arg-type]
-    from providers.azure.tuning_jobs import submit_sweep
-
-    return submit_sweep(provider, plan)  # type: ignore[arg-type]
+def submit_tuning(
+    provider: Provider, plan: Plan, on_event: Callable[[str], None] | None = None
+) -> JobStatus:
+    """Start the study of a tuning plan through its provider; its status (a tuning handle)."""
+    return require_tuner(provider).submit_tuning(plan, on_event=on_event)
 
 
 def budget_gate(planned: Planned) -> None:
@@ -66,33 +46,11 @@ def budget_gate(planned: Planned) -> None:
     enforce_budget(trial, choice_for_spec(trial, planned.provider.name))
 
 
-def local_study_dir(planned: Planned) -> Path:
-    """Where a local study keeps its state and its trials' runs."""
-    return Path(planned.ctx.runs_dir or ".") / "studies" / planned.plan.job_name
-
-
-def run_local_study(planned: Planned, on_event: Callable[[str], None] | None = None) -> JobStatus:
-    """Run the study here until it ends (Optuna; each trial a real local run)."""
-    from providers.local.tuning import LocalStudy
-
-    study = LocalStudy(
-        planned.loaded.spec,
-        local_study_dir(planned),
-        name=planned.plan.job_name,
-        now=planned.ctx.now,
-        on_event=on_event,
-        spec_dir=planned.ctx.spec_dir,
-    )
-    return study.run()
-
-
-def start(planned: Planned, on_event: Callable[[str], None] | None = None) -> Any:
-    """The study's status: a local study after it ran, a cloud study once submitted."""
+def start(planned: Planned, on_event: Callable[[str], None] | None = None) -> JobStatus:
+    """The study's status: one that runs here after it ran, a cloud study once submitted."""
     from cloudgd.tuning.cost import require_tuning
 
     require_tuning(planned.loaded.spec)
-    if planned.provider.name == "local":
-        return run_local_study(planned, on_event)
     plan = tuning_plan(planned)
     budget_gate(planned)
-    return submit_tuning(planned.provider, plan)
+    return submit_tuning(planned.provider, plan, on_event)

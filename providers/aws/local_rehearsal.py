@@ -25,7 +25,7 @@ from providers.base import Provider
 
 if TYPE_CHECKING:
     from providers.aws.provider import AwsProvider
-    from providers.local.tuning import TrialPlanner
+    from providers.local.tuning_jobs import TrialPlanner
 
 
 def with_local_inputs(

@@ -25,13 +25,13 @@ from providers.aws.options import DESCRIPTION, TERRAFORM_OUTPUTS, AwsOptions
 from providers.aws.render import REHEARSAL_ROLE, render_plan
 from providers.aws.s3data import check_inputs
 from providers.aws.status import job_status, summary_status
-from providers.base import Provider, fetched_dir, rehearsal_run
+from providers.base import Provider, SupportsTuning, fetched_dir, rehearsal_run
 
 ENDPOINT_ENV = "CLOUDGD_AWS_ENDPOINT"
 MOTO_SERVER = ("moto", "providers.aws.moto_server")
 
 
-class AwsProvider(Provider):
+class AwsProvider(SupportsTuning, Provider):
     """AWS SageMaker training jobs (``--backend moto`` rehearses against a local moto)."""
 
     name = "aws"
@@ -340,10 +340,45 @@ class AwsProvider(Provider):
                 prefix=prefix,
             )
         ]
-        from providers.aws.tuning import list_tuning_jobs
+        from providers.aws.tuning_jobs import list_tuning_jobs
 
         found += list_tuning_jobs(sagemaker, conn, region, prefix)
         return sorted(found, key=_newest_first)
+
+    # -- tuning (SupportsTuning): tuning.py renders, tuning_jobs.py does the rest ------
+    def plan_tuning(self, spec: JobSpec, ctx: RenderContext) -> Plan:
+        from providers.aws.tuning import render_tuning
+
+        return render_tuning(spec, ctx, rehearsal=self.rehearsal)
+
+    def submit_tuning(
+        self, plan: Plan, *, on_event: Callable[[str], None] | None = None
+    ) -> JobStatus:
+        from providers.aws import tuning_jobs
+
+        return tuning_jobs.submit_tuning(self, plan)
+
+    def tuning_status(self, handle: JobHandle) -> JobStatus:
+        from providers.aws import tuning_jobs
+
+        return tuning_jobs.tuning_status(self, handle)
+
+    def tuning_logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+        from providers.aws import tuning_jobs
+
+        return tuning_jobs.tuning_logs(self, handle, follow=follow)
+
+    def cancel_tuning(self, handle: JobHandle) -> JobStatus:
+        from providers.aws import tuning_jobs
+
+        return tuning_jobs.cancel_tuning(self, handle)
+
+    @classmethod
+    def trial_handle(cls, study: JobHandle, name: str) -> str:
+        """A trial is a training job beside the tuning job."""
+        from cloudgd.tuning.trials import sibling_trial_handle
+
+        return sibling_trial_handle(study, name)
 
 
 def _newest_first(status: JobStatus) -> float:

@@ -31,7 +31,7 @@ from providers.azure.scope import (
 )
 from providers.azure.states import job_state
 from providers.azure.views import JobView, RunView
-from providers.base import Provider, fetched_dir, rehearsal_run
+from providers.base import Provider, SupportsTuning, fetched_dir, rehearsal_run
 
 ENDPOINT_ENV = "CLOUDGD_AZURE_ENDPOINT"
 FAKE_SERVER = ("azure-fake", "providers.azure.fake")
@@ -40,7 +40,7 @@ LIST_TAG = "cloudgd:spec-hash"
 WORKSPACE_ENV = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
 
 
-class AzureProvider(Provider):
+class AzureProvider(SupportsTuning, Provider):
     """Azure ML (SDK v2) command jobs; ``--backend fake`` rehearses against a local service."""
 
     name: ClassVar[str] = "azure"
@@ -375,6 +375,41 @@ class AzureProvider(Provider):
                 )
             )
         return sorted(found, key=lambda s: (s.created_at is not None, s.created_at), reverse=True)
+
+    # -- tuning (SupportsTuning): sweep jobs; tuning.py renders, tuning_jobs.py the rest --
+    def plan_tuning(self, spec: JobSpec, ctx: RenderContext) -> Plan:
+        from providers.azure.tuning import render_tuning
+
+        return render_tuning(spec, ctx, rehearsal=self.backend == "fake")
+
+    def submit_tuning(
+        self, plan: Plan, *, on_event: Callable[[str], None] | None = None
+    ) -> JobStatus:
+        from providers.azure import tuning_jobs
+
+        return tuning_jobs.submit_tuning(self, plan)
+
+    def tuning_status(self, handle: JobHandle) -> JobStatus:
+        from providers.azure import tuning_jobs
+
+        return tuning_jobs.tuning_status(self, handle)
+
+    def tuning_logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+        from providers.azure import tuning_jobs
+
+        return tuning_jobs.tuning_logs(self, handle, follow=follow)
+
+    def cancel_tuning(self, handle: JobHandle) -> JobStatus:
+        from providers.azure import tuning_jobs
+
+        return tuning_jobs.cancel_tuning(self, handle)
+
+    @classmethod
+    def trial_handle(cls, study: JobHandle, name: str) -> str:
+        """A trial is a child job of the sweep, in the same workspace."""
+        from cloudgd.tuning.trials import sibling_trial_handle
+
+        return sibling_trial_handle(study, name)
 
 
 def _tier(text: str) -> str:

@@ -92,7 +92,7 @@ def sweep_command(base: str, tuning: TuningSpec) -> str:
     return " ".join([base, *sets])
 
 
-def render_sweep(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -> Plan:
+def render_tuning(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -> Plan:
     """The Azure ML sweep plan: the command job as the trial, plus the search."""
     tuning = require_tuning(spec)
     _check_sampling(tuning)
@@ -130,7 +130,7 @@ def render_sweep(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) 
         **single.summary,
         "trials": tuning.trial_count,
         "parallel_trials": tuning.parallel_trials,
-        "sampling_algorithm": tuning.strategy,
+        "strategy": tuning.strategy,
         "objective": f"{tuning.metric.goal} {tuning.metric.name}",
         "parameters": sorted(tuning.parameters),
     }

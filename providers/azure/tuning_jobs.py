@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 from cloudgd.plan import JobHandle, JobStatus, Plan
 from cloudgd.tuning.handle import as_tuning, single_job
-from cloudgd.tuning.trials import trial_counts, trial_handle
+from cloudgd.tuning.status import BestTrial, StudyStatus, TrialStatus
+from cloudgd.tuning.trials import sibling_trial_handle, trial_counts
 from providers.azure.provider import AzureProvider
 from providers.azure.states import job_state
 from providers.azure.views import JobView, TrialView
@@ -31,15 +31,15 @@ TRIALS_NOTE = (
 
 def _trial(
     trial: TrialView, best: str | None, score: float | None, study: JobHandle
-) -> dict[str, Any]:
-    return {
-        "name": trial.name,
-        "handle": trial_handle(study, trial.name),
-        "state": job_state(trial.status).value,
-        "raw_state": trial.status,
-        "params": None,
-        "value": score if trial.name == best else None,
-    }
+) -> TrialStatus:
+    return TrialStatus(
+        name=trial.name,
+        handle=sibling_trial_handle(study, trial.name),
+        state=job_state(trial.status).value,
+        raw_state=trial.status,
+        params=None,
+        value=score if trial.name == best else None,
+    )
 
 
 def _score(job: JobView | None) -> tuple[str | None, float | None]:
@@ -62,15 +62,14 @@ def _as_study(
     study = as_tuning(handle)
     rows = [_trial(t, best, score, study) for t in trials or []]
     metric = _primary_metric(job)
-    extra = {
-        **status.extra,
-        "kind": "tuning",
-        "trial_counts": trial_counts(rows),
-        "best": {"name": best, "params": None, "value": score} if best else {},
-        "trials": rows,
-        "note": TRIALS_NOTE,
-    }
+    typed = StudyStatus(
+        trial_counts=trial_counts(rows),
+        best=BestTrial(name=best, params=None, value=score) if best else None,
+        trials=rows,
+        note=TRIALS_NOTE,
+    )
     metrics = {metric: score} if metric and score is not None else status.metrics
+    extra = {**status.extra, **typed.to_extra()}
     return status.model_copy(update={"handle": str(study), "extra": extra, "metrics": metrics})
 
 
@@ -83,13 +82,13 @@ def _primary_metric(job: JobView | None) -> str | None:
     return str(name) if name else None
 
 
-def submit_sweep(provider: AzureProvider, plan: Plan) -> JobStatus:
+def submit_tuning(provider: AzureProvider, plan: Plan) -> JobStatus:
     """Create the sweep job (or attach to the one of the same name)."""
     status = provider.submit(plan)
     return _as_study(status, status.handle)
 
 
-def sweep_status(provider: AzureProvider, handle: JobHandle) -> JobStatus:
+def tuning_status(provider: AzureProvider, handle: JobHandle) -> JobStatus:
     """The sweep's state, its trials (child jobs) and, once it has ended, the best trial."""
     job_handle = single_job(handle)
     client = provider._for_handle(job_handle)
@@ -98,13 +97,13 @@ def sweep_status(provider: AzureProvider, handle: JobHandle) -> JobStatus:
     return _as_study(status, handle, trials=client.list_trials(handle.job), job=job)
 
 
-def cancel_sweep(provider: AzureProvider, handle: JobHandle) -> JobStatus:
+def cancel_tuning(provider: AzureProvider, handle: JobHandle) -> JobStatus:
     """Cancel the sweep (Azure ML cancels its running trials); ended sweeps are left alone."""
     provider.cancel(single_job(handle))
-    return sweep_status(provider, handle)
+    return tuning_status(provider, handle)
 
 
-def sweep_logs(
+def tuning_logs(
     provider: AzureProvider, handle: JobHandle, *, follow: bool = False
 ) -> Iterator[str]:
     """The sweep job's own log files (the trials' logs live on their child jobs)."""

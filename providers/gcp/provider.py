@@ -29,7 +29,7 @@ from cloudgd.errors import (
 )
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.base import Provider, fetched_dir, rehearsal_run
+from providers.base import Provider, SupportsTuning, fetched_dir, rehearsal_run
 from providers.gcp import labels as lbl
 from providers.gcp.inputs import check_inputs, download_inputs
 from providers.gcp.options import DESCRIPTION, TERRAFORM_OUTPUTS, GcpOptions
@@ -90,7 +90,7 @@ def download_run_files(
     return dest
 
 
-class GcpProvider(Provider):
+class GcpProvider(SupportsTuning, Provider):
     """Vertex AI custom jobs; ``--backend fake`` rehearses against a local fake service."""
 
     name: ClassVar[str] = "gcp"
@@ -408,6 +408,59 @@ class GcpProvider(Provider):
             statuses = [s for s in statuses if s.name.startswith(prefix)]
         return sorted(
             statuses, key=lambda s: s.created_at.timestamp() if s.created_at else 0.0, reverse=True
+        )
+
+    # -- tuning (SupportsTuning): tuning.py renders, tuning_jobs.py does the rest ------
+    def plan_tuning(self, spec: JobSpec, ctx: RenderContext) -> Plan:
+        from providers.gcp.tuning import render_tuning
+
+        return render_tuning(spec, ctx, rehearsal=self.backend == "fake")
+
+    def submit_tuning(
+        self, plan: Plan, *, on_event: Callable[[str], None] | None = None
+    ) -> JobStatus:
+        from providers.gcp import tuning_jobs
+
+        return tuning_jobs.submit_tuning(self, plan)
+
+    def tuning_status(self, handle: JobHandle) -> JobStatus:
+        from providers.gcp import tuning_jobs
+
+        return tuning_jobs.tuning_status(self, handle)
+
+    def tuning_logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+        from providers.gcp import tuning_jobs
+
+        return tuning_jobs.tuning_logs(self, handle, follow=follow)
+
+    def cancel_tuning(self, handle: JobHandle) -> JobStatus:
+        from providers.gcp import tuning_jobs
+
+        return tuning_jobs.cancel_tuning(self, handle)
+
+    @classmethod
+    def trial_handle(cls, study: JobHandle, name: str) -> str:
+        """A Vertex trial is no job of its own: the study's handle with ``trial=<id>``."""
+        from cloudgd.tuning.trials import narrowed_trial_handle
+
+        return narrowed_trial_handle(study, name)
+
+    def trial_status(self, handle: JobHandle, trial: str) -> JobStatus:
+        from providers.gcp import tuning_jobs
+
+        return tuning_jobs.trial_status(self, handle, trial)
+
+    def trial_run_files(self, handle: JobHandle, trial: str) -> Path:
+        from providers.gcp import tuning_jobs
+
+        return tuning_jobs.trial_run_files(self, handle, trial)
+
+    def cancel_trial(self, handle: JobHandle, trial: str) -> JobStatus:
+        from cloudgd.tuning.handle import study_of
+
+        raise UsageError(
+            "Vertex AI stops a study's trials only with the study",
+            hint=f"cancel the whole study: cloudgd cancel '{study_of(handle)}'",
         )
 
     def _list_scope(self) -> tuple[Any, str, str | None]:

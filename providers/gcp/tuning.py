@@ -92,7 +92,7 @@ def render_tuning(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False)
         **trial.summary,
         "trials": tuning.trial_count,
         "parallel_trials": tuning.parallel_trials,
-        "algorithm": ALGORITHMS[tuning.strategy],
+        "strategy": ALGORITHMS[tuning.strategy],
         "objective": f"{tuning.metric.goal} {tuning.metric.name}",
         "parameters": sorted(tuning.parameters),
     }

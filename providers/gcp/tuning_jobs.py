@@ -15,7 +15,8 @@ from typing import Any
 from cloudgd.errors import JobNotFoundError, ProviderError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, map_state
 from cloudgd.tuning.handle import as_tuning, study_of, trial_of
-from cloudgd.tuning.trials import trial_counts, trial_handle
+from cloudgd.tuning.status import BestTrial, StudyStatus, TrialOfStudy, TrialStatus
+from cloudgd.tuning.trials import narrowed_trial_handle, trial_counts
 from providers.base import fetched_dir
 from providers.gcp.provider import CONSOLE, GcpProvider, download_run_files, vertex_status
 
@@ -34,20 +35,20 @@ def _handle(job: dict[str, Any], endpoint: str | None) -> str:
     return str(as_tuning(GcpProvider._handle(job, endpoint)))
 
 
-def _trial(trial: dict[str, Any], metric: str, study: JobHandle) -> dict[str, Any]:
+def _trial(trial: dict[str, Any], metric: str, study: JobHandle) -> TrialStatus:
     final = {
         m.get("metricId"): m.get("value")
         for m in (trial.get("finalMeasurement") or {}).get("metrics", [])
     }
     name = f"trial-{trial.get('id')}"
-    return {
-        "name": name,
-        "handle": trial_handle(study, name),
-        "state": trial.get("state"),
-        "params": {p["parameterId"]: p.get("value") for p in trial.get("parameters", [])},
-        "value": final.get(metric),
-        "message": trial.get("infeasibleReason") or None,
-    }
+    return TrialStatus(
+        name=name,
+        handle=narrowed_trial_handle(study, name),
+        state=trial.get("state"),
+        params={p["parameterId"]: p.get("value") for p in trial.get("parameters", [])},
+        value=final.get(metric),
+        message=trial.get("infeasibleReason") or None,
+    )
 
 
 def study_status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
@@ -56,25 +57,21 @@ def study_status(job: dict[str, Any], endpoint: str | None) -> JobStatus:
     metric, goal = objective.get("metricId", ""), objective.get("goal", "MINIMIZE")
     study = JobHandle.parse(_handle(job, endpoint))
     trials = [_trial(t, metric, study) for t in job.get("trials", [])]
-    scored = [t for t in trials if t["value"] is not None]
+    scored = [t for t in trials if t.value is not None]
     pick = max if goal == "MAXIMIZE" else min
-    best = pick(scored, key=lambda t: t["value"]) if scored else None
+    best = pick(scored, key=lambda t: float(t.value or 0)) if scored else None
     base = vertex_status(job, endpoint, console=_TUNING_CONSOLE)
-    extra = {
-        **base.extra,
-        "kind": "tuning",
-        "metric": metric,
-        "trial_counts": trial_counts(trials),
-        "best": {"name": best["name"], "params": best["params"], "value": best["value"]}
-        if best
-        else {},
-        "trials": trials,
-    }
+    typed = StudyStatus(
+        metric=metric,
+        trial_counts=trial_counts(trials),
+        best=BestTrial(name=best.name, params=best.params, value=best.value) if best else None,
+        trials=trials,
+    )
     return base.model_copy(
         update={
             "handle": str(study),
-            "metrics": {metric: float(best["value"])} if best else {},
-            "extra": extra,
+            "metrics": {metric: float(best.value)} if best and best.value is not None else {},
+            "extra": {**base.extra, **typed.to_extra()},
         }
     )
 
@@ -129,25 +126,26 @@ def trial_run_files(provider: GcpProvider, handle: JobHandle, trial: str) -> Pat
     return download_run_files(api, job, "trialJobSpec", f"{trial}/output/", dest, handle)
 
 
-def trial_status(study: JobStatus, handle: JobHandle, trial: str) -> JobStatus:
+def trial_status(provider: GcpProvider, handle: JobHandle, trial: str) -> JobStatus:
     """One trial of a Vertex study as a JobStatus (its values in ``extra['params']``)."""
-    found = [t for t in study.extra.get("trials") or [] if t["name"] == f"trial-{trial}"]
+    study = tuning_status(provider, study_of(handle))
+    typed = StudyStatus.of(study)
+    found = [t for t in (typed.trials if typed else None) or [] if t.name == f"trial-{trial}"]
     if not found:
         raise JobNotFoundError(
             f"Vertex AI study {study.name} has no trial {trial} (yet)",
             hint=f"`cloudgd status '{study_of(handle)}'` lists its trials",
         )
     [row] = found
-    metric = study.extra.get("metric")
-    value = row.get("value")
+    metric = typed.metric if typed else None
     return JobStatus(
         handle=str(handle),
         name=f"{study.name}-trial-{trial}",
-        state=map_state(TRIAL_STATES, row.get("state")),
-        raw_state=row.get("state"),
-        message=row.get("message"),
-        metrics={metric: float(value)} if metric and value is not None else {},
-        extra={"kind": "trial", "study": str(study_of(handle)), "params": row.get("params")},
+        state=map_state(TRIAL_STATES, row.state),
+        raw_state=row.state,
+        message=row.message,
+        metrics={metric: float(row.value)} if metric and row.value is not None else {},
+        extra=TrialOfStudy(study=str(study_of(handle)), params=row.params).to_extra(),
     )
 
 

@@ -24,7 +24,7 @@ from cloudgd.home import runs_dir as default_runs_dir
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.redact import credential_values, scrub
 from cloudgd.spec import JobSpec
-from providers.base import Provider
+from providers.base import Provider, SupportsTuning
 from providers.local import procs
 from providers.local import states as st
 from providers.local.logstream import read_lines
@@ -75,7 +75,7 @@ def _grace_period(run: RunDir) -> float:
         return 10.0
 
 
-class LocalProvider(Provider):
+class LocalProvider(SupportsTuning, Provider):
     """This machine: real subprocesses, one per rank, state kept in the run directory."""
 
     name: ClassVar[str] = "local"
@@ -84,6 +84,7 @@ class LocalProvider(Provider):
     resumable: ClassVar[bool] = True
     default_poll_seconds: ClassVar[float] = 1.0  # a run's state file is cheap to read
     options_description = DESCRIPTION
+    study_runs_here: ClassVar[bool] = True  # Optuna here, each trial a local run
 
     # -- planning (pure apart from locating the runs dir) ----------------------
     def _runs_root(self, ctx: RenderContext | None, options: LocalOptions | None) -> Path:
@@ -338,6 +339,41 @@ class LocalProvider(Provider):
             found.append(_listed(RunDir(child)))
         found += _studies(root / "studies", prefix)
         return sorted(found, key=lambda s: (s.created_at is not None, s.created_at), reverse=True)
+
+    # -- tuning (SupportsTuning): tuning.py plans a study, tuning_jobs.py runs it --------
+    def plan_tuning(self, spec: JobSpec, ctx: RenderContext) -> Plan:
+        from providers.local.tuning import render_tuning
+
+        return render_tuning(spec, ctx)
+
+    def submit_tuning(
+        self, plan: Plan, *, on_event: Callable[[str], None] | None = None
+    ) -> JobStatus:
+        from providers.local import tuning_jobs
+
+        return tuning_jobs.submit_tuning(plan, on_event)
+
+    def tuning_status(self, handle: JobHandle) -> JobStatus:
+        from providers.local import tuning_jobs
+
+        return tuning_jobs.tuning_status(handle)
+
+    def tuning_logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
+        from providers.local import tuning_jobs
+
+        return tuning_jobs.tuning_logs(handle, follow=follow)
+
+    def cancel_tuning(self, handle: JobHandle) -> JobStatus:
+        from providers.local import tuning_jobs
+
+        return tuning_jobs.cancel_tuning(handle)
+
+    @classmethod
+    def trial_handle(cls, study: JobHandle, name: str) -> str:
+        """A trial is a local run in the study's ``trials/`` directory."""
+        from providers.local.study import TRIALS
+
+        return str(JobHandle(provider=cls.name, parts=(f"{study.parts[0]}/{TRIALS}/{name}",)))
 
 
 def _listed(run: RunDir) -> JobStatus:

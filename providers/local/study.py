@@ -18,6 +18,7 @@ from typing import Any
 
 from cloudgd.plan import JobHandle, JobState, JobStatus
 from cloudgd.tuning.handle import as_tuning
+from cloudgd.tuning.status import StudyStatus
 from cloudgd.tuning.trials import trial_counts
 from providers.local.rundir import now_iso, write_json_atomic
 
@@ -120,7 +121,8 @@ def study_handle(study_dir: Path) -> str:
 
 
 def study_status(study: StudyDir, handle: str) -> JobStatus:
-    """The study as one JobStatus: its state, the best value, and every trial in ``extra``."""
+    """The study as one JobStatus: its state, the best value, and every trial (a
+    :class:`StudyStatus` in ``extra``)."""
     state = study.read()
     raw = state.get("state")
     best = state.get("best") or {}
@@ -136,11 +138,10 @@ def study_status(study: StudyDir, handle: str) -> JobStatus:
         started_at=_time(state.get("created_at")),
         ended_at=_time(state.get("ended_at")),
         metrics={metric: best["value"]} if best.get("value") is not None else {},
-        extra={
-            "kind": "tuning",
-            "study_dir": str(study.path),
-            "trial_counts": trial_counts(trials),
-            "best": best,
-            "trials": trials,
-        },
+        extra=StudyStatus(
+            study_dir=str(study.path),
+            trial_counts=trial_counts(trials),
+            best=best,
+            trials=trials,
+        ).to_extra(),
     )

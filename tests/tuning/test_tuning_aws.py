@@ -19,7 +19,8 @@ from cloudgd.bundle import build_bundle
 from cloudgd.plan import BundleRef, JobHandle, JobState, RenderContext
 from cloudgd.tuning.follow import TuningFollower
 from providers.aws.provider import AwsProvider
-from providers.aws.tuning import render_tuning, submit_tuning
+from providers.aws.tuning import render_tuning
+from providers.aws.tuning_jobs import submit_tuning
 
 REGION = "us-east-1"
 

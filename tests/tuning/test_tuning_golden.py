@@ -19,7 +19,7 @@ from tuning_helpers import ISSUE_SEARCH, SDIST, make_ctx, make_spec
 from cloudgd.plan import Plan
 from providers.aws.client import tuning_request_problems
 from providers.aws.tuning import render_tuning as render_aws
-from providers.azure.tuning import render_sweep
+from providers.azure.tuning import render_tuning as render_azure
 from providers.gcp.tuning import render_tuning as render_gcp
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -61,7 +61,7 @@ def _render(cloud: str, tuning: dict[str, Any], **fields: Any) -> Plan:
             scaling = {k: v for k, v in fields["scaling"].items() if k != "max_wait"}
             spec = make_spec(tuning, **{**fields, "scaling": scaling})
         return render_gcp(spec, make_ctx(SDIST))
-    return render_sweep(spec, make_ctx())
+    return render_azure(spec, make_ctx())
 
 
 CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {

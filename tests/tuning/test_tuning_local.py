@@ -24,7 +24,7 @@ from cloudgd.plan import JobHandle, JobState
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.follow import TuningFollower
 from providers.local.provider import LocalProvider
-from providers.local.tuning import LocalStudy, study_handle
+from providers.local.tuning_jobs import LocalStudy, study_handle
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_TRAINER: dict[str, Any] = {

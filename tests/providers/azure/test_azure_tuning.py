@@ -18,8 +18,8 @@ from providers.azure.fake import FakeAzureML
 from providers.azure.fake_store import FakeStore
 from providers.azure.provider import AzureProvider
 from providers.azure.scope import WorkspaceScope
-from providers.azure.tuning import render_sweep
-from providers.azure.tuning_jobs import TRIALS_NOTE, submit_sweep
+from providers.azure.tuning import render_tuning
+from providers.azure.tuning_jobs import TRIALS_NOTE, submit_tuning
 
 pytestmark = pytest.mark.slow  # runs the fake service
 
@@ -37,7 +37,7 @@ SEARCH: dict[str, Any] = {
 
 def _plan(tmp_path: Path) -> Plan:
     spec = make_spec(tuning=SEARCH, providers={"azure": {**WORKSPACE, "manage_compute": True}})
-    return render_sweep(
+    return render_tuning(
         spec, make_ctx(bundle=real_bundle(spec, tmp_path / "bundles")), rehearsal=True
     )
 
@@ -54,7 +54,7 @@ def test_tune_creates_the_sweep_job_and_status_follows_it(
 ) -> None:
     provider = AzureProvider(backend="fake", endpoint=fake_azure.plain_url, poll_seconds=0.1)
     plan = _plan(tmp_path)
-    submitted = submit_sweep(provider, plan)
+    submitted = submit_tuning(provider, plan)
     handle = JobHandle.parse(submitted.handle)
     assert handle.job == plan.job_name
     assert handle.params == {
@@ -66,7 +66,7 @@ def test_tune_creates_the_sweep_job_and_status_follows_it(
     assert set(props["searchSpace"]) == {"trainer_optimizer_lr", "trainer_batch_size"}
     assert props["objective"] == {"goal": "minimize", "primaryMetric": "val_loss"}
     # the same plan again attaches to the sweep instead of failing
-    assert submit_sweep(provider, plan).handle == submitted.handle
+    assert submit_tuning(provider, plan).handle == submitted.handle
 
     follower = TuningFollower(provider)
     _wait_until(follower, handle, JobState.RUNNING)
@@ -102,7 +102,7 @@ def test_cancel_a_running_sweep_twice(
 ) -> None:
     fake_store.run_steps = 150  # Running lasts 30 s: the cancel lands mid-sweep
     provider = AzureProvider(backend="fake", endpoint=fake_azure.plain_url, poll_seconds=0.1)
-    handle = JobHandle.parse(submit_sweep(provider, _plan(tmp_path)).handle)
+    handle = JobHandle.parse(submit_tuning(provider, _plan(tmp_path)).handle)
     follower = TuningFollower(provider)
     _wait_until(follower, handle, JobState.RUNNING)
     assert follower.cancel(handle).state in (JobState.STOPPING, JobState.CANCELLED)
@@ -214,7 +214,7 @@ def test_a_throttled_trial_listing_is_retried(
     fake_azure: FakeAzureML, fake_store: FakeStore, tmp_path: Path
 ) -> None:
     provider = AzureProvider(backend="fake", endpoint=fake_azure.plain_url, poll_seconds=0.1)
-    handle = JobHandle.parse(submit_sweep(provider, _plan(tmp_path)).handle)
+    handle = JobHandle.parse(submit_tuning(provider, _plan(tmp_path)).handle)
     follower = TuningFollower(provider)
     _wait_until(follower, handle, JobState.SUCCEEDED)
     fake_store.inject_fault("/children", 503, times=2)
@@ -231,7 +231,7 @@ def test_report_on_a_sweep_fetches_each_trials_metrics_output(
     from cloudgd.cli.main import cli
 
     provider = AzureProvider(backend="fake", endpoint=fake_azure.plain_url, poll_seconds=0.1)
-    handle = JobHandle.parse(submit_sweep(provider, _plan(tmp_path)).handle)
+    handle = JobHandle.parse(submit_tuning(provider, _plan(tmp_path)).handle)
     _wait_until(TuningFollower(provider), handle, JobState.SUCCEEDED)
     result = CliRunner().invoke(cli, ["report", str(handle), "--out", str(tmp_path / "rep")])
     assert result.exit_code == 3  # nothing to report on: no trial logged metrics

@@ -85,10 +85,10 @@ def test_a_vertex_tuning_trial_runs_in_the_pip_installed_package(
 def test_an_azure_sweep_trial_runs_the_trial_command_in_the_declared_environment(
     provider: LocalProvider, ctx: RenderContext
 ) -> None:
-    from providers.azure.tuning import render_sweep
+    from providers.azure.tuning import render_tuning
 
     spec = load_spec(tuning=TUNING, providers={"local": {"emulate": "azure"}})
-    sweep = render_sweep(spec, RenderContext(now=ctx.now, bundle=TAR), rehearsal=True)
+    sweep = render_tuning(spec, RenderContext(now=ctx.now, bundle=TAR), rehearsal=True)
     trial = sweep.request["trial"]
     # the sweep's trial command is the single job's plus the overrides Azure substitutes
     single = provider.plan(spec, ctx)
