@@ -28,7 +28,7 @@ from providers.aws.status import job_status, summary_status
 from providers.base import Capability, Provider, fetched_dir, rehearsal_run
 
 ENDPOINT_ENV = "CLOUDGD_AWS_ENDPOINT"
-MOTO_SERVER = ("moto", "providers.aws.moto_server")
+MOTO_SERVER = ("moto", "providers.aws.rehearsal.moto_server")
 
 
 class AwsProvider(Provider):

@@ -10,9 +10,9 @@ Two ways to reach Azure ML:
 
 - the cloud: ``DefaultAzureCredential`` (environment, workload or managed
   identity, ``az login``, …);
-- the fake (:mod:`providers.azure.fake`): a static token, a custom cloud whose
+- the fake (:mod:`providers.azure.rehearsal.fake`): a static token, a custom cloud whose
   endpoints are the fake's https address, and the fake's own certificate as the
-  only trusted CA (``connection_verify``). See :mod:`providers.azure.fake_tls`
+  only trusted CA (``connection_verify``). See :mod:`providers.azure.rehearsal.fake_tls`
   for why the fake speaks TLS.
 """
 
@@ -33,8 +33,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, SpecError
-from providers.azure.fake_common import ACCOUNT, FAKE_SAS
-from providers.azure.fake_tls import fake_certificate
+from providers.azure.rehearsal.fake_common import ACCOUNT, FAKE_SAS
+from providers.azure.rehearsal.fake_tls import fake_certificate
 from providers.azure.scope import WorkspaceScope
 from providers.azure.views import ComputeView, JobView, RunView, TrialView
 

@@ -34,7 +34,7 @@ from providers.azure.views import JobView, RunView
 from providers.base import Capability, Provider, fetched_dir, rehearsal_run
 
 ENDPOINT_ENV = "CLOUDGD_AZURE_ENDPOINT"
-FAKE_SERVER = ("azure-fake", "providers.azure.fake")
+FAKE_SERVER = ("azure-fake", "providers.azure.rehearsal.fake")
 LIST_TAG = "cloudgd:spec-hash"
 # Workspace for `list` when no handle names one (the names MLClient.from_config users know).
 WORKSPACE_ENV = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")

@@ -146,7 +146,7 @@ class GcpProvider(Provider):
         return (
             self.endpoint
             or os.environ.get(ENDPOINT_ENV)
-            or servers.ensure(FAKE_SERVER, "providers.gcp.fake")
+            or servers.ensure(FAKE_SERVER, "providers.gcp.rehearsal.fake")
         )
 
     def _endpoint_for(self, handle: JobHandle | None) -> str | None:

@@ -10,7 +10,7 @@ import pytest
 
 from cloudgd.errors import CredentialsError, ProviderError
 from providers.azure.client import AzureClient
-from providers.azure.fake import FakeAzureML
+from providers.azure.rehearsal.fake import FakeAzureML
 from providers.azure.scope import WorkspaceScope
 
 SCOPE = WorkspaceScope("11111111-2222-3333-4444-555555555555", "ml-rg", "ml-ws")

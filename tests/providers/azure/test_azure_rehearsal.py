@@ -13,8 +13,8 @@ from azure_helpers import WORKSPACE, make_ctx, make_spec, real_bundle
 from cloudgd import registry
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.azure.fake import FakeAzureML
 from providers.azure.provider import AzureProvider
+from providers.azure.rehearsal.fake import FakeAzureML
 from providers.base import Capability, Provider
 
 

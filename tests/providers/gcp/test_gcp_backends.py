@@ -46,7 +46,7 @@ def test_missing_application_default_credentials_is_one_clear_line(
 def detached_fake() -> Iterator[str]:
     url = servers.ensure(
         gcp_provider.FAKE_SERVER,
-        "providers.gcp.fake",
+        "providers.gcp.rehearsal.fake",
         *("--queued-seconds", "0.1", "--pending-seconds", "0.1", "--running-seconds", "0.5"),
     )
     try:
