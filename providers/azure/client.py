@@ -10,10 +10,10 @@ Two ways to reach Azure ML:
 
 - the cloud: ``DefaultAzureCredential`` (environment, workload or managed
   identity, ``az login``, …);
-- the fake (:mod:`providers.azure.rehearsal.fake`): a static token, a custom cloud whose
-  endpoints are the fake's https address, and the fake's own certificate as the
-  only trusted CA (``connection_verify``). See :mod:`providers.azure.rehearsal.fake_tls`
-  for why the fake speaks TLS.
+- a rehearsal: what differs (a custom cloud's endpoints, the one certificate to
+  trust, a static token, where blobs live) comes in a
+  :class:`~providers.azure.connection.Connection`, which the rehearsal backend makes
+  (:mod:`providers.azure.rehearsal.connection`); this module imports no fake.
 """
 
 from __future__ import annotations
@@ -28,13 +28,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import yaml
 
 from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, SpecError
-from providers.azure.rehearsal.fake_common import ACCOUNT, FAKE_SAS
-from providers.azure.rehearsal.fake_tls import fake_certificate
+from providers.azure.connection import CLOUD, Connection
 from providers.azure.scope import WorkspaceScope
 from providers.azure.views import ComputeView, JobView, RunView, TrialView
 
@@ -47,12 +45,15 @@ _CREDENTIAL_HINT = (
 
 
 class _StaticToken:
-    """A credential for the fake: any token does, the fake checks none."""
+    """A credential that always presents ``token`` (a rehearsal service checks none)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         from azure.core.credentials import AccessToken
 
-        return AccessToken("cloudgd-fake-token", int(time.time()) + 3600)
+        return AccessToken(self.token, int(time.time()) + 3600)
 
 
 def _trial_number(name: str) -> tuple[int, str]:
@@ -81,8 +82,7 @@ class AzureClient:
         self,
         scope: WorkspaceScope,
         *,
-        backend: str = "cloud",
-        endpoint: str | None = None,
+        connection: Connection = CLOUD,
         max_retries: int = 5,
         credential: Any = None,
     ) -> None:
@@ -93,35 +93,24 @@ class AzureClient:
         logging.getLogger("azure.ai.ml").setLevel(logging.WARNING)
 
         self.scope = scope
-        # The fake serves blobs path-style on plain http with SAS auth (like Azurite).
-        self.fake_blob_url: str | None = None
+        self.connection = connection
         kwargs: dict[str, Any] = {
             "enable_telemetry": False,
             "show_progress": False,
             "retry_total": max_retries,
         }
-        if backend == "fake":
-            if not endpoint:
-                raise ProviderError("the fake Azure ML backend needs an endpoint")
-            split = urlsplit(endpoint)
-            base = f"https://{split.hostname}:{split.port}/"
-            self.fake_blob_url = f"http://{split.hostname}:{split.port}/{ACCOUNT}"
-            kwargs["connection_verify"] = str(fake_certificate(endpoint))
-            kwargs["cloud"] = f"cloudgd-fake-{split.port}"
-            kwargs["cloud_metadata"] = {
-                "azure_portal": base,
-                "resource_manager": base,
-                "active_directory": base,
-                "aml_resource_id": base,
-                "storage_endpoint": "core.windows.net",
-                "registry_discovery_endpoint": base,
-            }
-            credential = credential or _StaticToken()
+        if connection.verify:
+            kwargs["connection_verify"] = connection.verify
+        if connection.cloud:
+            kwargs["cloud"] = connection.cloud
+            kwargs["cloud_metadata"] = dict(connection.cloud_metadata or {})
+        if credential is None and connection.static_token:
+            credential = _StaticToken(connection.static_token)
         elif credential is None:
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential()
-        # MLClient records its cloud in os.environ; a fake's cloud must not become the
+        # MLClient records its cloud in os.environ; a custom cloud must not become the
         # default of a later real client in this process.
         previous = os.environ.get(CURRENT_CLOUD_ENV)
         try:
@@ -134,7 +123,7 @@ class AzureClient:
                     **kwargs,
                 )
         finally:
-            if backend == "fake":
+            if connection.is_custom_cloud:
                 if previous is None:
                     os.environ.pop(CURRENT_CLOUD_ENV, None)
                 else:
@@ -369,8 +358,11 @@ class AzureClient:
             f"reading datastore {parsed.datastore}",
             lambda: get_datastore_info(self.ml.datastores, parsed.datastore),
         )
-        if self.fake_blob_url:
-            info.update(account_url=self.fake_blob_url, credential=FAKE_SAS)
+        if self.connection.blob_account_url:
+            info.update(
+                account_url=self.connection.blob_account_url,
+                credential=self.connection.blob_credential,
+            )
         container = ContainerClient(
             account_url=info["account_url"],
             container_name=info["container_name"],
@@ -443,11 +435,7 @@ class AzureClient:
 
 
 def connect(
-    scope: WorkspaceScope,
-    *,
-    backend: str = "cloud",
-    endpoint: str | None = None,
-    max_retries: int = 5,
+    scope: WorkspaceScope, *, connection: Connection = CLOUD, max_retries: int = 5
 ) -> AzureClient:
     """The default client factory (tests inject their own through the provider)."""
-    return AzureClient(scope, backend=backend, endpoint=endpoint, max_retries=max_retries)
+    return AzureClient(scope, connection=connection, max_retries=max_retries)

@@ -75,7 +75,7 @@ def test_rehearsal_handles_follow_the_local_run(
     handle = submitted.model_copy(update={"params": {**submitted.params, "run": run_dir}})
 
     status = provider.status(handle)
-    assert (status.state, status.handle, status.extra["run"]) == (
+    assert (status.state, status.handle, status.extra["rehearsal_run"]) == (
         JobState.RUNNING,
         str(handle),
         f"local://{run_dir}",
