@@ -32,9 +32,11 @@ from typing import Any, TypeVar
 import yaml
 
 from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, SpecError
+from providers.azure import views
 from providers.azure.connection import CLOUD, Connection
+from providers.azure.download import copy_blobs
 from providers.azure.scope import WorkspaceScope
-from providers.azure.views import ComputeView, JobView, RunView, TrialView
+from providers.azure.views import ComputeView, JobView, RunView, TrialView, first_line
 
 T = TypeVar("T")
 CURRENT_CLOUD_ENV = "AZUREML_CURRENT_CLOUD"
@@ -54,17 +56,6 @@ class _StaticToken:
         from azure.core.credentials import AccessToken
 
         return AccessToken(self.token, int(time.time()) + 3600)
-
-
-def _trial_number(name: str) -> tuple[int, str]:
-    """Trials are named ``<sweep>_<n>``: sort by n, then by name for anything else."""
-    head, _, tail = name.rpartition("_")
-    return (int(tail), head) if head and tail.isdigit() else (-1, name)
-
-
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[0][:300] if lines else "no details"
 
 
 @contextmanager
@@ -141,24 +132,24 @@ class AzureClient:
 
         if isinstance(exc, ClientAuthenticationError):
             return CredentialsError(
-                f"no usable Azure credentials for {what}: {_first_line(exc.message)}",
+                f"no usable Azure credentials for {what}: {first_line(exc.message)}",
                 hint=_CREDENTIAL_HINT,
             )
         if isinstance(exc, HttpResponseError):
             code = getattr(exc.error, "code", None) or exc.status_code
             message = getattr(exc.error, "message", None) or exc.message
             return ProviderError(
-                f"Azure ML refused {what}: {code}: {_first_line(message)}",
+                f"Azure ML refused {what}: {code}: {first_line(message)}",
                 hint=f"workspace {self.scope.arm_id}",
             )
         if isinstance(exc, ServiceRequestError):
             return ProviderError(
-                f"cannot reach Azure ML for {what}: {_first_line(str(exc))}",
+                f"cannot reach Azure ML for {what}: {first_line(str(exc))}",
                 hint="check the network, or the --endpoint of a fake backend",
             )
         if isinstance(exc, SchemaError):
             return SpecError(
-                f"azure-ai-ml rejected the rendered request for {what}: {_first_line(str(exc))}",
+                f"azure-ai-ml rejected the rendered request for {what}: {first_line(str(exc))}",
                 hint="run `cloudgd plan` to see the request; this is a cloudgd bug if the spec "
                 "validated",
             )
@@ -191,19 +182,7 @@ class AzureClient:
             raise translated from None
 
     # -- jobs ----------------------------------------------------------------
-    @staticmethod
-    def _view(job: Any) -> JobView:
-        created = getattr(job, "creation_context", None)
-        return JobView(
-            name=job.name,
-            status=job.status,
-            created_at=getattr(created, "created_at", None),
-            tags=dict(job.tags or {}),
-            studio_url=getattr(job, "studio_url", None),
-            compute=getattr(job, "compute", None),
-            properties={str(k): str(v) for k, v in (getattr(job, "properties", {}) or {}).items()},
-            kind=getattr(job, "type", None),
-        )
+    _view = staticmethod(views.job_view)
 
     def create_job(self, document: dict[str, Any]) -> JobView:
         """``jobs.create_or_update`` of the plan's job document, unchanged."""
@@ -241,7 +220,7 @@ class AzureClient:
                 for child in self.ml.jobs.list(parent_job_name=sweep)
                 if child is not None
             ]
-            return sorted(found, key=lambda t: _trial_number(t.name))
+            return sorted(found, key=lambda t: views.trial_number(t.name))
 
         return self.call(f"listing the trials of {sweep}", trials)
 
@@ -251,18 +230,7 @@ class AzureClient:
             f"run details of {name}",
             lambda: self.ml.jobs._runs_operations.get_run_details(name),
         )
-        if details is None:
-            return None
-        error = None
-        if details.error is not None and details.error.error is not None:
-            error = _first_line(details.error.error.message or details.error.error.code or "")
-        return RunView(
-            status=details.status,
-            started_at=details.start_time_utc,
-            ended_at=details.end_time_utc,
-            error=error,
-            log_files=dict(details.log_files or {}),
-        )
+        return None if details is None else views.run_view(details)
 
     def read_text(self, url: str) -> str:
         """A log file's text through the SDK's own request pipeline (SAS URLs, no token)."""
@@ -326,26 +294,17 @@ class AzureClient:
         """Copy every blob under ``folder`` (``""``: the whole container) into ``dest`` by
         its name relative to the folder; (relative name, file) for each. A name that would
         land outside ``dest`` (``..``, an absolute path) is skipped."""
-        root = dest.resolve()
         names = self.call(
             f"listing {uri}",
             lambda: [b.name for b in container.list_blobs(name_starts_with=folder or None)],
         )
-        copied: list[tuple[str, Path]] = []
-        for name in names:
-            relative = name[len(folder) :]
-            target = (root / relative).resolve()
-            if not relative or name.endswith("/") or not target.is_relative_to(root):
-                continue
 
-            def read(name: str = name) -> bytes:
-                return bytes(container.get_blob_client(name).download_blob().readall())
+        def read(name: str) -> bytes:
+            blob = container.get_blob_client(name)
+            what = f"downloading {uri}{name[len(folder) :]}"
+            return self.call(what, lambda: bytes(blob.download_blob().readall()))
 
-            data = self.call(f"downloading {uri}{relative}", read)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            copied.append((relative, target))
-        return copied
+        return copy_blobs(names, folder, dest, read)
 
     def _container(self, uri: str) -> tuple[Any, str]:
         """The blob container behind an ``azureml://datastores/...`` URI, and the path."""
@@ -397,15 +356,7 @@ class AzureClient:
     # -- compute and code ------------------------------------------------------
     def get_compute(self, name: str) -> ComputeView | None:
         found = self.find(f"compute {name}", lambda: self.ml.compute.get(name))
-        if found is None:
-            return None
-        return ComputeView(
-            name=found.name,
-            size=getattr(found, "size", None),
-            tier=getattr(found, "tier", None),
-            min_instances=getattr(found, "min_instances", None),
-            max_instances=getattr(found, "max_instances", None),
-        )
+        return None if found is None else views.compute_view(found)
 
     def create_or_update_compute(self, document: dict[str, Any]) -> None:
         from azure.ai.ml import load_compute
