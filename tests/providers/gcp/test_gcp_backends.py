@@ -45,15 +45,15 @@ def test_missing_application_default_credentials_is_one_clear_line(
 
 @pytest.fixture
 def detached_fake() -> Iterator[str]:
-    url = servers.ensure(
-        gcp_provider.FAKE_SERVER,
-        "providers.gcp.rehearsal.fake",
+    rehearsing = GcpProvider(backend="fake")
+    url = rehearsing.start_rehearsal_server(
         *("--queued-seconds", "0.1", "--pending-seconds", "0.1", "--running-seconds", "0.5"),
     )
     try:
         yield url
     finally:
-        servers.stop(gcp_provider.FAKE_SERVER)
+        assert rehearsing.stop_rehearsal_server()
+        assert servers.running(gcp_provider.FAKE_SERVER) is None
 
 
 @pytest.mark.slow
