@@ -26,7 +26,7 @@ from cloudgd.naming import job_name
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext, Upload
 from cloudgd.report.runfiles import NoMetricsError
 from cloudgd.spec import JobSpec
-from providers.base import Capability, Provider, rehearsal_run
+from providers.base import Capability, Provider, SupportsRehearsal, rehearsal_run
 from providers.local.options import LocalOptions
 
 LOG_LINES = ["starting", "epoch 1/3 loss=0.90", "epoch 2/3 loss=0.50", "epoch 3/3 loss=0.25"]
@@ -197,8 +197,11 @@ class FakeLocalProvider(FakeProvider):
         return status
 
 
-class FakeAwsProvider(FakeProvider):
+class FakeAwsProvider(SupportsRehearsal, FakeProvider):
     """Stands in for the aws provider: a cloud with the moto rehearsal backend."""
 
     name: ClassVar[str] = "aws"
     backends: ClassVar[tuple[str, ...]] = ("cloud", "moto")
+    rehearsal_backend: ClassVar[str] = "moto"
+    rehearsal_server: ClassVar[tuple[str, str]] = ("moto", "tests.cli.fakes")  # never started
+    rehearsal_cancels_backend: ClassVar[bool] = False
