@@ -135,8 +135,9 @@ class AzureProvider(SupportsRehearsal, Provider):
     def _status(self, client: Any, handle: JobHandle, *, with_run: bool = True) -> JobStatus:
         return read_status(client, handle, with_run=with_run)
 
+    # The tuning code reads a sweep, and its status, with these.
     _job = staticmethod(find_job)
-    _status_of = staticmethod(job_status)  # the tuning code reads a sweep's status with it
+    _status_of = staticmethod(job_status)
 
     @follows_rehearsal
     def status(self, handle: JobHandle) -> JobStatus:
