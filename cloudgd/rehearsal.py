@@ -3,45 +3,56 @@
 The rehearsal backends (moto, the fake Vertex and Azure ML servers) check the
 control plane but run nothing, so the same spec also runs through the local
 provider with that cloud's container contract laid out
-(``providers.local.emulate=<cloud>``). A provider may make that local plan itself
-(``rehearsal_plan``; aws runs Amazon's own in-container toolkit there), and for
-``tune --run-local`` plan each trial (``rehearsal_trial_planner``). The returned
-cloud handle carries ``run=<local run dir>``; status, logs, wait and cancel then
-follow the local run (see ``providers.base.rehearsal_run``).
+(``providers.local.emulate=<cloud>``). Which providers can do this, and how each makes
+its local plan, is theirs to say: :class:`providers.base.SupportsRehearsal`. The
+returned cloud handle carries ``run=<local run dir>``; status, logs, wait and cancel
+then follow the local run (:mod:`providers.rehearsal_follow`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from cloudgd import registry
-from cloudgd.errors import UsageError
-from cloudgd.home import runs_dir
+from cloudgd.errors import ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.base import Provider
+from providers.base import Provider, SupportsRehearsal
+from providers.rehearsal_follow import RUN_QUERY
 
-EMULATED = ("aws", "gcp", "azure")
 CHANNEL = "train"  # the one input channel cloudgd's requests carry
 
 
-def check_rehearsal(provider: Provider) -> None:
-    """Refuse ``--run-local`` where it means nothing."""
-    if provider.name == "local":
+def rehearsable() -> list[str]:
+    """Names of the providers ``--run-local`` can emulate (those with a rehearsal backend)."""
+    found = []
+    for name in registry.available():
+        try:
+            if issubclass(registry.provider_class(name), SupportsRehearsal):
+                found.append(name)
+        except ProviderError:  # a broken plug-in emulates nothing
+            continue
+    return found
+
+
+def check_rehearsal(provider: Provider) -> SupportsRehearsal:
+    """Refuse ``--run-local`` where it means nothing; the provider, as one that rehearses."""
+    if provider.runs_here:
         raise UsageError(
             "--run-local is for cloud providers; --provider local already runs here",
             hint="drop --run-local",
         )
-    if provider.name not in EMULATED:
-        raise UsageError(f"--run-local can emulate {', '.join(EMULATED)}, not {provider.name!r}")
-    if provider.backend == "cloud":
-        rehearsal = [b for b in provider.backends if b != "cloud"]
+    if not isinstance(provider, SupportsRehearsal):
+        raise UsageError(
+            f"--run-local can emulate {', '.join(rehearsable())}, not {provider.name!r}"
+        )
+    if provider.backend != provider.rehearsal_backend:
         raise UsageError(
             "--run-local needs a rehearsal backend, not the real cloud",
-            hint=f"add --backend {rehearsal[0]}" if rehearsal else None,
+            hint=f"add --backend {provider.rehearsal_backend}",
         )
+    return provider
 
 
 def emulating(spec: JobSpec, cloud: str) -> JobSpec:
@@ -62,7 +73,7 @@ def with_data(spec: JobSpec, local: str | None) -> JobSpec:
 
 def with_run(handle: JobHandle, run_dir: str) -> JobHandle:
     """The cloud handle, pointing at its local run."""
-    return handle.model_copy(update={"params": {**handle.params, "run": run_dir}})
+    return handle.model_copy(update={"params": {**handle.params, RUN_QUERY: run_dir}})
 
 
 def submit_rehearsal(
@@ -70,30 +81,13 @@ def submit_rehearsal(
 ) -> JobStatus:
     """Submit to the rehearsal backend, start the emulated local run, return the joined status.
 
-    A provider with ``rehearsal_plan(cloud_plan, spec, ctx, local)`` makes the local plan
-    itself, after the submit (it may run the cloud's own in-container code on what the
-    submit uploaded); otherwise the local provider's emulation is planned first. A provider
-    with ``rehearsal_inputs(cloud_plan, dest)`` copies the data from its fake store after
-    the submit (which checks it exists), for URIs starting with ``rehearsal_data_prefixes``:
-    the local run then reads what the cloud job would, where the cloud presents it.
+    The provider submits and makes the local plan (:meth:`SupportsRehearsal.rehearse`:
+    aws runs Amazon's own in-container toolkit on what the submit uploaded; gcp and
+    azure copy the data from their fake store).
     """
-    check_rehearsal(cloud)
-    local = registry.create("local", runs_dir=ctx.runs_dir)
-    spec = emulating(spec, cloud.name)
-    own = getattr(cloud, "rehearsal_plan", None)
-    fetch = getattr(cloud, "rehearsal_inputs", None)
-    readable: tuple[str, ...] = getattr(cloud, "rehearsal_data_prefixes", ())
-    if own is None and fetch is not None and (spec.trainer.data.uri or "").startswith(readable):
-        submitted = cloud.submit(cloud_plan)  # it checks the inputs exist in the fake store
-        copies = Path(ctx.runs_dir or runs_dir()).absolute() / ".inputs" / cloud_plan.job_name
-        spec = with_data(spec, fetch(cloud_plan, copies).get(CHANNEL))
-        local_plan = local.plan(spec, ctx.model_copy(update={"bundle": None}))
-    elif own is None:
-        local_plan = local.plan(spec, ctx.model_copy(update={"bundle": None}))
-        submitted = cloud.submit(cloud_plan)
-    else:
-        submitted = cloud.submit(cloud_plan)
-        local_plan = own(cloud_plan, spec, ctx, local)
+    rehearsing = check_rehearsal(cloud)
+    local = rehearsing.rehearsal_runner(ctx.runs_dir)
+    submitted, local_plan = rehearsing.rehearse(cloud_plan, emulating(spec, cloud.name), ctx, local)
     local_status = local.submit(local_plan)
     run_dir = JobHandle.parse(local_status.handle).parts[0]
     handle = with_run(JobHandle.parse(submitted.handle or cloud_plan.handle), run_dir)
@@ -108,29 +102,9 @@ def rehearsal_study(
     ctx: RenderContext,
     on_event: Callable[[str], None] | None = None,
 ) -> Any:
-    """``tune --run-local``: the local study that runs every trial of ``tuning_plan`` here.
-
-    A provider with ``rehearsal_trial_planner(tuning_plan, ctx)`` passes each trial's
-    values as its cloud does (SageMaker: hyperparameters to the toolkit); otherwise the
-    values are written into each trial's trainer config under the emulated contract.
-    """
-    from providers.local.tuning_jobs import LocalStudy
-
-    check_rehearsal(cloud)
-    own = getattr(cloud, "rehearsal_trial_planner", None)
-    study_dir = Path(ctx.runs_dir or ".") / "studies" / tuning_plan.job_name
-    fetch = getattr(cloud, "rehearsal_inputs", None)
-    readable: tuple[str, ...] = getattr(cloud, "rehearsal_data_prefixes", ())
-    if own is None and fetch is not None and (spec.trainer.data.uri or "").startswith(readable):
-        # fetched once for every trial, after the tuning job's submit checked it exists
-        copies = Path(ctx.runs_dir or runs_dir()).absolute() / ".inputs" / tuning_plan.job_name
-        spec = with_data(spec, fetch(tuning_plan, copies).get(CHANNEL))
-    return LocalStudy(
-        emulating(spec, cloud.name),
-        study_dir,
-        name=tuning_plan.job_name,
-        now=ctx.now,
-        on_event=on_event,
-        plan_trial=own(tuning_plan, ctx) if own is not None else None,
-        spec_dir=ctx.spec_dir,
+    """``tune --run-local``: the local study that runs every trial of ``tuning_plan`` here
+    (:meth:`SupportsRehearsal.rehearsal_study`: SageMaker passes each trial's values to
+    the toolkit as hyperparameters; elsewhere they go into each trial's trainer config)."""
+    return check_rehearsal(cloud).rehearsal_study(
+        tuning_plan, emulating(spec, cloud.name), ctx, on_event
     )

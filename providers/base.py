@@ -12,13 +12,17 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
 from cloudgd.errors import ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
+from providers.rehearsal_follow import LOCAL_RUNNER, follows_rehearsal, local_run
+
+if TYPE_CHECKING:
+    from providers.local.tuning_jobs import LocalStudy, TrialPlanner
 
 
 class Provider(ABC):
@@ -119,23 +123,21 @@ class Provider(ABC):
     def list(self, prefix: str | None = None) -> list[JobStatus]:
         """Jobs cloudgd created, newest first, optionally filtered by name prefix."""
 
+    @follows_rehearsal
     def fetch_run_files(self, handle: JobHandle) -> Path:
         """A local directory holding the trainer's ``metrics.jsonl`` and ``summary.json``.
 
         Local runs answer with their output dir; cloud providers download the files
         from the job's output location into :func:`fetched_dir`. A rehearsal handle
-        (``?run=``) answers with its local run's files, here for every provider.
+        (``?run=``) answers with its local run's files, for every provider
+        (:mod:`providers.rehearsal_follow`).
         """
-        run = rehearsal_run(handle)
-        if run is not None:
-            from cloudgd import registry
-
-            return registry.create("local", runs_dir=self.runs_dir).fetch_run_files(run)
         raise ProviderError(
             f"provider {self.name} cannot fetch a job's metrics files",
             hint="`cloudgd logs HANDLE` shows the metric lines the trainer printed",
         )
 
+    @follows_rehearsal
     def download(
         self,
         handle: JobHandle,
@@ -148,12 +150,6 @@ class Provider(ABC):
 
         A rehearsal handle (``?run=``) downloads its local run's files, for every provider.
         """
-        run = rehearsal_run(handle)
-        if run is not None:
-            from cloudgd import registry
-
-            local = registry.create("local", runs_dir=self.runs_dir)
-            return local.download(run, dest, progress=progress)
         raise ProviderError(
             f"provider {self.name} cannot download a job's files yet",
             hint="`cloudgd report HANDLE` reads its metrics where the provider can fetch them",
@@ -202,10 +198,9 @@ def rehearsal_run(handle: JobHandle) -> JobHandle | None:
     With ``--run-local`` the CLI submits the cloud request to the rehearsal
     backend *and* runs the job here with that cloud's contract emulated; the
     cloud handle then carries ``run=<local run dir>`` and status, logs, wait and
-    cancel follow the local run (moto reports every job Completed at once).
+    cancel follow the local run (:mod:`providers.rehearsal_follow`).
     """
-    run = handle.params.get("run")
-    return JobHandle(provider="local", parts=(run,)) if run else None
+    return local_run(handle)
 
 
 # -- optional feature: hyperparameter tuning -----------------------------------------
@@ -303,3 +298,109 @@ def require_tuner(provider: Provider) -> SupportsTuning:
         f"provider {provider.name} does not support tuning",
         hint=f"providers that tune: {tuners}",
     )
+
+
+# -- rehearsal (SupportsRehearsal) -------------------------------------------------
+
+
+class SupportsRehearsal(Provider):
+    """A cloud provider with an offline rehearsal backend, found with ``isinstance``.
+
+    The backend is a local server standing in for the cloud's control plane (moto, the
+    fake Vertex or Azure ML service; ``providers/<cloud>/rehearsal/``): it checks the
+    requests but trains nothing. With ``--run-local`` the same job also runs here,
+    through the local provider with this cloud's container contract emulated, and the
+    cloud handle follows that run (:mod:`providers.rehearsal_follow`).
+    """
+
+    rehearsal_backend: ClassVar[str]  # its --backend value ("moto", "fake")
+    rehearsal_server: ClassVar[tuple[str, str]]  # (server name, module run as `python -m`)
+    # Input URIs rehearsal_inputs copies from the backend's store (others: the local
+    # planner refuses them).
+    rehearsal_data_prefixes: ClassVar[tuple[str, ...]] = ()
+    # Whether cancel also cancels the backend's job (moto's jobs end at once, unstoppable).
+    rehearsal_cancels_backend: ClassVar[bool] = True
+
+    # -- the server ------------------------------------------------------------------
+    def start_rehearsal_server(self, *extra_args: str) -> str:
+        """The URL of the rehearsal server, started detached unless it already runs."""
+        from cloudgd import servers
+
+        return servers.ensure(*self.rehearsal_server, *extra_args)
+
+    def stop_rehearsal_server(self) -> bool:
+        """Stop the rehearsal server if it runs; True when stopped."""
+        from cloudgd import servers
+
+        return servers.stop(self.rehearsal_server[0])
+
+    # -- the local run -----------------------------------------------------------------
+    def rehearsal_runner(self, runs_dir: str | None = None) -> Provider:
+        """The local provider that runs the rehearsal's job."""
+        from cloudgd import registry
+
+        return registry.create(LOCAL_RUNNER, runs_dir=runs_dir)
+
+    def rehearsal_inputs(self, plan: Plan, dest: Path) -> dict[str, str]:
+        """After :meth:`submit` (which checked they exist): copy ``plan``'s inputs from the
+        backend's store to ``dest/<channel>``; channel -> local path (default: none)."""
+        return {}
+
+    def _reads_backend_data(self, spec: JobSpec) -> bool:
+        return bool(self.rehearsal_data_prefixes) and (spec.trainer.data.uri or "").startswith(
+            self.rehearsal_data_prefixes
+        )
+
+    def _with_backend_data(self, plan: Plan, spec: JobSpec, ctx: RenderContext) -> JobSpec:
+        from cloudgd.home import runs_dir
+        from cloudgd.rehearsal import CHANNEL, with_data
+
+        copies = Path(ctx.runs_dir or runs_dir()).absolute() / ".inputs" / plan.job_name
+        return with_data(spec, self.rehearsal_inputs(plan, copies).get(CHANNEL))
+
+    def rehearse(
+        self, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext, local: Provider
+    ) -> tuple[JobStatus, Plan]:
+        """Submit ``cloud_plan`` to the backend and make the local plan that runs the job here
+        (``spec`` already emulates this cloud): (the submit's status, the local plan).
+
+        By default the local plan is the local provider's emulation, planned before the
+        submit; with data in the backend's store (:attr:`rehearsal_data_prefixes`) it is
+        planned after, on a copy of that data (the submit checks it exists).
+        """
+        bare = ctx.model_copy(update={"bundle": None})
+        if self._reads_backend_data(spec):
+            submitted = self.submit(cloud_plan)
+            spec = self._with_backend_data(cloud_plan, spec, ctx)
+            return submitted, local.plan(spec, bare)
+        local_plan = local.plan(spec, bare)
+        return self.submit(cloud_plan), local_plan
+
+    def rehearsal_trial_planner(self, tuning_plan: Plan, ctx: RenderContext) -> TrialPlanner | None:
+        """How ``tune --run-local`` plans each trial; None (the default): the trial's values
+        are written into its trainer config under the emulated contract."""
+        return None
+
+    def rehearsal_study(
+        self,
+        tuning_plan: Plan,
+        spec: JobSpec,
+        ctx: RenderContext,
+        on_event: Callable[[str], None] | None = None,
+    ) -> LocalStudy:
+        """The local study that runs every trial of ``tuning_plan`` here (``spec`` already
+        emulates this cloud), after the tuning job's submit checked its data exists."""
+        from providers.local.tuning_jobs import LocalStudy
+
+        planner = self.rehearsal_trial_planner(tuning_plan, ctx)
+        if planner is None and self._reads_backend_data(spec):
+            spec = self._with_backend_data(tuning_plan, spec, ctx)  # once, for every trial
+        return LocalStudy(
+            spec,
+            Path(ctx.runs_dir or ".") / "studies" / tuning_plan.job_name,
+            name=tuning_plan.job_name,
+            now=ctx.now,
+            on_event=on_event,
+            plan_trial=planner,
+            spec_dir=ctx.spec_dir,
+        )

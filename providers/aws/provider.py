@@ -4,7 +4,7 @@ Everything after submission works from the handle alone
 (``aws://<region>/<job>[?backend=moto&endpoint=...&run=...]``), so status, logs,
 wait and cancel can run in a later process. Rehearsal handles with ``run=``
 follow the local run instead of moto, whose jobs are ``Completed`` at once and
-cannot be stopped (see providers/base.py: rehearsal_run).
+cannot be stopped (:mod:`providers.rehearsal_follow`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cloudgd.errors import JobNotFoundError, ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
@@ -25,13 +25,17 @@ from providers.aws.options import DESCRIPTION, TERRAFORM_OUTPUTS, AwsOptions
 from providers.aws.render import REHEARSAL_ROLE, render_plan
 from providers.aws.s3data import check_inputs
 from providers.aws.status import job_status, summary_status
-from providers.base import Provider, SupportsTuning, fetched_dir, rehearsal_run
+from providers.base import Provider, SupportsRehearsal, SupportsTuning, fetched_dir
+from providers.rehearsal_follow import follows_rehearsal
+
+if TYPE_CHECKING:
+    from providers.local.tuning_jobs import TrialPlanner
 
 ENDPOINT_ENV = "CLOUDGD_AWS_ENDPOINT"
-MOTO_SERVER = ("moto", "providers.aws.moto_server")
+MOTO_SERVER = ("moto", "providers.aws.rehearsal.moto_server")
 
 
-class AwsProvider(SupportsTuning, Provider):
+class AwsProvider(SupportsTuning, SupportsRehearsal, Provider):
     """AWS SageMaker training jobs (``--backend moto`` rehearses against a local moto)."""
 
     name = "aws"
@@ -42,6 +46,9 @@ class AwsProvider(SupportsTuning, Provider):
     is_cloud: ClassVar[bool] = True
     bundle_format: ClassVar[str | None] = "tar.gz"  # SageMaker script mode unpacks it
     uri_schemes: ClassVar[tuple[str, ...]] = ("s3",)
+    rehearsal_backend: ClassVar[str] = "moto"
+    rehearsal_server: ClassVar[tuple[str, str]] = MOTO_SERVER
+    rehearsal_cancels_backend: ClassVar[bool] = False  # moto has no StopTrainingJob
 
     def __init__(
         self,
@@ -80,9 +87,7 @@ class AwsProvider(SupportsTuning, Provider):
         endpoint = params.get("endpoint") or self.endpoint
         rehearsal = params.get("backend") == "moto" or self.rehearsal
         if rehearsal and endpoint is None:
-            from cloudgd import servers
-
-            endpoint = servers.ensure(*MOTO_SERVER)
+            endpoint = self.start_rehearsal_server()
         return aws.Connection(
             region=region,
             endpoint=endpoint,
@@ -104,15 +109,6 @@ class AwsProvider(SupportsTuning, Provider):
                 f"not an aws job handle: {handle}", hint="aws handles look like aws://REGION/JOB"
             )
         return self._connection(handle.parts[0], handle.params)
-
-    def _local(self) -> Provider:
-        from cloudgd import registry
-
-        return registry.create("local", runs_dir=self.runs_dir)
-
-    def _follow_local(self, handle: JobHandle, local: JobStatus) -> JobStatus:
-        extra = {**local.extra, "rehearsal_run": local.handle}
-        return local.model_copy(update={"handle": str(handle), "name": handle.job, "extra": extra})
 
     # -- planning ----------------------------------------------------------
     def plan(self, spec: JobSpec, ctx: RenderContext) -> Plan:
@@ -166,16 +162,17 @@ class AwsProvider(SupportsTuning, Provider):
         conn = self._connection(region)
         return upload_path(self._client("s3", conn), path, uri, conn)
 
-    def rehearsal_plan(
+    def rehearse(
         self, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext, local: Provider
-    ) -> Plan:
-        """The local run of ``--run-local``: Amazon's toolkit when installed (after
-        :meth:`submit`, which put the bundle and checked the data in the rehearsal bucket)."""
+    ) -> tuple[JobStatus, Plan]:
+        """Submit to moto, then plan the local run of ``--run-local``: Amazon's toolkit when
+        installed, on what the submit put in the rehearsal bucket (it checked the data)."""
         from providers.aws.local_rehearsal import rehearsal_plan
 
-        return rehearsal_plan(self, cloud_plan, spec, ctx, local)
+        submitted = self.submit(cloud_plan)
+        return submitted, rehearsal_plan(self, cloud_plan, spec, ctx, local)
 
-    def rehearsal_trial_planner(self, tuning_plan: Plan, ctx: RenderContext) -> Any:
+    def rehearsal_trial_planner(self, tuning_plan: Plan, ctx: RenderContext) -> TrialPlanner:
         """How ``tune --run-local`` plans each trial: values as SageMaker hyperparameters."""
         from providers.aws.local_rehearsal import trial_planner
 
@@ -189,11 +186,9 @@ class AwsProvider(SupportsTuning, Provider):
         except JobNotFoundError:
             return None
 
+    @follows_rehearsal
     def status(self, handle: JobHandle) -> JobStatus:
         """DescribeTrainingJob as a JobStatus (or the local run's, for rehearsals)."""
-        run = rehearsal_run(handle)
-        if run is not None:
-            return self._follow_local(handle, self._local().status(run))
         conn = self._handle_connection(handle)
         described = self._describe(self._client("sagemaker", conn), handle.job, conn)
         if described is None:
@@ -203,6 +198,7 @@ class AwsProvider(SupportsTuning, Provider):
             )
         return job_status(handle, described, conn)
 
+    @follows_rehearsal
     def fetch_run_files(self, handle: JobHandle) -> Path:
         """metrics.jsonl and summary.json from the job's ``output.tar.gz``.
 
@@ -210,8 +206,6 @@ class AwsProvider(SupportsTuning, Provider):
         ``<S3OutputPath>/<job>/output/output.tar.gz`` when the job ends (also when
         it fails or is stopped), so a running job has none yet.
         """
-        if rehearsal_run(handle) is not None:
-            return super().fetch_run_files(handle)
         from cloudgd.report.runfiles import NoMetricsError, extract_run_files
 
         conn = self._handle_connection(handle)
@@ -234,6 +228,7 @@ class AwsProvider(SupportsTuning, Provider):
         archive.unlink()
         return dest
 
+    @follows_rehearsal
     def download(
         self,
         handle: JobHandle,
@@ -243,8 +238,6 @@ class AwsProvider(SupportsTuning, Provider):
     ) -> list[Path]:
         """``model.tar.gz`` and ``output.tar.gz`` from ``<S3OutputPath>/<job>/output/``,
         unpacked into ``dest/model`` and ``dest/output``."""
-        if rehearsal_run(handle) is not None:
-            return super().download(handle, dest, progress=progress)
         from cloudgd.download import check_free, unpack
 
         conn = self._handle_connection(handle)
@@ -271,12 +264,9 @@ class AwsProvider(SupportsTuning, Provider):
             )
         return written
 
+    @follows_rehearsal
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
         """CloudWatch lines of every instance, merged by time; with ``follow``, until terminal."""
-        run = rehearsal_run(handle)
-        if run is not None:
-            yield from self._local().logs(run, follow=follow)
-            return
         conn = self._handle_connection(handle)
         cursor = LogCursor(self._client("logs", conn), handle.job, conn)
         while True:
@@ -289,11 +279,9 @@ class AwsProvider(SupportsTuning, Provider):
                 return
             time.sleep(self.log_poll_seconds)
 
+    @follows_rehearsal
     def cancel(self, handle: JobHandle) -> JobStatus:
         """StopTrainingJob; a job that already ended is returned as it is."""
-        run = rehearsal_run(handle)
-        if run is not None:
-            return self._follow_local(handle, self._local().cancel(run))
         current = self.status(handle)
         if current.state.terminal or current.raw_state == "Stopping":
             return current

@@ -10,10 +10,10 @@ Two ways to reach Azure ML:
 
 - the cloud: ``DefaultAzureCredential`` (environment, workload or managed
   identity, ``az login``, …);
-- the fake (:mod:`providers.azure.fake`): a static token, a custom cloud whose
-  endpoints are the fake's https address, and the fake's own certificate as the
-  only trusted CA (``connection_verify``). See :mod:`providers.azure.fake_tls`
-  for why the fake speaks TLS.
+- a rehearsal: what differs (a custom cloud's endpoints, the one certificate to
+  trust, a static token, where blobs live) comes in a
+  :class:`~providers.azure.connection.Connection`, which the rehearsal backend makes
+  (:mod:`providers.azure.rehearsal.connection`); this module imports no fake.
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import yaml
 
 from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, SpecError
-from providers.azure.fake_common import ACCOUNT, FAKE_SAS
-from providers.azure.fake_tls import fake_certificate
+from providers.azure import views
+from providers.azure.connection import CLOUD, Connection
+from providers.azure.download import copy_blobs
 from providers.azure.scope import WorkspaceScope
-from providers.azure.views import ComputeView, JobView, RunView, TrialView
+from providers.azure.views import ComputeView, JobView, RunView, TrialView, first_line
 
 T = TypeVar("T")
 CURRENT_CLOUD_ENV = "AZUREML_CURRENT_CLOUD"
@@ -47,23 +47,15 @@ _CREDENTIAL_HINT = (
 
 
 class _StaticToken:
-    """A credential for the fake: any token does, the fake checks none."""
+    """A credential that always presents ``token`` (a rehearsal service checks none)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         from azure.core.credentials import AccessToken
 
-        return AccessToken("cloudgd-fake-token", int(time.time()) + 3600)
-
-
-def _trial_number(name: str) -> tuple[int, str]:
-    """Trials are named ``<sweep>_<n>``: sort by n, then by name for anything else."""
-    head, _, tail = name.rpartition("_")
-    return (int(tail), head) if head and tail.isdigit() else (-1, name)
-
-
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[0][:300] if lines else "no details"
+        return AccessToken(self.token, int(time.time()) + 3600)
 
 
 @contextmanager
@@ -81,8 +73,7 @@ class AzureClient:
         self,
         scope: WorkspaceScope,
         *,
-        backend: str = "cloud",
-        endpoint: str | None = None,
+        connection: Connection = CLOUD,
         max_retries: int = 5,
         credential: Any = None,
     ) -> None:
@@ -93,35 +84,24 @@ class AzureClient:
         logging.getLogger("azure.ai.ml").setLevel(logging.WARNING)
 
         self.scope = scope
-        # The fake serves blobs path-style on plain http with SAS auth (like Azurite).
-        self.fake_blob_url: str | None = None
+        self.connection = connection
         kwargs: dict[str, Any] = {
             "enable_telemetry": False,
             "show_progress": False,
             "retry_total": max_retries,
         }
-        if backend == "fake":
-            if not endpoint:
-                raise ProviderError("the fake Azure ML backend needs an endpoint")
-            split = urlsplit(endpoint)
-            base = f"https://{split.hostname}:{split.port}/"
-            self.fake_blob_url = f"http://{split.hostname}:{split.port}/{ACCOUNT}"
-            kwargs["connection_verify"] = str(fake_certificate(endpoint))
-            kwargs["cloud"] = f"cloudgd-fake-{split.port}"
-            kwargs["cloud_metadata"] = {
-                "azure_portal": base,
-                "resource_manager": base,
-                "active_directory": base,
-                "aml_resource_id": base,
-                "storage_endpoint": "core.windows.net",
-                "registry_discovery_endpoint": base,
-            }
-            credential = credential or _StaticToken()
+        if connection.verify:
+            kwargs["connection_verify"] = connection.verify
+        if connection.cloud:
+            kwargs["cloud"] = connection.cloud
+            kwargs["cloud_metadata"] = dict(connection.cloud_metadata or {})
+        if credential is None and connection.static_token:
+            credential = _StaticToken(connection.static_token)
         elif credential is None:
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential()
-        # MLClient records its cloud in os.environ; a fake's cloud must not become the
+        # MLClient records its cloud in os.environ; a custom cloud must not become the
         # default of a later real client in this process.
         previous = os.environ.get(CURRENT_CLOUD_ENV)
         try:
@@ -134,7 +114,7 @@ class AzureClient:
                     **kwargs,
                 )
         finally:
-            if backend == "fake":
+            if connection.is_custom_cloud:
                 if previous is None:
                     os.environ.pop(CURRENT_CLOUD_ENV, None)
                 else:
@@ -152,24 +132,24 @@ class AzureClient:
 
         if isinstance(exc, ClientAuthenticationError):
             return CredentialsError(
-                f"no usable Azure credentials for {what}: {_first_line(exc.message)}",
+                f"no usable Azure credentials for {what}: {first_line(exc.message)}",
                 hint=_CREDENTIAL_HINT,
             )
         if isinstance(exc, HttpResponseError):
             code = getattr(exc.error, "code", None) or exc.status_code
             message = getattr(exc.error, "message", None) or exc.message
             return ProviderError(
-                f"Azure ML refused {what}: {code}: {_first_line(message)}",
+                f"Azure ML refused {what}: {code}: {first_line(message)}",
                 hint=f"workspace {self.scope.arm_id}",
             )
         if isinstance(exc, ServiceRequestError):
             return ProviderError(
-                f"cannot reach Azure ML for {what}: {_first_line(str(exc))}",
+                f"cannot reach Azure ML for {what}: {first_line(str(exc))}",
                 hint="check the network, or the --endpoint of a fake backend",
             )
         if isinstance(exc, SchemaError):
             return SpecError(
-                f"azure-ai-ml rejected the rendered request for {what}: {_first_line(str(exc))}",
+                f"azure-ai-ml rejected the rendered request for {what}: {first_line(str(exc))}",
                 hint="run `cloudgd plan` to see the request; this is a cloudgd bug if the spec "
                 "validated",
             )
@@ -202,19 +182,7 @@ class AzureClient:
             raise translated from None
 
     # -- jobs ----------------------------------------------------------------
-    @staticmethod
-    def _view(job: Any) -> JobView:
-        created = getattr(job, "creation_context", None)
-        return JobView(
-            name=job.name,
-            status=job.status,
-            created_at=getattr(created, "created_at", None),
-            tags=dict(job.tags or {}),
-            studio_url=getattr(job, "studio_url", None),
-            compute=getattr(job, "compute", None),
-            properties={str(k): str(v) for k, v in (getattr(job, "properties", {}) or {}).items()},
-            kind=getattr(job, "type", None),
-        )
+    _view = staticmethod(views.job_view)
 
     def create_job(self, document: dict[str, Any]) -> JobView:
         """``jobs.create_or_update`` of the plan's job document, unchanged."""
@@ -252,7 +220,7 @@ class AzureClient:
                 for child in self.ml.jobs.list(parent_job_name=sweep)
                 if child is not None
             ]
-            return sorted(found, key=lambda t: _trial_number(t.name))
+            return sorted(found, key=lambda t: views.trial_number(t.name))
 
         return self.call(f"listing the trials of {sweep}", trials)
 
@@ -262,18 +230,7 @@ class AzureClient:
             f"run details of {name}",
             lambda: self.ml.jobs._runs_operations.get_run_details(name),
         )
-        if details is None:
-            return None
-        error = None
-        if details.error is not None and details.error.error is not None:
-            error = _first_line(details.error.error.message or details.error.error.code or "")
-        return RunView(
-            status=details.status,
-            started_at=details.start_time_utc,
-            ended_at=details.end_time_utc,
-            error=error,
-            log_files=dict(details.log_files or {}),
-        )
+        return None if details is None else views.run_view(details)
 
     def read_text(self, url: str) -> str:
         """A log file's text through the SDK's own request pipeline (SAS URLs, no token)."""
@@ -337,26 +294,17 @@ class AzureClient:
         """Copy every blob under ``folder`` (``""``: the whole container) into ``dest`` by
         its name relative to the folder; (relative name, file) for each. A name that would
         land outside ``dest`` (``..``, an absolute path) is skipped."""
-        root = dest.resolve()
         names = self.call(
             f"listing {uri}",
             lambda: [b.name for b in container.list_blobs(name_starts_with=folder or None)],
         )
-        copied: list[tuple[str, Path]] = []
-        for name in names:
-            relative = name[len(folder) :]
-            target = (root / relative).resolve()
-            if not relative or name.endswith("/") or not target.is_relative_to(root):
-                continue
 
-            def read(name: str = name) -> bytes:
-                return bytes(container.get_blob_client(name).download_blob().readall())
+        def read(name: str) -> bytes:
+            blob = container.get_blob_client(name)
+            what = f"downloading {uri}{name[len(folder) :]}"
+            return self.call(what, lambda: bytes(blob.download_blob().readall()))
 
-            data = self.call(f"downloading {uri}{relative}", read)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            copied.append((relative, target))
-        return copied
+        return copy_blobs(names, folder, dest, read)
 
     def _container(self, uri: str) -> tuple[Any, str]:
         """The blob container behind an ``azureml://datastores/...`` URI, and the path."""
@@ -369,8 +317,11 @@ class AzureClient:
             f"reading datastore {parsed.datastore}",
             lambda: get_datastore_info(self.ml.datastores, parsed.datastore),
         )
-        if self.fake_blob_url:
-            info.update(account_url=self.fake_blob_url, credential=FAKE_SAS)
+        if self.connection.blob_account_url:
+            info.update(
+                account_url=self.connection.blob_account_url,
+                credential=self.connection.blob_credential,
+            )
         container = ContainerClient(
             account_url=info["account_url"],
             container_name=info["container_name"],
@@ -405,15 +356,7 @@ class AzureClient:
     # -- compute and code ------------------------------------------------------
     def get_compute(self, name: str) -> ComputeView | None:
         found = self.find(f"compute {name}", lambda: self.ml.compute.get(name))
-        if found is None:
-            return None
-        return ComputeView(
-            name=found.name,
-            size=getattr(found, "size", None),
-            tier=getattr(found, "tier", None),
-            min_instances=getattr(found, "min_instances", None),
-            max_instances=getattr(found, "max_instances", None),
-        )
+        return None if found is None else views.compute_view(found)
 
     def create_or_update_compute(self, document: dict[str, Any]) -> None:
         from azure.ai.ml import load_compute
@@ -443,11 +386,7 @@ class AzureClient:
 
 
 def connect(
-    scope: WorkspaceScope,
-    *,
-    backend: str = "cloud",
-    endpoint: str | None = None,
-    max_retries: int = 5,
+    scope: WorkspaceScope, *, connection: Connection = CLOUD, max_retries: int = 5
 ) -> AzureClient:
     """The default client factory (tests inject their own through the provider)."""
-    return AzureClient(scope, backend=backend, endpoint=endpoint, max_retries=max_retries)
+    return AzureClient(scope, connection=connection, max_retries=max_retries)

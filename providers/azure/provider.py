@@ -4,23 +4,26 @@
 the compute cluster (created when ``manage_compute``, else checked), the code
 upload, then the job document, unchanged. Status, logs and cancel work from the
 handle alone: ``azure://<sub>/<rg>/<ws>/<job>[?backend=fake&endpoint=...]``, and
-with ``run=<dir>`` (a ``--run-local`` rehearsal) they follow the local run.
+with ``run=<dir>`` (a ``--run-local`` rehearsal) they follow the local run
+(:mod:`providers.rehearsal_follow`). Statuses are read in :mod:`providers.azure.status`,
+logs in :mod:`providers.azure.logs`.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from cloudgd.errors import JobNotFoundError, ProviderError, SpecError
+from cloudgd.errors import ProviderError, SpecError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.handle import as_tuning
 from providers.azure import code_asset
+from providers.azure.connection import CLOUD
 from providers.azure.inputs import DATASTORE_PREFIX, check_inputs, download_inputs
+from providers.azure.logs import follow_logs
 from providers.azure.options import DESCRIPTION, TERRAFORM_OUTPUTS, AzureOptions
 from providers.azure.render import COMPUTE_OPERATION, render_plan
 from providers.azure.scope import (
@@ -30,17 +33,21 @@ from providers.azure.scope import (
     WorkspaceScope,
 )
 from providers.azure.states import job_state
-from providers.azure.views import JobView, RunView
-from providers.base import Provider, SupportsTuning, fetched_dir, rehearsal_run
+from providers.azure.status import find_job, job_status, read_status
+from providers.base import Provider, SupportsRehearsal, SupportsTuning, fetched_dir
+from providers.rehearsal_follow import follows_rehearsal
+
+if TYPE_CHECKING:
+    from providers.azure.connection import Connection
 
 ENDPOINT_ENV = "CLOUDGD_AZURE_ENDPOINT"
-FAKE_SERVER = ("azure-fake", "providers.azure.fake")
+FAKE_SERVER = ("azure-fake", "providers.azure.rehearsal.fake")
 LIST_TAG = "cloudgd:spec-hash"
 # Workspace for `list` when no handle names one (the names MLClient.from_config users know).
 WORKSPACE_ENV = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
 
 
-class AzureProvider(SupportsTuning, Provider):
+class AzureProvider(SupportsTuning, SupportsRehearsal, Provider):
     """Azure ML (SDK v2) command jobs; ``--backend fake`` rehearses against a local service."""
 
     name: ClassVar[str] = "azure"
@@ -51,6 +58,8 @@ class AzureProvider(SupportsTuning, Provider):
     is_cloud: ClassVar[bool] = True
     bundle_format: ClassVar[str | None] = "tar.gz"  # unpacked into the command job's code
     uri_schemes: ClassVar[tuple[str, ...]] = ("azureml", "abfss", "wasbs")
+    rehearsal_backend: ClassVar[str] = "fake"
+    rehearsal_server: ClassVar[tuple[str, str]] = FAKE_SERVER
 
     def __init__(
         self,
@@ -83,9 +92,14 @@ class AzureProvider(SupportsTuning, Provider):
             return self.endpoint
         if os.environ.get(ENDPOINT_ENV):
             return os.environ[ENDPOINT_ENV]
-        from cloudgd import servers
+        return self.start_rehearsal_server()
 
-        return servers.ensure(*FAKE_SERVER)
+    def rehearsal_connection(self, endpoint: str | None) -> Connection:
+        """How the client reaches the fake at ``endpoint`` (the rehearsal hook: the only
+        place outside ``rehearsal/`` that reaches into it)."""
+        from providers.azure.rehearsal.connection import fake_connection
+
+        return fake_connection(endpoint)
 
     def _connect(
         self, scope: WorkspaceScope, backend: str, endpoint: str | None, retries: int
@@ -96,7 +110,8 @@ class AzureProvider(SupportsTuning, Provider):
             )
         from providers.azure.client import connect
 
-        return connect(scope, backend=backend, endpoint=endpoint, max_retries=retries)
+        connection = self.rehearsal_connection(endpoint) if backend == "fake" else CLOUD
+        return connect(scope, connection=connection, max_retries=retries)
 
     def _for_handle(self, handle: JobHandle) -> Any:
         scope = WorkspaceScope.of_handle(handle)
@@ -112,56 +127,20 @@ class AzureProvider(SupportsTuning, Provider):
 
     # -- status ------------------------------------------------------------------
     def _status(self, client: Any, handle: JobHandle, *, with_run: bool = True) -> JobStatus:
-        job = self._job(client, handle)
-        return self._status_of(job, client.run(handle.job) if with_run else None, handle)
+        return read_status(client, handle, with_run=with_run)
 
-    @staticmethod
-    def _job(client: Any, handle: JobHandle) -> JobView:
-        job: JobView | None = client.get_job(handle.job)
-        if job is None:
-            raise JobNotFoundError(
-                f"Azure ML has no job {handle.job} in workspace {handle.parts[2]}",
-                hint="check the handle; `cloudgd list --provider azure` shows cloudgd's jobs",
-            )
-        return job
+    # The tuning code reads a sweep, and its status, with these.
+    _job = staticmethod(find_job)
+    _status_of = staticmethod(job_status)
 
-    @staticmethod
-    def _status_of(job: JobView, run: RunView | None, handle: JobHandle) -> JobStatus:
-        """The job (and its run-history details, when read) as a JobStatus."""
-        return JobStatus(
-            handle=str(handle),
-            name=job.name,
-            state=job_state(job.status),
-            raw_state=job.status,
-            message=run.error if run else None,
-            created_at=job.created_at,
-            started_at=run.started_at if run else None,
-            ended_at=run.ended_at if run else None,
-            console_url=job.studio_url,
-            extra={"compute": job.compute} if job.compute else {},
-        )
-
-    def _local(self) -> Provider:
-        from cloudgd import registry
-
-        return registry.create("local", runs_dir=self.runs_dir)
-
-    def _follow_local(self, handle: JobHandle, status: JobStatus) -> JobStatus:
-        return status.model_copy(
-            update={"handle": str(handle), "extra": {**status.extra, "run": status.handle}}
-        )
-
+    @follows_rehearsal
     def status(self, handle: JobHandle) -> JobStatus:
-        local = rehearsal_run(handle)
-        if local is not None:
-            return self._follow_local(handle, self._local().status(local))
         return self._status(self._for_handle(handle), handle)
 
+    @follows_rehearsal
     def fetch_run_files(self, handle: JobHandle) -> Path:
         """metrics.jsonl and summary.json from the job's ``metrics`` output folder
         (the trainer's ``--output-dir ${{outputs.metrics}}``)."""
-        if rehearsal_run(handle) is not None:
-            return super().fetch_run_files(handle)
         from cloudgd.report.runfiles import RUN_FILES, NoMetricsError, clear_run_files
 
         dest = fetched_dir(handle)
@@ -176,6 +155,7 @@ class AzureProvider(SupportsTuning, Provider):
             )
         return dest
 
+    @follows_rehearsal
     def download(
         self,
         handle: JobHandle,
@@ -185,8 +165,6 @@ class AzureProvider(SupportsTuning, Provider):
     ) -> list[Path]:
         """The job's ``model`` and ``metrics`` output folders into ``dest/model`` and
         ``dest/output`` (the trainer's --model-dir and --output-dir)."""
-        if rehearsal_run(handle) is not None:
-            return super().download(handle, dest, progress=progress)
         from cloudgd.download import check_free
 
         client = self._for_handle(handle)
@@ -234,7 +212,6 @@ class AzureProvider(SupportsTuning, Provider):
                 f"Azure ML compute cluster {name} does not fit: {'; '.join(problems)}", hint=hint
             )
 
-    # what rehearsal_inputs can copy from the fake store (others: the local planner refuses)
     rehearsal_data_prefixes: ClassVar[tuple[str, ...]] = (DATASTORE_PREFIX,)
 
     def rehearsal_inputs(self, plan: Plan, dest: Path) -> dict[str, str]:
@@ -277,49 +254,15 @@ class AzureProvider(SupportsTuning, Provider):
         return self._status(client, handle, with_run=False)
 
     # -- logs and cancel -----------------------------------------------------------
+    @follows_rehearsal
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
-        local = rehearsal_run(handle)
-        if local is not None:
-            yield from self._local().logs(local, follow=follow)
-            return
+        """The job's log files (:func:`providers.azure.logs.follow_logs`)."""
         client = self._for_handle(handle)
-        if client.get_job(handle.job) is None:
-            raise JobNotFoundError(f"Azure ML has no job {handle.job}")
-        offsets: dict[str, int] = {}
-        while True:
-            run = client.run(handle.job)
-            files: dict[str, str] = run.log_files if run else {}
-            if run is not None and run.status:
-                raw = run.status
-            else:  # no run history yet: the job itself says whether it ended
-                current = client.get_job(handle.job)
-                raw = current.status if current else None
-            ended = _ended(raw)
-            for name in sorted(files):
-                text = client.read_text(files[name])
-                seen = offsets.get(name, 0)
-                if len(text) > seen:
-                    # hold back a partial last line until it is complete (or the job ended)
-                    complete = text if ended else text[: text.rfind("\n") + 1]
-                    yield from complete[seen:].splitlines()
-                    offsets[name] = max(seen, len(complete))
-            if not follow or ended:
-                return
-            time.sleep(self.poll_seconds)
+        yield from follow_logs(client, handle, follow=follow, poll_seconds=self.poll_seconds)
 
+    @follows_rehearsal
     def cancel(self, handle: JobHandle) -> JobStatus:
-        local = rehearsal_run(handle)
-        if local is not None:
-            stopped = self._follow_local(handle, self._local().cancel(local))
-            try:
-                self._cancel_remote(handle)
-            except ProviderError as exc:  # the local run is what trained; it is stopped
-                extra = {**stopped.extra, "remote_cancel": exc.message}
-                return stopped.model_copy(update={"extra": extra})
-            return stopped
-        return self._cancel_remote(handle)
-
-    def _cancel_remote(self, handle: JobHandle) -> JobStatus:
+        """Cancel the job; one that already ended (or is stopping) is returned as it is."""
         client = self._for_handle(handle)
         current = self._status(client, handle, with_run=False)
         if current.state.terminal or current.state == JobState.STOPPING:
@@ -415,10 +358,6 @@ class AzureProvider(SupportsTuning, Provider):
 def _tier(text: str) -> str:
     """'LowPriority', 'low_priority' → 'lowpriority'."""
     return "".join(c for c in text.lower() if c.isalpha())
-
-
-def _ended(raw: str | None) -> bool:
-    return job_state(raw).terminal
 
 
 def _scope_from_settings(settings: dict[str, Any]) -> WorkspaceScope | None:

@@ -4,93 +4,43 @@ Handles are ``gcp://<project>/<location>/<job id>``; the plan's handle names the
 by its display name instead (the service assigns the numeric ID), and both resolve.
 Rehearsal handles carry ``backend=fake&endpoint=http://127.0.0.1:PORT`` so later
 CLI calls reach the same fake, and ``run=<local run dir>`` with ``--run-local``:
-then status, logs and cancel follow the local run, which is the job that really runs.
+then status, logs and cancel follow the local run, which is the job that really runs
+(:mod:`providers.rehearsal_follow`). Statuses are read in :mod:`providers.gcp.status`,
+logs in :mod:`providers.gcp.logs`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from cloudgd import registry, servers
-from cloudgd.errors import (
-    CloudgdError,
-    CredentialsError,
-    JobNotFoundError,
-    ProviderError,
-    UsageError,
-)
+from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.base import Provider, SupportsTuning, fetched_dir, rehearsal_run
+from providers.base import Provider, SupportsRehearsal, SupportsTuning, fetched_dir
 from providers.gcp import labels as lbl
+from providers.gcp.download import download_run_files
 from providers.gcp.inputs import check_inputs, download_inputs
+from providers.gcp.logs import stream_logs
 from providers.gcp.options import DESCRIPTION, TERRAFORM_OUTPUTS, GcpOptions
 from providers.gcp.render import REHEARSAL_PROJECT, render
 from providers.gcp.states import RETRYABLE_ENDINGS, job_state, state_name
+from providers.gcp.status import CONSOLE, job_handle, vertex_status
+from providers.rehearsal_follow import follows_rehearsal
+
+# Where they lived before status.py and download.py (the tuning code imports them here).
+__all__ = ["CONSOLE", "GcpProvider", "download_run_files", "vertex_status"]
 
 FAKE_SERVER = "gcp-fake"
 ENDPOINT_ENV = "CLOUDGD_GCP_ENDPOINT"
-CONSOLE = (
-    "https://console.cloud.google.com/agent-platform/locations/{loc}/training/{id}?project={p}"
-)
 
 
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
-
-
-def vertex_status(job: dict[str, Any], endpoint: str | None, console: str = CONSOLE) -> JobStatus:
-    """A Vertex job resource (custom or tuning: they share these fields) as a JobStatus;
-    ``console`` is the Cloud console URL pattern of its kind."""
-    raw = state_name(job.get("state"))
-    _, project, _, location, _, job_id = job["name"].split("/")
-    return JobStatus(
-        handle=GcpProvider._handle(job, endpoint),
-        name=job.get("displayName", job_id),
-        state=job_state(raw),
-        raw_state=raw,
-        message=(job.get("error") or {}).get("message") or None,
-        created_at=_time(job.get("createTime")),
-        started_at=_time(job.get("startTime")),
-        ended_at=_time(job.get("endTime")),
-        console_url=None if endpoint else console.format(loc=location, id=job_id, p=project),
-        extra={"job_id": job_id, "resource_name": job["name"]},
-    )
-
-
-def download_run_files(
-    api: Any, job: dict[str, Any], spec_key: str, under: str, dest: Path, handle: JobHandle
-) -> Path:
-    """metrics.jsonl and summary.json from ``<baseOutputDirectory>/<under>`` of a Vertex
-    job (``spec_key``: ``jobSpec`` of a custom job, ``trialJobSpec`` of a tuning job)."""
-    from cloudgd.report.runfiles import RUN_FILES, NoMetricsError, clear_run_files
-
-    base = ((job.get(spec_key) or {}).get("baseOutputDirectory") or {}).get("outputUriPrefix")
-    if not base:
-        raise ProviderError(
-            f"Vertex AI job {handle.job} has no baseOutputDirectory",
-            hint="jobs cloudgd submits always set one; was this job created elsewhere?",
-        )
-    prefix = base.rstrip("/") + "/" + under
-    clear_run_files(dest)
-    if not api.download_files(prefix, RUN_FILES, dest, job["name"].split("/")[1]):
-        raise NoMetricsError(
-            f"{handle.job}: no metrics yet (nothing under {prefix}; job state "
-            f"{state_name(job.get('state'))})",
-            hint=f"follow the job with: cloudgd logs --follow '{handle}'",
-        )
-    return dest
-
-
-class GcpProvider(SupportsTuning, Provider):
+class GcpProvider(SupportsTuning, SupportsRehearsal, Provider):
     """Vertex AI custom jobs; ``--backend fake`` rehearses against a local fake service."""
 
     name: ClassVar[str] = "gcp"
@@ -101,6 +51,8 @@ class GcpProvider(SupportsTuning, Provider):
     is_cloud: ClassVar[bool] = True
     uri_schemes: ClassVar[tuple[str, ...]] = ("gs",)
     bundle_format: ClassVar[str | None] = "sdist"  # Vertex pip-installs the trainer package
+    rehearsal_backend: ClassVar[str] = "fake"
+    rehearsal_server: ClassVar[tuple[str, str]] = (FAKE_SERVER, "providers.gcp.rehearsal.fake")
 
     def __init__(
         self,
@@ -136,11 +88,7 @@ class GcpProvider(SupportsTuning, Provider):
         return render(spec, ctx, rehearsal=self.backend == "fake")
 
     def _fake_endpoint(self) -> str:
-        return (
-            self.endpoint
-            or os.environ.get(ENDPOINT_ENV)
-            or servers.ensure(FAKE_SERVER, "providers.gcp.fake")
-        )
+        return self.endpoint or os.environ.get(ENDPOINT_ENV) or self.start_rehearsal_server()
 
     def _endpoint_for(self, handle: JobHandle | None) -> str | None:
         """The fake's URL for this call, or None for the real cloud."""
@@ -171,11 +119,7 @@ class GcpProvider(SupportsTuning, Provider):
         project, location, job = handle.parts
         return project, location, job
 
-    @staticmethod
-    def _handle(job: dict[str, Any], endpoint: str | None) -> str:
-        _, project, _, location, _, job_id = job["name"].split("/")
-        params = {"backend": "fake", "endpoint": endpoint} if endpoint else {}
-        return str(JobHandle(provider="gcp", parts=(project, location, job_id), params=params))
+    _handle = staticmethod(job_handle)
 
     def _status(self, job: dict[str, Any], endpoint: str | None) -> JobStatus:
         return vertex_status(job, endpoint)
@@ -211,10 +155,6 @@ class GcpProvider(SupportsTuning, Provider):
         if not found:
             raise JobNotFoundError(f"no Vertex AI {what} named {job} in {parent}")
         return api, max(found, key=lambda j: j.get("createTime", "")), endpoint
-
-    @staticmethod
-    def _local() -> Provider:
-        return registry.create("local")
 
     # -- Provider API ----------------------------------------------------------
     def submit(self, plan: Plan) -> JobStatus:
@@ -279,16 +219,12 @@ class GcpProvider(SupportsTuning, Provider):
             api.upload(upload.source, upload.destination, upload.sha256, project)
         return as_status(create(api, parent, body), endpoint)
 
+    @follows_rehearsal
     def status(self, handle: JobHandle) -> JobStatus:
-        local = rehearsal_run(handle)
-        if local is not None:
-            status = self._local().status(local)
-            return status.model_copy(
-                update={"handle": str(handle), "extra": {**status.extra, "local_run": str(local)}}
-            )
         _, job, endpoint = self._resolve(handle)
         return self._status(job, endpoint)
 
+    @follows_rehearsal
     def fetch_run_files(self, handle: JobHandle) -> Path:
         """metrics.jsonl and summary.json from ``<baseOutputDirectory>/output/``.
 
@@ -296,12 +232,10 @@ class GcpProvider(SupportsTuning, Provider):
         output dir beside it, through the Cloud Storage FUSE mount, so the files
         appear (and grow) while the job runs.
         """
-        if rehearsal_run(handle) is not None:
-            return super().fetch_run_files(handle)
-
         api, job, _ = self._resolve(handle)
         return download_run_files(api, job, "jobSpec", "output/", fetched_dir(handle), handle)
 
+    @follows_rehearsal
     def download(
         self,
         handle: JobHandle,
@@ -311,18 +245,13 @@ class GcpProvider(SupportsTuning, Provider):
     ) -> list[Path]:
         """``<baseOutputDirectory>/model/`` and ``/output/`` into ``dest/model`` and
         ``dest/output`` (see providers/gcp/download.py)."""
-        if rehearsal_run(handle) is not None:
-            return super().download(handle, dest, progress=progress)
         from providers.gcp.download import download_job
 
         api, job, _ = self._resolve(handle)
         return download_job(api, job, handle, dest, progress)
 
+    @follows_rehearsal
     def logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
-        local = rehearsal_run(handle)
-        if local is not None:
-            yield from self._local().logs(local, follow=follow)
-            return
         api, job, _ = self._resolve(handle)
         yield from self.stream_logs(api, job, refresh=lambda name: api.get_job(name), follow=follow)
 
@@ -334,45 +263,12 @@ class GcpProvider(SupportsTuning, Provider):
         refresh: Callable[[str], dict[str, Any]],
         follow: bool,
     ) -> Iterator[str]:
-        """A Vertex job's Cloud Logging lines, oldest first; with ``follow``, until it ends.
+        """A Vertex job's Cloud Logging lines (:func:`providers.gcp.logs.stream_logs`)."""
+        return stream_logs(api, job, refresh=refresh, follow=follow, poll_seconds=self.poll_seconds)
 
-        Custom and tuning jobs both log as ``resource.type="ml_job"`` under their own
-        ID; a tuning trial's lines carry its trial ID and are prefixed ``[trial N]``.
-        ``refresh`` re-reads the job (by resource name) between polls.
-        """
-        _, project, _, _, _, job_id = job["name"].split("/")
-        base = f'resource.type="ml_job" AND resource.labels.job_id="{job_id}"'
-        since = job.get("createTime") or "1970-01-01T00:00:00Z"
-        seen_at_since: set[str] = set()
-        while True:
-            finished = job_state(state_name(job.get("state"))).terminal
-            for line in api.log_lines(project, f'{base} AND timestamp>="{since}"'):
-                if line.timestamp == since and line.insert_id in seen_at_since:
-                    continue
-                if line.timestamp != since:
-                    since, seen_at_since = line.timestamp, set()
-                seen_at_since.add(line.insert_id)
-                trial = f"[trial {line.trial}] " if line.trial else ""
-                task = "" if line.task in (None, "service") else f"[{line.task}] "
-                yield f"{trial}{task}{line.text}"
-            if not follow or finished:
-                return
-            time.sleep(self.poll_seconds)
-            job = refresh(job["name"])
-
+    @follows_rehearsal
     def cancel(self, handle: JobHandle) -> JobStatus:
-        local = rehearsal_run(handle)
-        if local is not None:
-            self._local().cancel(local)
-            if handle.params.get("backend") == "fake":
-                remote = {k: v for k, v in handle.params.items() if k != "run"}
-                # The local run is the job; a stopped fake must not fail the cancel.
-                with contextlib.suppress(CloudgdError):
-                    self._cancel_remote(handle.model_copy(update={"params": remote}))
-            return self.status(handle)
-        return self._cancel_remote(handle)
-
-    def _cancel_remote(self, handle: JobHandle) -> JobStatus:
+        """Cancel the job; one that already ended is returned as it is."""
         api, job, endpoint = self._resolve(handle)
         if job_state(state_name(job.get("state"))).terminal:
             return self._status(job, endpoint)

@@ -50,7 +50,7 @@ def test_a_record_whose_pid_was_reused_is_not_signalled(
         "moto",
         pid=bystander.pid,
         start_time=procs.start_time(bystander.pid),
-        module="providers.aws.moto_server",
+        module="providers.aws.rehearsal.moto_server",
         url="http://127.0.0.1:9",
     )
     assert servers.running("moto", patience=0) is None

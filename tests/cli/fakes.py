@@ -27,7 +27,7 @@ from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext, Up
 from cloudgd.report.runfiles import NoMetricsError
 from cloudgd.spec import JobSpec
 from providers.aws.options import AwsOptions
-from providers.base import Provider, rehearsal_run
+from providers.base import Provider, SupportsRehearsal, rehearsal_run
 from providers.local.options import LocalOptions
 
 LOG_LINES = ["starting", "epoch 1/3 loss=0.90", "epoch 2/3 loss=0.50", "epoch 3/3 loss=0.25"]
@@ -200,7 +200,7 @@ class FakeLocalProvider(FakeProvider):
         return status
 
 
-class FakeAwsProvider(FakeProvider):
+class FakeAwsProvider(SupportsRehearsal, FakeProvider):
     """Stands in for the aws provider: a cloud with the moto rehearsal backend."""
 
     name: ClassVar[str] = "aws"
@@ -208,3 +208,6 @@ class FakeAwsProvider(FakeProvider):
     backends: ClassVar[tuple[str, ...]] = ("cloud", "moto")
     is_cloud: ClassVar[bool] = True
     uri_schemes: ClassVar[tuple[str, ...]] = ("s3",)
+    rehearsal_backend: ClassVar[str] = "moto"
+    rehearsal_server: ClassVar[tuple[str, str]] = ("moto", "tests.cli.fakes")  # never started
+    rehearsal_cancels_backend: ClassVar[bool] = False

@@ -141,7 +141,7 @@ def test_aws_permanent_errors_are_one_line_and_exit_3(job_file: str, moto_url: s
 @pytest.fixture
 def vertex() -> Iterator[Any]:
     """The fake Vertex AI server (its ``store`` holds the jobs), stopped after the test."""
-    from providers.gcp.fake import Phases, make_server
+    from providers.gcp.rehearsal.fake import Phases, make_server
 
     server = make_server(phases=Phases(queued=0.2, pending=0.2, running=1.0, cancelling=0.2))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
@@ -204,8 +204,8 @@ def test_gcp_permanent_errors_are_one_line_and_exit_3(job_file: str, vertex_url:
 # -- Azure: azure-core's RetryPolicy against the TLS fake --------------------------
 @pytest.fixture
 def azure_url(tmp_path: Path) -> Iterator[str]:
-    from providers.azure.fake import serve
-    from providers.azure.fake_store import FakeStore
+    from providers.azure.rehearsal.fake import serve
+    from providers.azure.rehearsal.fake_store import FakeStore
 
     server = serve("127.0.0.1", 0, FakeStore(step_seconds=0.2, run_steps=3))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
@@ -219,7 +219,7 @@ def azure_url(tmp_path: Path) -> Iterator[str]:
 
 
 def azure_proxy(url: str, faults: list[Fault]) -> FaultProxy:
-    from providers.azure.fake_common import CERT_ROUTE
+    from providers.azure.rehearsal.fake_common import CERT_ROUTE
 
     return FaultProxy(url, faults, tls=True, cert_route=CERT_ROUTE)
 

@@ -198,10 +198,10 @@ def test_gcp_copies_the_model_and_output_folders_from_cloud_storage(
 def test_azure_copies_the_model_and_metrics_outputs_from_blob_storage(tmp_path: Path) -> None:
     import threading
 
-    from providers.azure.fake import serve
-    from providers.azure.fake_common import UPLOAD_CONTAINER
-    from providers.azure.fake_store import FakeStore
     from providers.azure.provider import AzureProvider
+    from providers.azure.rehearsal.fake import serve
+    from providers.azure.rehearsal.fake_common import UPLOAD_CONTAINER
+    from providers.azure.rehearsal.fake_store import FakeStore
 
     store = FakeStore(step_seconds=0.2, run_steps=3)
     server = serve("127.0.0.1", 0, store, tmp_path / "requests.log")

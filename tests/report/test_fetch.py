@@ -131,7 +131,7 @@ def test_aws_reads_the_files_from_the_jobs_output_archive(moto_aws: None, tmp_pa
 
 @pytest.fixture
 def gcp_fake() -> Iterator[str]:
-    from providers.gcp.fake import make_server
+    from providers.gcp.rehearsal.fake import make_server
 
     server = make_server()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
@@ -173,10 +173,10 @@ def test_gcp_reads_the_files_beside_the_model_dir(gcp_fake: str, tmp_path: Path)
 
 @pytest.mark.slow
 def test_azure_reads_the_files_from_the_metrics_output(tmp_path: Path) -> None:
-    from providers.azure.fake import serve
-    from providers.azure.fake_common import UPLOAD_CONTAINER
-    from providers.azure.fake_store import FakeStore
     from providers.azure.provider import AzureProvider
+    from providers.azure.rehearsal.fake import serve
+    from providers.azure.rehearsal.fake_common import UPLOAD_CONTAINER
+    from providers.azure.rehearsal.fake_store import FakeStore
 
     store = FakeStore(step_seconds=0.2, run_steps=3)
     server = serve("127.0.0.1", 0, store, tmp_path / "requests.log")

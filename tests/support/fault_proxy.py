@@ -210,7 +210,7 @@ class FaultProxy:
         self.cert_pem = b""
         self.tls_context: ssl.SSLContext | None = None
         if tls:
-            from providers.azure.fake_tls import make_certificate, server_context
+            from providers.azure.rehearsal.fake_tls import make_certificate, server_context
 
             self.cert_pem, key_pem = make_certificate()
             self.tls_context = server_context(self.cert_pem, key_pem)

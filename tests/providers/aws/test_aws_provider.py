@@ -19,6 +19,7 @@ from providers.aws import client as aws
 from providers.aws.logs import LOG_GROUP
 from providers.aws.provider import AwsProvider
 from providers.base import Provider
+from providers.rehearsal_follow import RehearsalFollower
 
 REGION = "us-east-1"
 
@@ -282,7 +283,7 @@ class FakeLocal(Provider):
 
 def test_rehearsal_handles_follow_the_local_run(monkeypatch: pytest.MonkeyPatch) -> None:
     local = FakeLocal()
-    monkeypatch.setattr(AwsProvider, "_local", lambda self: local)
+    monkeypatch.setattr(RehearsalFollower, "runner", lambda self: local)
     handle = JobHandle.parse(
         "aws://us-east-1/digits-1234abcd?backend=moto&endpoint=http://127.0.0.1:9&run=/runs/digits"
     )
@@ -290,7 +291,7 @@ def test_rehearsal_handles_follow_the_local_run(monkeypatch: pytest.MonkeyPatch)
     status = provider.status(handle)
     assert status.state is JobState.RUNNING
     assert status.handle == str(handle)
-    assert status.name == "digits-1234abcd"
+    assert status.name == "run"  # the local run's status, under the cloud handle
     assert status.extra["rehearsal_run"] == "local:///runs/digits"
     assert list(provider.logs(handle, follow=True)) == ["epoch=1 loss=0.1"]
     assert provider.cancel(handle).state is JobState.CANCELLED

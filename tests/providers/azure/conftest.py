@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from providers.azure.fake import FakeAzureML, serve
-from providers.azure.fake_store import FakeStore
+from providers.azure.rehearsal.fake import FakeAzureML, serve
+from providers.azure.rehearsal.fake_store import FakeStore
 
 _AZURE_ENV = (
     "AZURE_CLIENT_ID",

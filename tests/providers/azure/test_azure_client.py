@@ -10,7 +10,8 @@ import pytest
 
 from cloudgd.errors import CredentialsError, ProviderError
 from providers.azure.client import AzureClient
-from providers.azure.fake import FakeAzureML
+from providers.azure.rehearsal.connection import fake_connection
+from providers.azure.rehearsal.fake import FakeAzureML
 from providers.azure.scope import WorkspaceScope
 
 SCOPE = WorkspaceScope("11111111-2222-3333-4444-555555555555", "ml-rg", "ml-ws")
@@ -48,12 +49,12 @@ def test_missing_credentials_are_one_clear_line(no_network: None) -> None:
 
 def test_an_unreachable_fake_is_reported(unused_port: int) -> None:
     with pytest.raises(ProviderError) as caught:
-        AzureClient(SCOPE, backend="fake", endpoint=f"http://127.0.0.1:{unused_port}")
+        AzureClient(SCOPE, connection=fake_connection(f"http://127.0.0.1:{unused_port}"))
     assert "does not answer" in caught.value.message
 
 
 def test_the_fake_cloud_does_not_become_the_process_default(fake_azure: FakeAzureML) -> None:
-    AzureClient(SCOPE, backend="fake", endpoint=fake_azure.plain_url)
+    AzureClient(SCOPE, connection=fake_connection(fake_azure.plain_url))
     assert "AZUREML_CURRENT_CLOUD" not in os.environ
 
 

@@ -12,9 +12,9 @@ from azure_helpers import WORKSPACE, make_ctx, make_spec, real_bundle
 
 from cloudgd.errors import JobNotFoundError, ProviderError
 from cloudgd.plan import JobHandle, JobState, Plan
-from providers.azure.fake import FakeAzureML
-from providers.azure.fake_store import OUTCOME_TAG, FakeStore
 from providers.azure.provider import AzureProvider
+from providers.azure.rehearsal.fake import FakeAzureML
+from providers.azure.rehearsal.fake_store import OUTCOME_TAG, FakeStore
 from providers.azure.scope import WorkspaceScope
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cloudgd import servers
-from providers.azure.fake import CERT_ROUTE, FakeAzureML
+from providers.azure.rehearsal.fake import CERT_ROUTE, FakeAzureML
 
 WS = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
 
@@ -40,8 +40,8 @@ def test_one_port_speaks_tls_and_plain_http(fake_azure: FakeAzureML) -> None:
 
 def test_the_certificate_is_only_trusted_when_given() -> None:
     # A client with the system CAs must refuse the fake's self-signed certificate.
-    from providers.azure.fake import serve
-    from providers.azure.fake_store import FakeStore
+    from providers.azure.rehearsal.fake import serve
+    from providers.azure.rehearsal.fake_store import FakeStore
 
     server = serve("127.0.0.1", 0, FakeStore())
     import threading
@@ -73,8 +73,8 @@ def test_requests_are_logged(fake_azure: FakeAzureML, tmp_path: Path) -> None:
 
 
 def test_only_loopback_is_served() -> None:
-    from providers.azure.fake import serve
-    from providers.azure.fake_store import FakeStore
+    from providers.azure.rehearsal.fake import serve
+    from providers.azure.rehearsal.fake_store import FakeStore
 
     with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
         serve("0.0.0.0", 0, FakeStore())
@@ -82,9 +82,9 @@ def test_only_loopback_is_served() -> None:
 
 @pytest.mark.slow
 def test_detached_server_starts_once_and_stops(isolated_environment: Path) -> None:
-    url = servers.ensure("azure-fake", "providers.azure.fake")
+    url = servers.ensure("azure-fake", "providers.azure.rehearsal.fake")
     try:
-        assert servers.ensure("azure-fake", "providers.azure.fake") == url
+        assert servers.ensure("azure-fake", "providers.azure.rehearsal.fake") == url
         status, _ = _get(url + CERT_ROUTE)
         assert status == 200
         assert (isolated_environment / "servers" / "azure-fake.requests.log").exists()
@@ -96,7 +96,15 @@ def test_detached_server_starts_once_and_stops(isolated_environment: Path) -> No
 def test_the_module_runs_as_a_server_with_the_servers_contract(tmp_path: Path) -> None:
     ready = tmp_path / "ready"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "providers.azure.fake", "--port", "0", "--ready-file", str(ready)],
+        [
+            sys.executable,
+            "-m",
+            "providers.azure.rehearsal.fake",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from providers.azure import fake_store
-from providers.azure.fake_store import OUTCOME_TAG, FakeStore, StoreFull
+from providers.azure.rehearsal import fake_store
+from providers.azure.rehearsal.fake_store import OUTCOME_TAG, FakeStore, StoreFull
 
 
 class Clock:

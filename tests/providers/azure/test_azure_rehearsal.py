@@ -13,8 +13,8 @@ from azure_helpers import WORKSPACE, make_ctx, make_spec, real_bundle
 from cloudgd import registry
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.azure.fake import FakeAzureML
 from providers.azure.provider import AzureProvider
+from providers.azure.rehearsal.fake import FakeAzureML
 from providers.base import Provider
 
 
@@ -74,7 +74,7 @@ def test_rehearsal_handles_follow_the_local_run(
     handle = submitted.model_copy(update={"params": {**submitted.params, "run": run_dir}})
 
     status = provider.status(handle)
-    assert (status.state, status.handle, status.extra["run"]) == (
+    assert (status.state, status.handle, status.extra["rehearsal_run"]) == (
         JobState.RUNNING,
         str(handle),
         f"local://{run_dir}",

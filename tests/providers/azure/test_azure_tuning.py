@@ -14,9 +14,9 @@ from azure_helpers import WORKSPACE, make_ctx, make_spec, real_bundle
 
 from cloudgd.plan import JobHandle, JobState, Plan
 from cloudgd.tuning.follow import TuningFollower
-from providers.azure.fake import FakeAzureML
-from providers.azure.fake_store import FakeStore
 from providers.azure.provider import AzureProvider
+from providers.azure.rehearsal.fake import FakeAzureML
+from providers.azure.rehearsal.fake_store import FakeStore
 from providers.azure.scope import WorkspaceScope
 from providers.azure.tuning import render_tuning
 from providers.azure.tuning_jobs import TRIALS_NOTE, submit_tuning

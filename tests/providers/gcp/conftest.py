@@ -11,8 +11,8 @@ from gcp_helpers import Fake
 
 from cloudgd.bundle import build_bundle
 from cloudgd.plan import BundleRef
-from providers.gcp.fake import make_server
-from providers.gcp.fake_store import Phases
+from providers.gcp.rehearsal.fake import make_server
+from providers.gcp.rehearsal.fake_store import Phases
 
 
 @pytest.fixture(autouse=True)

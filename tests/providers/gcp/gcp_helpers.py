@@ -8,7 +8,7 @@ from typing import Any
 
 from cloudgd.plan import BundleRef, RenderContext
 from cloudgd.spec import JobSpec
-from providers.gcp.fake import FakeServer
+from providers.gcp.rehearsal.fake import FakeServer
 
 PROJECT = "cloudgd-test-123"
 BUCKET = "gs://cloudgd-test-staging"

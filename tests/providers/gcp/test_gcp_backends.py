@@ -23,6 +23,7 @@ from providers.base import Provider
 from providers.gcp import provider as gcp_provider
 from providers.gcp.provider import GcpProvider
 from providers.gcp.render import UNPACK_AND_LAUNCH, UNPACK_AND_RUN
+from providers.rehearsal_follow import RehearsalFollower
 
 
 def test_missing_application_default_credentials_is_one_clear_line(
@@ -44,15 +45,15 @@ def test_missing_application_default_credentials_is_one_clear_line(
 
 @pytest.fixture
 def detached_fake() -> Iterator[str]:
-    url = servers.ensure(
-        gcp_provider.FAKE_SERVER,
-        "providers.gcp.fake",
+    rehearsing = GcpProvider(backend="fake")
+    url = rehearsing.start_rehearsal_server(
         *("--queued-seconds", "0.1", "--pending-seconds", "0.1", "--running-seconds", "0.5"),
     )
     try:
         yield url
     finally:
-        servers.stop(gcp_provider.FAKE_SERVER)
+        assert rehearsing.stop_rehearsal_server()
+        assert servers.running(gcp_provider.FAKE_SERVER) is None
 
 
 @pytest.mark.slow
@@ -100,17 +101,17 @@ class _LocalRuns(Provider):
 
 
 def test_rehearsal_handles_follow_the_local_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(GcpProvider, "_local", staticmethod(lambda: _LocalRuns()))
+    monkeypatch.setattr(RehearsalFollower, "runner", lambda self: _LocalRuns())
     _LocalRuns.calls = []
     handle = JobHandle.parse(f"gcp://{PROJECT}/us-central1/123?run=/runs/digits-1")
     provider = GcpProvider()
     status = provider.status(handle)
     assert (status.state, status.handle) == (JobState.RUNNING, str(handle))
-    assert status.extra["local_run"] == "local:///runs/digits-1"
+    assert status.extra["rehearsal_run"] == "local:///runs/digits-1"
     assert list(provider.logs(handle, follow=True)) == ["epoch=1 loss=0.5"]
     _LocalRuns.calls.clear()
-    provider.cancel(handle)
-    assert _LocalRuns.calls == ["cancel /runs/digits-1", "status /runs/digits-1"]
+    assert provider.cancel(handle).state is JobState.CANCELLED
+    assert _LocalRuns.calls == ["cancel /runs/digits-1"]
 
 
 def _sdist(tmp_path: Path) -> BundleRef:
@@ -165,14 +166,16 @@ def test_custom_image_command_unpacks_the_sdist_and_runs_its_entry(tmp_path: Pat
 def test_rehearsal_cancel_stops_the_local_run_even_when_the_fake_is_gone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(GcpProvider, "_local", staticmethod(lambda: _LocalRuns()))
+    monkeypatch.setattr(RehearsalFollower, "runner", lambda self: _LocalRuns())
     _LocalRuns.calls = []
     gone = "http://127.0.0.1:9"  # nothing listens on the discard port here
     handle = JobHandle.parse(
         f"gcp://{PROJECT}/us-central1/123?run=/runs/digits-1&backend=fake&endpoint={gone}"
     )
-    assert GcpProvider().cancel(handle).state is JobState.RUNNING  # what the local run says
-    assert _LocalRuns.calls[0] == "cancel /runs/digits-1"
+    cancelled = GcpProvider().cancel(handle)
+    assert cancelled.state is JobState.CANCELLED  # what the local run says
+    assert _LocalRuns.calls == ["cancel /runs/digits-1"]
+    assert "Connection refused" in cancelled.extra["remote_cancel"]  # why the fake kept its job
 
 
 def test_an_endpoint_without_the_fake_backend_is_a_usage_error() -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from providers.gcp import fake_store
-from providers.gcp.fake_store import FakeError, JobStore, Phases
+from providers.gcp.rehearsal import fake_store
+from providers.gcp.rehearsal.fake_store import FakeError, JobStore, Phases
 
 PARENT = "projects/p/locations/us-central1"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from providers.gcp.fake_store import FakeError, JobStore, Phases
-from providers.gcp.fake_tuning import TuningStore
+from providers.gcp.rehearsal.fake_store import FakeError, JobStore, Phases
+from providers.gcp.rehearsal.fake_tuning import TuningStore
 
 PARENT = "projects/p/locations/us-central1"
 

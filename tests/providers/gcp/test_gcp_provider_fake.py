@@ -15,8 +15,8 @@ from google.auth.credentials import AnonymousCredentials
 from cloudgd.errors import JobNotFoundError, ProviderError, SpecError
 from cloudgd.plan import BundleRef, JobHandle, JobState, Plan
 from providers.gcp import client as gcp_client
-from providers.gcp import fake as fake_module
 from providers.gcp.provider import GcpProvider
+from providers.gcp.rehearsal import fake as fake_module
 
 pytestmark = pytest.mark.slow  # each test runs the fake service
 

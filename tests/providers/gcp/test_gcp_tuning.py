@@ -15,9 +15,9 @@ from gcp_helpers import Fake, fixed_ctx, make_spec
 
 from cloudgd.plan import BundleRef, JobHandle, JobState
 from cloudgd.tuning.follow import TuningFollower
-from providers.gcp.fake import make_server
-from providers.gcp.fake_store import Phases
 from providers.gcp.provider import GcpProvider
+from providers.gcp.rehearsal.fake import make_server
+from providers.gcp.rehearsal.fake_store import Phases
 from providers.gcp.tuning import render_tuning
 from providers.gcp.tuning_jobs import submit_tuning
 

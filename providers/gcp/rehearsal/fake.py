@@ -16,7 +16,7 @@ and ``google.cloud.logging`` clients run unmodified against it:
 
 Bounded: at most ``MAX_INFLIGHT`` requests are served at once (others get 503
 UNAVAILABLE at once, which clients retry), bodies are capped, the store is capped.
-Run detached with ``python -m providers.gcp.fake --host 127.0.0.1 --port 0
+Run detached with ``python -m providers.gcp.rehearsal.fake --host 127.0.0.1 --port 0
 --ready-file F`` (cloudgd.servers contract); every request is logged to
 ``--request-log`` (default: stderr, which cloudgd.servers sends to its log file).
 """
@@ -35,8 +35,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cloudgd.servers import serve_ready
-from providers.gcp.fake_store import FakeError, JobStore, Phases
-from providers.gcp.fake_tuning import TRIAL_STATE_NUMBERS, TuningStore
+from providers.gcp.rehearsal.fake_store import FakeError, JobStore, Phases
+from providers.gcp.rehearsal.fake_tuning import TRIAL_STATE_NUMBERS, TuningStore
 from providers.gcp.states import STATE_NAMES_TO_NUMBERS
 
 MAX_INFLIGHT = 16

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from providers.azure.fake_common import ACCOUNT, FAKE_SAS, UPLOAD_CONTAINER, WS_PATH, iso
-from providers.azure.fake_store import FakeJob
+from providers.azure.rehearsal.fake_common import ACCOUNT, FAKE_SAS, UPLOAD_CONTAINER, WS_PATH, iso
+from providers.azure.rehearsal.fake_store import FakeJob
 
 if TYPE_CHECKING:
-    from providers.azure.fake import Handler
+    from providers.azure.rehearsal.fake import Handler
 
 
 def route_arm(h: Handler, path: str, query: dict[str, str], body: bytes) -> None:

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from cloudgd.errors import ProviderError
 from cloudgd.home import servers_dir
-from providers.azure.fake_common import CERT_ROUTE
+from providers.azure.rehearsal.fake_common import CERT_ROUTE
 
 TLS_HANDSHAKE = 0x16
 

@@ -20,7 +20,7 @@ import random
 import threading
 from typing import Any
 
-from providers.gcp.fake_store import (
+from providers.gcp.rehearsal.fake_store import (
     _PROJECT_LOCATION,
     FakeError,
     JobStore,

@@ -1,6 +1,6 @@
 """State of the fake Azure ML workspace(s): jobs, computes, assets and blobs.
 
-No HTTP here (that is :mod:`providers.azure.fake`); this module holds what a
+No HTTP here (that is :mod:`providers.azure.rehearsal.fake`); this module holds what a
 workspace remembers and how a job moves through Azure ML's states over time:
 NotStarted → Queued → Preparing → Running → Finalizing → Completed (or Failed),
 and after a cancel CancelRequested → Canceled. The clock is injectable so the

@@ -14,10 +14,10 @@ The fake hands out SAS URLs pointing at itself, so the real client runs
 unmodified. (Uploading through the datastore instead would send the bearer
 token to an ``https://<account>.blob.<suffix>`` host.)
 
-Why the rest speaks TLS: see :mod:`providers.azure.fake_tls` (one port serves both
+Why the rest speaks TLS: see :mod:`providers.azure.rehearsal.fake_tls` (one port serves both
 TLS and plain http).
 
-Run: ``python -m providers.azure.fake --host 127.0.0.1 --port 0 --ready-file F``
+Run: ``python -m providers.azure.rehearsal.fake --host 127.0.0.1 --port 0 --ready-file F``
 (the contract of :mod:`cloudgd.servers`). Bounded: at most ``MAX_WORKERS``
 requests at once (others are turned away), bodies up to ``MAX_BODY`` bytes, and the
 store's own limits. Every request is logged to ``--request-log``.
@@ -36,11 +36,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from providers.azure.fake_arm import discovery, route_arm
-from providers.azure.fake_common import ACCOUNT, CERT_ROUTE
-from providers.azure.fake_data import route_blob, route_history, route_log_file
-from providers.azure.fake_store import FakeStore, StoreFull
-from providers.azure.fake_tls import TLS_HANDSHAKE, make_certificate, server_context
+from providers.azure.rehearsal.fake_arm import discovery, route_arm
+from providers.azure.rehearsal.fake_common import ACCOUNT, CERT_ROUTE
+from providers.azure.rehearsal.fake_data import route_blob, route_history, route_log_file
+from providers.azure.rehearsal.fake_store import FakeStore, StoreFull
+from providers.azure.rehearsal.fake_tls import TLS_HANDSHAKE, make_certificate, server_context
 
 MAX_WORKERS = 16
 MAX_BODY = 64 * 1024 * 1024

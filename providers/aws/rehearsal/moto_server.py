@@ -1,6 +1,6 @@
 """A detached moto server for ``--backend moto`` rehearsals.
 
-Run as ``python -m providers.aws.moto_server``. It follows the contract of
+Run as ``python -m providers.aws.rehearsal.moto_server``. It follows the contract of
 :mod:`cloudgd.servers`: ``--host``, ``--port`` (0 = any free port) and
 ``--ready-file``, which receives the bound port once the server accepts
 connections. It serves S3, SageMaker and CloudWatch Logs from memory until

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from providers.azure.fake_common import FAKE_SAS, WS_PATH, iso
+from providers.azure.rehearsal.fake_common import FAKE_SAS, WS_PATH, iso
 
 if TYPE_CHECKING:
-    from providers.azure.fake import Handler
-    from providers.azure.fake_store import FakeJob
+    from providers.azure.rehearsal.fake import Handler
+    from providers.azure.rehearsal.fake_store import FakeJob
 
 
 def route_history(h: Handler, path: str) -> None:

@@ -1,0 +1,1 @@
+"""The offline rehearsal backend of this cloud (not imported by the real adapters)."""
