@@ -17,6 +17,7 @@ from typing import Any
 from cloudgd import registry
 from cloudgd.errors import ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
+from cloudgd.registry import LOCAL
 from cloudgd.spec import JobSpec
 from providers.base import Provider, SupportsRehearsal
 from providers.rehearsal_follow import RUN_QUERY
@@ -57,8 +58,8 @@ def check_rehearsal(provider: Provider) -> SupportsRehearsal:
 
 def emulating(spec: JobSpec, cloud: str) -> JobSpec:
     """``spec`` with ``providers.local.emulate`` set to ``cloud``."""
-    local = spec.providers.local.model_copy(update={"emulate": cloud})
-    blocks = spec.providers.model_copy(update={"local": local})
+    local = getattr(spec.providers, LOCAL).model_copy(update={"emulate": cloud})
+    blocks = spec.providers.model_copy(update={LOCAL: local})
     return spec.model_copy(update={"providers": blocks})
 
 

@@ -17,7 +17,7 @@ from cloudgd.errors import UsageError
 from cloudgd.naming import job_name
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.base import Capability, Provider, SupportsTuning, require_tuner
+from providers.base import Provider, SupportsTuning, require_tuner
 from providers.local.options import LocalOptions
 
 SEARCH = {
@@ -33,7 +33,6 @@ class PlainProvider(Provider):
     """The least a provider must do: plan, submit, follow, cancel and list single jobs."""
 
     name: ClassVar[str] = "plain"
-    capabilities = frozenset({Capability.CPU})
     options_model: ClassVar[type[BaseModel]] = LocalOptions
 
     def plan(self, spec: JobSpec, ctx: RenderContext) -> Plan:
