@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.script.conftest import MakeJob
+from tests.script.conftest import Invoke, MakeJob
 from tests.script.test_script_example import cloudgd, run_dir
 
 JOB = """\
@@ -173,6 +173,9 @@ def test_cost_and_the_budget_gate_price_a_script_job(tmp_path: Path) -> None:
     cost = cloudgd(tmp_path, "--output", "json", "cost", str(example))
     assert cost.returncode == 0, cost.stderr
     assert json.loads(cost.stdout)  # one JSON document: the job priced on every cloud
+    calibrate = cloudgd(tmp_path, "cost", str(example), "--calibrate")
+    assert calibrate.returncode == 2  # it would time the built-in trainer, not the script
+    assert "--calibrate times the built-in trainer's steps" in calibrate.stderr
     over = cloudgd(tmp_path, "submit", str(example), "-p", "aws", "--backend", "moto",
                    "--dry-run", "--set", "limits.max_cost_usd=0.01")  # fmt: skip
     assert over.returncode == 2
@@ -194,3 +197,22 @@ def test_two_emulated_sagemaker_hosts_run_one_launcher_each_under_torchrun(tmp_p
     assert (run / "hosts" / "algo-1" / "opt" / "ml" / "model" / "model.pt").is_file()
     output = run / "hosts" / "algo-1" / "opt" / "ml" / "output" / "data"
     assert len((output / "metrics.jsonl").read_text().splitlines()) == 2  # node 0 collects
+
+
+def test_follow_does_not_promise_the_trainers_epoch_count(
+    tmp_path: Path, make_job: MakeJob, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cloudgd.cli.follow as follow
+
+    seen: dict[str, object] = {}
+    real = follow.follow_job
+
+    def recording(*args: object, **kwargs: object) -> object:
+        seen.update(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(follow, "follow_job", recording)
+    job = make_job(JOB, files=FILES)
+    result = invoke("submit", str(job), "-p", "local", "--follow")
+    assert result.exit_code == 0, result.output
+    assert seen["total_epochs"] is None  # a script's epochs are its own business
