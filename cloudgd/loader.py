@@ -47,6 +47,26 @@ def _fail(message: str, hint: str | None = None) -> SpecError:
     return SpecError(message, hint=hint, problems=[message])
 
 
+def _check_script_files(spec: JobSpec, code_dir: Path, source: str) -> None:
+    """The script's entry point and requirements file exist inside ``code:``."""
+    script = spec.script
+    assert script is not None
+    wanted = {"script.entry_point": script.entry_point, "script.requirements": script.requirements}
+    if script.module:  # pkg.train is pkg/train.py or pkg/train/__main__.py
+        base = script.module.replace(".", "/")
+        if not (code_dir / f"{base}.py").is_file() and not (code_dir / base).is_dir():
+            raise _fail(
+                f"{source}: script.module: no {base}.py or {base}/ in code: ({code_dir})",
+                "the module is imported from the code: directory",
+            )
+    for field, relative in wanted.items():
+        if relative is not None and not (code_dir / relative).is_file():
+            raise _fail(
+                f"{source}: {field}: file not found in code: {code_dir / relative}",
+                "script paths are relative to the code: directory",
+            )
+
+
 def read_capped(file: Path, source: str) -> bytes:
     """The bytes of ``file`` (at most 1 MiB, else SpecError), whatever kind of file it is.
 
@@ -164,6 +184,8 @@ def load_spec(
             f"{source}: code: directory not found: {code_dir}",
             "code: is relative to the job file's directory",
         )
+    if spec.script is not None and code_dir is not None:
+        _check_script_files(spec, code_dir, source)
     if preflight:
         from cloudgd.preflight import preflight as check
 

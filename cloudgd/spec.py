@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from cloudgd.accelerators import Accelerator, parse_accelerator
 from cloudgd.durations import Duration
 from cloudgd.provider_options import SpecProviders, default_blocks
+from cloudgd.script_spec import ScriptSpec
 from cloudgd.tuning.spec import TuningSpec
 from trainers.config import ConfigModel, TrainConfig, has_control_characters
 
@@ -189,7 +190,14 @@ class JobSpec(ConfigModel):
     )
     description: str | None = Field(default=None, description="Free text for people.")
     trainer: TrainConfig = Field(
-        default_factory=TrainConfig, description="What the shared trainer does."
+        default_factory=TrainConfig,
+        description="What the shared trainer does (its defaults when neither trainer: nor "
+        "script: is given).",
+    )
+    script: ScriptSpec | None = Field(
+        default=None,
+        description="Your own training script instead of the trainer (docs/scripts.md); "
+        "exactly one of trainer: and script:.",
     )
     resources: Resources = Field(default_factory=Resources, description="Machines.")
     scaling: Scaling = Field(default_factory=Scaling, description="Spot, retries, autoscaling.")
@@ -225,8 +233,39 @@ class JobSpec(ConfigModel):
     )
     tuning: TuningSpec | None = Field(
         default=None,
-        description="Hyperparameter search over trainer fields (`cloudgd tune`); off when absent.",
+        description="Hyperparameter search over trainer fields or script arguments "
+        "(`cloudgd tune`); off when absent.",
     )
+
+    # -- trainer: or script: (issue 20) ----------------------------------------------
+    @model_validator(mode="before")
+    @classmethod
+    def _trainer_or_script(cls, data: object) -> object:
+        # trainer: has a default, so leaving both out keeps meaning the built-in trainer
+        # (every spec written before script: existed); writing both, or trainer: null
+        # without a script:, is the user's mistake.
+        if not isinstance(data, dict) or "trainer" not in data:
+            return data
+        has_script = data.get("script") is not None
+        if data["trainer"] is None:
+            if not has_script:
+                raise ValueError(
+                    "give exactly one of trainer: (the built-in trainer) and script: (your "
+                    "own script); this job has neither (trainer: is empty; remove it to use the "
+                    "trainer's defaults)"
+                )
+            return {k: v for k, v in data.items() if k != "trainer"}
+        if has_script:
+            raise ValueError(
+                "give exactly one of trainer: (the built-in trainer) and script: (your own "
+                "script), not both"
+            )
+        return data
+
+    @property
+    def is_script(self) -> bool:
+        """True when the job runs the user's own script instead of the trainer."""
+        return self.script is not None
 
     @field_validator("name")
     @classmethod
@@ -303,6 +342,8 @@ class JobSpec(ConfigModel):
             raise ValueError("scaling.keep_alive: SageMaker warm pools keep at most 1h")
         if limits.expected_runtime is not None and limits.expected_runtime > limits.max_runtime:
             raise ValueError("limits.expected_runtime must be <= limits.max_runtime")
+        if self.script is not None and not self.code:
+            raise ValueError("script: needs code: (the directory holding the script, e.g. code: .)")
         if self.trainer.model.kind == "custom" and not self.code:
             raise ValueError(
                 "trainer.model.kind=custom needs code: (the directory with your module)"
@@ -310,7 +351,11 @@ class JobSpec(ConfigModel):
         overlap = set(self.env) & set(self.secrets)
         if overlap:
             raise ValueError(f"env and secrets both set {sorted(overlap)}")
-        if self.tuning is not None:
+        if self.tuning is not None and self.script is not None:
+            from cloudgd.script_tuning import check_script_tuning
+
+            check_script_tuning(self.tuning, self.script)
+        elif self.tuning is not None:
             from cloudgd.tuning.validate import check_tuning
 
             check_tuning(self.tuning, self.trainer)

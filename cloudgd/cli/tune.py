@@ -73,18 +73,20 @@ def command(
     """
     from cloudgd import runner
     from cloudgd.cli.options import settings
-    from cloudgd.cli.outcome import gates_from_flags
+    from cloudgd.cli.outcome import check_gate_names, gates_from_flags
     from cloudgd.cli.output import emit_json, human_console, note, render_plan
     from cloudgd.tuning.cost import require_tuning
     from cloudgd.tuning.run import budget_gate, submit_tuning, tuning_plan
     from providers.base import require_tuner
 
-    # Gates are checked before the job file is read, as on submit; whether a study runs
-    # here (and so always waits) is the provider class's to say.
+    # Gates are checked before the job file is read, as on submit (their names once it is:
+    # a script job reports its own); whether a study runs here (and so always waits) is
+    # the provider class's to say.
     gates = gates_from_flags(
         min_metrics,
         max_metrics,
         waits=wait or run_local or dry_run or _runs_here(provider, min_metrics + max_metrics),
+        spec_later=True,
     )
     planned = runner.plan(
         file,
@@ -95,6 +97,7 @@ def command(
         endpoint=endpoint,
         run_local=run_local,
     )
+    check_gate_names(gates, planned.loaded.spec)
     require_tuning(planned.loaded.spec)
     here = require_tuner(planned.provider).study_runs_here
     json_mode = settings().json

@@ -17,6 +17,8 @@ from trainers.config import ConfigModel
 # the Vertex hypertune file); the clouds' tuners can only optimise these.
 MetricName = Literal["val_loss", "val_accuracy", "val_mse", "val_r2", "loss"]
 TUNABLE_METRICS: tuple[str, ...] = get_args(MetricName)
+# A script job's objective is one of the metrics its script: block collects (any name).
+_METRIC = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 MAX_TRIALS = 500
 
 Scalar = bool | int | float | str
@@ -25,8 +27,11 @@ Scalar = bool | int | float | str
 class TuningMetric(ConfigModel):
     """The objective: one metric the trainer reports, and which way is better."""
 
-    name: MetricName = Field(
-        default="val_loss", description="Metric to optimise (the trainer's last evaluation)."
+    name: str = Field(
+        default="val_loss",
+        pattern=_METRIC,
+        description="Metric to optimise: one the trainer reports (val_loss, val_accuracy, "
+        "val_mse, val_r2, loss), or for a script job one its script.metrics collects.",
     )
     goal: Literal["minimize", "maximize"] = Field(
         default="minimize", description="minimize for losses and errors, maximize for accuracies."

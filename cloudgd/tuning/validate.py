@@ -127,6 +127,13 @@ def _probes(tuning: TuningSpec) -> Iterator[tuple[str, Scalar]]:
 
 def check_tuning(tuning: TuningSpec, trainer: TrainConfig) -> None:
     """Raise ValueError naming the first path whose range does not fit the trainer."""
+    from cloudgd.tuning.spec import TUNABLE_METRICS
+
+    if tuning.metric.name not in TUNABLE_METRICS:
+        raise ValueError(
+            f"tuning.metric.name: the trainer reports no metric {tuning.metric.name!r} "
+            f"(it reports {', '.join(TUNABLE_METRICS)})"
+        )
     for path, rng in tuning.parameters.items():
         kind, choices = _field_kind(path)
         _check_type(path, rng, kind, choices)

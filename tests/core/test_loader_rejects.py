@@ -35,9 +35,9 @@ CASES = {
     "unknown top-level key without a close match": (
         "name: a-job\nzzz: 1\n",
         [
-            "job.yaml: zzz: unknown field (fields here: name, description, trainer, resources, "
-            "scaling, distributed, limits, checkpoints, image, code, env, secrets, tags, "
-            "providers, tuning)",
+            "job.yaml: zzz: unknown field (fields here: name, description, trainer, script, "
+            "resources, scaling, distributed, limits, checkpoints, image, code, env, secrets, "
+            "tags, providers, tuning)",
         ],
     ),
     "missing name": ("trainer: {epochs: 3}\n", ["job.yaml: name: required field is missing"]),
@@ -61,9 +61,9 @@ CASES = {
         ["job.yaml: env.EPOCHS: must be text (got 5); quote it"],
     ),
     "empty block": (
-        "name: a-job\ntrainer:\n",
+        "name: a-job\nresources:\n",
         [
-            "job.yaml: trainer: must be a mapping of fields (got nothing); "
+            "job.yaml: resources: must be a mapping of fields (got nothing); "
             "remove the key to use the defaults"
         ],
     ),
