@@ -79,7 +79,10 @@ def test_script_mode_runs_the_launcher_with_the_scripts_metrics_and_channels() -
     ]
     channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
                 for c in request["InputDataConfig"]}  # fmt: skip
-    assert channels == {"train": "s3://cloudgd-data/byo/train/", "val": "s3://cloudgd-data/byo/val/"}
+    assert channels == {
+        "train": "s3://cloudgd-data/byo/train/",
+        "val": "s3://cloudgd-data/byo/val/",
+    }
 
 
 def test_a_distributed_script_runs_under_the_toolkits_torchrun() -> None:
