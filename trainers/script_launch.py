@@ -260,12 +260,14 @@ def _stream(command: list[str], cwd: Path, env: dict[str, str], collector: Colle
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
     )
 
+    # The script stays in the launcher's process group, so a runner that signals the group
+    # (and SIGKILLs it after the grace period) reaches both; a platform that signals only
+    # the launcher has it passed on.
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signum)
+            os.kill(proc.pid, signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:

@@ -25,29 +25,51 @@ CLOUDS = ("aws", "gcp", "azure")
 
 
 def gates_from_flags(
-    minimums: Sequence[str], maximums: Sequence[str], *, waits: bool
+    minimums: Sequence[str], maximums: Sequence[str], *, waits: bool, spec_later: bool = False
 ) -> list[MetricGate]:
-    """Parse ``--min-metric``/``--max-metric``; they only mean something when waiting."""
+    """Parse ``--min-metric``/``--max-metric``; they only mean something when waiting.
+
+    With ``spec_later`` the names are checked by :func:`check_gate_names` once the job
+    spec is loaded (a script job's metrics are its own).
+    """
     gates = parse_gates(minimums, maximums)
     if gates and not waits:
         raise UsageError(
             f"{gates[0].flag} needs --wait or --follow: a gate checks the finished job",
             hint="add --wait, or run `cloudgd wait HANDLE --min-metric ...` later",
         )
-    for gate in gates:
+    for gate in [] if spec_later else gates:
         check_gate_metric(gate)
     return gates
 
 
-def check_gate_metric(gate: MetricGate) -> None:
+def check_gate_names(gates: Sequence[MetricGate], spec: JobSpec) -> None:
+    """Check each gate's metric against what this job reports (its script's metrics)."""
+    for gate in gates:
+        check_gate_metric(gate, spec)
+
+
+def check_gate_metric(gate: MetricGate, spec: JobSpec | None = None) -> None:
     """Refuse a gate on a name the trainer never reports, before any job runs.
 
-    Such a gate can only fail, after the job has trained (and been paid for).
+    Such a gate can only fail, after the job has trained (and been paid for). A script
+    job reports what its ``script.metrics`` collect (any name when it reads a file).
     """
     from difflib import get_close_matches
 
     from trainers.config import REPORTED_METRICS, SUMMARY_NUMBERS
 
+    script = spec.script if spec is not None else None
+    if script is not None:
+        names = (*script.metric_names, "epochs", "exit_code", "wall_time_s", "world_size")
+        if gate.metric in names or script.metrics.file is not None:
+            return
+        close = get_close_matches(gate.metric, names, n=1)
+        raise UsageError(
+            f"--{gate.bound}-metric {gate.metric}: script.metrics collects no such metric"
+            + (f"; did you mean {close[0]!r}?" if close else ""),
+            hint="the script's metrics: " + ", ".join(names),
+        )
     known = REPORTED_METRICS + SUMMARY_NUMBERS
     if gate.metric in known:
         return

@@ -70,6 +70,7 @@ def command(
     from cloudgd import runner
     from cloudgd.cli.options import settings
     from cloudgd.cli.outcome import (
+        check_gate_names,
         estimate_or_none,
         finish,
         gates_from_flags,
@@ -87,7 +88,9 @@ def command(
             "--resume restarts local runs (--provider local)",
             hint="cloud jobs resume from checkpoints through scaling.restarts and spot retries",
         )
-    gates = gates_from_flags(min_metrics, max_metrics, waits=wait or follow or dry_run)
+    gates = gates_from_flags(
+        min_metrics, max_metrics, waits=wait or follow or dry_run, spec_later=True
+    )
     planned = runner.plan(
         file,
         provider,
@@ -97,6 +100,7 @@ def command(
         endpoint=endpoint,
         run_local=run_local,
     )
+    check_gate_names(gates, planned.loaded.spec)
     if dry_run:
         if json_mode:
             document = {"dry_run": True, "handle": planned.plan.handle, "state": None}

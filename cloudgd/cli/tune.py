@@ -75,12 +75,14 @@ def command(
     """
     from cloudgd import runner
     from cloudgd.cli.options import settings
-    from cloudgd.cli.outcome import gates_from_flags
+    from cloudgd.cli.outcome import check_gate_names, gates_from_flags
     from cloudgd.cli.output import emit_json, human_console, note, render_plan
     from cloudgd.tuning.cost import require_tuning
 
     local = provider == "local" or run_local
-    gates = gates_from_flags(min_metrics, max_metrics, waits=wait or local or dry_run)
+    gates = gates_from_flags(
+        min_metrics, max_metrics, waits=wait or local or dry_run, spec_later=True
+    )
     planned = runner.plan(
         file,
         provider,
@@ -90,6 +92,7 @@ def command(
         endpoint=endpoint,
         run_local=run_local,
     )
+    check_gate_names(gates, planned.loaded.spec)
     require_tuning(planned.loaded.spec)
     json_mode = settings().json
     if planned.provider.name == "local":

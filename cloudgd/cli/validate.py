@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING
 
 import click
@@ -18,7 +19,7 @@ def precision_hints(spec: JobSpec) -> list[str]:
     from cloudgd.cost.catalog import load_catalog
 
     kind = spec.resources.parsed_accelerator.kind
-    if kind is None or spec.trainer.precision != "fp32":
+    if kind is None or spec.script is not None or spec.trainer.precision != "fp32":
         return []
     row = load_catalog().hardware(kind)
     if row is None or row.bf16_tflops_dense is None:
@@ -65,9 +66,11 @@ def command(files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
         )
         if not settings().json:
             trainer = spec.trainer
+            what = f"{trainer.model.kind} on {trainer.data.source}, {trainer.epochs} epochs"
+            if spec.script is not None:
+                what = "script " + shlex.join(["python", *spec.script.command])
             click.echo(
-                f"{loaded.source}: ok ({spec.name}: {trainer.model.kind} on {trainer.data.source}, "
-                f"{trainer.epochs} epochs, {spec.resources.nodes} node(s) x "
+                f"{loaded.source}: ok ({spec.name}: {what}, {spec.resources.nodes} node(s) x "
                 f"{spec.resources.accelerator})"
             )
             for line in hints:

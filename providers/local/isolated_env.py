@@ -71,13 +71,40 @@ class EnvRequest:
             return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
 
         sdist = data.get("sdist") if data.get("install", True) else None
+        listed = data.get("requirements_file")  # a script job's requirements.txt
+        from_file = read_requirements(Path(str(listed))) if listed else ()
         return cls(
             label=str(data.get("label") or "the job"),
             base=strings("base"),
-            requires=strings("requires"),
+            requires=strings("requires") + from_file,
             sdist=str(sdist) if sdist else None,
             scripts=strings("scripts"),
         )
+
+
+def read_requirements(path: Path) -> tuple[str, ...]:
+    """The requirements a pip requirements file lists (comments and blank lines left out).
+
+    Index options (``--index-url``, ``--extra-index-url``, ...) name where pip downloads
+    from; an offline environment takes every package from this machine, so they do not
+    apply. Includes (``-r``), constraints (``-c``) and editables (``-e``) are refused.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EnvError(f"cannot read {path}: {exc}") from exc
+    found: list[str] = []
+    for raw in text.splitlines():
+        line = re.sub(r"(^|\s)#.*$", "", raw).split(" --")[0].strip()
+        if not line or line.startswith("--"):
+            continue
+        if line.startswith("-"):
+            raise EnvError(
+                f"{path.name}: {line!r}: includes, constraints and editable installs are not "
+                "supported here; list the packages themselves"
+            )
+        found.append(line)
+    return tuple(found)
 
 
 @dataclass

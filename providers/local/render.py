@@ -121,8 +121,14 @@ def render_request(
         )
     lay = layout(options.emulate, inputs)
     python = options.python or PYTHON
-    ranks = []
-    for node_index, node in enumerate(lay.nodes):
+    script = None
+    if spec.script is not None:  # your own script instead of the trainer (script_run.py)
+        from providers.local.script_run import script_request
+
+        script = script_request(spec, lay, inputs, python=python, spec_dir=spec_dir)
+        lay = script.pop("layout")
+    ranks = script.pop("ranks") if script else []
+    for node_index, node in enumerate([] if script else lay.nodes):
         for local_rank in range(inputs.processes_per_node):
             env = {**spec.env, **node.env, **rank_env(inputs, node_index, local_rank)}
             ranks.append(
@@ -146,7 +152,8 @@ def render_request(
         "grace_period": options.grace_period,
         "max_runtime": spec.limits.max_runtime,
         "restarts": spec.scaling.restarts,
-        "config": spec.trainer.model_dump(mode="json"),
+        # a script job's config.json is its launcher config (the trainer's is unused)
+        "config": script["script"]["config"] if script else spec.trainer.model_dump(mode="json"),
         "code_dir": None if spec.code is None else anchored(spec.code, spec_dir),
         "data": {"uri": local_data_path(spec, spec_dir), "channel_dirs": lay.data_dirs}
         if inputs.has_data
@@ -160,10 +167,13 @@ def render_request(
             | ({"python_env"} if not lay.python_env else set()),
         ),
         "ranks": ranks,
+        **({"script": script["script"]} if script else {}),
     }
 
 
 def _image_summary(spec: JobSpec, python_env: dict[str, Any] | None) -> str:
+    if spec.script is not None and python_env:
+        return f"your script, in {python_env['label']} built here"
     if python_env:
         python = f"an isolated environment holding what {python_env['label']} declares"
     else:
@@ -206,6 +216,8 @@ def build_plan(
         "image": _image_summary(spec, request["layout"].get("python_env")),
         "command": shlex.join(request["ranks"][0]["argv"]),
     }
+    if spec.script is not None:
+        summary["script"] = shlex.join(["python", *spec.script.command])
     return Plan(
         provider="local",
         operation=OPERATION,

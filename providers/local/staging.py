@@ -36,6 +36,7 @@ class Resolved:
     python: str
     data: Path | None
     code_dir: Path | None
+    inputs: dict[str, Path] | None = None  # a script job's channels (script_run.py)
 
 
 def resolve_python(python: str) -> str:
@@ -96,7 +97,16 @@ def resolve(request: Mapping[str, Any], environ: Mapping[str, str]) -> Resolved:
     if code_dir is not None and not code_dir.is_dir():
         raise SpecError(f"code: not a directory: {request['code_dir']}")
     secret_values(request.get("secrets") or {}, environ)
-    return Resolved(python=python, data=data, code_dir=code_dir)
+    inputs = {
+        name: _existing(channel["uri"], f"script.inputs.{name}")
+        for name, channel in ((request.get("script") or {}).get("inputs") or {}).items()
+    }
+    return Resolved(
+        python=python,
+        data=data,
+        code_dir=code_dir,
+        inputs={name: path for name, path in inputs.items() if path is not None},
+    )
 
 
 def _link_or_copy(target: Path, link: Path) -> None:
@@ -153,8 +163,24 @@ def _write_tree(staging: Path, run: str, plan_json: str, resolved: Resolved) -> 
     if resolved.data is not None:
         for channel in request["data"]["channel_dirs"]:
             stage_data(resolved.data, here(channel))
+    if request.get("script"):  # a script job: its launcher config and input channels
+        _stage_script(request["script"], lay["code_dirs"], resolved, here)
     write_private(staging / "plan.json", plan_json, what="the run's plan.json")
     write_json_atomic(staging / "state.json", new_state(request["job_name"]))
+
+
+def _stage_script(
+    script: dict[str, Any], code_dirs: list[str], resolved: Resolved, here: Any
+) -> None:
+    from cloudgd.script_spec import CONFIG_NAME
+
+    config = json.dumps(script["config"], indent=2, sort_keys=True) + "\n"
+    for code_dir in code_dirs:
+        here(code_dir).mkdir(parents=True, exist_ok=True)
+        (here(code_dir) / CONFIG_NAME).write_text(config)
+    for name, source in (resolved.inputs or {}).items():
+        for channel in script["inputs"][name]["dirs"]:
+            stage_data(source, here(channel))
 
 
 def create_run_dir(run: RunDir, plan_json: str, resolved: Resolved) -> bool:

@@ -152,6 +152,12 @@ class LocalStudy:
             plan = self.plan_trial(
                 self.spec.model_copy(update={"tuning": None}), values, ctx, trial.number
             )
+        elif self.spec.script is not None:  # a script job: the values are its arguments
+            from cloudgd.script_tuning import trial_script
+
+            script = trial_script(self.spec.script, values)
+            spec = self.spec.model_copy(update={"script": script, "tuning": None})
+            plan = self.provider.plan(spec, ctx)
         else:
             trainer = trial_trainer(self.spec.trainer, values)
             spec = self.spec.model_copy(update={"trainer": trainer, "tuning": None})
