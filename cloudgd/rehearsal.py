@@ -60,6 +60,22 @@ def with_data(spec: JobSpec, local: str | None) -> JobSpec:
     return spec.model_copy(update={"trainer": spec.trainer.model_copy(update={"data": data})})
 
 
+def reads_cloud_data(spec: JobSpec, prefixes: tuple[str, ...]) -> bool:
+    """Whether the job reads an input from a URI starting with one of ``prefixes``: the
+    trainer's data, or any of a script's ``inputs``."""
+    uris = list(spec.script.inputs.values()) if spec.script else [spec.trainer.data.uri or ""]
+    return bool(prefixes) and any(uri.startswith(prefixes) for uri in uris)
+
+
+def with_inputs(spec: JobSpec, local: dict[str, str]) -> JobSpec:
+    """``spec`` reading each input channel from its local copy in ``local`` (channel ->
+    path): the trainer's ``train`` channel, or a script's ``inputs`` by name."""
+    if spec.script is None:
+        return with_data(spec, local.get(CHANNEL))
+    inputs = {name: local.get(name, uri) for name, uri in spec.script.inputs.items()}
+    return spec.model_copy(update={"script": spec.script.model_copy(update={"inputs": inputs})})
+
+
 def with_run(handle: JobHandle, run_dir: str) -> JobHandle:
     """The cloud handle, pointing at its local run."""
     return handle.model_copy(update={"params": {**handle.params, "run": run_dir}})
@@ -83,10 +99,10 @@ def submit_rehearsal(
     own = getattr(cloud, "rehearsal_plan", None)
     fetch = getattr(cloud, "rehearsal_inputs", None)
     readable: tuple[str, ...] = getattr(cloud, "rehearsal_data_prefixes", ())
-    if own is None and fetch is not None and (spec.trainer.data.uri or "").startswith(readable):
+    if own is None and fetch is not None and reads_cloud_data(spec, readable):
         submitted = cloud.submit(cloud_plan)  # it checks the inputs exist in the fake store
         copies = Path(ctx.runs_dir or runs_dir()).absolute() / ".inputs" / cloud_plan.job_name
-        spec = with_data(spec, fetch(cloud_plan, copies).get(CHANNEL))
+        spec = with_inputs(spec, fetch(cloud_plan, copies))
         local_plan = local.plan(spec, ctx.model_copy(update={"bundle": None}))
     elif own is None:
         local_plan = local.plan(spec, ctx.model_copy(update={"bundle": None}))
@@ -121,10 +137,10 @@ def rehearsal_study(
     study_dir = Path(ctx.runs_dir or ".") / "studies" / tuning_plan.job_name
     fetch = getattr(cloud, "rehearsal_inputs", None)
     readable: tuple[str, ...] = getattr(cloud, "rehearsal_data_prefixes", ())
-    if own is None and fetch is not None and (spec.trainer.data.uri or "").startswith(readable):
+    if own is None and fetch is not None and reads_cloud_data(spec, readable):
         # fetched once for every trial, after the tuning job's submit checked it exists
         copies = Path(ctx.runs_dir or runs_dir()).absolute() / ".inputs" / tuning_plan.job_name
-        spec = with_data(spec, fetch(tuning_plan, copies).get(CHANNEL))
+        spec = with_inputs(spec, fetch(tuning_plan, copies))
     return LocalStudy(
         emulating(spec, cloud.name),
         study_dir,

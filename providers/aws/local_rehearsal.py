@@ -36,7 +36,12 @@ def with_local_inputs(
     channels = input_channels(request)
     if not channels:
         return spec
-    name, uri = channels[0]  # cloudgd's requests have one data channel: train
+    if spec.script is not None:  # a script job: every channel, by name
+        from cloudgd.rehearsal import with_inputs
+
+        local = {name: str(_fetch(provider, region, uri, root / name)) for name, uri in channels}
+        return with_inputs(spec, local)
+    name, uri = channels[0]  # the trainer's requests have one data channel: train
     dest = _fetch(provider, region, uri, root / name)
     data = spec.trainer.data.model_copy(update={"uri": str(dest)})
     return spec.model_copy(update={"trainer": spec.trainer.model_copy(update={"data": data})})
@@ -118,6 +123,8 @@ def local_plan(
         job_name=job_name,
         code_channel=code,
     )
+    if spec.script is not None:  # the toolkit makes SM_CHANNEL_<NAME> from this file
+        toolkit.declare_channels(request, [name for name, _ in input_channels(cloud_request)])
     return _with_notes(plan, request, [])
 
 
