@@ -151,6 +151,8 @@ def trial_planner(provider: AwsProvider, tuning_plan: Plan, ctx: RenderContext) 
     as SageMaker passes them, never written into the trainer config."""
     from cloudgd import registry
     from cloudgd.rehearsal import emulating
+    from cloudgd.script_tuning import trial_script
+    from cloudgd.tuning.names import cloud_name
     from cloudgd.tuning.validate import trial_trainer
 
     definition = tuning_plan.request["TrainingJobDefinition"]
@@ -164,12 +166,16 @@ def trial_planner(provider: AwsProvider, tuning_plan: Plan, ctx: RenderContext) 
     def plan(spec: JobSpec, values: dict[str, Any], trial_ctx: RenderContext, number: int) -> Plan:
         digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
         local = registry.create("local", runs_dir=trial_ctx.runs_dir)
-        if fallback_reason(spec) is not None:  # the emulation reads the values from the config
+        if fallback_reason(spec) is not None and spec.script is not None:
+            # the emulation runs the launcher: the values become the script's arguments
+            spec = spec.model_copy(update={"script": trial_script(spec.script, values)})
+        elif fallback_reason(spec) is not None:  # the emulation reads them from the config
             spec = spec.model_copy(update={"trainer": trial_trainer(spec.trainer, values)})
+        named = {cloud_name(path): value for path, value in values.items()}
         return local_plan(
             provider,
             definition,
-            toolkit.trial_hyperparameters(static, values, metric),
+            toolkit.trial_hyperparameters(static, named, metric),
             emulating(spec, "aws"),
             trial_ctx,
             local,

@@ -95,3 +95,14 @@ def summary(script: ScriptSpec) -> dict[str, Any]:
     if script.inputs:
         shown["inputs"] = dict(script.inputs)
     return shown
+
+
+def check_objective(script: ScriptSpec, metric: str) -> None:
+    """A SageMaker tuning job reads its objective from the log with one of the job's
+    ``MetricDefinitions``: the metric must be one of ``script.metrics.regex``."""
+    if metric not in script.metrics.regex:
+        raise SpecError(
+            f"tuning.metric.name: SageMaker reads the tuning objective {metric!r} from the "
+            "job's log lines, and script.metrics.regex has no regex for it",
+            hint=f"add script.metrics.regex.{metric} (a regex with one group around the value)",
+        )

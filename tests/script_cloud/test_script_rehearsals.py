@@ -114,3 +114,26 @@ def test_the_example_rehearses_on_each_clouds_backend(
         assert "Amazon's in-container toolkit runs this job" in log
         assert "Installing dependencies from requirements.txt" in log
         assert "Reporting training SUCCESS" in log
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cloud", ["aws", "gcp"])
+def test_a_study_over_a_script_argument_rehearses_with_each_trials_value(
+    cloudgd: Run, cloud: str
+) -> None:
+    if cloud == "aws" and MISSING is not None:
+        pytest.skip(f"{MISSING} is not installed (pip install 'cloudgd[rehearse]')")
+    backend, uri, channel_dir = CLOUDS[cloud]
+    cloudgd("data", "upload", str(DATA), uri, "-p", cloud, "--backend", backend)
+    done = cloudgd("-o", "json", "tune", JOB, "-p", cloud, "--backend", backend, "--run-local",
+                   "--wait", "--set", f"script.inputs.train={uri}", *SHORT,
+                   "--set", "tuning.max_trials=2")  # fmt: skip
+    study = json.loads(done.stdout)
+    assert [t["state"] for t in study["trials"]] == ["SUCCEEDED", "SUCCEEDED"], study
+    for trial in study["trials"]:
+        run_dir = Path(trial["handle"].removeprefix("local://"))
+        log = (run_dir / "logs" / "job.log").read_text()
+        # SageMaker's toolkit (or the emulation) hands the value to the script as --lr VALUE
+        lr = trial["params"]["script.args.lr"]
+        assert f"cloudgd script: train.py --epochs 2 --hidden 8 --lr {lr}" in log, log[-2000:]
+        assert (run_dir / channel_dir / "train.csv").read_text() == DATA.read_text()
