@@ -27,14 +27,22 @@ def local_data_path(spec: JobSpec, base_dir: Path) -> Path | None:
 
 
 def data_problems(spec: JobSpec, base_dir: Path) -> list[str]:
-    """A line for a local data path that does not exist."""
+    """A line for a local data path that does not exist (a script's input channels too)."""
+    found = []
     path = local_data_path(spec, base_dir)
-    if path is None or path.exists():
-        return []
-    return [
-        f"trainer.data.uri: no such file or directory: {path} (a relative path starts at the "
-        "job file's directory)"
-    ]
+    if path is not None and not path.exists():
+        found.append(
+            f"trainer.data.uri: no such file or directory: {path} (a relative path starts at "
+            "the job file's directory)"
+        )
+    for name, uri in (spec.script.inputs if spec.script else {}).items():
+        uri = uri[len("file://") :] if uri.startswith("file://") else uri
+        if "://" not in uri and not (base_dir / Path(uri).expanduser()).exists():
+            found.append(
+                f"script.inputs.{name}: no such file or directory: {base_dir / uri} (a "
+                "relative path starts at the job file's directory)"
+            )
+    return found
 
 
 def preflight(spec: JobSpec, source: str, base_dir: Path) -> list[str]:

@@ -201,7 +201,8 @@ def _hp_sinks(ctx: RunContext, env: Mapping[str, str], names: Sequence[str]) -> 
     from trainers.sinks import HypertuneSink
 
     tags = tuple(t.strip() for t in env.get("CLOUDGD_HP_METRIC", "").split(",") if t.strip())
-    return [HypertuneSink(ctx.hp_metric_file, ctx.trial_id, tags or tuple(names))]
+    default = tuple(n for n in names if n not in ("epoch", "step"))  # counters, not metrics
+    return [HypertuneSink(ctx.hp_metric_file, ctx.trial_id, tags or default)]
 
 
 def _is_main(env: Mapping[str, str], ctx: RunContext) -> bool:

@@ -250,6 +250,13 @@ def command(
     if warning:
         click.echo(f"cloudgd: warning: {warning}", err=True)
     calibration = None
+    if calibrate and spec.script is not None:
+        from cloudgd.errors import UsageError
+
+        raise UsageError(
+            "--calibrate times the built-in trainer's steps; it cannot time your script",
+            hint="give limits.expected_runtime (e.g. 20m) for the expected cost of a script job",
+        )
     if calibrate:
         from cloudgd.cost.calibrate import calibrate as run_calibration
 

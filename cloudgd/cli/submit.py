@@ -142,7 +142,7 @@ def command(
             chosen,
             handle,
             name=status.name,
-            total_epochs=planned.loaded.spec.trainer.epochs,
+            total_epochs=None if planned.loaded.spec.script else planned.loaded.spec.trainer.epochs,
             to_stderr=json_mode,
         )
     else:

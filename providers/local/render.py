@@ -172,8 +172,9 @@ def render_request(
 
 
 def _image_summary(spec: JobSpec, python_env: dict[str, Any] | None) -> str:
-    if spec.script is not None and python_env:
-        return f"your script, in {python_env['label']} built here"
+    if spec.script is not None:
+        listed = f" and {spec.script.requirements}" if spec.script.requirements else ""
+        return f"your script, in an isolated environment holding torch{listed}"
     if python_env:
         python = f"an isolated environment holding what {python_env['label']} declares"
     else:

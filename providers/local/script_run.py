@@ -156,9 +156,7 @@ def script_request(
         posixpath.join(code_dirs[0], _CODE, script.requirements) if script.requirements else None
     )
     python_env: dict[str, Any] = {
-        "label": f"the script's environment (torch and {script.requirements})"
-        if script.requirements
-        else "the script's environment (torch; no requirements file)",
+        "label": "the script",  # "the script requires 'x', which is not installed ..."
         "base": list(IMAGE_PACKAGES),
         "requires": [],
         "requirements_file": requirements,

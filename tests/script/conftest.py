@@ -48,11 +48,12 @@ def invoke() -> Invoke:
 
 @pytest.fixture
 def make_job(tmp_path: Path) -> MakeJob:
-    """Write ``job/train.py`` and ``job/job.yaml`` (the given YAML body); the job file."""
+    """Write ``job/train.py``, an empty ``job/data/`` and ``job/job.yaml`` (the given YAML
+    body); the job file."""
 
     def make(body: str, *, script: str = TINY_SCRIPT, files: dict[str, str] | None = None) -> Path:
         root = tmp_path / "job"
-        root.mkdir(exist_ok=True)
+        (root / "data").mkdir(parents=True, exist_ok=True)
         (root / "train.py").write_text(script)
         for name, text in (files or {}).items():
             (root / name).parent.mkdir(parents=True, exist_ok=True)

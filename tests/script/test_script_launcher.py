@@ -157,3 +157,21 @@ def test_a_metrics_file_the_script_writes_is_collected(tmp_path: Path) -> None:
     assert summary["final"] == {"acc": 0.75, "epoch": 2}
     last = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
     assert last == {"kind": "epoch", "epoch": 2, "step": 2, "acc": 0.75}
+
+
+def test_the_launcher_imports_only_the_standard_library() -> None:
+    # It runs before the script's requirements are known to be there, in any Python.
+    code = (
+        "import sys, trainers.script_launch\n"
+        "third = {m.split('.')[0] for m in sys.modules} & {'cloudgd', 'providers', 'pydantic',"
+        " 'numpy', 'torch', 'yaml'}\n"
+        "print(sorted(third))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout == "[]\n", done.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.script.conftest import MakeJob
+from tests.script.conftest import Invoke, MakeJob
 from tests.script.test_script_example import cloudgd, run_dir
 
 JOB = """\
@@ -133,3 +133,86 @@ def test_cancel_stops_a_running_script(tmp_path: Path, make_job: MakeJob) -> Non
     assert json.loads(cancelled.stdout)["state"] == "CANCELLED"
     (rank,) = json.loads((run / "state.json").read_text())["ranks"]
     assert rank["exit_code"] is not None
+
+
+def test_gates_report_and_logs_read_the_collected_metrics(
+    tmp_path: Path, make_job: MakeJob
+) -> None:
+    job = make_job(JOB, script="print('epoch=1 val_loss=0.5')\nprint('epoch=2 val_loss=0.125')\n",
+                   files=FILES)  # fmt: skip
+    home = tmp_path / "home"
+    passed = cloudgd(home, "submit", str(job), "-p", "local", "--wait",
+                     "--max-metric", "val_loss=0.2")  # fmt: skip
+    assert passed.returncode == 0, passed.stderr
+    run = run_dir(home)
+    missed = cloudgd(home, "wait", str(run), "--max-metric", "val_loss=0.1")
+    assert missed.returncode == 4
+    logs = cloudgd(home, "logs", str(run))
+    assert "epoch=2 val_loss=0.125" in logs.stdout
+    report = cloudgd(home, "report", str(run), "--out", str(tmp_path / "reports"))
+    assert report.returncode == 0, report.stderr
+    assert "val_loss" in next((tmp_path / "reports").glob("*.md")).read_text()
+
+
+def test_a_gate_on_a_metric_the_script_does_not_collect_is_refused(
+    tmp_path: Path, make_job: MakeJob
+) -> None:
+    job = make_job(JOB, files=FILES)
+    done = cloudgd(tmp_path, "submit", str(job), "-p", "local", "--wait",
+                   "--min-metric", "val_los=0.1")  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (
+        "cloudgd: error: --min-metric val_los: script.metrics collects no such metric; "
+        "did you mean 'val_loss'?"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+def test_cost_and_the_budget_gate_price_a_script_job(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "byo-script" / "job.yaml"
+    cost = cloudgd(tmp_path, "--output", "json", "cost", str(example))
+    assert cost.returncode == 0, cost.stderr
+    assert json.loads(cost.stdout)  # one JSON document: the job priced on every cloud
+    calibrate = cloudgd(tmp_path, "cost", str(example), "--calibrate")
+    assert calibrate.returncode == 2  # it would time the built-in trainer, not the script
+    assert "--calibrate times the built-in trainer's steps" in calibrate.stderr
+    over = cloudgd(tmp_path, "submit", str(example), "-p", "aws", "--backend", "moto",
+                   "--dry-run", "--set", "limits.max_cost_usd=0.01")  # fmt: skip
+    assert over.returncode == 2
+    assert "limits.max_cost_usd: worst case" in over.stderr
+
+
+@pytest.mark.slow
+def test_two_emulated_sagemaker_hosts_run_one_launcher_each_under_torchrun(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "byo-script" / "job.yaml"
+    run, log = submit(
+        tmp_path,
+        example,
+        'script.args=["--epochs", "2", "--hidden", "8"]',
+        "resources.nodes=2",
+        "providers.local.emulate=aws",
+    )
+    assert "--nnodes=2 --nproc-per-node=1 --node-rank=0" in log
+    assert "--nnodes=2 --nproc-per-node=1 --node-rank=1" in log
+    assert (run / "hosts" / "algo-1" / "opt" / "ml" / "model" / "model.pt").is_file()
+    output = run / "hosts" / "algo-1" / "opt" / "ml" / "output" / "data"
+    assert len((output / "metrics.jsonl").read_text().splitlines()) == 2  # node 0 collects
+
+
+def test_follow_does_not_promise_the_trainers_epoch_count(
+    tmp_path: Path, make_job: MakeJob, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cloudgd.cli.follow as follow
+
+    seen: dict[str, object] = {}
+    real = follow.follow_job
+
+    def recording(*args: object, **kwargs: object) -> object:
+        seen.update(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(follow, "follow_job", recording)
+    job = make_job(JOB, files=FILES)
+    result = invoke("submit", str(job), "-p", "local", "--follow")
+    assert result.exit_code == 0, result.output
+    assert seen["total_epochs"] is None  # a script's epochs are its own business

@@ -168,3 +168,15 @@ def test_the_launcher_config_carries_what_the_script_needs() -> None:
         "processes_per_node": 4,
         "code_dir": "code",
     }
+
+
+def test_a_missing_local_input_is_refused_before_planning(
+    invoke: Invoke, make_job: MakeJob
+) -> None:
+    job = make_job(GOOD.replace("./data", "./nowhere"))
+    assert first_error(invoke, job) == (
+        f"cloudgd: error: {job}: script.inputs.train: no such file or directory: "
+        f"{job.parent}/nowhere (a relative path starts at the job file's directory)"
+    )
+    result = invoke("plan", str(job), "-p", "local")
+    assert result.exit_code == 2
