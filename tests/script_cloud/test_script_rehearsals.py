@@ -102,8 +102,10 @@ def test_the_example_rehearses_on_each_clouds_backend(
     missing = cloudgd(*base, check=False)
     assert missing.returncode == 2  # refused before the job exists, as the cloud fails it
     assert "script.inputs.train: input channel 'train'" in missing.stderr, missing.stderr
-    cloudgd("data", "upload", str(DATA), uri, "-p", cloud, "--backend", backend)
-    document = json.loads(cloudgd(*base, "--wait", "--poll", "0.2").stdout)
+    # --data-from uploads to the first input channel's URI first
+    document = json.loads(
+        cloudgd(*base, "--data-from", str(DATA), "--wait", "--poll", "0.2").stdout
+    )
     assert document["state"] == "SUCCEEDED", document
     assert document["metrics"]["val_loss"] > 0, document["metrics"]  # the collected metric
     run_dir = Path(unquote(document["handle"].split("run=", 1)[1].split("&", 1)[0]))
