@@ -116,3 +116,44 @@ def test_inputs_sagemaker_cannot_read_are_refused(inputs: dict[str, str], messag
     spec = script_spec(script=script(inputs=inputs, args=[]))
     with pytest.raises(SpecError, match=message):
         render_plan(spec, make_ctx(bundle=SCRIPT_BUNDLE))
+
+
+def tuned_script_spec(**fields: Any) -> Any:
+    tuning = {
+        "metric": {"name": "val_loss", "goal": "minimize"},
+        "parameters": {"script.args.lr": {"type": "log_uniform", "min": 1e-3, "max": 1e-1}},
+        "max_trials": 2,
+    }
+    block = script(inputs={}, args=["--epochs", "1"])
+    return script_spec(script=block, tuning=tuning, **fields)
+
+
+def test_a_rehearsed_trial_gives_the_script_its_value_as_an_argument(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from providers.aws import local_rehearsal, toolkit
+    from providers.aws.provider import AwsProvider
+    from providers.aws.tuning import render_tuning
+
+    ctx = make_ctx(bundle=SCRIPT_BUNDLE, runs_dir=str(tmp_path / "runs"))
+    tuning_plan = render_tuning(tuned_script_spec(), ctx)
+    ranges = tuning_plan.request["HyperParameterTuningJobConfig"]["ParameterRanges"]
+    assert ranges["ContinuousParameterRanges"][0]["Name"] == "lr"  # passed as --lr VALUE
+    # without the toolkit, cloudgd's emulation runs the launcher: the value is an argument
+    monkeypatch.setattr(toolkit, "missing_toolkit", lambda: "sagemaker_training")
+    planner = local_rehearsal.trial_planner(AwsProvider(backend="moto"), tuning_plan, ctx)
+    trial = planner(tuned_script_spec(), {"script.args.lr": 0.02}, ctx, 0)
+    assert trial.request["script"]["config"]["args"] == ["--epochs", "1", "--lr", "0.02"]
+
+
+def test_the_toolkit_lists_the_requests_channels_as_sagemaker_does() -> None:
+    from providers.aws import toolkit
+
+    base = "/runs/r/opt/ml"
+    request: dict[str, Any] = {
+        "ranks": [{"env": {"SAGEMAKER_BASE_DIR": base}}],
+        "layout": {"files": {}},
+    }
+    toolkit.declare_channels(request, ["train", "val"])
+    written = json.loads(request["layout"]["files"][f"{base}/input/config/inputdataconfig.json"])
+    assert sorted(written) == ["train", "val"]  # the toolkit sets SM_CHANNEL_TRAIN, _VAL
