@@ -233,6 +233,8 @@ def _optimizer(run: RunData) -> str:
     config = run.meta.get("config")
     if not isinstance(config, dict):
         return "–"
+    if isinstance(config.get("args"), list):  # a script job's launcher config: its arguments
+        return "script " + " ".join(str(a) for a in config["args"])
     opt = config.get("optimizer") or {}
     return f"{opt.get('name', '?')} lr={_fmt(opt.get('lr'))}"
 

@@ -72,19 +72,21 @@ def save_checkpoint(path: Path, state: dict[str, object]) -> None:
 def main() -> None:
     args = parse_args()
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    cuda = torch.cuda.is_available()
+    device = torch.device(f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if cuda else "cpu")
     if world > 1:
-        dist.init_process_group("gloo", init_method="env://")
+        dist.init_process_group("nccl" if cuda else "gloo", init_method="env://")
     data_dir = env_path("CLOUDGD_DATA_DIR", "data")
     model_dir = env_path("CLOUDGD_MODEL_DIR", "outputs/model")
     checkpoint = env_path("CLOUDGD_CHECKPOINT_DIR", "outputs/checkpoints") / "last.pt"
 
     torch.manual_seed(args.seed)
-    x_train, y_train, x_val, y_val = load(data_dir)
-    model = Regressor(x_train.shape[1], args.hidden)
+    x_train, y_train, x_val, y_val = (t.to(device) for t in load(data_dir))
+    model = Regressor(x_train.shape[1], args.hidden).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     start = 1
     if checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=True)
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start = int(state["epoch"]) + 1
@@ -95,6 +97,7 @@ def main() -> None:
 
     for epoch in range(start, args.epochs + 1):
         order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(epoch))
+        order = order.to(device)
         order = order[: len(order) - len(order) % world][rank::world]  # equal shards per rank
         ddp.train()
         total = 0.0

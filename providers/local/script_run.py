@@ -182,6 +182,7 @@ def script_request(
                 code_dir=_CODE,
             ),
             "code_dir": None if spec.code is None else anchored(spec.code, spec_dir),
+            "requirements": script.requirements,
             "inputs": {name: {"uri": path, "dirs": channels[name]} for name, path in paths.items()},
         },
     }

@@ -97,16 +97,31 @@ def resolve(request: Mapping[str, Any], environ: Mapping[str, str]) -> Resolved:
     if code_dir is not None and not code_dir.is_dir():
         raise SpecError(f"code: not a directory: {request['code_dir']}")
     secret_values(request.get("secrets") or {}, environ)
+    script = request.get("script") or {}
     inputs = {
         name: _existing(channel["uri"], f"script.inputs.{name}")
-        for name, channel in ((request.get("script") or {}).get("inputs") or {}).items()
+        for name, channel in (script.get("inputs") or {}).items()
     }
+    if script.get("requirements") and code_dir is not None:
+        check_requirements(code_dir / script["requirements"])
     return Resolved(
         python=python,
         data=data,
         code_dir=code_dir,
         inputs={name: path for name, path in inputs.items() if path is not None},
     )
+
+
+def check_requirements(path: Path) -> None:
+    """A script's requirements file names only packages this machine can provide offline
+    (the local environment links them from here); SpecError naming the first that is not."""
+    from providers.local.isolated_env import EnvError, read_requirements
+    from providers.local.isolated_env import resolve as resolve_packages
+
+    try:
+        resolve_packages((line, path.name) for line in read_requirements(path))
+    except EnvError as exc:
+        raise SpecError(f"script.requirements: {exc}") from None
 
 
 def _link_or_copy(target: Path, link: Path) -> None:

@@ -121,3 +121,8 @@ def test_a_local_study_tunes_a_script_argument(tmp_path: Path) -> None:
     (study,) = (tmp_path / "runs" / "studies").iterdir()
     best = json.loads((study / "best.json").read_text())
     assert set(best["params"]) == {"script.args.lr"}
+    out = tmp_path / "reports"
+    report = cloudgd(tmp_path, "report", f"local://{study}?kind=tuning", "--out", str(out))
+    assert report.returncode == 0, report.stderr
+    compared = next(out.glob("*.md")).read_text()
+    assert compared.count("script --epochs 1 --hidden 8 --lr ") == 2  # each trial's arguments

@@ -94,7 +94,7 @@ def test_requirements_are_installed_once_per_content_hash(
     assert len(list((home / "envs").glob("env-*"))) == 1
 
 
-def test_a_requirement_that_is_not_installed_fails_with_one_line(
+def test_a_requirement_that_is_not_installed_is_refused_before_the_run_is_created(
     tmp_path: Path, make_job: MakeJob
 ) -> None:
     job = make_job(
@@ -102,8 +102,16 @@ def test_a_requirement_that_is_not_installed_fails_with_one_line(
         files={**FILES, "requirements.txt": "surely-not-a-package-here==1.0\n"},
     )
     done = cloudgd(tmp_path, "submit", str(job), "-p", "local", "--wait")
-    assert done.returncode == 4
-    assert "requires 'surely-not-a-package-here==1.0', which is not installed" in done.stderr
+    assert done.returncode == 2
+    assert done.stderr.startswith(
+        "cloudgd: error: script.requirements: requirements.txt requires "
+        "'surely-not-a-package-here==1.0', which is not installed"
+    )
+    assert not list((tmp_path / "runs").glob("tiny-*"))
+    (job.parent / "requirements.txt").write_text("-r other.txt\n")
+    done = cloudgd(tmp_path, "submit", str(job), "-p", "local", "--wait")
+    assert done.returncode == 2
+    assert "'-r other.txt': includes, constraints and editable installs" in done.stderr
 
 
 @pytest.mark.slow
