@@ -53,7 +53,7 @@ def metric_definitions(script: ScriptSpec) -> list[dict[str, str]]:
     return definitions
 
 
-def input_channels(script: ScriptSpec, *, input_mode: str | None = None) -> list[dict[str, Any]]:
+def input_channels(script: ScriptSpec) -> list[dict[str, Any]]:
     """One S3 channel per ``script.inputs`` entry, in the order given."""
     if len(script.inputs) >= MAX_CHANNELS:  # one is left for the code channel
         raise SpecError(
@@ -73,7 +73,7 @@ def input_channels(script: ScriptSpec, *, input_mode: str | None = None) -> list
                 f"script.inputs.{name}: SageMaker reads input channels from s3:// (got {uri!r})",
                 hint=f"copy it to S3 first: cloudgd data upload PATH s3://bucket/{name}/",
             )
-        channel: dict[str, Any] = {
+        channel = {
             "ChannelName": name,
             "DataSource": {
                 "S3DataSource": {
@@ -83,8 +83,6 @@ def input_channels(script: ScriptSpec, *, input_mode: str | None = None) -> list
                 }
             },
         }
-        if input_mode:
-            channel["InputMode"] = input_mode
         channels.append(channel)
     return channels
 
