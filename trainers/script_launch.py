@@ -175,6 +175,31 @@ def substitute(args: Sequence[str], env: Mapping[str, str], data: Mapping[str, s
     return out
 
 
+def every_process_started(env: Mapping[str, str], config: Mapping[str, Any]) -> bool:
+    """True when the platform started each of the job's processes itself (Azure ML's
+    PyTorch distribution): torchrun's RANK and WORLD_SIZE are set, for the whole world.
+
+    A platform that sets them per node instead (WORLD_SIZE = the node count, as Vertex
+    may) still gets torchrun for its processes per node.
+    """
+    if not all(name in env for name in _PER_PROCESS):
+        return False
+    world = int(config.get("nodes") or 1) * int(config.get("processes_per_node") or 1)
+    try:
+        return int(env["WORLD_SIZE"]) == world
+    except ValueError:
+        return False
+
+
+def node_rank_of(env: Mapping[str, str], ctx: RunContext) -> int:
+    """This node's index: NODE_RANK, else a per-node RANK, else the platform's host order."""
+    for name in ("NODE_RANK", "RANK"):
+        value = env.get(name, "")
+        if value.isdigit():
+            return int(value)
+    return ctx.node_rank
+
+
 def script_argv(
     config: dict[str, Any], args: list[str], env: Mapping[str, str], ctx: RunContext
 ) -> list[str]:
@@ -183,9 +208,9 @@ def script_argv(
     head = [config["entry_point"]] if config.get("entry_point") else ["-m", str(config["module"])]
     nodes = int(config.get("nodes") or 1)
     per_node = int(config.get("processes_per_node") or 1)
-    if all(name in env for name in _PER_PROCESS) or nodes * per_node == 1:
+    if every_process_started(env, config) or nodes * per_node == 1:
         return [sys.executable, *head, *args]
-    node_rank = int(env.get("NODE_RANK") or ctx.node_rank)
+    node_rank = node_rank_of(env, ctx)
     master_addr = env.get("MASTER_ADDR") or ctx.master_addr
     master_port = env.get("MASTER_PORT") or str(ctx.master_port)
     run = [sys.executable, "-m", "torch.distributed.run", f"--nnodes={nodes}"]
@@ -205,11 +230,11 @@ def _hp_sinks(ctx: RunContext, env: Mapping[str, str], names: Sequence[str]) -> 
     return [HypertuneSink(ctx.hp_metric_file, ctx.trial_id, tags or default)]
 
 
-def _is_main(env: Mapping[str, str], ctx: RunContext) -> bool:
+def _is_main(env: Mapping[str, str], ctx: RunContext, config: Mapping[str, Any]) -> bool:
     """Only one launcher writes the run's metrics: rank 0, or node 0 under torchrun."""
-    if all(name in env for name in _PER_PROCESS):
+    if every_process_started(env, config):
         return env.get("RANK") == "0"
-    return int(env.get("NODE_RANK") or ctx.node_rank) == 0
+    return node_rank_of(env, ctx) == 0
 
 
 def run(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
@@ -235,7 +260,7 @@ def run(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         p for p in (str(code_dir), env.get("PYTHONPATH")) if p
     )
     metrics = config.get("metrics") or {}
-    main = _is_main(env, ctx)
+    main = _is_main(env, ctx, config)
     collector = Collector(
         ctx.output_dir,
         dict(metrics.get("regex") or {}),

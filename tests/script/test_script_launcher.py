@@ -175,3 +175,28 @@ def test_the_launcher_imports_only_the_standard_library() -> None:
         timeout=60,
     )
     assert done.stdout == "[]\n", done.stderr
+
+
+def test_torchrun_starts_the_processes_of_a_node_unless_the_platform_did() -> None:
+    from trainers.context import detect_context
+    from trainers.script_launch import script_argv
+
+    config = {"entry_point": "train.py", "nodes": 2, "processes_per_node": 4}
+
+    def command(env: dict[str, str]) -> list[str]:
+        return script_argv(config, ["--lr", "1"], env, detect_context(env=env))[1:]
+
+    # Azure ML's PyTorch distribution started all 8 processes: run the script as it is
+    azure = {"RANK": "5", "WORLD_SIZE": "8", "LOCAL_RANK": "1", "AZUREML_RUN_ID": "r"}
+    assert command(azure) == ["train.py", "--lr", "1"]
+    # one launcher per node with per-node RANK/WORLD_SIZE (2 nodes): torchrun, node 1
+    vertex = {"RANK": "1", "WORLD_SIZE": "2", "MASTER_ADDR": "10.0.0.2", "MASTER_PORT": "2222"}
+    assert command(vertex) == [
+        "-m", "torch.distributed.run", "--nnodes=2", "--nproc-per-node=4", "--node-rank=1",
+        "--master-addr=10.0.0.2", "--master-port=2222", "train.py", "--lr", "1",
+    ]  # fmt: skip
+    # SageMaker: the host order gives the node rank and algo-1 the master (port 7777)
+    hosts = {"SM_HOSTS": '["algo-1","algo-2"]', "SM_CURRENT_HOST": "algo-2", "SM_MODEL_DIR": "/m"}
+    assert command(hosts)[4:7] == ["--node-rank=1", "--master-addr=algo-1", "--master-port=7777"]
+    single = {**config, "nodes": 1, "processes_per_node": 1}
+    assert script_argv(single, [], {}, detect_context(env={}))[1:] == ["train.py"]

@@ -225,3 +225,20 @@ def test_follow_does_not_promise_the_trainers_epoch_count(
     result = invoke("submit", str(job), "-p", "local", "--follow")
     assert result.exit_code == 0, result.output
     assert seen["total_epochs"] is None  # a script's epochs are its own business
+
+
+@pytest.mark.slow
+def test_emulating_azure_every_process_runs_the_script_itself(tmp_path: Path) -> None:
+    # Azure ML's PyTorch distribution starts each process with torchrun's variables set
+    example = Path(__file__).resolve().parents[2] / "examples" / "byo-script" / "job.yaml"
+    run, log = submit(
+        tmp_path,
+        example,
+        'script.args=["--epochs", "2", "--hidden", "8"]',
+        "distributed.processes_per_node=2",
+        "providers.local.emulate=azure",
+    )
+    assert "torch.distributed.run" not in log
+    assert "[rank 1] cloudgd script: train.py --epochs 2" in log
+    metrics = run / "azureml" / "outputs" / "metrics" / "metrics.jsonl"
+    assert len(metrics.read_text().splitlines()) == 2  # rank 0 alone collects
