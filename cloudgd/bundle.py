@@ -48,6 +48,16 @@ ENTRY_SOURCE = (
     "sys.path.insert(0, str(Path(__file__).resolve().parent))\n"
     'runpy.run_module("trainers", run_name="__main__", alter_sys=True)\n'
 )
+# A script job (issue 20) ships the launcher's config and entry file instead: SageMaker
+# runs `cloudgd_script.py`, every other platform `python -m trainers.script_launch`.
+SCRIPT_CONFIG_NAME = "cloudgd-script.json"
+SCRIPT_ENTRY_NAME = "cloudgd_script.py"
+SCRIPT_ENTRY_SOURCE = (
+    '"""Run your script through the cloudgd launcher shipped beside this file."""\n'
+    "import runpy\nimport sys\nfrom pathlib import Path\n\n"
+    "sys.path.insert(0, str(Path(__file__).resolve().parent))\n"
+    'runpy.run_module("trainers.script_launch", run_name="__main__", alter_sys=True)\n'
+)
 _STEMS = ("cloudgd-bundle-", "cloudgd-trainer-")
 SDIST_NAME = "cloudgd_job"
 SDIST_VERSION = "0.1.0"
@@ -97,11 +107,19 @@ def _warn_if_large(files: list[tuple[str, Path]], warn: Callable[[str], None]) -
     )
 
 
+def requirement_lines(text: str) -> list[str]:
+    """The lines of a requirements file that pip reads (comments and blank lines out)."""
+    lines = (line.split(" #", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def bundle_entries(
     config_json: str,
     code_dir: Path | None,
     prefix: str = "",
     warn: Callable[[str], None] = _stderr_warning,
+    *,
+    script_requirements: str | None = None,
 ) -> list[Entry]:
     """(archive path, bytes or file to read) for every file, sorted by path.
 
@@ -109,11 +127,25 @@ def bundle_entries(
     (ignore files honoured, credentials left out, nothing outside it followed).
     A job whose model needs extra packages also gets a ``requirements.txt``, which
     SageMaker's training toolkit pip-installs before the entry point starts.
+
+    With ``script_requirements`` (a script job: ``config_json`` is then the launcher's
+    config) the bundle's root holds ``cloudgd-script.json`` and ``cloudgd_script.py``,
+    and ``requirements.txt`` is the script's own requirements file (``""``: none).
     """
     entries: dict[str, Source] = {}
-    extra = extra_requirements(config_json)
-    if extra:
-        entries[f"{prefix}{REQUIREMENTS_NAME}"] = ("\n".join(extra) + "\n").encode()
+    if script_requirements is not None:
+        if script_requirements:
+            entries[f"{prefix}{REQUIREMENTS_NAME}"] = script_requirements.encode()
+        config_name, entry_name, entry_source = (
+            SCRIPT_CONFIG_NAME,
+            SCRIPT_ENTRY_NAME,
+            SCRIPT_ENTRY_SOURCE,
+        )
+    else:
+        config_name, entry_name, entry_source = CONFIG_NAME, ENTRY_NAME, ENTRY_SOURCE
+        extra = extra_requirements(config_json)
+        if extra:
+            entries[f"{prefix}{REQUIREMENTS_NAME}"] = ("\n".join(extra) + "\n").encode()
     tdir = trainers_dir()
     for path in _walk(tdir):
         entries[f"{prefix}trainers/{path.relative_to(tdir).as_posix()}"] = path
@@ -124,8 +156,8 @@ def bundle_entries(
         _warn_if_large(files, warn)
         for name, path in files:
             entries[f"{prefix}code/{name}"] = path
-    entries[f"{prefix}{CONFIG_NAME}"] = config_json.encode()
-    entries[f"{prefix}{ENTRY_NAME}"] = ENTRY_SOURCE.encode()
+    entries[f"{prefix}{config_name}"] = config_json.encode()
+    entries[f"{prefix}{entry_name}"] = entry_source.encode()
     return sorted(entries.items())
 
 
@@ -139,7 +171,14 @@ def write_entry(source: Source, out: Path) -> None:
             writer.write(chunk)
 
 
-def _sdist_extras(prefix: str, requires: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
+def _sdist_extras(
+    prefix: str,
+    requires: tuple[str, ...] = (),
+    *,
+    root_files: tuple[str, str] = (CONFIG_NAME, ENTRY_NAME),
+    trainer_requires: bool = True,
+) -> list[tuple[str, bytes]]:
+    install = [*(package_requirements() if trainer_requires else ()), *requires]
     # Vertex pip-installs the sdist, and only packages get installed by default: the
     # custom build_py also puts the job config, the entry script and code/ next to
     # `trainers` in site-packages, which is where the trainer looks for them.
@@ -151,7 +190,7 @@ def _sdist_extras(prefix: str, requires: tuple[str, ...] = ()) -> list[tuple[str
         "    def run(self):\n"
         "        super().run()\n"
         "        out = Path(self.build_lib)\n"
-        f"        for name in ({CONFIG_NAME!r}, {ENTRY_NAME!r}):\n"
+        f"        for name in {root_files!r}:\n"
         "            shutil.copyfile(name, out / name)\n"
         "        if Path('code').is_dir():\n"
         "            shutil.copytree('code', out / 'code', dirs_exist_ok=True)\n\n\n"
@@ -159,7 +198,7 @@ def _sdist_extras(prefix: str, requires: tuple[str, ...] = ()) -> list[tuple[str
         "packages=find_packages(include=['trainers', 'trainers.*']), "
         "package_data={'trainers': ['*']}, include_package_data=True, "
         "cmdclass={'build_py': build_py_with_job}, "
-        f"install_requires={[*package_requirements(), *requires]!r})\n"
+        f"install_requires={install!r})\n"
     )
     pkg_info = f"Metadata-Version: 2.1\nName: {SDIST_NAME}\nVersion: {SDIST_VERSION}\n"
     return [(f"{prefix}PKG-INFO", pkg_info.encode()), (f"{prefix}setup.py", setup.encode())]
@@ -223,19 +262,48 @@ def prune_bundles(out_dir: Path, keep: int = KEEP_BUNDLES, *, current: Path | No
 
 
 def build_bundle(
-    config_json: str, code_dir: Path | None, out_dir: Path, fmt: str = "tar.gz"
+    config_json: str,
+    code_dir: Path | None,
+    out_dir: Path,
+    fmt: str = "tar.gz",
+    *,
+    script_requirements: str | None = None,
 ) -> BundleRef:
-    """Write the bundle into ``out_dir`` under its content-hash name and describe it."""
+    """Write the bundle into ``out_dir`` under its content-hash name and describe it.
+
+    ``script_requirements`` (the text of a script job's requirements file, ``""`` for
+    none) makes it a script job's bundle, ``config_json`` the launcher's config
+    (:func:`bundle_entries`); the sdist then declares those requirements, not the
+    trainer's, and :attr:`BundleRef.requires` lists them for renderers.
+    """
+    script = script_requirements is not None
+    requires = requirement_lines(script_requirements or "")
     entries: list[Entry]
     if fmt == "tar.gz":
-        entries = bundle_entries(config_json, code_dir)
+        entries = bundle_entries(config_json, code_dir, script_requirements=script_requirements)
         stem = "cloudgd-bundle"
     elif fmt == "sdist":
         prefix = f"{SDIST_NAME}-{SDIST_VERSION}/"
-        requires = extra_requirements(config_json)
+        options = [line for line in requires if line.startswith("-")]
+        if options:
+            raise SpecError(
+                f"script.requirements: {options[0]!r}: Vertex AI installs the job as a Python "
+                "package, whose dependencies are requirement lines only, not pip options",
+                hint="list the packages themselves, or use a custom image that holds them",
+            )
+        extras = (
+            _sdist_extras(
+                prefix,
+                tuple(requires),
+                root_files=(SCRIPT_CONFIG_NAME, SCRIPT_ENTRY_NAME),
+                trainer_requires=False,
+            )
+            if script
+            else _sdist_extras(prefix, extra_requirements(config_json))
+        )
         entries = [
-            *bundle_entries(config_json, code_dir, prefix),
-            *_sdist_extras(prefix, requires),
+            *bundle_entries(config_json, code_dir, prefix, script_requirements=script_requirements),
+            *extras,
         ]
         stem = "cloudgd-trainer"
     else:
@@ -253,4 +321,4 @@ def build_bundle(
     finally:
         tmp.unlink(missing_ok=True)
     prune_bundles(out_dir, current=path)
-    return BundleRef(path=str(path), sha256=sha, filename=filename, format=fmt)
+    return BundleRef(path=str(path), sha256=sha, filename=filename, format=fmt, requires=requires)

@@ -34,6 +34,12 @@ class BundleRef(BaseModel):
         description="Content-addressed file name, e.g. cloudgd-bundle-3f2a9c.tar.gz."
     )
     format: str = Field(description="Archive format: 'tar.gz' or 'sdist'.")
+    requires: list[str] = Field(
+        default_factory=list,
+        description="The requirement lines of a script job's own requirements file, which "
+        "the bundle declares (requirements.txt, the sdist's install_requires); a renderer "
+        "that must list them (Azure ML's conda environment) reads them here, not the file.",
+    )
 
 
 class RenderContext(BaseModel):

@@ -55,6 +55,10 @@ def local_runs_dir(loaded: LoadedSpec) -> str:
 
 def build_job_bundle(loaded: LoadedSpec, fmt: str) -> BundleRef:
     """The deterministic code bundle: trainer package, the job's code dir, its config."""
+    if loaded.spec.script is not None:
+        from cloudgd.script_bundle import build_script_bundle
+
+        return build_script_bundle(loaded.spec, loaded.code_dir, bundles_dir(), fmt)
     config = json.dumps(loaded.spec.trainer.model_dump(mode="json"), sort_keys=True, indent=2)
     return build_bundle(config + "\n", loaded.code_dir, bundles_dir(), fmt)
 

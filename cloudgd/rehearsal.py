@@ -72,6 +72,22 @@ def with_data(spec: JobSpec, local: str | None) -> JobSpec:
     return spec.model_copy(update={"trainer": spec.trainer.model_copy(update={"data": data})})
 
 
+def reads_cloud_data(spec: JobSpec, prefixes: tuple[str, ...]) -> bool:
+    """Whether the job reads an input from a URI starting with one of ``prefixes``: the
+    trainer's data, or any of a script's ``inputs``."""
+    uris = list(spec.script.inputs.values()) if spec.script else [spec.trainer.data.uri or ""]
+    return bool(prefixes) and any(uri.startswith(prefixes) for uri in uris)
+
+
+def with_inputs(spec: JobSpec, local: dict[str, str]) -> JobSpec:
+    """``spec`` reading each input channel from its local copy in ``local`` (channel ->
+    path): the trainer's ``train`` channel, or a script's ``inputs`` by name."""
+    if spec.script is None:
+        return with_data(spec, local.get(CHANNEL))
+    inputs = {name: local.get(name, uri) for name, uri in spec.script.inputs.items()}
+    return spec.model_copy(update={"script": spec.script.model_copy(update={"inputs": inputs})})
+
+
 def with_run(handle: JobHandle, run_dir: str) -> JobHandle:
     """The cloud handle, pointing at its local run."""
     return handle.model_copy(update={"params": {**handle.params, RUN_QUERY: run_dir}})

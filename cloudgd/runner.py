@@ -125,15 +125,21 @@ def submit(
 
 
 def upload_data_from(planned: Planned, path: Path, *, notify: Notify = _quiet) -> None:
-    """``--data-from``: put ``path`` at the spec's ``trainer.data.uri`` through the provider."""
+    """``--data-from``: put ``path`` at the spec's ``trainer.data.uri`` (a script job's
+    first ``script.inputs`` channel) through the provider."""
     from cloudgd.datafiles import upload
     from cloudgd.errors import UsageError
 
-    uri = planned.loaded.spec.trainer.data.uri
+    spec = planned.loaded.spec
+    field, uri = "trainer.data.uri", spec.trainer.data.uri
+    if spec.script is not None:
+        name, uri = next(iter(spec.script.inputs.items()), ("<name>", None))
+        field = f"script.inputs.{name}"
     if not uri or "://" not in uri or uri.startswith("file://"):
         raise UsageError(
-            f"--data-from: trainer.data.uri must name cloud storage to upload to (it is {uri!r})",
-            hint="set it, e.g. --set trainer.data.uri=s3://cloudgd-rehearsal/data/train.csv",
+            f"--data-from: {field} must name cloud storage to upload to (it is {uri!r})",
+            hint=f"set it, e.g. --set {field}=s3://cloudgd-rehearsal/data/"
+            + ("" if spec.script is not None else "train.csv"),
         )
     written = upload(planned.provider, path, uri)
     notify(f"uploaded {len(written)} file(s) from {path} to {uri}")

@@ -347,16 +347,16 @@ class SupportsRehearsal(Provider):
         return {}
 
     def _reads_backend_data(self, spec: JobSpec) -> bool:
-        return bool(self.rehearsal_data_prefixes) and (spec.trainer.data.uri or "").startswith(
-            self.rehearsal_data_prefixes
-        )
+        from cloudgd.rehearsal import reads_cloud_data
+
+        return reads_cloud_data(spec, self.rehearsal_data_prefixes)
 
     def _with_backend_data(self, plan: Plan, spec: JobSpec, ctx: RenderContext) -> JobSpec:
         from cloudgd.home import runs_dir
-        from cloudgd.rehearsal import CHANNEL, with_data
+        from cloudgd.rehearsal import with_inputs
 
         copies = Path(ctx.runs_dir or runs_dir()).absolute() / ".inputs" / plan.job_name
-        return with_data(spec, self.rehearsal_inputs(plan, copies).get(CHANNEL))
+        return with_inputs(spec, self.rehearsal_inputs(plan, copies))
 
     def rehearse(
         self, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext, local: Provider

@@ -11,7 +11,9 @@ channel, so SageMaker itself puts it in ``/opt/ml/input/data/code``.
   installs its requirements and runs ``cloudgd_entry.py`` with the hyperparameters as
   arguments (torchrun for several processes).
 - Without it, the bundle is unpacked into ``/opt/ml/code`` here and its trainer runs
-  from there; it reads tuned values from ``hyperparameters.json`` itself.
+  from there; it reads tuned values from ``hyperparameters.json`` itself. A script job's
+  launcher (``sagemaker_program``: ``cloudgd_script.py``) gets them as ``--name value``
+  arguments instead, as the toolkit would pass them.
 """
 
 from __future__ import annotations
@@ -52,16 +54,44 @@ def toolkit_command(env: Mapping[str, str]) -> tuple[list[str], dict[str, str]] 
     return [train], child
 
 
-def _submit_directory(base: Path) -> str:
+def _hyperparameters(base: Path) -> dict[str, str]:
     path = base / "input" / "config" / "hyperparameters.json"
-    raw = json.loads(path.read_text()).get("sagemaker_submit_directory")
-    if not isinstance(raw, str):
-        raise ConfigError(f"{path}: no sagemaker_submit_directory")
+    loaded = json.loads(path.read_text())
+    return {str(k): v for k, v in loaded.items() if isinstance(v, str)}
+
+
+def _decoded(raw: str) -> str:
+    """A hyperparameter's value as the toolkit passes it (cloudgd JSON-encodes them)."""
     try:
         value = json.loads(raw)
     except ValueError:
         value = raw
     return str(value)
+
+
+def _submit_directory(base: Path) -> str:
+    raw = _hyperparameters(base).get("sagemaker_submit_directory")
+    if raw is None:
+        path = base / "input" / "config" / "hyperparameters.json"
+        raise ConfigError(f"{path}: no sagemaker_submit_directory")
+    return _decoded(raw)
+
+
+def program(base: Path) -> str:
+    """The bundle's entry file (``sagemaker_program``): the trainer's, or the script
+    launcher's (``cloudgd_script.py``) for a script job."""
+    raw = _hyperparameters(base).get("sagemaker_program")
+    return _decoded(raw) if raw else ENTRY
+
+
+def program_args(base: Path) -> list[str]:
+    """``--name value`` for every hyperparameter that is not SageMaker's own, as the
+    toolkit passes them: a script job's tuned values become the script's arguments."""
+    args: list[str] = []
+    for key, raw in sorted(_hyperparameters(base).items()):
+        if not key.startswith(("sagemaker_", "_")):
+            args += [f"--{key}", _decoded(raw)]
+    return args
 
 
 def unpack_bundle(env: Mapping[str, str]) -> Path:
@@ -74,7 +104,7 @@ def unpack_bundle(env: Mapping[str, str]) -> Path:
     if source.startswith("/opt/ml/"):
         source = str(base / source.removeprefix("/opt/ml/"))
     code = base / "code"
-    if (code / ENTRY).is_file():
+    if (code / program(base)).is_file():
         return code
     if not Path(source).is_file():
         raise ConfigError(
@@ -95,7 +125,10 @@ def handoff(env: Mapping[str, str]) -> tuple[list[str], str | None, dict[str, st
     if toolkit is not None:
         return toolkit[0], None, toolkit[1]
     code = unpack_bundle(env)
-    return [sys.executable, str(code / ENTRY)], str(code), dict(env)
+    entry = program(base_dir(env))
+    if entry == ENTRY:  # the trainer reads tuned values from hyperparameters.json itself
+        return [sys.executable, str(code / ENTRY)], str(code), dict(env)
+    return [sys.executable, str(code / entry), *program_args(base_dir(env))], str(code), dict(env)
 
 
 def exec_handoff(env: Mapping[str, str]) -> None:

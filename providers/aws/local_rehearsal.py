@@ -36,7 +36,12 @@ def with_local_inputs(
     channels = input_channels(request)
     if not channels:
         return spec
-    name, uri = channels[0]  # cloudgd's requests have one data channel: train
+    if spec.script is not None:  # a script job: every channel, by name
+        from cloudgd.rehearsal import with_inputs
+
+        local = {name: str(_fetch(provider, region, uri, root / name)) for name, uri in channels}
+        return with_inputs(spec, local)
+    name, uri = channels[0]  # the trainer's requests have one data channel: train
     dest = _fetch(provider, region, uri, root / name)
     data = spec.trainer.data.model_copy(update={"uri": str(dest)})
     return spec.model_copy(update={"trainer": spec.trainer.model_copy(update={"data": data})})
@@ -118,6 +123,8 @@ def local_plan(
         job_name=job_name,
         code_channel=code,
     )
+    if spec.script is not None:  # the toolkit makes SM_CHANNEL_<NAME> from this file
+        toolkit.declare_channels(request, [name for name, _ in input_channels(cloud_request)])
     return _with_notes(plan, request, [])
 
 
@@ -144,6 +151,8 @@ def trial_planner(provider: AwsProvider, tuning_plan: Plan, ctx: RenderContext) 
     as SageMaker passes them, never written into the trainer config."""
     from cloudgd import registry
     from cloudgd.rehearsal import emulating
+    from cloudgd.script_tuning import trial_script
+    from cloudgd.tuning.names import cloud_name
     from cloudgd.tuning.validate import trial_trainer
 
     definition = tuning_plan.request["TrainingJobDefinition"]
@@ -157,12 +166,16 @@ def trial_planner(provider: AwsProvider, tuning_plan: Plan, ctx: RenderContext) 
     def plan(spec: JobSpec, values: dict[str, Any], trial_ctx: RenderContext, number: int) -> Plan:
         digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
         local = registry.create("local", runs_dir=trial_ctx.runs_dir)
-        if fallback_reason(spec) is not None:  # the emulation reads the values from the config
+        if fallback_reason(spec) is not None and spec.script is not None:
+            # the emulation runs the launcher: the values become the script's arguments
+            spec = spec.model_copy(update={"script": trial_script(spec.script, values)})
+        elif fallback_reason(spec) is not None:  # the emulation reads them from the config
             spec = spec.model_copy(update={"trainer": trial_trainer(spec.trainer, values)})
+        named = {cloud_name(path): value for path, value in values.items()}
         return local_plan(
             provider,
             definition,
-            toolkit.trial_hyperparameters(static, values, metric),
+            toolkit.trial_hyperparameters(static, named, metric),
             emulating(spec, "aws"),
             trial_ctx,
             local,

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cloudgd.bundle import ENTRY_NAME, SCRIPT_ENTRY_NAME
 from cloudgd.cost.budget import time_limit
 from cloudgd.cost.select import InstanceChoice, choice_for_spec, default_region
 from cloudgd.errors import SpecError, UsageError
 from cloudgd.naming import job_name, spec_hash
 from cloudgd.plan import Plan, RenderContext, Upload
 from cloudgd.spec import JobSpec
-from providers.aws import script_mode
+from providers.aws import script_mode, script_render
 from providers.aws.images import training_image
 from providers.aws.options import AwsOptions
 from providers.settings import effective_options as shared_effective_options
@@ -192,6 +193,10 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
     )
     distributed = _distributed(spec)
     channels = [c for c in [_train_channel(spec)] if c]
+    metrics, program = script_mode.metric_definitions(), ENTRY_NAME
+    if spec.script is not None:  # your own script (providers/aws/script_render.py)
+        channels = script_render.input_channels(spec.script)
+        metrics, program = script_render.metric_definitions(spec.script), SCRIPT_ENTRY_NAME
     submit_dir = code_uri
     if opts.enable_network_isolation or spec.image != "prebuilt":
         # SageMaker itself puts the bundle in the container: without network the toolkit
@@ -216,10 +221,11 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         "AlgorithmSpecification": {
             "TrainingImage": image,
             "TrainingInputMode": opts.input_mode,
-            "MetricDefinitions": script_mode.metric_definitions(),
+            "MetricDefinitions": metrics,
             "EnableSageMakerMetricsTimeSeries": True,
         },
         "HyperParameters": script_mode.hyperparameters(
+            program=program,
             job_name=name,
             region=region,
             submit_directory=submit_dir,
@@ -277,6 +283,7 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         "world_size": spec.world_size,
         "image": image,
         "code": code_uri,
+        **(script_render.summary(spec.script) if spec.script is not None else {}),
         "spot": spec.scaling.spot,
         "max_runtime_s": runtime,
         "budget_capped": runtime < spec.limits.max_runtime,

@@ -9,10 +9,12 @@ calls it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from cloudgd.bundle import SCRIPT_ENTRY_NAME
 from cloudgd.errors import SpecError
 from providers.aws.client import Connection, ensure_bucket, sdk_errors, split_s3
 from providers.aws.script_mode import CODE_CHANNEL
@@ -67,12 +69,20 @@ def _exists(s3: Any, uri: str, conn: Connection) -> bool:
         return False
 
 
+def _field(request: dict[str, Any], channel: str) -> str:
+    """The spec field a channel comes from: ``script.inputs.<name>`` when the request runs
+    a script job's launcher, else the trainer's data."""
+    hps = request.get("HyperParameters") or request.get("StaticHyperParameters") or {}
+    script = hps.get("sagemaker_program") == json.dumps(SCRIPT_ENTRY_NAME)
+    return f"script.inputs.{channel}" if script else "trainer.data.uri"
+
+
 def check_inputs(s3: Any, request: dict[str, Any], conn: Connection) -> None:
     """Refuse, as SageMaker fails the job at start, when a channel's URI matches no object."""
     for name, uri in input_channels(request):
         if not _exists(s3, uri, conn):
             raise SpecError(
-                f"trainer.data.uri: input channel {name!r} has no objects under {uri} "
+                f"{_field(request, name)}: input channel {name!r} has no objects under {uri} "
                 f"in {conn.describe()} (SageMaker fails such a job at start)",
                 hint=f"put the data there first: cloudgd data upload PATH {uri} "
                 "(or submit with --data-from PATH)",

@@ -61,6 +61,7 @@ def encode(values: dict[str, Any]) -> dict[str, str]:
 
 def hyperparameters(
     *,
+    program: str = ENTRY_NAME,
     job_name: str,
     region: str,
     submit_directory: str,
@@ -70,7 +71,8 @@ def hyperparameters(
     processes_per_node: int | None,
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, str]:
-    """The script-mode hyperparameters, JSON-encoded.
+    """The script-mode hyperparameters, JSON-encoded; ``program`` is the bundle's entry file
+    (the trainer's, or the launcher's for a ``script:`` job).
 
     ``processes_per_node`` is only sent when it differs from the toolkit's own
     default (one process per GPU, else one).
@@ -78,7 +80,7 @@ def hyperparameters(
     values: dict[str, Any] = dict(overrides or {})
     values.update(
         {
-            "sagemaker_program": ENTRY_NAME,
+            "sagemaker_program": program,
             "sagemaker_submit_directory": submit_directory,
             "sagemaker_region": region,
             "sagemaker_job_name": job_name,

@@ -227,6 +227,22 @@ def toolkit_request(
     return out
 
 
+def declare_channels(request: dict[str, Any], channels: list[str]) -> None:
+    """Write ``inputdataconfig.json`` naming ``channels`` (the cloud request's own), as
+    SageMaker does: the toolkit sets ``SM_CHANNEL_<NAME>`` for each channel it lists."""
+    base = request["ranks"][0]["env"]["SAGEMAKER_BASE_DIR"]
+    config = {
+        name: {
+            "RecordWrapperType": "None",
+            "S3DistributionType": "FullyReplicated",
+            "TrainingInputMode": "File",
+        }
+        for name in channels
+    }
+    files = request["layout"]["files"]
+    files[f"{base}/input/config/inputdataconfig.json"] = json.dumps(config, indent=2) + "\n"
+
+
 _RANK_VARS = frozenset(
     {"MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE"}
     | {"NODE_RANK", "GROUP_RANK"}

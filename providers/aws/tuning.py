@@ -19,8 +19,10 @@ from cloudgd.plan import Plan, RenderContext
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.cost import require_tuning, trial_spec
 from cloudgd.tuning.handle import as_tuning
+from cloudgd.tuning.names import cloud_name
 from cloudgd.tuning.space import by_type, number_text, value_text
 from cloudgd.tuning.spec import TuningSpec
+from providers.aws import script_render
 from providers.aws.render import render_plan
 
 OPERATION = "sagemaker:CreateHyperParameterTuningJob"
@@ -47,7 +49,7 @@ def parameter_ranges(tuning: TuningSpec) -> dict[str, list[dict[str, Any]]]:
     ranges: dict[str, list[dict[str, Any]]] = {}
     continuous = [
         {
-            "Name": path,
+            "Name": cloud_name(path),
             "MinValue": number_text(r.low),
             "MaxValue": number_text(r.high),
             "ScalingType": "Logarithmic" if r.type == "log_uniform" else "Linear",
@@ -56,7 +58,7 @@ def parameter_ranges(tuning: TuningSpec) -> dict[str, list[dict[str, Any]]]:
     ]
     integer = [
         {
-            "Name": path,
+            "Name": cloud_name(path),
             "MinValue": str(int(r.low)),
             "MaxValue": str(int(r.high)),
             "ScalingType": "Linear",
@@ -64,7 +66,7 @@ def parameter_ranges(tuning: TuningSpec) -> dict[str, list[dict[str, Any]]]:
         for path, r in by_type(tuning, "int_uniform")
     ]
     categorical = [
-        {"Name": path, "Values": [value_text(v) for v in r.candidates]}
+        {"Name": cloud_name(path), "Values": [value_text(v) for v in r.candidates]}
         for path, r in by_type(tuning, "choice")
     ]
     for key, items in (
@@ -108,7 +110,9 @@ def render_tuning(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False)
         # Not part of HyperParameterAlgorithmSpecification.
         if k != "EnableSageMakerMetricsTimeSeries"
     }
-    tuned = set(tuning.parameters)
+    tuned = {cloud_name(path) for path in tuning.parameters}
+    if spec.script is not None:
+        script_render.check_objective(spec.script, tuning.metric.name)
     static = {k: v for k, v in training["HyperParameters"].items() if k not in tuned}
     static["sagemaker_job_name"] = json.dumps(name)
     definition: dict[str, Any] = {

@@ -29,12 +29,15 @@ def missing_inputs(client: Any, inputs: Mapping[str, str]) -> list[tuple[str, st
     ]
 
 
-def check_inputs(client: Any, inputs: Mapping[str, str], endpoint: str) -> None:
-    """Raise SpecError for the first input channel whose data is not in the store."""
+def check_inputs(
+    client: Any, inputs: Mapping[str, str], endpoint: str, *, script: bool = False
+) -> None:
+    """Raise SpecError for the first input channel whose data is not in the store
+    (``script``: the channels are a script job's ``script.inputs``)."""
     missing = missing_inputs(client, inputs)
     if missing:
         channel, uri = missing[0]
-        field = FIELD.get(channel, channel)
+        field = f"script.inputs.{channel}" if script else FIELD.get(channel, channel)
         raise SpecError(
             f"{field}: input channel {channel!r} reads {uri}, which does not exist in the "
             f"rehearsal's blob store ({endpoint}); the Azure ML job would fail mounting it",

@@ -238,7 +238,8 @@ class AzureProvider(SupportsTuning, SupportsRehearsal, Provider):
         if client.get_job(plan.job_name) is not None:  # same plan, same name: attach to it
             return self._status(client, handle)
         if endpoint:  # a rehearsal: its inputs must be in the fake store, as in the cloud
-            check_inputs(client, plan.summary.get("inputs") or {}, endpoint)
+            script = "script" in plan.summary  # a script job's inputs are script.inputs
+            check_inputs(client, plan.summary.get("inputs") or {}, endpoint, script=script)
         for extra in plan.extra_requests:
             if extra.get("operation") == COMPUTE_OPERATION:
                 self._prepare_compute(client, extra)

@@ -26,10 +26,11 @@ from cloudgd.cost.budget import time_limit
 from cloudgd.cost.select import InstanceChoice, choice_for_spec
 from cloudgd.errors import SpecError, UsageError
 from cloudgd.naming import job_name, spec_hash
-from cloudgd.plan import Plan, RenderContext, Upload
+from cloudgd.plan import BundleRef, Plan, RenderContext, Upload
 from cloudgd.spec import JobSpec
 from cloudgd.trainer_requirements import PYTHON as PYTHON_VERSION
 from cloudgd.trainer_requirements import environment_requirements
+from providers.azure import script_render
 from providers.azure.options import AzureOptions
 from providers.azure.scope import WorkspaceScope, workspace_scope
 from providers.settings import effective_options as shared_effective_options
@@ -117,13 +118,13 @@ def _distribution(spec: JobSpec) -> dict[str, Any] | None:
     return {"type": "pytorch", "process_count_per_instance": spec.processes_per_node}
 
 
-def _data_input(uri: str, options: AzureOptions) -> dict[str, Any]:
+def _data_input(uri: str, options: AzureOptions, field: str = "trainer.data.uri") -> dict[str, Any]:
     """The ``train`` input: the folder holding ``uri`` (the trainer finds the file in it)."""
     if _DATA_ASSET.match(uri):
         return {"type": "uri_folder", "path": uri, "mode": options.data_mode}
     if not uri.startswith(_REMOTE_DATA):
         raise SpecError(
-            f"trainer.data.uri: Azure ML jobs read azureml://, https:// (Blob), wasbs:// or "
+            f"{field}: Azure ML jobs read azureml://, https:// (Blob), wasbs:// or "
             f"abfss:// data, or a data asset azureml:name:version (got {uri!r})",
             hint="upload it first, e.g. `az storage blob upload-batch` into the workspace "
             "datastore, and use azureml://datastores/workspaceblobstore/paths/<dir>/",
@@ -224,7 +225,9 @@ def environment_pip_list(environment: dict[str, Any]) -> list[str]:
     return []
 
 
-def _environment(spec: JobSpec, options: AzureOptions) -> str | dict[str, Any]:
+def _environment(
+    spec: JobSpec, options: AzureOptions, bundle: BundleRef | None = None
+) -> str | dict[str, Any]:
     if options.environment and spec.image != "prebuilt":
         raise SpecError(
             "image / providers.azure.environment: set one of them, not both",
@@ -233,6 +236,9 @@ def _environment(spec: JobSpec, options: AzureOptions) -> str | dict[str, Any]:
         )
     if spec.image != "prebuilt":
         return {"image": spec.image}
+    if spec.script is not None and not options.environment:
+        requires = list(bundle.requires) if bundle is not None else []
+        return script_render.environment(CURATED_IMAGE, requires)
     return options.environment or trainer_environment(spec.trainer.model.kind)
 
 
@@ -283,7 +289,7 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
     code_version = ctx.bundle.sha256[:12]
     code_ref = "azureml:" + scope.code_id(CODE_ASSET, code_version)
     data_uri = spec.trainer.data.uri
-    environment = _environment(spec, options)
+    environment = _environment(spec, options, ctx.bundle)
     # Nobody provisions the placeholder rehearsal workspace but cloudgd itself.
     manage_compute = options.manage_compute or scope.is_rehearsal
 
@@ -294,7 +300,9 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         "display_name": spec.name,
         "experiment_name": options.experiment_name,
         "code": code_ref,
-        "command": _command(data_uri is not None, spec.checkpoints.enabled),
+        "command": script_render.command(spec.script, spec.checkpoints.enabled)
+        if spec.script is not None
+        else _command(data_uri is not None, spec.checkpoints.enabled),
         "environment": environment,
         "compute": f"azureml:{cluster}",
         "resources": {"instance_count": spec.resources.nodes},
@@ -311,6 +319,10 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         job["distribution"] = distribution
     if data_uri is not None:
         job["inputs"] = {TRAIN_INPUT: _data_input(data_uri, options)}
+    if spec.script is not None and spec.script.inputs:  # providers/azure/script_render.py
+        job["inputs"] = script_render.inputs(
+            spec.script, lambda uri, field: _data_input(uri, options, field)
+        )
     env = _environment_variables(spec)
     if env:
         job["environment_variables"] = env
@@ -337,6 +349,10 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
     }
     if data_uri is not None:
         summary["inputs"] = {TRAIN_INPUT: data_uri}
+    if spec.script is not None:
+        summary["script"] = " ".join(["python", *spec.script.command])
+        if spec.script.inputs:
+            summary["inputs"] = dict(spec.script.inputs)
     notes = _notes(spec)
     if notes:
         summary["notes"] = notes

@@ -22,6 +22,7 @@ from cloudgd.plan import Plan, RenderContext
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.cost import require_tuning, trial_spec
 from cloudgd.tuning.handle import as_tuning
+from cloudgd.tuning.names import command_override
 from cloudgd.tuning.space import identifier, ordered, value_text
 from cloudgd.tuning.spec import ParameterRange, TuningSpec
 from providers.azure.render import render_plan
@@ -88,7 +89,10 @@ def early_termination(tuning: TuningSpec) -> dict[str, Any] | None:
 
 def sweep_command(base: str, tuning: TuningSpec) -> str:
     """The trial command: the single job's, plus one override per tuned field."""
-    sets = [f"--set {path}=${{{{search_space.{identifier(path)}}}}}" for path, _ in ordered(tuning)]
+    sets = [
+        command_override(path, f"${{{{search_space.{identifier(path)}}}}}")
+        for path, _ in ordered(tuning)
+    ]
     return " ".join([base, *sets])
 
 

@@ -26,18 +26,21 @@ def missing_inputs(api: Any, inputs: Mapping[str, str], project: str) -> list[tu
     ]
 
 
-def check_inputs(api: Any, inputs: Mapping[str, str], project: str, endpoint: str) -> None:
-    """Raise SpecError for the first input channel whose data is not in the store."""
+def check_inputs(
+    api: Any, inputs: Mapping[str, str], project: str, endpoint: str, *, script: bool = False
+) -> None:
+    """Raise SpecError for the first input channel whose data is not in the store
+    (``script``: the channels are a script job's ``script.inputs``)."""
     missing = missing_inputs(api, inputs, project)
     if missing:
         channel, uri = missing[0]
+        field = f"script.inputs.{channel}" if script else FIELD.get(channel, channel)
         raise SpecError(
-            f"{FIELD.get(channel, channel)}: input channel {channel!r} reads {uri}, which does "
+            f"{field}: input channel {channel!r} reads {uri}, which does "
             f"not exist in the rehearsal's Cloud Storage ({endpoint}); the Vertex job would "
             "fail reading it",
             hint=f"upload the data there first (e.g. google-cloud-storage with "
-            f"STORAGE_EMULATOR_HOST={endpoint}), or point {FIELD.get(channel, channel)} at "
-            "an object that exists",
+            f"STORAGE_EMULATOR_HOST={endpoint}), or point {field} at an object that exists",
         )
 
 

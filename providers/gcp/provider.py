@@ -212,7 +212,8 @@ class GcpProvider(SupportsTuning, SupportsRehearsal, Provider):
         if existing:
             return as_status(max(existing, key=lambda j: j.get("createTime", "")), endpoint)
         if endpoint:  # a rehearsal: its inputs must be in the fake store, as in the cloud
-            check_inputs(api, plan.summary.get("inputs") or {}, project, endpoint)
+            script = "script" in plan.summary  # a script job's inputs are script.inputs
+            check_inputs(api, plan.summary.get("inputs") or {}, project, endpoint, script=script)
         for upload in plan.uploads:
             if endpoint:
                 api.ensure_bucket(upload.destination.removeprefix("gs://").split("/")[0], project)

@@ -22,6 +22,7 @@ from cloudgd.errors import SpecError
 from cloudgd.naming import job_name, spec_hash
 from cloudgd.plan import Plan, RenderContext, Upload
 from cloudgd.spec import JobSpec
+from providers.gcp import script_render
 from providers.gcp.images import prebuilt_image
 from providers.gcp.labels import job_labels
 from providers.gcp.options import GcpOptions
@@ -140,6 +141,16 @@ def _code_spec(
 ) -> dict[str, Any]:
     args = _data_args(spec)
     env = _env(spec)
+    if spec.script is not None:  # your own script (providers/gcp/script_render.py)
+        return script_render.code_spec(
+            spec.script,
+            image=spec.image,
+            executor_image=opts.executor_image or prebuilt_image(acc, location),
+            package_uri=package_uri,
+            package_path=fuse_path(package_uri),
+            checkpoint_dir=args[1] if args else None,  # _data_args: [--checkpoint-dir, PATH]
+            env=env,
+        )
     per_gpu = spec.processes_per_node > 1
     if per_gpu:
         args = ["--nproc-per-node", str(spec.processes_per_node), *args]
@@ -304,6 +315,10 @@ def _summary(
     }
     if spec.trainer.data.uri:
         summary["inputs"] = {"train": spec.trainer.data.uri}
+    if spec.script is not None:
+        summary["script"] = " ".join(["python", *spec.script.command])
+        if spec.script.inputs:
+            summary["inputs"] = dict(spec.script.inputs)
     if placeholders:
         summary["rehearsal_placeholders"] = True
     return summary

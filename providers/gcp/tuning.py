@@ -17,6 +17,7 @@ from cloudgd.plan import Plan, RenderContext
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.cost import require_tuning, trial_spec
 from cloudgd.tuning.handle import as_tuning
+from cloudgd.tuning.names import cloud_name
 from cloudgd.tuning.space import ordered, value_text
 from cloudgd.tuning.spec import ParameterRange, TuningSpec
 from providers.gcp.render import render
@@ -28,7 +29,7 @@ HP_METRIC_ENV = "CLOUDGD_HP_METRIC"
 
 def parameter_spec(path: str, rng: ParameterRange) -> dict[str, Any]:
     """One StudySpec.ParameterSpec in proto JSON (int64 as strings)."""
-    spec: dict[str, Any] = {"parameterId": path}
+    spec: dict[str, Any] = {"parameterId": cloud_name(path)}
     if rng.type in ("uniform", "log_uniform"):
         spec["doubleValueSpec"] = {"minValue": rng.low, "maxValue": rng.high}
         spec["scaleType"] = "UNIT_LOG_SCALE" if rng.type == "log_uniform" else "UNIT_LINEAR_SCALE"

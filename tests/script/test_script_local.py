@@ -185,7 +185,8 @@ def test_cost_and_the_budget_gate_price_a_script_job(tmp_path: Path) -> None:
     assert calibrate.returncode == 2  # it would time the built-in trainer, not the script
     assert "--calibrate times the built-in trainer's steps" in calibrate.stderr
     over = cloudgd(tmp_path, "submit", str(example), "-p", "aws", "--backend", "moto",
-                   "--dry-run", "--set", "limits.max_cost_usd=0.01")  # fmt: skip
+                   "--dry-run", "--set", "limits.max_cost_usd=0.01",
+                   "--set", "script.inputs.train=s3://cloudgd-rehearsal/byo/")  # fmt: skip
     assert over.returncode == 2
     assert "limits.max_cost_usd: worst case" in over.stderr
 

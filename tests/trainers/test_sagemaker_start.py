@@ -95,3 +95,52 @@ def test_without_a_bundle_the_image_says_what_is_missing(tmp_path: Path) -> None
     done = start_image(base, "/usr/bin:/bin")
     assert done.returncode == 2
     assert "is not in the container" in done.stderr
+
+
+SCRIPT = """\
+import os, sys
+print("script args:", " ".join(sys.argv[1:]))
+print("data:", os.environ["CLOUDGD_DATA_DIR"], "model:", os.environ["CLOUDGD_MODEL_DIR"])
+print("val_loss=0.25")
+"""
+
+
+def test_without_the_toolkit_a_script_job_runs_its_launcher_with_the_tuned_arguments(
+    tmp_path: Path,
+) -> None:
+    from cloudgd.script_bundle import build_script_bundle
+    from cloudgd.spec import JobSpec
+
+    code = tmp_path / "job"
+    code.mkdir()
+    (code / "train.py").write_text(SCRIPT)
+    spec = JobSpec.model_validate(
+        {
+            "name": "own-image-script",
+            "code": str(code),
+            "script": {
+                "entry_point": "train.py",
+                "args": ["--epochs", "1"],
+                "inputs": {"train": "s3://bucket/train/"},
+                "metrics": {"regex": {"val_loss": "val_loss=([0-9.]+)"}},
+            },
+        }
+    )
+    bundle = build_script_bundle(spec, code, tmp_path / "bundles")
+    base = sagemaker_tree(tmp_path, lr="0.05")
+    channel = base / "input" / "data" / "code"
+    for old in channel.iterdir():
+        old.unlink()
+    (channel / bundle.filename).write_bytes(Path(bundle.path).read_bytes())
+    hps_file = base / "input" / "config" / "hyperparameters.json"
+    hps = json.loads(hps_file.read_text())
+    hps["sagemaker_program"] = '"cloudgd_script.py"'
+    hps["sagemaker_submit_directory"] = json.dumps(f"/opt/ml/input/data/code/{bundle.filename}")
+    hps_file.write_text(json.dumps(hps))
+    (base / "input" / "data" / "train").mkdir()
+    (base / "input" / "config" / "inputdataconfig.json").write_text('{"train": {}}')
+    done = start_image(base, "/usr/bin:/bin")  # no `train` console script
+    assert done.returncode == 0, done.stdout + done.stderr
+    # the tuned value reaches the script after its own args, as the toolkit passes it
+    assert "script args: --epochs 1 --lr 0.05" in done.stdout
+    assert f"data: {base}/input/data/train model: {base}/model" in done.stdout
