@@ -98,10 +98,12 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         model=cfg.model,
     )
     num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
-    train = TensorBatches(dataset.x_train, dataset.y_train, device)
+    train = TensorBatches(dataset.x_all, dataset.y_all, device, dataset.train_rows)
     val = None
-    if dataset.x_val is not None and dataset.y_val is not None:
-        val = TensorBatches(dataset.x_val, dataset.y_val, device)
+    if dataset.val_rows is not None:  # rows of the same tensors: share their device copy
+        val = TensorBatches(train.x, train.y, device, dataset.val_rows)
+    elif dataset.val_x is not None and dataset.val_y is not None:
+        val = TensorBatches(dataset.val_x, dataset.val_y, device)
     spe = steps_per_epoch(dataset.n_train, ctx.world_size, cfg.batch_size, cfg.grad_accum_steps)
     total = cfg.epochs * spe
     if cfg.max_steps is not None:
