@@ -138,15 +138,23 @@ def _infer_task(cfg: DataConfig, y: np.ndarray, model_kind: str) -> Task:
 _encode_labels = encode_labels  # hf.py's name for it
 
 
-def _load_raw(cfg: DataConfig, data_dir: Path | None, seed: int) -> _Raw:
+def _load_raw(cfg: DataConfig, data_dir: Path | None, seed: int, code_dir: Path | None) -> _Raw:
     if cfg.source == "digits":
         return _digits()
     if cfg.source == "synthetic_regression":
         return _synthetic_regression(cfg, seed)
     if cfg.source == "synthetic_classification":
         return _synthetic_classification(cfg, seed)
+    if cfg.source == "custom":
+        from trainers.data_custom import read_custom
+
+        return _Raw(*read_custom(cfg, code_dir))
     assert cfg.uri is not None  # DataConfig's validator guarantees it
     location = resolve_location(cfg.uri, data_dir)
+    if cfg.source == "image_folder":
+        from trainers.data_images import read_image_folder
+
+        return _Raw(*read_image_folder(cfg, location))
     return _read_location(cfg.source, location, cfg.target)
 
 
@@ -176,7 +184,7 @@ def load_dataset(
         from trainers.hf import load_text_dataset
 
         return load_text_dataset(cfg, model, seed, data_dir, val_dir)
-    raw = _load_raw(cfg, data_dir, seed)
+    raw = _load_raw(cfg, data_dir, seed, code_dir)
     val_raw = None
     if val_dir is not None and cfg.source in ("csv", "npz", *READERS) and cfg.uri:
         val_raw = _read_location(cfg.source, val_dir, cfg.target)

@@ -96,6 +96,7 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         ctx.data_dir,
         validation_dir(ctx.data_dirs),
         model=cfg.model,
+        code_dir=code_dir,
     )
     num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
     train = TensorBatches(dataset.x_all, dataset.y_all, device, dataset.train_rows)

@@ -25,7 +25,13 @@ from providers.local.options import LocalOptions
 OPERATION = "local:run"
 # A cloud-sized spec (64 nodes x 8 GPUs) must not fork hundreds of trainers on a laptop.
 MAX_PROCESSES = 64
-_CONTENT_TYPES = {"csv": "text/csv", "text_csv": "text/csv", "npz": "application/x-npz"}
+_CONTENT_TYPES = {
+    "csv": "text/csv",
+    "text_csv": "text/csv",
+    "npz": "application/x-npz",
+    "parquet": "application/x-parquet",
+    "jsonl": "application/jsonlines",
+}
 
 
 def anchored(path: str, spec_dir: str | None) -> str:
