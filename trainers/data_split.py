@@ -47,13 +47,19 @@ class Dataset:
     val_rows: torch.Tensor | None = None
     val_x: torch.Tensor | None = None
     val_y: torch.Tensor | None = None
+    # (train, val) rows of the whole split when this holds one DDP rank's shard of it
+    split_sizes: tuple[int, int] | None = None
 
     @property
     def n_train(self) -> int:
+        if self.split_sizes is not None:
+            return self.split_sizes[0]
         return int(self.x_all.shape[0] if self.train_rows is None else self.train_rows.shape[0])
 
     @property
     def n_val(self) -> int:
+        if self.split_sizes is not None:
+            return self.split_sizes[1]
         if self.val_x is not None:
             return int(self.val_x.shape[0])
         return 0 if self.val_rows is None else int(self.val_rows.shape[0])

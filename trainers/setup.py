@@ -19,6 +19,7 @@ from trainers.batches import TensorBatches, steps_per_epoch
 from trainers.config import TrainConfig
 from trainers.context import RunContext
 from trainers.data import Dataset, load_dataset, validation_dir
+from trainers.data_shard import Shard, shard_dataset
 from trainers.distributed import init_process_group, select_device, unwrap
 from trainers.errors import ConfigError
 from trainers.models import build_model
@@ -52,6 +53,7 @@ class Setup:
     steps_per_epoch: int
     global_batch: int
     speed: SpeedPlan
+    shard: Shard | None = None  # DDP: this rank holds only its shard of the training rows
 
 
 def seed_everything(seed: int) -> None:
@@ -98,6 +100,9 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         model=cfg.model,
         code_dir=code_dir,
     )
+    shard = None
+    if cfg.optimizer.name != "lbfgs":  # L-BFGS takes whole batches, not weighted shares
+        dataset, shard = shard_dataset(dataset, ctx.rank, ctx.world_size)
     num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
     train = TensorBatches(dataset.x_all, dataset.y_all, device, dataset.train_rows)
     val = None
@@ -152,4 +157,5 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         steps_per_epoch=spe,
         global_batch=global_batch,
         speed=speed,
+        shard=shard,
     )
