@@ -25,7 +25,7 @@ from pathlib import Path
 from cloudgd.codefiles import code_files, largest, total_size
 from cloudgd.errors import SpecError
 from cloudgd.plan import BundleRef
-from cloudgd.trainer_requirements import BY_MODEL_KIND, package_requirements
+from cloudgd.trainer_requirements import BY_MODEL_KIND, job_requirements, package_requirements
 
 # What an entry's bytes come from: inline bytes, or a file read while the archive is
 # written (so a bundle is streamed to disk, never held in memory whole).
@@ -84,12 +84,16 @@ REQUIREMENTS_NAME = "requirements.txt"
 
 
 def extra_requirements(config_json: str) -> tuple[str, ...]:
-    """What the job's trainer config needs installed on top of the image."""
+    """What the job's trainer config needs installed on top of the image (by model kind
+    and by data source)."""
     try:
-        model = json.loads(config_json).get("model") or {}
+        config = json.loads(config_json)
+        model, data = config.get("model") or {}, config.get("data") or {}
     except (ValueError, AttributeError):
         return ()
-    return EXTRA_REQUIREMENTS.get(str(model.get("kind")), ()) if isinstance(model, dict) else ()
+    kind = str(model.get("kind")) if isinstance(model, dict) else None
+    source = str(data.get("source")) if isinstance(data, dict) else None
+    return job_requirements(kind, source)
 
 
 def _stderr_warning(line: str) -> None:

@@ -26,6 +26,19 @@ TORCH = "torch==2.13.0"
 PYTHON = "3.11"
 # Packages a job needs beyond the trainer's own, by trainer model kind.
 BY_MODEL_KIND: dict[str, tuple[str, ...]] = {"huggingface": ("transformers>=4.40",)}
+# ... and by trainer data source: pyarrow reads the tabular files, Pillow decodes images.
+# Lower bounds; the Azure ML environment pins them from trainers/requirements.txt.
+BY_DATA_SOURCE: dict[str, tuple[str, ...]] = {
+    "csv": ("pyarrow>=14",),
+    "parquet": ("pyarrow>=14",),
+    "jsonl": ("pyarrow>=14",),
+    "image_folder": ("pillow>=10",),
+}
+
+
+def job_requirements(model_kind: str | None, data_source: str | None) -> tuple[str, ...]:
+    """What a job's trainer config needs beyond the trainer's own packages (lower bounds)."""
+    return (*BY_MODEL_KIND.get(model_kind or "", ()), *BY_DATA_SOURCE.get(data_source or "", ()))
 
 
 def canonical(name: str) -> str:
@@ -53,7 +66,19 @@ def package_requirements() -> tuple[str, ...]:
     return tuple(f"{name}{LOWER_BOUNDS[name]}" for name in REQUIRED)
 
 
-def environment_requirements(model_kind: str | None = None) -> tuple[str, ...]:
-    """The Azure ML environment's pip list: torch and the trainer's packages, pinned."""
+def environment_requirements(
+    model_kind: str | None = None, data_source: str | None = None
+) -> tuple[str, ...]:
+    """The Azure ML environment's pip list: torch and the trainer's packages, pinned (a data
+    source's packages too, at the versions the suite runs)."""
     pins = pinned()
-    return (TORCH, *(pins[name] for name in REQUIRED), *BY_MODEL_KIND.get(model_kind or "", ()))
+    by_source = tuple(
+        pins.get(canonical(re.split(r"[=<>!~]", req, maxsplit=1)[0]), req)
+        for req in BY_DATA_SOURCE.get(data_source or "", ())
+    )
+    return (
+        TORCH,
+        *(pins[name] for name in REQUIRED),
+        *BY_MODEL_KIND.get(model_kind or "", ()),
+        *by_source,
+    )

@@ -61,21 +61,34 @@ def steps_per_epoch(n: int, world: int, batch_size: int, accum: int) -> int:
 
 
 class TensorBatches:
-    """Holds one split's tensors where gathering is cheapest and yields batches on device."""
+    """Holds one split's tensors where gathering is cheapest and yields batches on device.
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> None:
+    With ``rows``, the split is those rows of ``x``/``y`` (positions in an epoch order
+    are mapped to them once per epoch, so a batch is still one gather).
+    """
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        device: torch.device,
+        rows: torch.Tensor | None = None,
+    ) -> None:
         self.device = device
+        self.rows = rows
         nbytes = x.element_size() * x.numel() + y.element_size() * y.numel()
         self.resident = device.type != "cuda" or nbytes <= _DEVICE_RESIDENT_BYTES
         if self.resident:
             self.x, self.y = x.to(device), y.to(device)
         else:
             self.x, self.y = x.pin_memory(), y.pin_memory()
-        self.n = int(x.shape[0])
+        self.n = int(x.shape[0] if rows is None else rows.shape[0])
 
     def order_on_device(self, order: torch.Tensor) -> torch.Tensor:
         """The epoch's index order where the split lives; a pinned, asynchronous copy on
         CUDA, because a copy from pageable memory would stall the GPU queue every epoch."""
+        if self.rows is not None:
+            order = self.rows[order]
         if self.x.device.type == "cuda":
             return order.pin_memory().to(self.x.device, non_blocking=True)
         return order.to(self.x.device)

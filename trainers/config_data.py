@@ -7,11 +7,12 @@ configuration; :mod:`trainers.config` re-exports every name here.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from trainers.config_base import (
+    _ENTRYPOINT,
     MAX_CELLS,
     MAX_CLASSES,
     MAX_COUNT,
@@ -24,8 +25,21 @@ from trainers.config_base import (
 )
 
 DataSource = Literal[
-    "digits", "synthetic_regression", "synthetic_classification", "csv", "npz", "text_csv"
+    "digits",
+    "synthetic_regression",
+    "synthetic_classification",
+    "csv",
+    "npz",
+    "text_csv",
+    "parquet",
+    "jsonl",
+    "image_folder",
+    "custom",
 ]
+# Sources read from data.uri (a file or a directory, mounted as an input channel on a cloud).
+URI_SOURCES = ("csv", "npz", "text_csv", "parquet", "jsonl", "image_folder")
+MAX_IMAGE_SIDE = 1024
+MAX_LOADER_WORKERS = 64
 
 
 def synthetic_informative(n_features: int, n_classes: int) -> int:
@@ -37,7 +51,7 @@ def declared_task(data: DataConfig, model_kind: str) -> Task | None:
     """The task known before the data is read (data.task, the source, the model), else None."""
     if data.task != "auto":
         return data.task
-    if data.source in ("digits", "synthetic_classification"):
+    if data.source in ("digits", "synthetic_classification", "image_folder"):
         return "classification"
     if data.source == "synthetic_regression":
         return "regression"
@@ -54,11 +68,13 @@ class DataConfig(ConfigModel):
     source: DataSource = Field(default="digits", description="Data source.")
     uri: str | None = Field(
         default=None,
-        description="csv/npz/text_csv: a file or directory (local path, s3://, gs://, azureml://). "
-        "On a cloud it becomes an input channel mounted into the container.",
+        description="csv/npz/text_csv/parquet/jsonl/image_folder: a file or directory (local "
+        "path, s3://, gs://, azureml://). On a cloud it becomes an input channel mounted into "
+        "the container.",
     )
     target: str = Field(
-        default="label", description="Target column (csv, text_csv) or npz key 'y'."
+        default="label",
+        description="Target column (csv, parquet, text_csv), key (jsonl) or npz key 'y'.",
     )
     text_column: str = Field(default="text", description="Text column for text_csv.")
     task: Literal["auto", "classification", "regression"] = Field(
@@ -94,12 +110,59 @@ class DataConfig(ConfigModel):
         le=MAX_COUNT,
         description="Use at most this many rows (quick local runs).",
     )
+    entrypoint: str | None = Field(
+        default=None,
+        description="For source=custom (implied when only this is given): 'module:function' in "
+        "the job's code dir returning a torch Dataset or IterableDataset of (features, target) "
+        "pairs; called with **data.args. Read into memory once.",
+    )
+    args: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments for data.entrypoint."
+    )
+    image_size: int = Field(
+        default=64,
+        ge=8,
+        le=MAX_IMAGE_SIDE,
+        description="image_folder: images are resized to image_size x image_size pixels.",
+    )
+    image_mode: Literal["RGB", "L"] = Field(
+        default="RGB", description="image_folder: RGB (3 channels) or L (grayscale, 1 channel)."
+    )
+    workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_LOADER_WORKERS,
+        description="image_folder/custom: DataLoader worker processes that decode samples while "
+        "loading (null: up to 8, by CPU count and data size; 0: in the trainer's process).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entrypoint_implies_custom(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("entrypoint") and "source" not in data:
+            return {**data, "source": "custom"}
+        return data
 
     @model_validator(mode="after")
     def _uri_needed(self) -> DataConfig:
-        if self.source in ("csv", "npz", "text_csv") and not self.uri:
+        if self.source in URI_SOURCES and not self.uri:
             raise ValueError(f"data.source={self.source} needs data.uri")
-        for name in ("uri", "target", "text_column"):
+        if self.source == "custom" and not self.entrypoint:
+            raise ValueError("data.source=custom needs data.entrypoint ('module:function')")
+        if self.entrypoint is not None and self.source != "custom":
+            raise ValueError(
+                f"data.entrypoint is for data.source=custom (data.source is {self.source})"
+            )
+        if self.entrypoint is not None and not _ENTRYPOINT.match(self.entrypoint):
+            raise ValueError(
+                f"data.entrypoint must look like 'module:function' (got {self.entrypoint!r})"
+            )
+        if self.source == "custom" and self.uri:
+            raise ValueError(
+                "data.uri is not read for data.source=custom: the entrypoint loads the data "
+                "(pass a path through data.args)"
+            )
+        for name in ("uri", "target", "text_column", "entrypoint"):
             value = getattr(self, name)
             if value is not None and has_control_characters(value):
                 raise ValueError(f"data.{name} contains a control character: {value!r}")

@@ -3,54 +3,33 @@
 Every source yields numpy arrays first (features ``x``: rows × features, or
 rows × C × H × W for images; target ``y``), then one seeded split and the train
 statistics turn them into a ``Dataset``. Batching lives in ``batches.py``.
+
+The rows are never copied into split order: the features stay where the reader put
+them (standardised in place, block by block, when they are float32 already), the
+training split is an index into them (``train_rows``) and only the validation rows
+are gathered. That keeps a load's peak near one float32 copy of the data.
 """
 
 from __future__ import annotations
 
-import csv
+import functools
 import importlib.util
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 import numpy as np
-import torch
 
 from trainers.config import DataConfig, ModelConfig
 from trainers.context import gcs_to_local
+from trainers.data_split import Dataset, Task, encode_labels, split_dataset
+from trainers.data_tabular import READERS, data_files
 from trainers.errors import ConfigError, DataError
 
-Task = Literal["classification", "regression"]
 _MAX_CLASSES_AUTO = 50  # integer targets with more distinct values are treated as regression
 _REMOTE = ("s3://", "azureml://", "https://", "http://", "wasbs://", "abfss://")
 _VAL_CHANNELS = ("validation", "val", "valid")
 _CLASS_SEPARATION = 1.5  # half the hypercube side, in units of the within-class noise
-
-
-@dataclass
-class Dataset:
-    """Tensors ready for training, and what a model needs to know about them."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor | None
-    y_val: torch.Tensor | None
-    task: Task
-    input_shape: tuple[int, ...]
-    num_outputs: int
-    classes: list[str] | None = None
-    mean: list[float] | None = None
-    std: list[float] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_train(self) -> int:
-        return int(self.x_train.shape[0])
-
-    @property
-    def n_val(self) -> int:
-        return 0 if self.x_val is None else int(self.x_val.shape[0])
 
 
 @dataclass
@@ -107,54 +86,7 @@ def _synthetic_classification(cfg: DataConfig, seed: int) -> _Raw:
 
 
 def _files(location: Path, suffix: str) -> list[Path]:
-    if location.is_file():
-        return [location]
-    if location.is_dir():
-        found = sorted(p for p in location.rglob(f"*{suffix}") if p.is_file())
-        if found:
-            return found
-        raise DataError(f"data: no *{suffix} files in {location}")
-    raise DataError(f"data: not found: {location}")
-
-
-def _read_csv(location: Path, target: str) -> _Raw:
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    for path in _files(location, ".csv"):
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            head = next(reader, None)
-            if head is None:
-                continue
-            if header is None:
-                header = head
-            elif head != header:
-                raise DataError(f"{path}: header differs from the first CSV file's")
-            rows.extend(r for r in reader if r)
-    if header is None or not rows:
-        raise DataError(f"data: {location} holds no CSV rows")
-    if target not in header:
-        raise DataError(f"data.target: column {target!r} not in {location}", hint=f"{header}")
-    columns = list(zip(*rows, strict=False))
-    if any(len(r) != len(header) for r in rows):
-        raise DataError(f"{location}: rows have a different number of fields than the header")
-    t = header.index(target)
-    feats = []
-    for i, name in enumerate(header):
-        if i == t:
-            continue
-        try:
-            feats.append(np.asarray(columns[i], dtype=np.float64))
-        except ValueError as exc:
-            raise DataError(
-                f"{location}: column {name!r} is not numeric", hint="encode it first"
-            ) from exc
-    y_text = np.asarray(columns[t])
-    try:
-        y: np.ndarray = y_text.astype(np.float64)
-    except ValueError:
-        y = y_text
-    return _Raw(np.stack(feats, axis=1), y)
+    return data_files(location, (suffix,))
 
 
 def _read_npz(location: Path, target: str) -> _Raw:
@@ -185,7 +117,7 @@ def resolve_location(uri: str, data_dir: Path | None) -> Path:
     return Path(gcs_to_local(uri)).expanduser()
 
 
-def _infer_task(cfg: DataConfig, raw: _Raw, model_kind: str) -> Task:
+def _infer_task(cfg: DataConfig, y: np.ndarray, model_kind: str) -> Task:
     if cfg.task != "auto":
         return cfg.task
     if cfg.source in ("digits", "synthetic_classification"):
@@ -194,38 +126,43 @@ def _infer_task(cfg: DataConfig, raw: _Raw, model_kind: str) -> Task:
         return "regression"
     if model_kind in ("logistic", "softmax"):
         return "classification"
-    if model_kind == "linear" or raw.y.ndim > 1:
+    if model_kind == "linear" or y.ndim > 1:
         return "regression"
-    if raw.y.dtype.kind in "USO":
+    if y.dtype.kind in "USO":
         return "classification"
-    values = np.unique(raw.y)
+    values = np.unique(y)
     integral = np.all(np.mod(values, 1) == 0)
     return "classification" if integral and len(values) <= _MAX_CLASSES_AUTO else "regression"
 
 
-def _encode_labels(y: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    values, index = np.unique(y, return_inverse=True)
-    names = [
-        str(int(v)) if y.dtype.kind == "f" and float(v).is_integer() else str(v) for v in values
-    ]
-    return index.astype(np.int64), names
+_encode_labels = encode_labels  # hf.py's name for it
 
 
-def _load_raw(cfg: DataConfig, data_dir: Path | None, seed: int) -> _Raw:
+def _load_raw(cfg: DataConfig, data_dir: Path | None, seed: int, code_dir: Path | None) -> _Raw:
     if cfg.source == "digits":
         return _digits()
     if cfg.source == "synthetic_regression":
         return _synthetic_regression(cfg, seed)
     if cfg.source == "synthetic_classification":
         return _synthetic_classification(cfg, seed)
+    if cfg.source == "custom":
+        from trainers.data_custom import read_custom
+
+        return _Raw(*read_custom(cfg, code_dir))
     assert cfg.uri is not None  # DataConfig's validator guarantees it
     location = resolve_location(cfg.uri, data_dir)
-    reader = _read_csv if cfg.source == "csv" else _read_npz
-    return reader(location, cfg.target)
+    if cfg.source == "image_folder":
+        from trainers.data_images import read_image_folder
+
+        return _Raw(*read_image_folder(cfg, location))
+    return _read_location(cfg.source, location, cfg.target)
 
 
-def _as_images(x: np.ndarray) -> np.ndarray:
-    return x[:, None] if x.ndim == 3 else x
+def _read_location(source: str, location: Path, target: str) -> _Raw:
+    if source in READERS:
+        x, y = READERS[source](location, target)
+        return _Raw(x, y)
+    return _read_npz(location, target)
 
 
 def load_dataset(
@@ -235,6 +172,7 @@ def load_dataset(
     data_dir: Path | None = None,
     val_dir: Path | None = None,
     model: ModelConfig | None = None,
+    code_dir: Path | None = None,
 ) -> Dataset:
     """Load, split (seeded), standardise with train statistics, and wrap as tensors.
 
@@ -246,65 +184,13 @@ def load_dataset(
         from trainers.hf import load_text_dataset
 
         return load_text_dataset(cfg, model, seed, data_dir, val_dir)
-    raw = _load_raw(cfg, data_dir, seed)
-    raw.x = _as_images(np.asarray(raw.x))
-    n = raw.x.shape[0]
-    if raw.y.shape[0] != n:
-        raise DataError(f"data: {n} feature rows but {raw.y.shape[0]} targets")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n)
-    if cfg.limit is not None:
-        order = order[: cfg.limit]
-    x, y = raw.x[order], raw.y[order]
+    raw = _load_raw(cfg, data_dir, seed, code_dir)
     val_raw = None
-    if val_dir is not None and cfg.source in ("csv", "npz") and cfg.uri:
-        val_raw = (_read_csv if cfg.source == "csv" else _read_npz)(val_dir, cfg.target)
-        val_raw.x = _as_images(np.asarray(val_raw.x))
-    task = _infer_task(cfg, _Raw(x, y), model_kind)
-    classes: list[str] | None = None
-    if task == "classification":
-        all_y = y if val_raw is None else np.concatenate([y, val_raw.y])
-        encoded, classes = _encode_labels(all_y.reshape(-1))
-        y = encoded[: len(y)]
-        if val_raw is not None:
-            val_raw.y = encoded[len(y) :]
-    else:
-        if y.dtype.kind in "USO":
-            raise DataError(f"data.target {cfg.target!r} is not numeric; regression needs numbers")
-        y = y.reshape(len(y), -1).astype(np.float32)
-        if val_raw is not None:
-            val_raw.y = val_raw.y.reshape(len(val_raw.y), -1).astype(np.float32)
-    if val_raw is not None:
-        x_tr, y_tr, x_va, y_va = x, y, val_raw.x, val_raw.y
-    else:
-        n_val = round(len(x) * cfg.val_fraction)
-        x_tr, y_tr, x_va, y_va = x[n_val:], y[n_val:], x[:n_val], y[:n_val]
-    if len(x_tr) == 0:
-        raise DataError("data: no training rows left after the validation split")
-    mean = std = None
-    if cfg.standardize:
-        mean_arr = x_tr.mean(axis=0)
-        std_arr = x_tr.std(axis=0)
-        std_arr = np.where(std_arr > 1e-12, std_arr, 1.0)
-        x_tr = (x_tr - mean_arr) / std_arr
-        x_va = (x_va - mean_arr) / std_arr
-        mean, std = mean_arr.reshape(-1).tolist(), std_arr.reshape(-1).tolist()
-    has_val = len(x_va) > 0
-    y_dtype = torch.int64 if task == "classification" else torch.float32
-    num_outputs = len(classes) if classes is not None else int(y.shape[1])
-    return Dataset(
-        x_train=torch.as_tensor(np.ascontiguousarray(x_tr), dtype=torch.float32),
-        y_train=torch.as_tensor(np.ascontiguousarray(y_tr), dtype=y_dtype),
-        x_val=torch.as_tensor(np.ascontiguousarray(x_va), dtype=torch.float32) if has_val else None,
-        y_val=torch.as_tensor(np.ascontiguousarray(y_va), dtype=y_dtype) if has_val else None,
-        task=task,
-        input_shape=tuple(int(d) for d in x_tr.shape[1:]),
-        num_outputs=num_outputs,
-        classes=classes,
-        mean=mean,
-        std=std,
-        meta={"source": cfg.source, "rows": len(x)},
-    )
+    if val_dir is not None and cfg.source in ("csv", "npz", *READERS) and cfg.uri:
+        val_raw = _read_location(cfg.source, val_dir, cfg.target)
+    val = None if val_raw is None else (val_raw.x, val_raw.y)
+    task_of = functools.partial(_infer_task, cfg, model_kind=model_kind)
+    return split_dataset(cfg, seed, raw.x, raw.y, val, task_of, raw.classes)
 
 
 def validation_dir(data_dirs: dict[str, Path]) -> Path | None:

@@ -151,10 +151,10 @@ def load_text_dataset(
     y_dtype = torch.int64 if task == "classification" else torch.float32
     x_t, y_t = torch.from_numpy(x), torch.as_tensor(y, dtype=y_dtype)
     return Dataset(
-        x_train=x_t[n_val:].contiguous(),
-        y_train=y_t[n_val:].contiguous(),
-        x_val=x_t[:n_val].contiguous() if n_val else None,
-        y_val=y_t[:n_val].contiguous() if n_val else None,
+        x_all=x_t[n_val:].contiguous(),
+        y_all=y_t[n_val:].contiguous(),
+        val_x=x_t[:n_val].contiguous() if n_val else None,
+        val_y=y_t[:n_val].contiguous() if n_val else None,
         task="classification" if task == "classification" else "regression",
         input_shape=tuple(int(d) for d in x.shape[1:]),
         num_outputs=len(classes) if classes is not None else 1,

@@ -24,6 +24,7 @@ from trainers import checkpoint as ckpt
 from trainers.batches import epoch_order
 from trainers.ckpt_async import CheckpointWriter, HostSnapshot
 from trainers.config import TrainConfig
+from trainers.data_shard import sharded_micro_batches
 from trainers.distributed import StopPoll, all_reduce_sum, unwrap
 from trainers.errors import NonFiniteError, Preempted
 from trainers.feed import Batch, BatchFeed
@@ -128,12 +129,14 @@ class Trainer:
             self._paused_total += spent
 
     # ---- one step ------------------------------------------------------------------
-    def train_step(self, group: list[Batch], log_now: bool) -> tuple[torch.Tensor, float | None]:
+    def train_step(
+        self, group: list[Batch], log_now: bool, weights: list[float] | None = None
+    ) -> tuple[torch.Tensor, float | None]:
         """One optimizer step over ``group`` micro-batches; returns (loss, grad norm if read)."""
         s, p = self.s, self.progress
         if not s.schedule.is_constant:
             s.schedule.apply(s.optimizer, p.step)
-        loss, norm, ok = self.stepper.step(group, need_norm=log_now)
+        loss, norm, ok = self.stepper.step(group, need_norm=log_now, weights=weights)
         if ok is False:
             self._count_bad(p.bad_steps + 1, f"at step {p.step + 1}")
         return loss, (float(norm) if norm is not None and log_now else None)
@@ -232,14 +235,15 @@ class Trainer:
     def run_eval(self) -> dict[str, float]:
         s = self.s
         assert s.val is not None
+        sharded = s.shard is not None  # each rank holds just the rows it evaluates
         return evaluate(
             unwrap(s.model),
             s.val,
             s.task,
             s.num_outputs,
             max(256, self.cfg.batch_size * 4),
-            s.ctx.rank,
-            s.ctx.world_size,
+            0 if sharded else s.ctx.rank,
+            1 if sharded else s.ctx.world_size,
             s.autocast,
         )
 
@@ -268,6 +272,27 @@ class Trainer:
                 p.stopped_reason = "early_stopping"
 
     # ---- the loop ------------------------------------------------------------------
+    def _epoch_micro(
+        self, epoch: int
+    ) -> tuple[list[torch.Tensor], list[list[float]] | None, list[int] | None]:
+        """The epoch's micro-batch indices; on a DDP shard also each step's loss weights
+        and its samples over all ranks (grouped as the feed groups, from ``progress.micro``)."""
+        s, cfg = self.s, self.cfg
+        if s.shard is None:
+            order = epoch_order(s.train.n, cfg.seed, epoch, s.ctx.rank, s.ctx.world_size)
+            return list(torch.split(s.train.order_on_device(order), cfg.batch_size)), None, None
+        local, counts, weights, sizes = sharded_micro_batches(
+            s.shard, cfg.seed, epoch, cfg.batch_size
+        )
+        micro = list(torch.split(s.train.order_on_device(local), counts))
+        accum, start = cfg.grad_accum_steps, self.progress.micro
+        starts = range(start, len(micro), accum)
+        return (
+            micro,
+            [weights[i : i + accum] for i in starts],
+            [sum(sizes[i : i + accum]) for i in starts],
+        )
+
     def _stop_requested(self) -> bool:
         if self._stop_poll is None:
             return self.stop.requested
@@ -285,26 +310,25 @@ class Trainer:
         waited = 0.0  # the feed's wait already counted in a log line
         start = time.perf_counter()
         while p.stopped_reason is None and p.epoch < cfg.epochs:
-            order = epoch_order(s.train.n, cfg.seed, p.epoch, s.ctx.rank, world)
-            micro = list(torch.split(s.train.order_on_device(order), cfg.batch_size))
+            micro, weights, samples = self._epoch_micro(p.epoch)
             feed = BatchFeed(s.train, micro, p.micro, accum, prefetch, s.speed.channels_last)
             partial = False
             try:
-                for group in feed:
+                for k, group in enumerate(feed):
                     log_now = (p.step + 1) % log_every == 0
-                    loss, gnorm = self.train_step(group, log_now)
+                    loss, gnorm = self.train_step(group, log_now, weights[k] if weights else None)
                     p.step += 1
                     p.micro += len(group)
                     self._pending.append(loss)
                     sums["log_n"] += 1
                     sums["epoch_n"] += 1
                     # shape[0], not len(): Tensor.__len__ is a Python-level call, every step
-                    rows = (
-                        group[0][0].shape[0]
-                        if len(group) == 1
-                        else sum(x.shape[0] for x, _ in group)
-                    )
-                    n_samples = world * rows
+                    if samples is not None:
+                        n_samples = samples[k]
+                    elif len(group) == 1:
+                        n_samples = world * group[0][0].shape[0]
+                    else:
+                        n_samples = world * sum(x.shape[0] for x, _ in group)
                     self._log_samples += n_samples
                     self.samples_seen += n_samples
                     if log_now:

@@ -52,7 +52,7 @@ def evaluate(
     was_training = model.training
     model.eval()
     device = data.device  # where batches arrive; the split itself may stay in host memory
-    index = torch.arange(rank, data.n, world, device=data.x.device)
+    index = data.order_on_device(torch.arange(rank, data.n, world))
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.float64, device=device)
     count = torch.zeros((), dtype=torch.float64, device=device)

@@ -19,6 +19,7 @@ from trainers.batches import TensorBatches, steps_per_epoch
 from trainers.config import TrainConfig
 from trainers.context import RunContext
 from trainers.data import Dataset, load_dataset, validation_dir
+from trainers.data_shard import Shard, shard_dataset
 from trainers.distributed import init_process_group, select_device, unwrap
 from trainers.errors import ConfigError
 from trainers.models import build_model
@@ -52,6 +53,7 @@ class Setup:
     steps_per_epoch: int
     global_batch: int
     speed: SpeedPlan
+    shard: Shard | None = None  # DDP: this rank holds only its shard of the training rows
 
 
 def seed_everything(seed: int) -> None:
@@ -96,12 +98,18 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         ctx.data_dir,
         validation_dir(ctx.data_dirs),
         model=cfg.model,
+        code_dir=code_dir,
     )
+    shard = None
+    if cfg.optimizer.name != "lbfgs":  # L-BFGS takes whole batches, not weighted shares
+        dataset, shard = shard_dataset(dataset, ctx.rank, ctx.world_size)
     num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
-    train = TensorBatches(dataset.x_train, dataset.y_train, device)
+    train = TensorBatches(dataset.x_all, dataset.y_all, device, dataset.train_rows)
     val = None
-    if dataset.x_val is not None and dataset.y_val is not None:
-        val = TensorBatches(dataset.x_val, dataset.y_val, device)
+    if dataset.val_rows is not None:  # rows of the same tensors: share their device copy
+        val = TensorBatches(train.x, train.y, device, dataset.val_rows)
+    elif dataset.val_x is not None and dataset.val_y is not None:
+        val = TensorBatches(dataset.val_x, dataset.val_y, device)
     spe = steps_per_epoch(dataset.n_train, ctx.world_size, cfg.batch_size, cfg.grad_accum_steps)
     total = cfg.epochs * spe
     if cfg.max_steps is not None:
@@ -149,4 +157,5 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         steps_per_epoch=spe,
         global_batch=global_batch,
         speed=speed,
+        shard=shard,
     )

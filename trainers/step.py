@@ -51,14 +51,23 @@ class Stepper:
         self.bad_on_device = torch.zeros((), device=s.device)
         self._one = torch.ones((), device=s.device)
 
-    def _loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(data loss, loss to differentiate: data loss + penalties)."""
+    def _loss(
+        self, x: torch.Tensor, y: torch.Tensor, weight: float | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(data loss, loss to differentiate: data loss + penalties); a DDP shard's loss is
+        scaled by ``weight`` (see data_shard.py), an empty share still runs backward so the
+        ranks' gradient all-reduce stays in step."""
         if self.amp:
             with self.s.autocast():
                 out = self.model(x)
         else:
             out = self.model(x)
-        loss = self.loss_fn(out, y)
+        if weight is None:
+            loss = self.loss_fn(out, y)
+        elif x.shape[0] == 0:
+            loss = out.sum() * 0.0
+        else:
+            loss = self.loss_fn(out, y) * weight
         total = loss
         if self.l1:
             penalty = l1_penalty(self.model, self.l1)
@@ -72,9 +81,9 @@ class Stepper:
         else:
             total.backward()
 
-    def _accumulate(self, group: list[Batch]) -> torch.Tensor:
+    def _accumulate(self, group: list[Batch], weights: list[float] | None) -> torch.Tensor:
         if len(group) == 1:
-            loss, total = self._loss(*group[0])
+            loss, total = self._loss(*group[0], weights[0] if weights else None)
             self._backward(total)
             return loss.detach()
         k = len(group)
@@ -85,7 +94,7 @@ class Stepper:
             no_sync = self.s.ddp and not last
             sync = self.model.no_sync() if no_sync else contextlib.nullcontext()  # type: ignore[operator]
             with sync:
-                loss, total = self._loss(*batch)
+                loss, total = self._loss(*batch, weights[i] if weights else None)
                 self._backward(total / k)
             losses.append(loss.detach())
         return torch.stack(losses).mean()
@@ -132,9 +141,10 @@ class Stepper:
         return found
 
     def step(
-        self, group: list[Batch], need_norm: bool
+        self, group: list[Batch], need_norm: bool, weights: list[float] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None, bool | None]:
-        """One update from ``group``: (mean data loss, grad norm or None, finite?).
+        """One update from ``group`` (``weights``: each micro-batch's loss weight on a DDP
+        shard): (mean data loss, grad norm or None, finite?).
 
         A non-finite step leaves the weights unchanged (fp16: GradScaler skips it and
         lowers its scale, so only a non-finite *loss* counts as bad there). "finite?"
@@ -144,7 +154,7 @@ class Stepper:
         if self.lbfgs:
             loss = self._lbfgs(group[0])
             return loss, None, math.isfinite(loss.item())
-        loss = self._accumulate(group)
+        loss = self._accumulate(group, weights)
         need_norm = need_norm or bool(self.clip_norm)
         norm = self._clip(need_norm)
         if self.device_guard:

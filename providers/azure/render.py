@@ -195,7 +195,9 @@ def _tags(spec: JobSpec, ctx: RenderContext) -> dict[str, str]:
     return tags
 
 
-def trainer_environment(model_kind: str | None = None) -> dict[str, Any]:
+def trainer_environment(
+    model_kind: str | None = None, data_source: str | None = None
+) -> dict[str, Any]:
     """The inline environment the prebuilt path runs in: the curated image and a conda
     specification holding Python, torch and the trainer's packages at the versions the
     tests run (``cloudgd/trainer_requirements.py``).
@@ -211,7 +213,7 @@ def trainer_environment(model_kind: str | None = None) -> dict[str, Any]:
         "dependencies": [
             f"python={PYTHON_VERSION}",
             "pip",
-            {"pip": list(environment_requirements(model_kind))},
+            {"pip": list(environment_requirements(model_kind, data_source))},
         ],
     }
     return {"image": CURATED_IMAGE, "conda_file": conda}
@@ -239,7 +241,9 @@ def _environment(
     if spec.script is not None and not options.environment:
         requires = list(bundle.requires) if bundle is not None else []
         return script_render.environment(CURATED_IMAGE, requires)
-    return options.environment or trainer_environment(spec.trainer.model.kind)
+    return options.environment or trainer_environment(
+        spec.trainer.model.kind, spec.trainer.data.source
+    )
 
 
 def _environment_summary(environment: str | dict[str, Any]) -> str:

@@ -18,14 +18,20 @@ from cloudgd.durations import format_duration
 from cloudgd.errors import SpecError
 from cloudgd.plan import JobHandle, Plan
 from cloudgd.spec import JobSpec
-from cloudgd.trainer_requirements import BY_MODEL_KIND, package_requirements
+from cloudgd.trainer_requirements import job_requirements, package_requirements
 from providers.local.contracts import PYTHON, ContractInputs, layout, rank_env
 from providers.local.options import LocalOptions
 
 OPERATION = "local:run"
 # A cloud-sized spec (64 nodes x 8 GPUs) must not fork hundreds of trainers on a laptop.
 MAX_PROCESSES = 64
-_CONTENT_TYPES = {"csv": "text/csv", "text_csv": "text/csv", "npz": "application/x-npz"}
+_CONTENT_TYPES = {
+    "csv": "text/csv",
+    "text_csv": "text/csv",
+    "npz": "application/x-npz",
+    "parquet": "application/x-parquet",
+    "jsonl": "application/jsonlines",
+}
 
 
 def anchored(path: str, spec_dir: str | None) -> str:
@@ -78,11 +84,16 @@ def contract_inputs(spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str
     elif not azure.environment:
         from providers.azure.render import environment_pip_list, trainer_environment
 
-        azure_requires = environment_pip_list(trainer_environment(spec.trainer.model.kind))
+        azure_requires = environment_pip_list(
+            trainer_environment(spec.trainer.model.kind, spec.trainer.data.source)
+        )
     return ContractInputs(
         vertex_container=container,
         azure_requires=azure_requires,
-        image_requires=[*package_requirements(), *BY_MODEL_KIND.get(spec.trainer.model.kind, ())],
+        image_requires=[
+            *package_requirements(),
+            *job_requirements(spec.trainer.model.kind, spec.trainer.data.source),
+        ],
         run_dir=run_dir,
         job_name=job_name,
         job_hash=job_hash,

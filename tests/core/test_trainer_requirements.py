@@ -41,3 +41,18 @@ def test_the_azure_pip_list_pins_torch_and_the_trainer_packages() -> None:
         "pyyaml",
         "scikit-learn",
     ]
+
+
+def test_tabular_sources_bring_pyarrow_and_digits_needs_nothing_extra(tmp_path: Path) -> None:
+    csv_job = '{"model": {"kind": "mlp"}, "data": {"source": "parquet", "uri": "d/"}}\n'
+    ref = build_bundle(csv_job, None, tmp_path, "tar.gz")
+    with tarfile.open(ref.path) as tar:  # what SageMaker's toolkit pip-installs
+        assert tar.extractfile("requirements.txt").read() == b"pyarrow>=14\n"  # type: ignore[union-attr]
+    assert reqs.environment_requirements("mlp", "csv")[-1] == reqs.pinned()["pyarrow"]
+    assert reqs.job_requirements("mlp", "image_folder") == ("pillow>=10",)
+    assert reqs.job_requirements("mlp", "digits") == ()
+    digits = build_bundle(
+        '{"model": {"kind": "mlp"}, "data": {"source": "digits"}}\n', None, tmp_path
+    )
+    with tarfile.open(digits.path) as tar:
+        assert "requirements.txt" not in tar.getnames()
