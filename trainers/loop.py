@@ -28,11 +28,12 @@ from trainers.distributed import StopPoll, all_reduce_sum, unwrap
 from trainers.errors import NonFiniteError, Preempted
 from trainers.feed import Batch, BatchFeed
 from trainers.metrics import MetricsLogger
-from trainers.objective import evaluate
+from trainers.objective import evaluate, evaluate_batches
 from trainers.setup import Setup
 from trainers.signals import StopFlag
 from trainers.state import Progress, improved, metric_mode
 from trainers.step import Stepper
+from trainers.stream import StreamFeed, StreamTrain, StreamVal
 
 GRAD_NORM_HIGH = 1e3  # warn: exploding gradients
 GRAD_NORM_LOW = 1e-7  # warn: vanishing gradients
@@ -232,12 +233,23 @@ class Trainer:
     def run_eval(self) -> dict[str, float]:
         s = self.s
         assert s.val is not None
+        batch = max(256, self.cfg.batch_size * 4)
+        if isinstance(s.val, StreamVal):
+            return evaluate_batches(
+                unwrap(s.model),
+                s.val.batches(s.ctx.rank, s.ctx.world_size, batch),
+                s.task,
+                s.num_outputs,
+                1,
+                s.device,
+                s.autocast,
+            )
         return evaluate(
             unwrap(s.model),
             s.val,
             s.task,
             s.num_outputs,
-            max(256, self.cfg.batch_size * 4),
+            batch,
             s.ctx.rank,
             s.ctx.world_size,
             s.autocast,
@@ -273,21 +285,28 @@ class Trainer:
             return self.stop.requested
         return self._stop_poll(self.progress.step, self.stop.requested)
 
+    def _feed(self, epoch: int, start: int) -> tuple[BatchFeed | StreamFeed, int]:
+        """The epoch's micro-batch groups from micro-batch ``start``, and how many there are."""
+        cfg, s = self.cfg, self.s
+        accum, prefetch = cfg.grad_accum_steps, s.speed.prefetch
+        if isinstance(s.train, StreamTrain):
+            return s.train.feed(epoch, start, accum, prefetch), s.train.micro_batches
+        order = epoch_order(s.train.n, cfg.seed, epoch, s.ctx.rank, s.ctx.world_size)
+        micro = list(torch.split(s.train.order_on_device(order), cfg.batch_size))
+        feed = BatchFeed(s.train, micro, start, accum, prefetch, s.speed.channels_last)
+        return feed, len(micro)
+
     def fit(self) -> Progress:
         """Train until epochs, max_steps or early stopping; checkpoint along the way."""
         cfg, s, p = self.cfg, self.s, self.progress
         every = cfg.checkpoint.every_steps
         log_every = cfg.log_every_steps
-        accum = cfg.grad_accum_steps
         max_steps = cfg.max_steps or math.inf
         world, sums = s.ctx.world_size, self._sums
-        prefetch = s.speed.prefetch
         waited = 0.0  # the feed's wait already counted in a log line
         start = time.perf_counter()
         while p.stopped_reason is None and p.epoch < cfg.epochs:
-            order = epoch_order(s.train.n, cfg.seed, p.epoch, s.ctx.rank, world)
-            micro = list(torch.split(s.train.order_on_device(order), cfg.batch_size))
-            feed = BatchFeed(s.train, micro, p.micro, accum, prefetch, s.speed.channels_last)
+            feed, n_micro = self._feed(p.epoch, p.micro)
             partial = False
             try:
                 for group in feed:
@@ -321,7 +340,7 @@ class Trainer:
                         raise Preempted(f"stopped by signal at step {p.step}; checkpoint saved")
                     if p.step >= max_steps:
                         p.stopped_reason = "max_steps"
-                        partial = p.micro < len(micro)
+                        partial = p.micro < n_micro
                         break
             finally:
                 feed.close()

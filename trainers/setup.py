@@ -17,6 +17,7 @@ from torch import nn
 
 from trainers.batches import TensorBatches, steps_per_epoch
 from trainers.config import TrainConfig
+from trainers.config_data import resolved_mode
 from trainers.context import RunContext
 from trainers.data import Dataset, load_dataset, validation_dir
 from trainers.distributed import init_process_group, select_device, unwrap
@@ -25,6 +26,7 @@ from trainers.models import build_model
 from trainers.objective import LossFn, loss_function, model_outputs
 from trainers.optim import LRSchedule, build_optimizer, scaled_lr
 from trainers.speed import SpeedPlan, plan_speed
+from trainers.stream import StreamInfo, StreamTrain, StreamVal, open_stream
 
 _RANK_SEED_STRIDE = 7919  # a prime, so ranks draw different dropout masks
 
@@ -35,13 +37,13 @@ class Setup:
 
     ctx: RunContext
     device: torch.device
-    dataset: Dataset
+    dataset: Dataset | StreamInfo
     model: nn.Module  # possibly wrapped in DDP and/or torch.compile
     optimizer: torch.optim.Optimizer
     schedule: LRSchedule
     scaler: torch.amp.GradScaler | None
-    train: TensorBatches
-    val: TensorBatches | None
+    train: TensorBatches | StreamTrain
+    val: TensorBatches | StreamVal | None
     task: str
     num_outputs: int
     loss_fn: LossFn
@@ -89,20 +91,26 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         raise ConfigError("precision fp16 needs a CUDA device", hint="use precision: bf16")
     ddp = init_process_group(ctx, device)
     seed_everything(cfg.seed)
-    dataset = load_dataset(
-        cfg.data,
-        cfg.seed,
-        cfg.model.kind,
-        ctx.data_dir,
-        validation_dir(ctx.data_dirs),
-        model=cfg.model,
-    )
+    dataset: Dataset | StreamInfo
+    train: TensorBatches | StreamTrain
+    val: TensorBatches | StreamVal | None = None
+    if resolved_mode(cfg.data) == "stream":
+        dataset, train, val = open_stream(cfg, ctx, device)
+        spe = math.ceil(train.micro_batches / cfg.grad_accum_steps)
+    else:
+        dataset = load_dataset(
+            cfg.data,
+            cfg.seed,
+            cfg.model.kind,
+            ctx.data_dir,
+            validation_dir(ctx.data_dirs),
+            model=cfg.model,
+        )
+        train = TensorBatches(dataset.x_train, dataset.y_train, device)
+        if dataset.x_val is not None and dataset.y_val is not None:
+            val = TensorBatches(dataset.x_val, dataset.y_val, device)
+        spe = steps_per_epoch(dataset.n_train, ctx.world_size, cfg.batch_size, cfg.grad_accum_steps)
     num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
-    train = TensorBatches(dataset.x_train, dataset.y_train, device)
-    val = None
-    if dataset.x_val is not None and dataset.y_val is not None:
-        val = TensorBatches(dataset.x_val, dataset.y_val, device)
-    spe = steps_per_epoch(dataset.n_train, ctx.world_size, cfg.batch_size, cfg.grad_accum_steps)
     total = cfg.epochs * spe
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
