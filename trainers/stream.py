@@ -130,7 +130,12 @@ class StreamFeed:
         pin = device.type == "cuda"
         source: Any = stream
         if workers > 0:
-            source = DataLoader(stream, batch_size=None, num_workers=workers, pin_memory=pin)
+            # Its own generator: a DataLoader draws its workers' base seed from the global
+            # RNG otherwise, and a resumed run would then draw dropout masks off by one.
+            seeds = torch.Generator().manual_seed(stream.seed)
+            source = DataLoader(
+                stream, batch_size=None, num_workers=workers, pin_memory=pin, generator=seeds
+            )
         self._source: Any = source
         self._queue: queue.Queue[object] | None = None
         if thread and workers == 0:  # read the next windows while a step runs
