@@ -116,7 +116,7 @@ def test_resume_split_follows_the_round_robin_that_skips_exhausted_readers() -> 
 
 
 def test_statistics_come_from_one_pass_or_from_the_spec(tmp_path: Path) -> None:
-    x, y = write_parquet(tmp_path / "data", labels="str")
+    x, _ = write_parquet(tmp_path / "data", labels="str")
     info, _, val = open_stream(config(tmp_path / "data"), context(tmp_path), CPU)
     n_train = len(x) - round(len(x) * 0.2)
     np.testing.assert_allclose(info.mean or [], x[:n_train].mean(0), rtol=1e-5)
