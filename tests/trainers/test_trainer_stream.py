@@ -207,3 +207,22 @@ def test_a_streamed_run_killed_mid_epoch_resumes_to_bit_identical_weights(
     assert code == 0
     assert read_summary(killed)["resumed_from_step"] >= last
     assert_same_run(reference, killed)
+
+
+@pytest.mark.slow
+def test_two_gloo_ranks_stream_their_own_shards_with_shared_statistics(tmp_path: Path) -> None:
+    import json
+
+    from test_trainer_ddp import launch_ranks
+
+    x, _ = write_parquet(tmp_path / "data")
+    cfg = config(tmp_path / "data", workers=1).model_dump(mode="json")
+    cfg.update(epochs=2)
+    launch_ranks(tmp_path / "ddp", 2, cfg)
+    summary = read_summary(tmp_path / "ddp")
+    assert summary["stopped_reason"] == "completed"
+    # 1,680 training rows: 840 per rank, 53 micro-batches of 16 per epoch.
+    assert summary["steps"] == 2 * 53
+    model = json.loads((tmp_path / "ddp" / "model" / "model.json").read_text())
+    # The statistics are all-reduced over both ranks' halves: those of all training rows.
+    np.testing.assert_allclose(model["standardize"]["mean"], x[:1680].mean(0), rtol=1e-5)
