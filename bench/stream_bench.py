@@ -98,9 +98,16 @@ def run_trainer(config: dict[str, Any], where: Path, cap_bytes: int | None) -> d
     """One trainer process; (peak RSS, wall, samples/s) with ``cap_bytes`` of address space."""
     where.mkdir(parents=True, exist_ok=True)
     (where / "job.json").write_text(json.dumps(config))
-    # glibc reserves 64 MiB of address space per thread arena; an address-space cap counts
-    # that though it is never touched, so two arenas (both contenders alike).
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
+    # An address-space cap counts reserved but untouched memory: glibc reserves 64 MiB per
+    # thread arena, and Arrow's jemalloc pool keeps the address ranges it has used. So two
+    # arenas and Arrow's system-malloc pool, for both contenders alike.
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "OMP_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",
+        "ARROW_DEFAULT_MEMORY_POOL": "system",
+    }
 
     args = [sys.executable, "-m", "trainers", "--config", "job.json"]
     args += ["--model-dir", "model", "--output-dir", "out", "--checkpoint-dir", "ckpt"]
@@ -202,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="cloudgd-stream-bench-"))
     try:
         document = {
-            "cap": f"ulimit -v (RLIMIT_AS) {args.cap_mb} MiB, MALLOC_ARENA_MAX=2",
+            "cap": f"ulimit -v (RLIMIT_AS) {args.cap_mb} MiB, MALLOC_ARENA_MAX=2, "
+            "ARROW_DEFAULT_MEMORY_POOL=system",
             "features": args.features,
             "batch_size": args.batch,
             "load_average": os.getloadavg(),
