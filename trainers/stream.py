@@ -276,6 +276,8 @@ def open_stream(
     assert data.uri is not None  # DataConfig requires it for parquet
     location = resolve_location(data.uri, ctx.data_dir)  # gs:// -> the Vertex /gcs FUSE path
     index = _index(location, data.target)
+    if data.limit is not None:  # the first rows in file order: nothing else is read
+        index.truncate(data.limit)
     val_location = validation_dir(ctx.data_dirs)
     if val_location is not None:
         val_index = _index(val_location, data.target)

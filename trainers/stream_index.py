@@ -89,6 +89,17 @@ class ParquetIndex:
             raise DataError(f"data: {files[0]} has no feature columns besides {target!r}")
         self.rows = sum(p.rows for p in self.pieces)
 
+    def truncate(self, rows: int) -> None:
+        """Keep only the first ``rows`` rows in file order (``data.limit``)."""
+        kept: list[Piece] = []
+        left = rows
+        for p in self.pieces:
+            if left <= 0:
+                break
+            kept.append(p if p.rows <= left else Piece(p.file, p.group, p.lo, p.lo + left))
+            left -= kept[-1].rows
+        self.pieces, self.rows = kept, min(rows, self.rows)
+
     def split(self, n_val: int) -> tuple[list[Piece], list[Piece]]:
         """(train, val): the last ``n_val`` rows in file order are the validation rows."""
         cut = self.rows - n_val

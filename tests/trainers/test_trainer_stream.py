@@ -226,3 +226,12 @@ def test_two_gloo_ranks_stream_their_own_shards_with_shared_statistics(tmp_path:
     model = json.loads((tmp_path / "ddp" / "model" / "model.json").read_text())
     # The statistics are all-reduced over both ranks' halves: those of all training rows.
     np.testing.assert_allclose(model["standardize"]["mean"], x[:1680].mean(0), rtol=1e-5)
+
+
+def test_data_limit_streams_only_the_first_rows_in_file_order(tmp_path: Path) -> None:
+    x, _ = write_parquet(tmp_path / "data")
+    cfg = config(tmp_path / "data", standardize=False, limit=300)
+    info, _, _ = open_stream(cfg, context(tmp_path), CPU)
+    assert (info.n_train, info.n_val) == (240, 60)
+    got = rows_of(batches(cfg, tmp_path, epoch=0))
+    assert sorted(map(tuple, got)) == sorted(map(tuple, x[:240]))
