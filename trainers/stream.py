@@ -137,6 +137,7 @@ class StreamFeed:
                 stream, batch_size=None, num_workers=workers, pin_memory=pin, generator=seeds
             )
         self._source: Any = source
+        self._pin = pin and workers == 0  # a DataLoader pins its batches itself
         self._queue: queue.Queue[object] | None = None
         if thread and workers == 0:  # read the next windows while a step runs
             self._queue = queue.Queue(maxsize=_AHEAD)
@@ -146,7 +147,9 @@ class StreamFeed:
     def _produce(self) -> None:
         assert self._queue is not None
         try:
-            for item in self._source:
+            for x, y in self._source:
+                # pinned here, off the training thread: the copy to the GPU is then async
+                item = (x.pin_memory(), y.pin_memory()) if self._pin else (x, y)
                 if not self._put(item):
                     return
             self._put(_DONE)
