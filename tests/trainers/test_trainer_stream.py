@@ -235,3 +235,22 @@ def test_data_limit_streams_only_the_first_rows_in_file_order(tmp_path: Path) ->
     assert (info.n_train, info.n_val) == (240, 60)
     got = rows_of(batches(cfg, tmp_path, epoch=0))
     assert sorted(map(tuple, got)) == sorted(map(tuple, x[:240]))
+
+
+@pytest.mark.parametrize(
+    ("data", "mode"),
+    [
+        ({"source": "parquet", "uri": "d"}, "download"),
+        ({"source": "parquet", "uri": "d", "size_gb": 2}, "download"),
+        ({"source": "parquet", "uri": "d", "size_gb": 8}, "stream"),
+        ({"source": "csv", "uri": "d", "size_gb": 500}, "download"),  # not streamable
+        ({"source": "parquet", "uri": "d", "size_gb": 500, "mode": "download"}, "download"),
+        ({"source": "parquet", "uri": "d", "mode": "stream"}, "stream"),
+    ],
+)
+def test_mode_auto_streams_a_parquet_source_that_says_it_is_big(
+    data: dict[str, Any], mode: str
+) -> None:
+    from trainers.config_data import DataConfig, resolved_mode
+
+    assert resolved_mode(DataConfig.model_validate(data)) == mode
