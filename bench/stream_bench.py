@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--row-group", type=int, default=65_536)
     parser.add_argument("--fit-rows", type=int, default=400_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=("all", "larger", "fits"), default="all",
+                        help="run both measurements, or one")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="write stream_bench.json here")
     parser.add_argument("--tiny", action="store_true", help="seconds-long sizes (tests)")
     args = parser.parse_args(argv)
@@ -214,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             "features": args.features,
             "batch_size": args.batch,
             "load_average": os.getloadavg(),
-            "larger_than_memory": larger_than_memory(args, tmp),
-            "against_in_memory": against_in_memory(args, tmp),
+            "larger_than_memory": larger_than_memory(args, tmp) if args.only != "fits" else [],
+            "against_in_memory": against_in_memory(args, tmp) if args.only != "larger" else {},
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

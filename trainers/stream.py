@@ -66,10 +66,19 @@ class _Transform:
     mean: np.ndarray | None
     std: np.ndarray | None
 
-    def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self, x: np.ndarray, y: np.ndarray, order: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows ``order`` of (x, y) (all rows when None), ready to train on."""
+        if order is not None:
+            # np.take, not x[order]: the same rows, several times faster for 2-D arrays
+            x, y = np.take(x, order, axis=0), np.take(y, order, axis=0)
+        else:
+            x = np.array(x, dtype=np.float32)  # a copy: the reader's cached group is untouched
         if self.mean is not None and self.std is not None:
-            x = (x - self.mean) / self.std  # a new float32 array: the reader's cache is untouched
-        return np.ascontiguousarray(x, dtype=np.float32), self.labels.encode(y)
+            np.subtract(x, self.mean, out=x)
+            np.divide(x, self.std, out=x)
+        return x, self.labels.encode(y)
 
 
 class EpochStream(IterableDataset[Batch]):
@@ -100,8 +109,7 @@ class EpochStream(IterableDataset[Batch]):
                 continue
             a, z = window
             x, y = reader.read(a, z)
-            perm = window_order(self.seed, self.epoch, a, z - a)
-            x, y = self.transform(x[perm], y[perm])
+            x, y = self.transform(x, y, window_order(self.seed, self.epoch, a, z - a))
             for j in range(skip, count):
                 yield (
                     torch.from_numpy(x[j * b : (j + 1) * b]),
