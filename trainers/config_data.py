@@ -41,6 +41,15 @@ URI_SOURCES = ("csv", "npz", "text_csv", "parquet", "jsonl", "image_folder")
 MAX_IMAGE_SIDE = 1024
 MAX_LOADER_WORKERS = 64
 
+# ---- streaming (data.mode) ------------------------------------------------------------
+# Sources whose files can be read a piece at a time (Parquet row groups).
+STREAMABLE_SOURCES: tuple[str, ...] = ("parquet",)
+# data.mode=auto streams a streamable source whose data.size_gb is at least this: a
+# typical training machine holds a few times that in memory, and a download of it
+# delays the first step by minutes.
+STREAM_ABOVE_GB = 8.0
+MAX_SHUFFLE_BUFFER = 10_000_000
+
 
 def synthetic_informative(n_features: int, n_classes: int) -> int:
     """How many features carry the class of a synthetic_classification row."""
@@ -60,6 +69,35 @@ def declared_task(data: DataConfig, model_kind: str) -> Task | None:
     if model_kind == "linear":
         return "regression"
     return None
+
+
+class DataStats(ConfigModel):
+    """Per-feature statistics to standardise a streamed source with (no extra pass)."""
+
+    mean: list[float] = Field(description="Mean of each feature column, in column order.")
+    std: list[float] = Field(description="Standard deviation of each feature column (> 0).")
+
+    @model_validator(mode="after")
+    def _same_length(self) -> DataStats:
+        if len(self.mean) != len(self.std) or not self.mean:
+            raise ValueError(
+                f"data.stats: mean has {len(self.mean)} values and std {len(self.std)}; "
+                "give one of each per feature column"
+            )
+        if not all(math.isfinite(v) for v in self.mean):
+            raise ValueError("data.stats.mean: every value must be finite")
+        if not all(math.isfinite(v) and v > 0 for v in self.std):
+            raise ValueError("data.stats.std: every value must be finite and > 0")
+        return self
+
+
+def resolved_mode(data: DataConfig) -> Literal["download", "stream"]:
+    """``download`` (load into memory) or ``stream`` (read lazily); ``auto`` streams a
+    streamable source only when data.size_gb says it is big."""
+    if data.mode != "auto":
+        return data.mode
+    big = data.size_gb is not None and data.size_gb >= STREAM_ABOVE_GB
+    return "stream" if big and data.source in STREAMABLE_SOURCES else "download"
 
 
 class DataConfig(ConfigModel):
@@ -132,8 +170,9 @@ class DataConfig(ConfigModel):
         default=None,
         ge=0,
         le=MAX_LOADER_WORKERS,
-        description="image_folder/custom: DataLoader worker processes that decode samples while "
-        "loading (null: up to 8, by CPU count and data size; 0: in the trainer's process).",
+        description="DataLoader worker processes. image_folder/custom: they decode samples "
+        "while loading (null: up to 8, by CPU count and data size; 0: in the trainer's "
+        "process). stream: they read ahead (null or 0: one thread in the training process).",
     )
 
     @model_validator(mode="before")
@@ -142,6 +181,45 @@ class DataConfig(ConfigModel):
         if isinstance(data, dict) and data.get("entrypoint") and "source" not in data:
             return {**data, "source": "custom"}
         return data
+
+    # ---- streaming (trainers/stream*.py) --------------------------------------------
+    mode: Literal["auto", "download", "stream"] = Field(
+        default="auto",
+        description="download: read the whole source into memory; stream: read Parquet row "
+        "groups lazily (data larger than memory; the clouds stream the input too: SageMaker "
+        "FastFile, Vertex /gcs FUSE, Azure ro_mount); auto: stream a parquet source when "
+        f"data.size_gb >= {STREAM_ABOVE_GB:g}, else download.",
+    )
+    size_gb: float | None = Field(
+        default=None,
+        ge=0,
+        description="Approximate size of the data in GB; data.mode=auto streams above "
+        f"{STREAM_ABOVE_GB:g}.",
+    )
+    shuffle_buffer: int = Field(
+        default=65_536,
+        ge=1,
+        le=MAX_SHUFFLE_BUFFER,
+        description="stream: rows shuffled together (the window held in memory per reader); "
+        "row groups are shuffled too.",
+    )
+    stats: DataStats | None = Field(
+        default=None,
+        description="stream: feature mean/std to standardise with; without it one streaming "
+        "pass over the training rows computes them.",
+    )
+
+    @model_validator(mode="after")
+    def _streamable(self) -> DataConfig:
+        if self.mode == "stream" and self.source not in STREAMABLE_SOURCES:
+            raise ValueError(
+                f"data.mode: stream reads {'/'.join(STREAMABLE_SOURCES)} files, and "
+                f"data.source={self.source} is loaded into memory: use data.mode: download, "
+                "or convert the data to Parquet"
+            )
+        if self.stats is not None and not self.standardize:
+            raise ValueError("data.stats: given but data.standardize is false; drop one")
+        return self
 
     @model_validator(mode="after")
     def _uri_needed(self) -> DataConfig:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from trainers import checkpoint as ckpt
-from trainers.batches import epoch_order
+from trainers.batches import TensorBatches, epoch_order
 from trainers.ckpt_async import CheckpointWriter, HostSnapshot
 from trainers.config import TrainConfig
 from trainers.data_shard import sharded_micro_batches
@@ -29,11 +29,12 @@ from trainers.distributed import StopPoll, all_reduce_sum, unwrap
 from trainers.errors import NonFiniteError, Preempted
 from trainers.feed import Batch, BatchFeed
 from trainers.metrics import MetricsLogger
-from trainers.objective import evaluate
+from trainers.objective import evaluate, evaluate_batches
 from trainers.setup import Setup
 from trainers.signals import StopFlag
 from trainers.state import Progress, improved, metric_mode
 from trainers.step import Stepper
+from trainers.stream import StreamFeed, StreamTrain, StreamVal
 
 GRAD_NORM_HIGH = 1e3  # warn: exploding gradients
 GRAD_NORM_LOW = 1e-7  # warn: vanishing gradients
@@ -235,13 +236,24 @@ class Trainer:
     def run_eval(self) -> dict[str, float]:
         s = self.s
         assert s.val is not None
+        batch = max(256, self.cfg.batch_size * 4)
+        if isinstance(s.val, StreamVal):
+            return evaluate_batches(
+                unwrap(s.model),
+                s.val.batches(s.ctx.rank, s.ctx.world_size, batch),
+                s.task,
+                s.num_outputs,
+                1,
+                s.device,
+                s.autocast,
+            )
         sharded = s.shard is not None  # each rank holds just the rows it evaluates
         return evaluate(
             unwrap(s.model),
             s.val,
             s.task,
             s.num_outputs,
-            max(256, self.cfg.batch_size * 4),
+            batch,
             0 if sharded else s.ctx.rank,
             1 if sharded else s.ctx.world_size,
             s.autocast,
@@ -273,18 +285,18 @@ class Trainer:
 
     # ---- the loop ------------------------------------------------------------------
     def _epoch_micro(
-        self, epoch: int
+        self, train: TensorBatches, epoch: int
     ) -> tuple[list[torch.Tensor], list[list[float]] | None, list[int] | None]:
         """The epoch's micro-batch indices; on a DDP shard also each step's loss weights
         and its samples over all ranks (grouped as the feed groups, from ``progress.micro``)."""
         s, cfg = self.s, self.cfg
         if s.shard is None:
-            order = epoch_order(s.train.n, cfg.seed, epoch, s.ctx.rank, s.ctx.world_size)
-            return list(torch.split(s.train.order_on_device(order), cfg.batch_size)), None, None
+            order = epoch_order(train.n, cfg.seed, epoch, s.ctx.rank, s.ctx.world_size)
+            return list(torch.split(train.order_on_device(order), cfg.batch_size)), None, None
         local, counts, weights, sizes = sharded_micro_batches(
             s.shard, cfg.seed, epoch, cfg.batch_size
         )
-        micro = list(torch.split(s.train.order_on_device(local), counts))
+        micro = list(torch.split(train.order_on_device(local), counts))
         accum, start = cfg.grad_accum_steps, self.progress.micro
         starts = range(start, len(micro), accum)
         return (
@@ -298,20 +310,30 @@ class Trainer:
             return self.stop.requested
         return self._stop_poll(self.progress.step, self.stop.requested)
 
+    def _feed(
+        self, epoch: int, start: int
+    ) -> tuple[BatchFeed | StreamFeed, int, list[list[float]] | None, list[int] | None]:
+        """The epoch's micro-batch groups from micro-batch ``start``, how many micro-batches
+        there are, and on a DDP shard each step's loss weights and samples over all ranks."""
+        cfg, s = self.cfg, self.s
+        accum, prefetch = cfg.grad_accum_steps, s.speed.prefetch
+        if isinstance(s.train, StreamTrain):
+            return s.train.feed(epoch, start, accum, prefetch), s.train.micro_batches, None, None
+        micro, weights, samples = self._epoch_micro(s.train, epoch)
+        feed = BatchFeed(s.train, micro, start, accum, prefetch, s.speed.channels_last)
+        return feed, len(micro), weights, samples
+
     def fit(self) -> Progress:
         """Train until epochs, max_steps or early stopping; checkpoint along the way."""
         cfg, s, p = self.cfg, self.s, self.progress
         every = cfg.checkpoint.every_steps
         log_every = cfg.log_every_steps
-        accum = cfg.grad_accum_steps
         max_steps = cfg.max_steps or math.inf
         world, sums = s.ctx.world_size, self._sums
-        prefetch = s.speed.prefetch
         waited = 0.0  # the feed's wait already counted in a log line
         start = time.perf_counter()
         while p.stopped_reason is None and p.epoch < cfg.epochs:
-            micro, weights, samples = self._epoch_micro(p.epoch)
-            feed = BatchFeed(s.train, micro, p.micro, accum, prefetch, s.speed.channels_last)
+            feed, n_micro, weights, samples = self._feed(p.epoch, p.micro)
             partial = False
             try:
                 for k, group in enumerate(feed):
@@ -345,7 +367,7 @@ class Trainer:
                         raise Preempted(f"stopped by signal at step {p.step}; checkpoint saved")
                     if p.step >= max_steps:
                         p.stopped_reason = "max_steps"
-                        partial = p.micro < len(micro)
+                        partial = p.micro < n_micro
                         break
             finally:
                 feed.close()

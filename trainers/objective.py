@@ -8,7 +8,7 @@ BCE); metric ``val_accuracy``. Regression: mean squared error; ``val_mse`` and
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -37,7 +37,6 @@ def model_outputs(task: str, n_classes: int | None, kind: str) -> int:
     return n_classes or 1
 
 
-@torch.no_grad()
 def evaluate(
     model: nn.Module,
     data: TensorBatches,
@@ -49,19 +48,33 @@ def evaluate(
     autocast: Callable[[], contextlib.AbstractContextManager[None]],
 ) -> dict[str, float]:
     """Validation metrics over the whole split, each rank taking every world-th row."""
+    index = data.order_on_device(torch.arange(rank, data.n, world))
+    width = int(data.y.shape[1]) if data.y.ndim > 1 else 1
+    batches = (data.batch(index[s : s + batch_size]) for s in range(0, len(index), batch_size))
+    return evaluate_batches(model, batches, task, num_outputs, width, data.device, autocast)
+
+
+@torch.no_grad()
+def evaluate_batches(
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    task: str,
+    num_outputs: int,
+    width: int,
+    device: torch.device,
+    autocast: Callable[[], contextlib.AbstractContextManager[None]],
+) -> dict[str, float]:
+    """Validation metrics over this rank's ``batches`` (on ``device``), summed across ranks;
+    ``width`` is the number of regression target columns."""
     was_training = model.training
     model.eval()
-    device = data.device  # where batches arrive; the split itself may stay in host memory
-    index = data.order_on_device(torch.arange(rank, data.n, world))
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.float64, device=device)
     count = torch.zeros((), dtype=torch.float64, device=device)
-    width = int(data.y.shape[1]) if data.y.ndim > 1 else 1
     sse = torch.zeros(width, dtype=torch.float64, device=device)
     sum_y = torch.zeros(width, dtype=torch.float64, device=device)
     sum_y2 = torch.zeros(width, dtype=torch.float64, device=device)
-    for start in range(0, len(index), batch_size):
-        x, y = data.batch(index[start : start + batch_size])
+    for x, y in batches:
         with autocast():
             out = model(x)
         out = out.float()

@@ -17,6 +17,7 @@ from torch import nn
 
 from trainers.batches import TensorBatches, steps_per_epoch
 from trainers.config import TrainConfig
+from trainers.config_data import resolved_mode
 from trainers.context import RunContext
 from trainers.data import Dataset, load_dataset, validation_dir
 from trainers.data_shard import Shard, shard_dataset
@@ -26,6 +27,7 @@ from trainers.models import build_model
 from trainers.objective import LossFn, loss_function, model_outputs
 from trainers.optim import LRSchedule, build_optimizer, scaled_lr
 from trainers.speed import SpeedPlan, plan_speed
+from trainers.stream import StreamInfo, StreamTrain, StreamVal, open_stream
 
 _RANK_SEED_STRIDE = 7919  # a prime, so ranks draw different dropout masks
 
@@ -36,13 +38,13 @@ class Setup:
 
     ctx: RunContext
     device: torch.device
-    dataset: Dataset
+    dataset: Dataset | StreamInfo
     model: nn.Module  # possibly wrapped in DDP and/or torch.compile
     optimizer: torch.optim.Optimizer
     schedule: LRSchedule
     scaler: torch.amp.GradScaler | None
-    train: TensorBatches
-    val: TensorBatches | None
+    train: TensorBatches | StreamTrain
+    val: TensorBatches | StreamVal | None
     task: str
     num_outputs: int
     loss_fn: LossFn
@@ -91,26 +93,32 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         raise ConfigError("precision fp16 needs a CUDA device", hint="use precision: bf16")
     ddp = init_process_group(ctx, device)
     seed_everything(cfg.seed)
-    dataset = load_dataset(
-        cfg.data,
-        cfg.seed,
-        cfg.model.kind,
-        ctx.data_dir,
-        validation_dir(ctx.data_dirs),
-        model=cfg.model,
-        code_dir=code_dir,
-    )
+    dataset: Dataset | StreamInfo
+    train: TensorBatches | StreamTrain
+    val: TensorBatches | StreamVal | None = None
     shard = None
-    if cfg.optimizer.name != "lbfgs":  # L-BFGS takes whole batches, not weighted shares
-        dataset, shard = shard_dataset(dataset, ctx.rank, ctx.world_size)
+    if resolved_mode(cfg.data) == "stream":
+        dataset, train, val = open_stream(cfg, ctx, device)
+        spe = math.ceil(train.micro_batches / cfg.grad_accum_steps)
+    else:
+        dataset = load_dataset(
+            cfg.data,
+            cfg.seed,
+            cfg.model.kind,
+            ctx.data_dir,
+            validation_dir(ctx.data_dirs),
+            model=cfg.model,
+            code_dir=code_dir,
+        )
+        if cfg.optimizer.name != "lbfgs":  # L-BFGS takes whole batches, not weighted shares
+            dataset, shard = shard_dataset(dataset, ctx.rank, ctx.world_size)
+        train = TensorBatches(dataset.x_all, dataset.y_all, device, dataset.train_rows)
+        if dataset.val_rows is not None:  # rows of the same tensors: share their device copy
+            val = TensorBatches(train.x, train.y, device, dataset.val_rows)
+        elif dataset.val_x is not None and dataset.val_y is not None:
+            val = TensorBatches(dataset.val_x, dataset.val_y, device)
+        spe = steps_per_epoch(dataset.n_train, ctx.world_size, cfg.batch_size, cfg.grad_accum_steps)
     num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
-    train = TensorBatches(dataset.x_all, dataset.y_all, device, dataset.train_rows)
-    val = None
-    if dataset.val_rows is not None:  # rows of the same tensors: share their device copy
-        val = TensorBatches(train.x, train.y, device, dataset.val_rows)
-    elif dataset.val_x is not None and dataset.val_y is not None:
-        val = TensorBatches(dataset.val_x, dataset.val_y, device)
-    spe = steps_per_epoch(dataset.n_train, ctx.world_size, cfg.batch_size, cfg.grad_accum_steps)
     total = cfg.epochs * spe
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)

@@ -23,6 +23,7 @@ from providers.aws import script_mode, script_render
 from providers.aws.images import training_image
 from providers.aws.options import AwsOptions
 from providers.settings import effective_options as shared_effective_options
+from trainers.config_data import resolved_mode
 
 OPERATION = "sagemaker:CreateTrainingJob"
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
@@ -121,7 +122,7 @@ def _train_channel(spec: JobSpec) -> dict[str, Any] | None:
             f"trainer.data.uri: SageMaker reads training data from s3:// (got {uri!r})",
             hint="copy it to S3 first, e.g. `aws s3 cp --recursive DIR s3://bucket/data/`",
         )
-    return {
+    channel: dict[str, Any] = {
         "ChannelName": TRAIN_CHANNEL,
         "DataSource": {
             "S3DataSource": {
@@ -131,6 +132,9 @@ def _train_channel(spec: JobSpec) -> dict[str, Any] | None:
             }
         },
     }
+    if resolved_mode(spec.trainer.data) == "stream":
+        channel["InputMode"] = "FastFile"  # S3 objects read on demand, not copied first
+    return channel
 
 
 def _checkpoint_uri(spec: JobSpec, opts: AwsOptions, output: str, name: str) -> str:
@@ -294,6 +298,8 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
     }
     if rehearsal and (opts.role_arn is None or opts.output_uri is None):
         summary["rehearsal_placeholders"] = True
+    if channels and resolved_mode(spec.trainer.data) == "stream":
+        summary["data_mode"] = "stream (train channel InputMode FastFile)"
     return Plan(
         provider="aws",
         operation=OPERATION,

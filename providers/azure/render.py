@@ -34,6 +34,7 @@ from providers.azure import script_render
 from providers.azure.options import AzureOptions
 from providers.azure.scope import WorkspaceScope, workspace_scope
 from providers.settings import effective_options as shared_effective_options
+from trainers.config_data import resolved_mode
 from trainers.secrets import is_key_vault_url
 
 OPERATION = "azureml:JobsCreateOrUpdate"
@@ -118,10 +119,26 @@ def _distribution(spec: JobSpec) -> dict[str, Any] | None:
     return {"type": "pytorch", "process_count_per_instance": spec.processes_per_node}
 
 
-def _data_input(uri: str, options: AzureOptions, field: str = "trainer.data.uri") -> dict[str, Any]:
+def _streams(spec: JobSpec, options: AzureOptions) -> bool:
+    """data.mode stream reads the input through a read-only mount, never a download."""
+    if resolved_mode(spec.trainer.data) != "stream":
+        return False
+    if options.data_mode != "ro_mount":
+        raise SpecError(
+            f"providers.azure.data_mode: {options.data_mode} copies the whole input before "
+            "the command starts, and trainer.data.mode is stream (read through ro_mount)",
+            hint="drop providers.azure.data_mode, or set trainer.data.mode: download",
+        )
+    return True
+
+
+def _data_input(
+    uri: str, options: AzureOptions, field: str = "trainer.data.uri", stream: bool = False
+) -> dict[str, Any]:
     """The ``train`` input: the folder holding ``uri`` (the trainer finds the file in it)."""
+    mode = "ro_mount" if stream else options.data_mode
     if _DATA_ASSET.match(uri):
-        return {"type": "uri_folder", "path": uri, "mode": options.data_mode}
+        return {"type": "uri_folder", "path": uri, "mode": mode}
     if not uri.startswith(_REMOTE_DATA):
         raise SpecError(
             f"{field}: Azure ML jobs read azureml://, https:// (Blob), wasbs:// or "
@@ -130,7 +147,7 @@ def _data_input(uri: str, options: AzureOptions, field: str = "trainer.data.uri"
             "datastore, and use azureml://datastores/workspaceblobstore/paths/<dir>/",
         )
     folder = uri if uri.endswith("/") else uri.rsplit("/", 1)[0] + "/"
-    return {"type": "uri_folder", "path": folder, "mode": options.data_mode}
+    return {"type": "uri_folder", "path": folder, "mode": mode}
 
 
 def _command(has_data: bool, checkpoints: bool) -> str:
@@ -322,7 +339,9 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
     if distribution:
         job["distribution"] = distribution
     if data_uri is not None:
-        job["inputs"] = {TRAIN_INPUT: _data_input(data_uri, options)}
+        job["inputs"] = {
+            TRAIN_INPUT: _data_input(data_uri, options, stream=_streams(spec, options))
+        }
     if spec.script is not None and spec.script.inputs:  # providers/azure/script_render.py
         job["inputs"] = script_render.inputs(
             spec.script, lambda uri, field: _data_input(uri, options, field)
@@ -353,6 +372,8 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
     }
     if data_uri is not None:
         summary["inputs"] = {TRAIN_INPUT: data_uri}
+        if _streams(spec, options):
+            summary["data_mode"] = "stream (train input mode ro_mount)"
     if spec.script is not None:
         summary["script"] = " ".join(["python", *spec.script.command])
         if spec.script.inputs:

@@ -27,6 +27,7 @@ from providers.gcp.images import prebuilt_image
 from providers.gcp.labels import job_labels
 from providers.gcp.options import GcpOptions
 from providers.settings import effective_options as shared_effective_options
+from trainers.config_data import resolved_mode
 from trainers.secrets import is_secret_manager_name
 
 OPERATION = "aiplatform:CreateCustomJob"
@@ -89,6 +90,9 @@ def _data_args(spec: JobSpec) -> list[str]:
             f"trainer.data.uri: a Vertex job reads data from Cloud Storage (got {uri!r})",
             hint="copy the data to gs://<your staging bucket>/data/ and use that URI",
         )
+    stream: list[str] = []
+    if uri and resolved_mode(spec.trainer.data) == "stream":
+        stream = ["--data-dir", fuse_path(uri)]  # read lazily through Cloud Storage FUSE
     ckpt = spec.checkpoints.uri
     if spec.checkpoints.enabled and ckpt:
         if not ckpt.startswith("gs://"):
@@ -96,8 +100,8 @@ def _data_args(spec: JobSpec) -> list[str]:
                 f"checkpoints.uri: a Vertex job checkpoints to Cloud Storage (got {ckpt!r})",
                 hint="use a gs:// URI, or leave it out to use <output>/checkpoints/",
             )
-        return ["--checkpoint-dir", fuse_path(ckpt)]
-    return []
+        return [*stream, "--checkpoint-dir", fuse_path(ckpt)]
+    return stream
 
 
 def _env(spec: JobSpec) -> list[dict[str, str]]:
@@ -315,6 +319,10 @@ def _summary(
     }
     if spec.trainer.data.uri:
         summary["inputs"] = {"train": spec.trainer.data.uri}
+        if resolved_mode(spec.trainer.data) == "stream":
+            summary["data_mode"] = (
+                "stream (Cloud Storage FUSE " + fuse_path(spec.trainer.data.uri) + ")"
+            )
     if spec.script is not None:
         summary["script"] = " ".join(["python", *spec.script.command])
         if spec.script.inputs:

@@ -46,6 +46,11 @@ class ContractInputs(BaseModel):
     gpus_per_node: int = Field(ge=0, description="GPUs each emulated machine has.")
     has_data: bool = Field(description="Whether a local data file/dir feeds the train channel.")
     content_type: str | None = Field(default=None, description="MIME type of the data, if known.")
+    streaming: bool = Field(
+        default=False,
+        description="trainer.data.mode resolves to stream: the channel is declared as the "
+        "cloud's streaming input (SageMaker FastFile); the data is linked, never copied.",
+    )
     instance_type: str | None = Field(default=None, description="Requested machine type.")
     region: str | None = Field(default=None, description="Requested region.")
     azure: dict[str, str] = Field(
@@ -187,7 +192,7 @@ def _sagemaker(inputs: ContractInputs) -> Layout:
         channel: dict[str, str] = {
             "RecordWrapperType": "None",
             "S3DistributionType": "FullyReplicated",
-            "TrainingInputMode": "File",
+            "TrainingInputMode": "FastFile" if inputs.streaming else "File",
         }
         if inputs.content_type:
             channel["ContentType"] = inputs.content_type

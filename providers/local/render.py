@@ -21,6 +21,7 @@ from cloudgd.spec import JobSpec
 from cloudgd.trainer_requirements import job_requirements, package_requirements
 from providers.local.contracts import PYTHON, ContractInputs, layout, rank_env
 from providers.local.options import LocalOptions
+from trainers.config_data import resolved_mode
 
 OPERATION = "local:run"
 # A cloud-sized spec (64 nodes x 8 GPUs) must not fork hundreds of trainers on a laptop.
@@ -102,6 +103,7 @@ def contract_inputs(spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str
         gpus_per_node=accelerator.count if accelerator.is_gpu else 0,
         has_data=local_data_path(spec) is not None,
         content_type=_CONTENT_TYPES.get(spec.trainer.data.source),
+        streaming=resolved_mode(spec.trainer.data) == "stream",
         instance_type=spec.resources.instance_type,
         region=spec.resources.region,
         azure={k: v for k, v in scope.items() if v},

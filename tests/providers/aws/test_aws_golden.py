@@ -21,6 +21,18 @@ from providers.aws.render import render_plan
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "aws"
 
 CASES: dict[str, dict[str, Any]] = {
+    # data.mode stream: the train channel reads S3 on demand (FastFile), not copied first.
+    "stream_parquet": {
+        "trainer": {
+            "data": {
+                "source": "parquet",
+                "uri": "s3://cloudgd-data/events/",
+                "mode": "stream",
+                "workers": 4,
+            }
+        },
+        "resources": {"accelerator": "A10G:1"},
+    },
     "single_cpu": {},
     "single_gpu": {"resources": {"accelerator": "A10G:1", "region": "us-west-2"}},
     "ddp_2node_multi_gpu": {
@@ -110,3 +122,13 @@ def test_spot_golden_waits_longer_than_it_runs_and_checkpoints() -> None:
     }
     assert request["CheckpointConfig"]["S3Uri"] == "s3://cloudgd-checkpoints/digits/"
     assert request["RetryStrategy"] == {"MaximumRetryAttempts": 2}
+
+
+def test_a_streamed_source_reads_its_channel_with_fastfile_and_a_download_does_not() -> None:
+    [channel] = json.loads((GOLDEN / "stream_parquet.json").read_text())["request"][
+        "InputDataConfig"
+    ]
+    assert channel["InputMode"] == "FastFile"
+    data = {"source": "parquet", "uri": "s3://b/events/", "size_gb": 2}  # auto: small
+    request = render_plan(make_spec(trainer={"data": data}), make_ctx()).request
+    assert "InputMode" not in request["InputDataConfig"][0]

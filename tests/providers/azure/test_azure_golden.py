@@ -22,6 +22,17 @@ from providers.azure.render import render_plan
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "azure"
 
 CASES: dict[str, dict[str, Any]] = {
+    # data.mode stream: the train input is mounted read-only (ro_mount), never downloaded.
+    "stream_parquet": {
+        "trainer": {
+            "data": {
+                "source": "parquet",
+                "uri": "azureml://datastores/workspaceblobstore/paths/events/",
+                "mode": "stream",
+            }
+        },
+        "resources": {"accelerator": "T4:1"},
+    },
     "cpu": {},
     "single_gpu": {
         "trainer": {
@@ -151,3 +162,18 @@ def test_spot_runs_on_a_low_priority_cluster_with_the_autoscale_settings() -> No
     assert cluster["idle_time_before_scale_down"] == 1200
     assert plan["request"]["compute"] == f"azureml:{cluster['name']}"
     assert "queue_settings" not in plan["request"]
+
+
+def test_a_streamed_source_is_mounted_and_a_download_setting_is_refused() -> None:
+    from cloudgd.errors import SpecError
+
+    job = json.loads((GOLDEN / "stream_parquet.json").read_text())["request"]
+    assert job["inputs"]["train"]["mode"] == "ro_mount"
+    spec = make_spec(
+        **{
+            **CASES["stream_parquet"],
+            "providers": {"azure": {**WORKSPACE, "data_mode": "download"}},
+        }
+    )
+    with pytest.raises(SpecError, match=r"^providers\.azure\.data_mode: download copies"):
+        render_plan(spec, make_ctx())

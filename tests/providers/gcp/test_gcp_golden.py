@@ -22,6 +22,13 @@ CUSTOM_IMAGE = "us-central1-docker.pkg.dev/cloudgd-test-123/train/cloudgd-traine
 TPU_IMAGE = "us-central1-docker.pkg.dev/cloudgd-test-123/train/cloudgd-trainer-xla:1.0"
 
 CASES: dict[str, dict[str, Any]] = {
+    # data.mode auto streams a big parquet source: read through the /gcs FUSE path.
+    "stream_parquet": {
+        "trainer": {
+            "data": {"source": "parquet", "uri": "gs://cloudgd-data/events/", "size_gb": 120}
+        },
+        "resources": {"accelerator": "L4:1"},
+    },
     "cpu": {},
     "single_gpu": {"resources": {"accelerator": "A100:1"}},
     "multi_node_gpu": {
@@ -105,3 +112,10 @@ def test_strict_parse_rejects_an_unknown_field() -> None:
     body["jobSpec"]["workerPoolSpecs"][0]["machineSpec"]["machineTypo"] = "n1-standard-8"
     with pytest.raises(json_format.ParseError, match="machineTypo"):
         aiplatform_v1.CustomJob.from_json(json.dumps(body), ignore_unknown_fields=False)
+
+
+def test_a_big_parquet_source_streams_through_the_fuse_path() -> None:
+    plan = json.loads((GOLDEN / "stream_parquet.json").read_text())
+    [pool] = plan["request"]["customJob"]["jobSpec"]["workerPoolSpecs"]
+    assert pool["pythonPackageSpec"]["args"][:2] == ["--data-dir", "/gcs/cloudgd-data/events/"]
+    assert plan["summary"]["data_mode"].startswith("stream")

@@ -211,3 +211,26 @@ def test_a_vertex_custom_image_runs_the_requests_exact_command(
     run = Path(plan.request["run_dir"])
     assert (run / "vertex" / "tmp" / "cloudgd" / "cloudgd_entry.py").is_file()  # unpacked here
     assert (Path(final.extra["artifacts"]["model_dir"]) / "model.pt").is_file()
+
+
+def test_a_streamed_parquet_source_trains_under_the_sagemaker_emulation_as_fastfile(
+    provider: LocalProvider, ctx: RenderContext, tmp_path: Path
+) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "trainers"))
+    from stream_helpers import write_parquet
+
+    write_parquet(tmp_path / "events")
+    data = {"source": "parquet", "uri": str(tmp_path / "events"), "mode": "stream"}
+    spec = load_spec(trainer={"data": data}, providers={"local": {"emulate": "aws"}})
+    plan = provider.plan(spec, ctx)
+    final = wait_done(provider, provider.submit(plan), timeout=300)
+    log = "\n".join(list(provider.logs(JobHandle.parse(plan.handle)))[-30:])
+    assert final.state is JobState.SUCCEEDED, f"{final.message}\n{log}"
+    assert "parquet (1680 train / 420 val rows" in log
+    opt_ml = Path(plan.request["run_dir"]) / "opt" / "ml"  # one host: no hosts/ level
+    channels = json.loads((opt_ml / "input" / "config" / "inputdataconfig.json").read_text())
+    assert channels["train"]["TrainingInputMode"] == "FastFile"
+    channel = opt_ml / "input" / "data" / "train"
+    assert channel.is_symlink() and channel.resolve() == (tmp_path / "events").resolve()

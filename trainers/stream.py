@@ -1,0 +1,340 @@
+"""Streaming a Parquet source larger than memory (``data.mode: stream``).
+
+``open_stream`` indexes the files (footers only), settles the task, labels and feature
+statistics (``stream_stats``), and returns the training side (``StreamTrain``: an
+epoch's micro-batches, in the order ``stream_plan`` fixes) and the validation side
+(``StreamVal``). Memory is bounded by the shuffle window and one decoded row group per
+reader, whatever the size of the data. A restart resumes at the exact micro-batch.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from trainers.config import TrainConfig
+from trainers.context import RunContext
+from trainers.data import resolve_location, validation_dir
+from trainers.errors import DataError
+from trainers.stream_index import ParquetIndex, Piece, PieceReader, parquet_files
+from trainers.stream_plan import (
+    EpochPlan,
+    epoch_plan,
+    piece_order,
+    rank_rows,
+    resume_split,
+    window_order,
+    window_rows,
+)
+from trainers.stream_stats import Labels, feature_stats, scan_labels
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+_AHEAD = 4  # micro-batches a reader thread prepares ahead
+_DONE = object()
+
+
+@dataclass
+class StreamInfo:
+    """What the rest of the trainer knows about a streamed dataset (as ``data.Dataset``)."""
+
+    task: str
+    input_shape: tuple[int, ...]
+    num_outputs: int
+    n_train: int
+    n_val: int
+    classes: list[str] | None = None
+    mean: list[float] | None = None
+    std: list[float] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Transform:
+    """Raw window rows -> training tensors: standardise, encode labels."""
+
+    labels: Labels
+    mean: np.ndarray | None
+    std: np.ndarray | None
+
+    def __call__(
+        self, x: np.ndarray, y: np.ndarray, order: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows ``order`` of (x, y) (all rows when None), ready to train on."""
+        if order is not None:
+            # np.take, not x[order]: the same rows, several times faster for 2-D arrays
+            x, y = np.take(x, order, axis=0), np.take(y, order, axis=0)
+        else:
+            x = np.array(x, dtype=np.float32)  # a copy: the reader's cached group is untouched
+        if self.mean is not None and self.std is not None:
+            np.subtract(x, self.mean, out=x)
+            np.divide(x, self.std, out=x)
+        return x, self.labels.encode(y)
+
+
+class EpochStream(IterableDataset[Batch]):
+    """One rank's micro-batches of one epoch, from micro-batch ``start`` on; each
+    DataLoader worker reads its own windows (see ``stream_plan``)."""
+
+    def __init__(
+        self,
+        index: ParquetIndex,
+        order: list[Piece],
+        plan: EpochPlan,
+        transform: _Transform,
+        seed: int,
+        epoch: int,
+        start: int,
+    ) -> None:
+        self.index, self.order, self.plan = index, order, plan
+        self.transform, self.seed, self.epoch = transform, seed, epoch
+        self.given, self.first = resume_split(plan.worker_batches(), start)
+
+    def _reader(self, k: int) -> Iterator[Batch]:
+        reader = PieceReader(self.index, self.order)
+        skip, b = self.given[k], self.plan.batch
+        for window in self.plan.worker_windows(k):
+            count = self.plan.batches_in(window)
+            if skip >= count:
+                skip -= count
+                continue
+            a, z = window
+            x, y = reader.read(a, z)
+            x, y = self.transform(x, y, window_order(self.seed, self.epoch, a, z - a))
+            for j in range(skip, count):
+                yield (
+                    torch.from_numpy(x[j * b : (j + 1) * b]),
+                    torch.from_numpy(y[j * b : (j + 1) * b]),
+                )
+            skip = 0
+
+    def __iter__(self) -> Iterator[Batch]:
+        info = get_worker_info()
+        physical = 0 if info is None else info.id
+        # Rotated so that the DataLoader's first worker serves the reader that is next.
+        return self._reader((self.first + physical) % self.plan.workers)
+
+
+class StreamFeed:
+    """An epoch's micro-batches in groups of ``accum``, on the device; ``wait_s`` counts
+    the seconds the training thread waited for them (as ``feed.BatchFeed``)."""
+
+    def __init__(
+        self, stream: EpochStream, workers: int, device: torch.device, accum: int, thread: bool
+    ) -> None:
+        self.device, self.accum = device, accum
+        self.wait_s = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        pin = device.type == "cuda"
+        source: Any = stream
+        if workers > 0:
+            # Its own generator: a DataLoader draws its workers' base seed from the global
+            # RNG otherwise, and a resumed run would then draw dropout masks off by one.
+            seeds = torch.Generator().manual_seed(stream.seed)
+            source = DataLoader(
+                stream, batch_size=None, num_workers=workers, pin_memory=pin, generator=seeds
+            )
+        self._source: Any = source
+        self._pin = pin and workers == 0  # a DataLoader pins its batches itself
+        self._queue: queue.Queue[object] | None = None
+        if thread and workers == 0:  # read the next windows while a step runs
+            self._queue = queue.Queue(maxsize=_AHEAD)
+            self._thread = threading.Thread(target=self._produce, name="stream-read", daemon=True)
+            self._thread.start()
+
+    def _produce(self) -> None:
+        assert self._queue is not None
+        try:
+            for x, y in self._source:
+                # pinned here, off the training thread: the copy to the GPU is then async
+                item = (x.pin_memory(), y.pin_memory()) if self._pin else (x, y)
+                if not self._put(item):
+                    return
+            self._put(_DONE)
+        except BaseException as exc:  # re-raised on the training thread
+            self._put(exc)
+
+    def _put(self, item: object) -> bool:
+        assert self._queue is not None
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _items(self) -> Iterator[Batch]:
+        if self._queue is None:
+            yield from self._source
+            return
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+
+    def __iter__(self) -> Iterator[list[Batch]]:
+        items = self._items()
+        non_blocking = self.device.type == "cuda"
+        while True:
+            t0 = time.perf_counter()
+            group: list[Batch] = []
+            for x, y in items:
+                group.append(
+                    (
+                        x.to(self.device, non_blocking=non_blocking),
+                        y.to(self.device, non_blocking=non_blocking),
+                    )
+                )
+                if len(group) == self.accum:
+                    break
+            self.wait_s += time.perf_counter() - t0
+            if not group:
+                return
+            yield group
+
+    def close(self) -> None:
+        """Stop the reader thread and let the DataLoader's workers go."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._source = None
+
+
+class StreamTrain:
+    """The training split of a streamed source."""
+
+    resident = False  # never on the device as a whole: speed.plan_speed reads this
+
+    def __init__(
+        self,
+        index: ParquetIndex,
+        pieces: list[Piece],
+        transform: _Transform,
+        cfg: TrainConfig,
+        rank: int,
+        world: int,
+        device: torch.device,
+    ) -> None:
+        self.index, self.pieces, self.transform = index, pieces, transform
+        self.seed, self.batch = cfg.seed, cfg.batch_size
+        self.window = window_rows(cfg.data.shuffle_buffer, cfg.batch_size)
+        self.workers = cfg.data.workers or 0  # null: the in-process reader, as 0
+        self.rank, self.world, self.device = rank, world, device
+        self.rows = sum(p.rows for p in pieces)
+        self.n = rank_rows(self.rows, world)  # this rank's rows per epoch
+        if self.n == 0:
+            raise DataError(f"data: {self.rows} training rows cannot feed {world} ranks")
+
+    def plan(self) -> EpochPlan:
+        """This rank's windows (the same every epoch; the rows in them change)."""
+        return epoch_plan(self.rows, self.rank, self.world, self.window, self.batch, self.workers)
+
+    @property
+    def micro_batches(self) -> int:
+        """Micro-batches per epoch on this rank (the same every epoch)."""
+        return math.ceil(self.n / self.batch)
+
+    def feed(self, epoch: int, start: int, accum: int, thread: bool) -> StreamFeed:
+        """The epoch's feed from micro-batch ``start`` (0, or where a checkpoint stood)."""
+        order = piece_order(self.pieces, self.seed, epoch)
+        stream = EpochStream(
+            self.index, order, self.plan(), self.transform, self.seed, epoch, start
+        )
+        return StreamFeed(stream, self.workers, self.device, accum, thread)
+
+
+class StreamVal:
+    """The validation split: each rank reads a contiguous share, in file order."""
+
+    def __init__(
+        self, index: ParquetIndex, pieces: list[Piece], transform: _Transform, device: torch.device
+    ) -> None:
+        self.index, self.pieces, self.transform, self.device = index, pieces, transform, device
+        self.n = sum(p.rows for p in pieces)
+
+    def batches(self, rank: int, world: int, batch_size: int) -> Iterator[Batch]:
+        reader = PieceReader(self.index, self.pieces)
+        start, stop = rank * self.n // world, (rank + 1) * self.n // world
+        for a in range(start, stop, batch_size):
+            x, y = self.transform(*reader.read(a, min(a + batch_size, stop)))
+            yield torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
+
+
+def _index(location: Path, target: str) -> ParquetIndex:
+    return ParquetIndex(parquet_files(location), target)
+
+
+def open_stream(
+    cfg: TrainConfig, ctx: RunContext, device: torch.device
+) -> tuple[StreamInfo, StreamTrain, StreamVal | None]:
+    """Index the source, settle labels and statistics, and build both splits."""
+    data = cfg.data
+    assert data.uri is not None  # DataConfig requires it for parquet
+    location = resolve_location(data.uri, ctx.data_dir)  # gs:// -> the Vertex /gcs FUSE path
+    index = _index(location, data.target)
+    if data.limit is not None:  # the first rows in file order: nothing else is read
+        index.truncate(data.limit)
+    val_location = validation_dir(ctx.data_dirs)
+    if val_location is not None:
+        val_index = _index(val_location, data.target)
+        if val_index.features != index.features:
+            raise DataError(f"{val_location}: validation columns differ from the training data's")
+        train, val = index.pieces, val_index.pieces
+    else:
+        val_index = index
+        train, val = index.split(round(index.rows * data.val_fraction))
+    if not train:
+        raise DataError("data: no training rows left after the validation split")
+    labels = scan_labels(
+        [index] if val_location is None else [index, val_index], data, cfg.model.kind
+    )
+    width = len(index.features)
+    mean = std = None
+    if data.stats is not None:
+        if len(data.stats.mean) != width:
+            raise DataError(
+                f"data.stats: {len(data.stats.mean)} values for {width} feature columns "
+                f"({', '.join(index.features[:5])}{', ...' if width > 5 else ''})"
+            )
+        mean, std = np.asarray(data.stats.mean), np.asarray(data.stats.std)
+    elif data.standardize:
+        mean, std = feature_stats(index, train, ctx.rank, ctx.world_size, device)
+    transform = _Transform(
+        labels,
+        None if mean is None else mean.astype(np.float32),
+        None if std is None else std.astype(np.float32),
+    )
+    train_split = StreamTrain(index, train, transform, cfg, ctx.rank, ctx.world_size, device)
+    val_split = StreamVal(val_index, val, transform, device) if val else None
+    info = StreamInfo(
+        task=labels.task,
+        input_shape=(width,),
+        num_outputs=len(labels.classes) if labels.classes is not None else 1,
+        n_train=train_split.n * ctx.world_size,
+        n_val=0 if val_split is None else val_split.n,
+        classes=labels.classes,
+        mean=None if mean is None else mean.tolist(),
+        std=None if std is None else std.tolist(),
+        meta={
+            "source": data.source,
+            "mode": "stream",
+            "rows": index.rows,
+            "files": len(index.files),
+        },
+    )
+    return info, train_split, val_split

@@ -1,0 +1,179 @@
+"""What a streamed Parquet source holds, and reading any run of its rows.
+
+The source is indexed from the files' footers only (no data pages are read): every row
+group becomes a ``Piece`` (file, row group, first row, end row). A split is a list of
+pieces; the order of one epoch is a permutation of them, and a reader turns a run of
+positions in that order into float32 features and raw targets, decoding only the row
+groups the run touches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trainers.errors import DataError
+
+SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Rows [lo, hi) of one row group of one file."""
+
+    file: int
+    group: int
+    lo: int
+    hi: int
+
+    @property
+    def rows(self) -> int:
+        return self.hi - self.lo
+
+
+def _pq() -> Any:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # the trainer image may lack it; the error names the fix
+        raise DataError(
+            "data.source=parquet needs pyarrow", hint="pip install pyarrow in the image"
+        ) from exc
+    return pq
+
+
+def parquet_files(location: Path) -> list[Path]:
+    """The Parquet files of a file or directory (recursively, sorted)."""
+    if location.is_file():
+        return [location]
+    if location.is_dir():
+        found = sorted(p for p in location.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
+        if found:
+            return found
+        raise DataError(f"data: no *.parquet files in {location}")
+    raise DataError(f"data: not found: {location}")
+
+
+class ParquetIndex:
+    """The row groups of a set of Parquet files with one schema: feature columns are
+    every column but ``target``."""
+
+    def __init__(self, files: list[Path], target: str) -> None:
+        pq = _pq()
+        self.files = files
+        self.target = target
+        self.pieces: list[Piece] = []
+        names: list[str] | None = None
+        for i, path in enumerate(files):
+            try:
+                meta = pq.ParquetFile(path).metadata
+            except Exception as exc:  # pyarrow raises several types for a bad footer
+                raise DataError(f"{path}: not a readable Parquet file ({exc})") from exc
+            these = list(meta.schema.to_arrow_schema().names)
+            if names is None:
+                names = these
+            elif these != names:
+                raise DataError(f"{path}: columns differ from {files[0]}'s")
+            for g in range(meta.num_row_groups):
+                rows = meta.row_group(g).num_rows
+                if rows:
+                    self.pieces.append(Piece(i, g, 0, rows))
+        if names is None or not self.pieces:
+            raise DataError(f"data: {files[0].parent if files else 'source'} holds no rows")
+        if target not in names:
+            raise DataError(f"data.target: column {target!r} not in {files[0]}", hint=f"{names}")
+        self.features = [n for n in names if n != target]
+        if not self.features:
+            raise DataError(f"data: {files[0]} has no feature columns besides {target!r}")
+        self.rows = sum(p.rows for p in self.pieces)
+
+    def truncate(self, rows: int) -> None:
+        """Keep only the first ``rows`` rows in file order (``data.limit``)."""
+        kept: list[Piece] = []
+        left = rows
+        for p in self.pieces:
+            if left <= 0:
+                break
+            kept.append(p if p.rows <= left else Piece(p.file, p.group, p.lo, p.lo + left))
+            left -= kept[-1].rows
+        self.pieces, self.rows = kept, min(rows, self.rows)
+
+    def split(self, n_val: int) -> tuple[list[Piece], list[Piece]]:
+        """(train, val): the last ``n_val`` rows in file order are the validation rows."""
+        cut = self.rows - n_val
+        train: list[Piece] = []
+        val: list[Piece] = []
+        seen = 0
+        for p in self.pieces:
+            if seen + p.rows <= cut:
+                train.append(p)
+            elif seen >= cut:
+                val.append(p)
+            else:
+                mid = p.lo + (cut - seen)
+                train.append(Piece(p.file, p.group, p.lo, mid))
+                val.append(Piece(p.file, p.group, mid, p.hi))
+            seen += p.rows
+        return train, val
+
+
+class PieceReader:
+    """Reads runs of rows of an ordered list of pieces; keeps the last row group decoded
+    (a run often ends inside one and the next run starts there)."""
+
+    def __init__(self, index: ParquetIndex, pieces: list[Piece]) -> None:
+        self.index = index
+        self.pieces = pieces
+        self.starts = np.cumsum([0] + [p.rows for p in pieces])
+        self._files: dict[int, Any] = {}
+        self._cached: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None
+
+    def _group(self, file: int, group: int) -> tuple[np.ndarray, np.ndarray]:
+        key = (file, group)
+        if self._cached is not None and self._cached[0] == key:
+            return self._cached[1], self._cached[2]
+        if file not in self._files:
+            self._files[file] = _pq().ParquetFile(self.index.files[file])
+        table = self._files[file].read_row_group(group)
+        x, y = table_arrays(table, self.index, self.index.files[file])
+        self._cached = (key, x, y)
+        return x, y
+
+    def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows at positions [start, stop) of the piece order: (x float32, y raw)."""
+        first = int(np.searchsorted(self.starts, start, side="right")) - 1
+        xs, ys = [], []
+        at = start
+        i = first
+        while at < stop:
+            p = self.pieces[i]
+            x, y = self._group(p.file, p.group)
+            lo = p.lo + (at - int(self.starts[i]))
+            hi = p.lo + min(stop - int(self.starts[i]), p.rows)
+            xs.append(x[lo:hi])
+            ys.append(y[lo:hi])
+            at += hi - lo
+            i += 1
+        if len(xs) == 1:
+            return xs[0], ys[0]
+        return np.concatenate(xs), np.concatenate(ys)
+
+
+def table_arrays(table: Any, index: ParquetIndex, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A pyarrow table's features as one float32 (rows, features) array, and its target."""
+    try:
+        cols = [
+            table.column(name).to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+            for name in index.features
+        ]
+    except (ValueError, TypeError) as exc:
+        raise DataError(
+            f"{path}: a feature column is not numeric ({exc})", hint="encode it"
+        ) from exc
+    # Stacked as rows of columns, then transposed in one copy: ~8x faster than stacking
+    # along axis 1, which writes every value with a stride of the row width.
+    x = np.ascontiguousarray(np.stack(cols).T)
+    y = table.column(index.target).to_numpy(zero_copy_only=False)
+    return x, y
