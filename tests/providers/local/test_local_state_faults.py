@@ -164,7 +164,9 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
 FILL = """
 import os, sys, time
 print('filling', flush=True)
-with open(os.path.join(os.environ.get('FILL_DIR', '.'), 'ballast'), 'wb') as out:
+# unbuffered: a buffered file keeps the bytes a short write left over and raises ENOSPC
+# again when it is closed, which would end the script with a traceback instead of exit 3
+with open(os.path.join(os.environ.get('FILL_DIR', '.'), 'ballast'), 'wb', buffering=0) as out:
     try:
         while True:
             out.write(b'x' * 65536)
