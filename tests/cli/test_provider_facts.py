@@ -108,3 +108,14 @@ def test_data_upload_picks_a_plug_in_cloud_from_its_uri_scheme(
     result = invoke("data", "upload", str(data), "acme://bucket/train.csv")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "acme://bucket/train.csv"
+
+
+def test_a_broken_plug_in_leaves_the_cloud_listing_working(
+    monkeypatch: pytest.MonkeyPatch, invoke: Invoke, tmp_path: Path
+) -> None:
+    broken = EntryPoint("broken", "no_such_package.provider:Nope", "cloudgd.providers")
+    monkeypatch.setattr(registry, "entry_points", lambda group: [broken])
+    assert registry.cloud_names() == ("aws", "gcp", "azure")
+    result = invoke("plan", job(tmp_path, 100), "--provider", "broken")
+    assert result.exit_code == 3
+    assert "provider 'broken' could not be loaded" in result.stderr
