@@ -71,15 +71,6 @@ def registered() -> Registered:
     return _build(key)
 
 
-def options_model(name: str) -> type[BaseModel]:
-    """The options model of provider ``name`` (UsageError with "did you mean" if unknown)."""
-    registry.info(name)
-    known = registered()
-    if name in known.broken:
-        raise known.broken[name]
-    return known.options[name]
-
-
 @functools.lru_cache(maxsize=8)
 def _build(key: tuple[tuple[str, str], ...]) -> Registered:
     options: dict[str, type[BaseModel]] = {}
@@ -137,7 +128,8 @@ def _first_line(model: type[BaseModel]) -> str:
     return doc.splitlines()[0] if doc else "Provider settings."
 
 
-def _validated(value: Any, base: type[BaseModel], model: type[BaseModel]) -> BaseModel:
+def _validated(value: Any, base: type[BaseModel]) -> BaseModel:
+    model = concrete(base)
     if isinstance(value, model):
         return value
     if isinstance(value, base):  # built while other providers were registered
@@ -148,14 +140,6 @@ def _validated(value: Any, base: type[BaseModel], model: type[BaseModel]) -> Bas
             if name in broken:
                 raise broken[name]
     return model.model_validate(value)
-
-
-def _spec_blocks(value: Any) -> BaseModel:
-    return _validated(value, ProviderBlocks, registered().spec_model)
-
-
-def _user_blocks(value: Any) -> BaseModel:
-    return _validated(value, UserProviderBlocks, registered().user_model)
 
 
 def default_blocks() -> ProviderBlocks:
@@ -181,14 +165,15 @@ def concrete(model: type[BaseModel]) -> type[BaseModel]:
 class _Generated:
     """Pydantic schema hooks that defer to the model generated from the registry."""
 
-    def __init__(self, base: type[BaseModel], validate: Any) -> None:
+    def __init__(self, base: type[BaseModel]) -> None:
         self.base = base
-        self.validate = validate
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> CoreSchema:
-        return core_schema.no_info_plain_validator_function(self.validate)
+        return core_schema.no_info_plain_validator_function(
+            lambda value: _validated(value, self.base)
+        )
 
     def __get_pydantic_json_schema__(
         self, schema: CoreSchema, handler: GetJsonSchemaHandler
@@ -202,8 +187,8 @@ class _Generated:
         return handler(schema)
 
 
-SpecProviders = Annotated[ProviderBlocks, _Generated(ProviderBlocks, _spec_blocks)]
+SpecProviders = Annotated[ProviderBlocks, _Generated(ProviderBlocks)]
 """The type of ``JobSpec.providers``."""
 
-UserProviders = Annotated[UserProviderBlocks, _Generated(UserProviderBlocks, _user_blocks)]
+UserProviders = Annotated[UserProviderBlocks, _Generated(UserProviderBlocks)]
 """The type of ``UserConfig.providers``."""

@@ -50,6 +50,7 @@ class ToyProvider(Provider):
     name: ClassVar[str] = "toy"
     options_model = ToyOptions
     options_description = "Toy queue settings (the test plug-in)."
+    terraform_outputs = ("owner",)  # its Terraform module outputs `owner`
 
     def plan(self, spec: JobSpec, ctx: RenderContext) -> Plan:
         options = effective_options(spec, ctx, self.name, ToyOptions)

@@ -121,6 +121,19 @@ def test_the_user_config_holds_defaults_for_the_plugin(
     assert "config.yaml: providers.toy.ownr: Extra inputs are not permitted" in broken.stderr
 
 
+def test_terraform_outputs_fill_the_plugins_block(
+    invoke: Invoke, job_file: JobFile, tmp_path: Path, cloudgd_home: Path
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    document = {"cloudgd_provider": "toy", "owner": "team-b", "queue_url": "https://q.example"}
+    outputs.write_text(json.dumps({k: {"value": v} for k, v in document.items()}))
+    written = invoke("config", "from-terraform", str(outputs), "--format", "user")
+    assert written.exit_code == 0, written.stderr
+    assert "updated providers.toy" in written.stderr
+    result = invoke("-o", "json", "plan", job_file(SLOW_QUEUE), "-p", "toy")
+    assert json.loads(result.stdout)["request"]["owner"] == "team-b"
+
+
 def test_submit_status_logs_cancel_and_list(invoke: Invoke, job_file: JobFile) -> None:
     path = job_file(SLOW_QUEUE)
     submitted = invoke("-o", "json", "submit", path, "-p", "toy")
