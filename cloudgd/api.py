@@ -27,6 +27,7 @@ from cloudgd.loader import LoadedSpec, load_spec, validate_document
 from cloudgd.plan import JobHandle, JobStatus, Plan
 from cloudgd.preflight import preflight
 from cloudgd.spec import JobSpec
+from cloudgd.tuning.status import StudyStatus
 
 if TYPE_CHECKING:
     from cloudgd.cost.estimate import Estimate
@@ -366,7 +367,8 @@ def _seconds(timeout: float | str | None) -> float | None:
 
 class Study(Run):
     """A tuning study, followed from its handle: a :class:`Run` whose status carries every
-    trial (``extra["trials"]``) and the best one, with shortcuts for both."""
+    trial and the best one (a :class:`~cloudgd.tuning.status.StudyStatus` in ``extra``),
+    with shortcuts for both."""
 
     @classmethod
     def from_handle(cls, handle: str | JobHandle) -> Study:
@@ -379,12 +381,14 @@ class Study(Run):
 
     def trials(self) -> list[dict[str, Any]]:
         """One dict per trial: number, state, parameter values, metric value, handle."""
-        return [dict(trial) for trial in self.status().extra.get("trials") or []]
+        study = StudyStatus.of(self.status())
+        rows = (study.trials if study else None) or []
+        return [trial.model_dump(exclude_unset=True) for trial in rows]
 
     def best(self) -> dict[str, Any] | None:
         """The best finished trial (its parameters and metric value), or None yet."""
-        best = self.status().extra.get("best")
-        return dict(best) if best else None
+        study = StudyStatus.of(self.status())
+        return study.best.model_dump(exclude_unset=True) if study and study.best else None
 
     def best_run(self) -> Run | None:
         """The best finished trial as a Run (for its metrics and model), or None yet."""
