@@ -119,7 +119,7 @@ def test_the_example_rehearses_on_each_clouds_backend(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cloud", ["aws", "gcp"])
+@pytest.mark.parametrize("cloud", sorted(CLOUDS))
 def test_a_study_over_a_script_argument_rehearses_with_each_trials_value(
     cloudgd: Run, cloud: str
 ) -> None:
