@@ -70,7 +70,10 @@ def read_custom(cfg: DataConfig, code_dir: Path | None) -> tuple[np.ndarray, np.
     size = len(dataset) if isinstance(dataset, Sized) else None
     iterable = isinstance(dataset, IterableDataset)
     workers = 0 if iterable else loader_workers(cfg.workers, size or 0)
-    loader = DataLoader(dataset, batch_size=_BATCH, num_workers=workers)
+    # a generator of its own: the loader's seed draw leaves the run's RNG alone
+    loader = DataLoader(
+        dataset, batch_size=_BATCH, num_workers=workers, generator=torch.Generator()
+    )
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     count = 0

@@ -116,6 +116,7 @@ def read_image_folder(cfg: DataConfig, root: Path) -> tuple[np.ndarray, np.ndarr
         _Decoded(paths, cfg.image_size, cfg.image_mode),
         batch_size=_BATCH,
         num_workers=loader_workers(cfg.workers, len(paths)),
+        generator=torch.Generator(),  # its seed draw leaves the run's RNG alone
     )
     offset = 0
     try:

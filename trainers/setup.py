@@ -58,6 +58,11 @@ class Setup:
     shard: Shard | None = None  # DDP: this rank holds only its shard of the training rows
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    """Whether any layer normalises with batch statistics."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -110,7 +115,12 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
             model=cfg.model,
             code_dir=code_dir,
         )
-        if cfg.optimizer.name != "lbfgs":  # L-BFGS takes whole batches, not weighted shares
+    num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
+    model: nn.Module = build_model(cfg.model, dataset.input_shape, num_outputs, code_dir)
+    if isinstance(dataset, Dataset):
+        # L-BFGS takes whole batches, and batch norm needs the rows of a rank's batch together
+        # (a shard's share of a batch varies in size, down to one row), so both stay unsharded
+        if cfg.optimizer.name != "lbfgs" and not has_batch_norm(model):
             dataset, shard = shard_dataset(dataset, ctx.rank, ctx.world_size)
         train = TensorBatches(dataset.x_all, dataset.y_all, device, dataset.train_rows)
         if dataset.val_rows is not None:  # rows of the same tensors: share their device copy
@@ -118,12 +128,11 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         elif dataset.val_x is not None and dataset.val_y is not None:
             val = TensorBatches(dataset.val_x, dataset.val_y, device)
         spe = steps_per_epoch(dataset.n_train, ctx.world_size, cfg.batch_size, cfg.grad_accum_steps)
-    num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
     total = cfg.epochs * spe
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
     speed = plan_speed(cfg, device, int(total), train.resident)
-    model: nn.Module = build_model(cfg.model, dataset.input_shape, num_outputs, code_dir).to(device)
+    model = model.to(device)
     if speed.channels_last:
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     if ctx.rank > 0:

@@ -93,8 +93,8 @@ def test_an_azure_environment_that_lacks_a_dependency_fails_its_rehearsal(
 
     real = azure_render.environment_requirements
 
-    def without_pydantic(kind: str | None = None) -> tuple[str, ...]:
-        return tuple(r for r in real(kind) if not r.startswith("pydantic"))
+    def without_pydantic(kind: str | None = None, source: str | None = None) -> tuple[str, ...]:
+        return tuple(r for r in real(kind, source) if not r.startswith("pydantic"))
 
     monkeypatch.setattr(azure_render, "environment_requirements", without_pydantic)
     plan = provider.plan(load_spec(providers={"local": {"emulate": "azure"}}), ctx)
