@@ -75,7 +75,13 @@ def parquet_to_npz(parquet: Path, npz: Path) -> None:
     np.savez(npz, x=x, y=table.column("label").to_numpy())
 
 
-def job(data: dict[str, Any], epochs: int, batch: int, features: int) -> dict[str, Any]:
+def job(
+    data: dict[str, Any],
+    epochs: int,
+    batch: int,
+    features: int,
+    model: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     levels = np.linspace(-2.0, 2.0, LEVELS)
     stats = {"mean": [float(levels.mean())] * features, "std": [float(levels.std())] * features}
     if data.get("mode") != "stream":
@@ -83,7 +89,7 @@ def job(data: dict[str, Any], epochs: int, batch: int, features: int) -> dict[st
     else:  # known from the generator: spares the statistics pass
         stats_field = {"stats": stats}
     return {
-        "model": {"kind": "mlp", "hidden": [64]},
+        "model": model or {"kind": "mlp", "hidden": [64]},
         "data": {**data, "target": "label", "val_fraction": 0.0, **stats_field},
         "optimizer": {"name": "adam", "lr": 0.001},
         "epochs": epochs,
@@ -164,30 +170,38 @@ def larger_than_memory(args: argparse.Namespace, tmp: Path) -> list[dict[str, An
     return results
 
 
-def against_in_memory(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def against_in_memory(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     data = tmp / "fits"
     data.mkdir()
     write_parquet(data / "part-0.parquet", args.fit_rows, args.features, 2, args.row_group)
     parquet_to_npz(data / "part-0.parquet", tmp / "fits.npz")
-    stream = job({"source": "parquet", "uri": str(data), "mode": "stream"}, 2, args.batch,
-                 args.features)  # fmt: skip
-    memory = job({"source": "npz", "uri": str(tmp / "fits.npz")}, 2, args.batch, args.features)
-    runs: dict[str, list[float]] = {"stream": [], "in_memory": []}
-    rss: dict[str, float] = {"stream": 0.0, "in_memory": 0.0}
-    for i in range(args.repeats):
-        for name, config in (("in_memory", memory), ("stream", stream)):
-            result = run_trainer(config, tmp / f"fit-{name}-{i}", None)
-            runs[name].append(result["samples_per_sec"])
-            rss[name] = max(rss[name], result["peak_rss_mb"])
-    medians = {name: statistics.median(values) for name, values in runs.items()}
-    ratio = medians["stream"] / medians["in_memory"]
-    print(
-        f"fits ({args.fit_rows:,} rows): stream {medians['stream']:,.0f} samples/s vs in-memory "
-        f"{medians['in_memory']:,.0f} -> ratio {ratio:.3f} (target >= 0.9); peak RSS stream "
-        f"{rss['stream']:.0f} MB, in-memory {rss['in_memory']:.0f} MB",
-        flush=True,
-    )
-    return {"runs": runs, "medians": medians, "ratio": ratio, "peak_rss_mb": rss}
+    results = []
+    for hidden in args.fit_models:
+        model = {"kind": "mlp", "hidden": hidden}
+        stream = job({"source": "parquet", "uri": str(data), "mode": "stream"}, 2, args.batch,
+                     args.features, model)  # fmt: skip
+        memory = job({"source": "npz", "uri": str(tmp / "fits.npz")}, 2, args.batch,
+                     args.features, model)  # fmt: skip
+        runs: dict[str, list[float]] = {"stream": [], "in_memory": []}
+        rss: dict[str, float] = {"stream": 0.0, "in_memory": 0.0}
+        for i in range(args.repeats):
+            for name, config in (("in_memory", memory), ("stream", stream)):
+                result = run_trainer(config, tmp / f"fit-{name}-{i}", None)
+                runs[name].append(result["samples_per_sec"])
+                rss[name] = max(rss[name], result["peak_rss_mb"])
+        medians = {name: statistics.median(values) for name, values in runs.items()}
+        ratio = medians["stream"] / medians["in_memory"]
+        print(
+            f"fits ({args.fit_rows:,} rows, mlp {hidden}): stream {medians['stream']:,.0f} "
+            f"samples/s vs in-memory {medians['in_memory']:,.0f} -> ratio {ratio:.3f} "
+            f"(target >= 0.9); peak RSS stream {rss['stream']:.0f} MB, in-memory "
+            f"{rss['in_memory']:.0f} MB",
+            flush=True,
+        )
+        results.append(
+            {"hidden": hidden, "runs": runs, "medians": medians, "ratio": ratio, "peak_rss_mb": rss}
+        )
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--row-group", type=int, default=65_536)
     parser.add_argument("--fit-rows", type=int, default=400_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--fit-models",
+        type=lambda s: [[int(w) for w in m.split("x")] for m in s.split(",")],
+        default=[[64], [256, 256]],
+        help="MLP hidden layers of the throughput runs, e.g. 64,256x256",
+    )
     parser.add_argument("--only", choices=("all", "larger", "fits"), default="all",
                         help="run both measurements, or one")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="write stream_bench.json here")
@@ -208,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tiny:
         args.features, args.batch, args.row_group = 8, 64, 1024
         args.cap_mb, args.sizes, args.fit_rows, args.repeats = 4096, [0.0001, 0.0002], 4000, 1
+        args.fit_models = [[16]]
     tmp = Path(tempfile.mkdtemp(prefix="cloudgd-stream-bench-"))
     try:
         document = {
@@ -217,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch_size": args.batch,
             "load_average": os.getloadavg(),
             "larger_than_memory": larger_than_memory(args, tmp) if args.only != "fits" else [],
-            "against_in_memory": against_in_memory(args, tmp) if args.only != "larger" else {},
+            "against_in_memory": against_in_memory(args, tmp) if args.only != "larger" else [],
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

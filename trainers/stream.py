@@ -10,10 +10,13 @@ reader, whatever the size of the data. A restart resumes at the exact micro-batc
 from __future__ import annotations
 
 import math
+import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,9 @@ from trainers.stream_stats import Labels, feature_stats, scan_labels
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 _AHEAD = 4  # micro-batches a reader thread prepares ahead
+# Windows decoded at once in the training process (pyarrow and numpy release the GIL);
+# DataLoader workers decode one each, being processes of their own.
+_DECODE_THREADS = max(1, min(2, (os.cpu_count() or 1) - 1))
 _DONE = object()
 
 
@@ -99,29 +105,58 @@ class EpochStream(IterableDataset[Batch]):
         self.transform, self.seed, self.epoch = transform, seed, epoch
         self.given, self.first = resume_split(plan.worker_batches(), start)
 
-    def _reader(self, k: int) -> Iterator[Batch]:
-        reader = PieceReader(self.index, self.order)
-        skip, b = self.given[k], self.plan.batch
+    def _windows(self, k: int) -> list[tuple[tuple[int, int], int]]:
+        """Reader ``k``'s windows still to read, each with its first batch to yield."""
+        todo, skip = [], self.given[k]
         for window in self.plan.worker_windows(k):
             count = self.plan.batches_in(window)
             if skip >= count:
                 skip -= count
                 continue
-            a, z = window
-            x, y = reader.read(a, z)
-            x, y = self.transform(x, y, window_order(self.seed, self.epoch, a, z - a))
-            for j in range(skip, count):
-                yield (
-                    torch.from_numpy(x[j * b : (j + 1) * b]),
-                    torch.from_numpy(y[j * b : (j + 1) * b]),
-                )
+            todo.append((window, skip))
             skip = 0
+        return todo
+
+    def _reader(self, k: int, threads: int) -> Iterator[Batch]:
+        """Reader ``k``'s batches in order; ``threads`` windows are decoded at once (the
+        order does not depend on it: results are taken in window order)."""
+        local = threading.local()
+
+        def load(window: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+            if not hasattr(local, "reader"):  # a reader per thread: it caches a row group
+                local.reader = PieceReader(self.index, self.order)
+            a, z = window
+            x, y = local.reader.read(a, z)
+            return self.transform(x, y, window_order(self.seed, self.epoch, a, z - a))
+
+        todo, b = self._windows(k), self.plan.batch
+        pool = (
+            ThreadPoolExecutor(threads, thread_name_prefix="stream-decode") if threads > 1 else None
+        )
+        ahead: deque[Future[tuple[np.ndarray, np.ndarray]]] = deque()
+        try:
+            for i, (window, first) in enumerate(todo):
+                if pool is None:
+                    x, y = load(window)
+                else:  # keep `threads` windows in flight: memory stays bounded
+                    while len(ahead) < threads and i + len(ahead) < len(todo):
+                        ahead.append(pool.submit(load, todo[i + len(ahead)][0]))
+                    x, y = ahead.popleft().result()
+                for j in range(first, self.plan.batches_in(window)):
+                    yield (
+                        torch.from_numpy(x[j * b : (j + 1) * b]),
+                        torch.from_numpy(y[j * b : (j + 1) * b]),
+                    )
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def __iter__(self) -> Iterator[Batch]:
         info = get_worker_info()
-        physical = 0 if info is None else info.id
+        if info is None:  # the training process reads: decode windows on spare cores
+            return self._reader(0, _DECODE_THREADS)
         # Rotated so that the DataLoader's first worker serves the reader that is next.
-        return self._reader((self.first + physical) % self.plan.workers)
+        return self._reader((self.first + info.id) % self.plan.workers, 1)
 
 
 class StreamFeed:

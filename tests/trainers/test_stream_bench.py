@@ -27,5 +27,6 @@ def test_stream_bench_reports_rss_per_size_and_the_in_memory_ratio(tmp_path: Pat
     for row in sizes:
         assert row["peak_rss_mb"] > 0 and row["samples_per_sec"] > 0
         assert row["steps"] == -(-row["rows"] // 64)  # one epoch, batch 64
-    versus = document["against_in_memory"]
+    [versus] = document["against_in_memory"]
+    assert versus["hidden"] == [16]
     assert set(versus["medians"]) == {"stream", "in_memory"} and versus["ratio"] > 0
