@@ -7,9 +7,16 @@ Field names here are the public interface (docs, examples, CI scripts and
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from cloudgd.accelerators import Accelerator, parse_accelerator
 from cloudgd.durations import Duration
@@ -238,6 +245,15 @@ class JobSpec(ConfigModel):
     )
 
     # -- trainer: or script: (issue 20) ----------------------------------------------
+    @model_serializer(mode="wrap")
+    def _without_the_unused_trainer(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A script job still holds trainer:'s defaults; dumping them would make the dump
+        # a spec with both blocks, which validation refuses (a study's saved job, plans).
+        data = handler(self)
+        if self.script is not None and isinstance(data, dict):
+            data.pop("trainer", None)
+        return data
+
     @model_validator(mode="before")
     @classmethod
     def _trainer_or_script(cls, data: object) -> object:

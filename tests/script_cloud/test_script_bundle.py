@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cloudgd.cli.planning import build_job_bundle
 from cloudgd.errors import SpecError
 from cloudgd.loader import load_spec
+from cloudgd.planning import build_job_bundle
 
 JOB = """\
 name: byo

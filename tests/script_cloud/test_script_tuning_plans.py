@@ -23,7 +23,7 @@ from cloudgd.plan import BundleRef, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.aws.client import tuning_request_problems
 from providers.aws.tuning import render_tuning as render_aws
-from providers.azure.tuning import render_sweep
+from providers.azure.tuning import render_tuning as render_azure
 from providers.gcp.tuning import render_tuning as render_gcp
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -92,7 +92,7 @@ def render(cloud: str, **fields: Any) -> Plan:
         return render_aws(spec(cloud, **fields), ctx("tar.gz"))
     if cloud == "gcp":
         return render_gcp(spec(cloud, **fields), ctx("sdist"))
-    return render_sweep(spec(cloud, **fields), ctx("tar.gz"))
+    return render_azure(spec(cloud, **fields), ctx("tar.gz"))
 
 
 def golden(cloud: str) -> dict[str, Any]:
