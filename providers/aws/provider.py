@@ -25,7 +25,8 @@ from providers.aws.options import DESCRIPTION, TERRAFORM_OUTPUTS, AwsOptions
 from providers.aws.render import REHEARSAL_ROLE, render_plan
 from providers.aws.s3data import check_inputs
 from providers.aws.status import job_status, summary_status
-from providers.base import Provider, SupportsRehearsal, SupportsTuning, fetched_dir
+from providers.base import Provider, SupportsRehearsal, fetched_dir
+from providers.cloud_tuning import CloudTuning
 from providers.rehearsal_follow import follows_rehearsal
 
 if TYPE_CHECKING:
@@ -35,12 +36,13 @@ ENDPOINT_ENV = "CLOUDGD_AWS_ENDPOINT"
 MOTO_SERVER = ("moto", "providers.aws.rehearsal.moto_server")
 
 
-class AwsProvider(SupportsTuning, SupportsRehearsal, Provider):
+class AwsProvider(CloudTuning, SupportsRehearsal, Provider):
     """AWS SageMaker training jobs (``--backend moto`` rehearses against a local moto)."""
 
     name = "aws"
     options_model = AwsOptions
     options_description = DESCRIPTION
+    tuning_jobs_module: ClassVar[str] = "providers.aws.tuning_jobs"
     terraform_outputs = TERRAFORM_OUTPUTS
     backends: ClassVar[tuple[str, ...]] = ("cloud", "moto")
     is_cloud: ClassVar[bool] = True
@@ -333,33 +335,11 @@ class AwsProvider(SupportsTuning, SupportsRehearsal, Provider):
         found += list_tuning_jobs(sagemaker, conn, region, prefix)
         return sorted(found, key=_newest_first)
 
-    # -- tuning (SupportsTuning): tuning.py renders, tuning_jobs.py does the rest ------
+    # -- tuning (CloudTuning): tuning.py renders, tuning_jobs.py does the rest ---------
     def plan_tuning(self, spec: JobSpec, ctx: RenderContext) -> Plan:
         from providers.aws.tuning import render_tuning
 
         return render_tuning(spec, ctx, rehearsal=self.rehearsal)
-
-    def submit_tuning(
-        self, plan: Plan, *, on_event: Callable[[str], None] | None = None
-    ) -> JobStatus:
-        from providers.aws import tuning_jobs
-
-        return tuning_jobs.submit_tuning(self, plan)
-
-    def tuning_status(self, handle: JobHandle) -> JobStatus:
-        from providers.aws import tuning_jobs
-
-        return tuning_jobs.tuning_status(self, handle)
-
-    def tuning_logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
-        from providers.aws import tuning_jobs
-
-        return tuning_jobs.tuning_logs(self, handle, follow=follow)
-
-    def cancel_tuning(self, handle: JobHandle) -> JobStatus:
-        from providers.aws import tuning_jobs
-
-        return tuning_jobs.cancel_tuning(self, handle)
 
     @classmethod
     def trial_handle(cls, study: JobHandle, name: str) -> str:

@@ -34,7 +34,8 @@ from providers.azure.scope import (
 )
 from providers.azure.states import job_state
 from providers.azure.status import find_job, job_status, read_status
-from providers.base import Provider, SupportsRehearsal, SupportsTuning, fetched_dir
+from providers.base import Provider, SupportsRehearsal, fetched_dir
+from providers.cloud_tuning import CloudTuning
 from providers.rehearsal_follow import follows_rehearsal
 
 if TYPE_CHECKING:
@@ -47,12 +48,13 @@ LIST_TAG = "cloudgd:spec-hash"
 WORKSPACE_ENV = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
 
 
-class AzureProvider(SupportsTuning, SupportsRehearsal, Provider):
+class AzureProvider(CloudTuning, SupportsRehearsal, Provider):
     """Azure ML (SDK v2) command jobs; ``--backend fake`` rehearses against a local service."""
 
     name: ClassVar[str] = "azure"
     options_model: ClassVar[type[AzureOptions]] = AzureOptions
     options_description = DESCRIPTION
+    tuning_jobs_module: ClassVar[str] = "providers.azure.tuning_jobs"
     terraform_outputs = TERRAFORM_OUTPUTS
     backends: ClassVar[tuple[str, ...]] = ("cloud", "fake")
     is_cloud: ClassVar[bool] = True
@@ -320,33 +322,11 @@ class AzureProvider(SupportsTuning, SupportsRehearsal, Provider):
             )
         return sorted(found, key=lambda s: (s.created_at is not None, s.created_at), reverse=True)
 
-    # -- tuning (SupportsTuning): sweep jobs; tuning.py renders, tuning_jobs.py the rest --
+    # -- tuning (CloudTuning): sweep jobs; tuning.py renders, tuning_jobs.py the rest ----
     def plan_tuning(self, spec: JobSpec, ctx: RenderContext) -> Plan:
         from providers.azure.tuning import render_tuning
 
         return render_tuning(spec, ctx, rehearsal=self.backend == "fake")
-
-    def submit_tuning(
-        self, plan: Plan, *, on_event: Callable[[str], None] | None = None
-    ) -> JobStatus:
-        from providers.azure import tuning_jobs
-
-        return tuning_jobs.submit_tuning(self, plan)
-
-    def tuning_status(self, handle: JobHandle) -> JobStatus:
-        from providers.azure import tuning_jobs
-
-        return tuning_jobs.tuning_status(self, handle)
-
-    def tuning_logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
-        from providers.azure import tuning_jobs
-
-        return tuning_jobs.tuning_logs(self, handle, follow=follow)
-
-    def cancel_tuning(self, handle: JobHandle) -> JobStatus:
-        from providers.azure import tuning_jobs
-
-        return tuning_jobs.cancel_tuning(self, handle)
 
     @classmethod
     def trial_handle(cls, study: JobHandle, name: str) -> str:

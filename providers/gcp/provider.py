@@ -22,7 +22,8 @@ from pydantic import BaseModel
 from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.base import Provider, SupportsRehearsal, SupportsTuning, fetched_dir
+from providers.base import Provider, SupportsRehearsal, fetched_dir
+from providers.cloud_tuning import CloudTuning
 from providers.gcp import labels as lbl
 from providers.gcp.download import download_run_files
 from providers.gcp.inputs import check_inputs, download_inputs
@@ -40,12 +41,13 @@ FAKE_SERVER = "gcp-fake"
 ENDPOINT_ENV = "CLOUDGD_GCP_ENDPOINT"
 
 
-class GcpProvider(SupportsTuning, SupportsRehearsal, Provider):
+class GcpProvider(CloudTuning, SupportsRehearsal, Provider):
     """Vertex AI custom jobs; ``--backend fake`` rehearses against a local fake service."""
 
     name: ClassVar[str] = "gcp"
     options_model: ClassVar[type[BaseModel]] = GcpOptions
     options_description = DESCRIPTION
+    tuning_jobs_module: ClassVar[str] = "providers.gcp.tuning_jobs"
     terraform_outputs = TERRAFORM_OUTPUTS
     backends: ClassVar[tuple[str, ...]] = ("cloud", "fake")
     is_cloud: ClassVar[bool] = True
@@ -307,33 +309,11 @@ class GcpProvider(SupportsTuning, SupportsRehearsal, Provider):
             statuses, key=lambda s: s.created_at.timestamp() if s.created_at else 0.0, reverse=True
         )
 
-    # -- tuning (SupportsTuning): tuning.py renders, tuning_jobs.py does the rest ------
+    # -- tuning (CloudTuning): tuning.py renders, tuning_jobs.py does the rest ---------
     def plan_tuning(self, spec: JobSpec, ctx: RenderContext) -> Plan:
         from providers.gcp.tuning import render_tuning
 
         return render_tuning(spec, ctx, rehearsal=self.backend == "fake")
-
-    def submit_tuning(
-        self, plan: Plan, *, on_event: Callable[[str], None] | None = None
-    ) -> JobStatus:
-        from providers.gcp import tuning_jobs
-
-        return tuning_jobs.submit_tuning(self, plan)
-
-    def tuning_status(self, handle: JobHandle) -> JobStatus:
-        from providers.gcp import tuning_jobs
-
-        return tuning_jobs.tuning_status(self, handle)
-
-    def tuning_logs(self, handle: JobHandle, *, follow: bool = False) -> Iterator[str]:
-        from providers.gcp import tuning_jobs
-
-        return tuning_jobs.tuning_logs(self, handle, follow=follow)
-
-    def cancel_tuning(self, handle: JobHandle) -> JobStatus:
-        from providers.gcp import tuning_jobs
-
-        return tuning_jobs.cancel_tuning(self, handle)
 
     @classmethod
     def trial_handle(cls, study: JobHandle, name: str) -> str:
