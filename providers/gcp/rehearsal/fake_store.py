@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 MAX_JOBS = 1000
 MAX_ENTRIES_PER_JOB = 10_000
@@ -170,30 +170,44 @@ def validate_job(body: dict[str, Any]) -> None:
         raise bad(f"invalid scheduling.timeout {timeout!r}")
 
 
-class JobStore:
-    """Thread-safe, bounded store of custom jobs; state follows ``clock``."""
+class JobTable:
+    """Create, get, list and cancel of a bounded kind of job named
+    ``<parent>/<collection>/<id>``, under one lock: what the custom job and tuning job
+    stores share. A subclass says how a body is checked and how a job is read."""
 
-    def __init__(self, phases: Phases | None = None, clock: Callable[[], float] = time.time):
-        self.phases = phases or Phases()
+    kind: ClassVar[str]  # the resource, as errors name it ("CustomJob")
+    collection: ClassVar[str]  # its part of a job's name, and its key in a List answer
+    full: ClassVar[str]  # the error once it holds ``_limit()`` jobs, {} for the number
+
+    def __init__(self, clock: Callable[[], float], first_id: int) -> None:
         self.clock = clock
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
         # Numeric IDs like Vertex's; seeded from the clock so a restarted fake never
         # reuses the ID of a job an old handle still names.
-        self._ids = itertools.count(int(clock() * 1000) * 1000 + 1)
-        self._insert_ids = itertools.count(1)
-        # Other resources that log as ``ml_job`` (tuning jobs): each returns its entries.
-        self.log_sources: list[Callable[[], list[dict[str, Any]]]] = []
+        self._ids = itertools.count(first_id)
 
-    # -- jobs ----------------------------------------------------------------
+    def _limit(self) -> int:
+        """How many jobs the fake holds (read when a job is created)."""
+        raise NotImplementedError
+
+    def _validate(self, body: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _timeline(self, job: _Job) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _view(self, job: _Job) -> dict[str, Any]:
+        raise NotImplementedError
+
     def create(self, parent: str, body: dict[str, Any]) -> dict[str, Any]:
         if not _PROJECT_LOCATION.match(parent):
             raise FakeError(400, "INVALID_ARGUMENT", f"invalid parent {parent!r}")
-        validate_job(body)
+        self._validate(body)
         with self._lock:
-            if len(self._jobs) >= MAX_JOBS:
-                raise FakeError(429, "RESOURCE_EXHAUSTED", f"the fake holds at most {MAX_JOBS}")
-            name = f"{parent}/customJobs/{next(self._ids)}"
+            if len(self._jobs) >= (limit := self._limit()):
+                raise FakeError(429, "RESOURCE_EXHAUSTED", self.full.format(limit))
+            name = f"{parent}/{self.collection}/{next(self._ids)}"
             job = _Job(name=name, body=dict(body), created=self.clock())
             self._jobs[name] = job
             return self._view(job)
@@ -201,7 +215,7 @@ class JobStore:
     def _job(self, name: str) -> _Job:
         job = self._jobs.get(name)
         if job is None:
-            raise FakeError(404, "NOT_FOUND", f"CustomJob {name} not found")
+            raise FakeError(404, "NOT_FOUND", f"{self.kind} {name} not found")
         return job
 
     def get(self, name: str) -> dict[str, Any]:
@@ -211,10 +225,9 @@ class JobStore:
     def list_jobs(
         self, parent: str, filter_text: str = "", page_size: int = 100, page_token: str = ""
     ) -> dict[str, Any]:
-        _terms(filter_text)  # a bad filter is an error even when no job would be checked
         with self._lock:
             views = [self._view(j) for j in self._jobs.values() if j.name.startswith(parent + "/")]
-        return list_page(views, "customJobs", filter_text, page_size, page_token)
+        return list_page(views, self.collection, filter_text, page_size, page_token)
 
     def cancel(self, name: str) -> None:
         with self._lock:
@@ -227,6 +240,34 @@ class JobStore:
                     400, "FAILED_PRECONDITION", f"Cannot cancel {name}: it is in state {state}"
                 )
             job.cancel_at = self.clock()
+
+
+class JobStore(JobTable):
+    """Thread-safe, bounded store of custom jobs; state follows ``clock``."""
+
+    kind = "CustomJob"
+    collection = "customJobs"
+    full = "the fake holds at most {}"
+
+    def __init__(self, phases: Phases | None = None, clock: Callable[[], float] = time.time):
+        super().__init__(clock, first_id=int(clock() * 1000) * 1000 + 1)
+        self.phases = phases or Phases()
+        self._insert_ids = itertools.count(1)
+        # Other resources that log as ``ml_job`` (tuning jobs): each returns its entries.
+        self.log_sources: list[Callable[[], list[dict[str, Any]]]] = []
+
+    # -- jobs ----------------------------------------------------------------
+    def _limit(self) -> int:
+        return MAX_JOBS
+
+    def _validate(self, body: dict[str, Any]) -> None:
+        validate_job(body)
+
+    def list_jobs(
+        self, parent: str, filter_text: str = "", page_size: int = 100, page_token: str = ""
+    ) -> dict[str, Any]:
+        _terms(filter_text)  # a bad filter is an error even when no job would be checked
+        return super().list_jobs(parent, filter_text, page_size, page_token)
 
     def fail(self, name: str, message: str) -> dict[str, Any]:
         """Admin: make a job fail now (what a crashing trainer looks like)."""

@@ -14,19 +14,16 @@ end line per trial labelled ``ml.googleapis.com/trial_id``. Bounded; stdlib only
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
-import threading
 from typing import Any
 
 from providers.gcp.rehearsal.fake_store import (
-    _PROJECT_LOCATION,
     FakeError,
     JobStore,
+    JobTable,
     _Job,
     _parse_time,
-    list_page,
     rfc3339,
     validate_job,
 )
@@ -82,64 +79,33 @@ def _value(spec: dict[str, Any], rng: random.Random) -> Any:
     return rng.choice(spec["categoricalValueSpec"]["values"])
 
 
-class TuningStore:
+class TuningStore(JobTable):
     """Thread-safe, bounded tuning jobs on the clock and phases of a ``JobStore``."""
 
+    kind = "HyperparameterTuningJob"
+    collection = "hyperparameterTuningJobs"
+    full = "at most {} studies"
+
     def __init__(self, jobs: JobStore) -> None:
+        # One clock for both: a study's timeline is a custom job's.
+        super().__init__(jobs.clock, first_id=int(jobs.clock() * 1000) * 1000 + 500_001)
         self.jobs = jobs
-        self._lock = threading.Lock()
-        self._tuning: dict[str, _Job] = {}
-        self._ids = itertools.count(int(jobs.clock() * 1000) * 1000 + 500_001)
         jobs.log_sources.append(self.log_entries)
 
-    def create(self, parent: str, body: dict[str, Any]) -> dict[str, Any]:
-        if not _PROJECT_LOCATION.match(parent):
-            raise _bad(f"invalid parent {parent!r}")
+    def _limit(self) -> int:
+        return MAX_TUNING_JOBS
+
+    def _validate(self, body: dict[str, Any]) -> None:
         validate_tuning_job(body)
-        with self._lock:
-            if len(self._tuning) >= MAX_TUNING_JOBS:
-                raise FakeError(429, "RESOURCE_EXHAUSTED", f"at most {MAX_TUNING_JOBS} studies")
-            name = f"{parent}/hyperparameterTuningJobs/{next(self._ids)}"
-            job = _Job(name=name, body=dict(body), created=self.jobs.clock())
-            self._tuning[name] = job
-            return self._view(job)
 
-    def _job(self, name: str) -> _Job:
-        job = self._tuning.get(name)
-        if job is None:
-            raise FakeError(404, "NOT_FOUND", f"HyperparameterTuningJob {name} not found")
-        return job
-
-    def get(self, name: str) -> dict[str, Any]:
-        with self._lock:
-            return self._view(self._job(name))
-
-    def list_jobs(
-        self, parent: str, filter_text: str = "", page_size: int = 100, page_token: str = ""
-    ) -> dict[str, Any]:
-        with self._lock:
-            views = [
-                self._view(j) for j in self._tuning.values() if j.name.startswith(parent + "/")
-            ]
-        return list_page(views, "hyperparameterTuningJobs", filter_text, page_size, page_token)
-
-    def cancel(self, name: str) -> None:
-        with self._lock:
-            job = self._job(name)
-            state = self.jobs._timeline(job)["state"]
-            if state in ("JOB_STATE_CANCELLING", "JOB_STATE_CANCELLED"):
-                return
-            if state in ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED"):
-                raise FakeError(
-                    400, "FAILED_PRECONDITION", f"Cannot cancel {name}: it is in state {state}"
-                )
-            job.cancel_at = self.jobs.clock()
+    def _timeline(self, job: _Job) -> dict[str, Any]:
+        return self.jobs._timeline(job)
 
     # -- logs ------------------------------------------------------------------
     def log_entries(self) -> list[dict[str, Any]]:
         """Every study's log entries: the job's service messages and each trial's events."""
         with self._lock:
-            studies = [(job, self.jobs._timeline(job)) for job in self._tuning.values()]
+            studies = [(job, self._timeline(job)) for job in self._jobs.values()]
         entries: list[dict[str, Any]] = []
         for job, line in studies:
             entries += self.jobs._service_entries(job)
@@ -169,7 +135,7 @@ class TuningStore:
     def _trials(self, job: _Job, line: dict[str, Any]) -> list[dict[str, Any]]:
         if line["start"] is None:
             return []
-        body, now = job.body, self.jobs.clock()
+        body, now = job.body, self.clock()
         count, parallel = int(body["maxTrialCount"]), int(body["parallelTrialCount"])
         wave = self.jobs.phases.running / math.ceil(count / parallel)
         # Trials stop at a cancel (or a failure) even while the job is still CANCELLING;
@@ -214,7 +180,7 @@ class TuningStore:
         return trials
 
     def _view(self, job: _Job) -> dict[str, Any]:
-        line = self.jobs._timeline(job)
+        line = self._timeline(job)
         view = {**job.body, "name": job.name, "state": line["state"]}
         view["createTime"] = rfc3339(job.created)
         view["updateTime"] = rfc3339(max(t for t in (job.created, line["start"], line["end"]) if t))
