@@ -18,16 +18,18 @@ from providers.local.provider import LocalProvider
 from tests.report.conftest import WriteRun, trainer_records
 from tests.report.test_fetch import (
     NOW_CTX,
+    AzureJob,
     _bundle,
     _metrics_bytes,
     _spec,
     _tar_gz,
+    azure_job,
     gcp_fake,
     moto_aws,
 )
 from tests.report.test_live import HANDLE, _Lines
 
-__all__ = ["gcp_fake", "moto_aws"]  # the fixtures, used by name below
+__all__ = ["azure_job", "gcp_fake", "moto_aws"]  # the fixtures, used by name below
 
 RECORDS = trainer_records(epochs=2, steps_per_epoch=4)
 
@@ -195,44 +197,22 @@ def test_gcp_copies_the_model_and_output_folders_from_cloud_storage(
 
 
 @pytest.mark.slow
-def test_azure_copies_the_model_and_metrics_outputs_from_blob_storage(tmp_path: Path) -> None:
-    import threading
-
-    from providers.azure.provider import AzureProvider
-    from providers.azure.rehearsal.fake import serve
+def test_azure_copies_the_model_and_metrics_outputs_from_blob_storage(
+    azure_job: AzureJob, tmp_path: Path
+) -> None:
     from providers.azure.rehearsal.fake_common import UPLOAD_CONTAINER
-    from providers.azure.rehearsal.fake_store import FakeStore
 
-    store = FakeStore(step_seconds=0.2, run_steps=3)
-    server = serve("127.0.0.1", 0, store, tmp_path / "requests.log")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        workspace = {
-            "subscription_id": "11111111-2222-3333-4444-555555555555",
-            "resource_group": "ml-rg",
-            "workspace": "ml-ws",
-            "manage_compute": True,
-        }
-        provider = AzureProvider(backend="fake", endpoint=server.plain_url, poll_seconds=0.1)
-        plan = provider.plan(
-            _spec({"azure": workspace}), RenderContext(**NOW_CTX, bundle=_bundle(tmp_path))
-        )
-        handle = JobHandle.parse(provider.submit(plan).handle)
-        with pytest.raises(ProviderError, match="nothing to download yet"):
-            provider.download(handle, tmp_path / "early")
+    provider, handle = azure_job.provider, azure_job.handle
+    with pytest.raises(ProviderError, match="nothing to download yet"):
+        provider.download(handle, tmp_path / "early")
 
-        files = {"model/model.pt": b"weights", "output/metrics.jsonl": b"{}\n"}
-        folders = {"model": "model", "output": "metrics"}
-        for name, data in files.items():
-            part, _, rest = name.partition("/")
-            key = f"azureml/{handle.job}/{folders[part]}/{rest}"
-            store.put_blob(UPLOAD_CONTAINER, key, data, {})
-        dest = tmp_path / "got"
-        provider.download(handle, dest)
-        assert _files(dest) == sorted(files)
-        assert (dest / "model" / "model.pt").read_bytes() == b"weights"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    files = {"model/model.pt": b"weights", "output/metrics.jsonl": b"{}\n"}
+    folders = {"model": "model", "output": "metrics"}
+    for name, data in files.items():
+        part, _, rest = name.partition("/")
+        key = f"azureml/{handle.job}/{folders[part]}/{rest}"
+        azure_job.store.put_blob(UPLOAD_CONTAINER, key, data, {})
+    dest = tmp_path / "got"
+    provider.download(handle, dest)
+    assert _files(dest) == sorted(files)
+    assert (dest / "model" / "model.pt").read_bytes() == b"weights"

@@ -12,6 +12,7 @@ import json
 import tarfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -171,11 +172,19 @@ def test_gcp_reads_the_files_beside_the_model_dir(gcp_fake: str, tmp_path: Path)
 # -- Azure ML (fake) ---------------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_azure_reads_the_files_from_the_metrics_output(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class AzureJob:
+    """A job submitted to a running fake Azure ML service, and the fake's store."""
+
+    store: Any  # providers.azure.rehearsal.fake_store.FakeStore, imported lazily
+    provider: Any  # providers.azure.provider.AzureProvider
+    handle: JobHandle
+
+
+@pytest.fixture
+def azure_job(tmp_path: Path) -> Iterator[AzureJob]:
     from providers.azure.provider import AzureProvider
     from providers.azure.rehearsal.fake import serve
-    from providers.azure.rehearsal.fake_common import UPLOAD_CONTAINER
     from providers.azure.rehearsal.fake_store import FakeStore
 
     store = FakeStore(step_seconds=0.2, run_steps=3)
@@ -193,16 +202,22 @@ def test_azure_reads_the_files_from_the_metrics_output(tmp_path: Path) -> None:
         plan = provider.plan(
             _spec({"azure": workspace}), RenderContext(**NOW_CTX, bundle=_bundle(tmp_path))
         )
-        handle = JobHandle.parse(provider.submit(plan).handle)
-
-        with pytest.raises(NoMetricsError, match="no metrics yet"):
-            provider.fetch_run_files(handle)
-
-        for name, data in _metrics_bytes().items():
-            store.put_blob(UPLOAD_CONTAINER, f"azureml/{handle.job}/metrics/{name}", data, {})
-        run = load_run(provider.fetch_run_files(handle), handle.job)
-        assert len(run.epochs) == 2 and run.summary == {"steps": 8}
+        yield AzureJob(store, provider, JobHandle.parse(provider.submit(plan).handle))
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_azure_reads_the_files_from_the_metrics_output(azure_job: AzureJob) -> None:
+    from providers.azure.rehearsal.fake_common import UPLOAD_CONTAINER
+
+    provider, handle = azure_job.provider, azure_job.handle
+    with pytest.raises(NoMetricsError, match="no metrics yet"):
+        provider.fetch_run_files(handle)
+
+    for name, data in _metrics_bytes().items():
+        azure_job.store.put_blob(UPLOAD_CONTAINER, f"azureml/{handle.job}/metrics/{name}", data, {})
+    run = load_run(provider.fetch_run_files(handle), handle.job)
+    assert len(run.epochs) == 2 and run.summary == {"steps": 8}
