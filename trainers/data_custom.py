@@ -9,8 +9,6 @@ decoding), into the same in-memory arrays every other source produces.
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Sized
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from trainers.config import DataConfig
 from trainers.config_base import MAX_SAMPLES
 from trainers.data_images import last_line, loader_workers, worker_error
+from trainers.entrypoint import load_entrypoint_function
 from trainers.errors import ConfigError, DataError
 
 _BATCH = 256
@@ -30,19 +29,7 @@ _BATCH = 256
 def load_entrypoint(cfg: DataConfig, code_dir: Path | None) -> Any:
     """Import ``data.entrypoint`` from the code dir and call it with ``data.args``."""
     assert cfg.entrypoint is not None  # DataConfig's validator guarantees it
-    module_name, _, func_name = cfg.entrypoint.partition(":")
-    if code_dir is not None and str(code_dir) not in sys.path:
-        sys.path.insert(0, str(code_dir))
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(
-            f"data.entrypoint: cannot import {module_name!r}: {exc}",
-            hint=f"put {module_name}.py in the job's code dir ({code_dir or 'not set'})",
-        ) from exc
-    factory = getattr(module, func_name, None)
-    if not callable(factory):
-        raise ConfigError(f"data.entrypoint: {module_name} has no callable {func_name!r}")
+    factory = load_entrypoint_function("data.entrypoint", cfg.entrypoint, code_dir)
     dataset = factory(**cfg.args)
     if not isinstance(dataset, Dataset | IterableDataset):
         raise ConfigError(

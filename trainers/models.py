@@ -7,9 +7,7 @@ that maps a batch of inputs to logits (classification) or predictions (regressio
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from trainers.config import ModelConfig
+from trainers.entrypoint import load_entrypoint_function
 from trainers.errors import ConfigError
 
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -164,19 +163,7 @@ def custom_model(
 ) -> nn.Module:
     """``module:function`` from the code dir, called as f(input_shape, num_outputs, **args)."""
     assert cfg.entrypoint is not None
-    module_name, _, func_name = cfg.entrypoint.partition(":")
-    if code_dir is not None and str(code_dir) not in sys.path:
-        sys.path.insert(0, str(code_dir))
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(
-            f"model.entrypoint: cannot import {module_name!r}: {exc}",
-            hint=f"put {module_name}.py in the job's code dir ({code_dir or 'not set'})",
-        ) from exc
-    factory = getattr(module, func_name, None)
-    if not callable(factory):
-        raise ConfigError(f"model.entrypoint: {module_name} has no callable {func_name!r}")
+    factory = load_entrypoint_function("model.entrypoint", cfg.entrypoint, code_dir)
     model = factory(input_shape, num_outputs, **cfg.args)
     if not isinstance(model, nn.Module):
         raise ConfigError(f"model.entrypoint: {cfg.entrypoint} returned {type(model).__name__}")
