@@ -7,7 +7,7 @@ that need the whole job (do the paths exist, do the values fit) live in
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -143,3 +143,14 @@ class TuningSpec(ConfigModel):
         """Trials the study runs at most: max_trials, or fewer when a grid is smaller."""
         grid = self.grid_size if self.strategy == "grid" else None
         return min(self.max_trials, grid) if grid else self.max_trials
+
+    def plan_summary(self, strategy: str, parallel_trials: int | None = None) -> dict[str, Any]:
+        """The study's lines in a plan's summary, the same on every provider: ``strategy``
+        as the tuner names it, ``parallel_trials`` where the provider caps it (local CPUs)."""
+        return {
+            "trials": self.trial_count,
+            "parallel_trials": self.parallel_trials if parallel_trials is None else parallel_trials,
+            "strategy": strategy,
+            "objective": f"{self.metric.goal} {self.metric.name}",
+            "parameters": sorted(self.parameters),
+        }

@@ -127,14 +127,7 @@ def render_tuning(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False)
         "Tags": training["Tags"],
     }
     region = trial.summary["region"]
-    summary = {
-        **trial.summary,
-        "trials": tuning.trial_count,
-        "parallel_trials": tuning.parallel_trials,
-        "strategy": STRATEGIES[tuning.strategy],
-        "objective": f"{tuning.metric.goal} {tuning.metric.name}",
-        "parameters": sorted(tuning.parameters),
-    }
+    summary = {**trial.summary, **tuning.plan_summary(STRATEGIES[tuning.strategy])}
     return Plan(
         provider="aws",
         operation=OPERATION,

@@ -130,14 +130,7 @@ def render_tuning(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False)
     policy = early_termination(tuning)
     if policy:
         sweep["early_termination"] = policy
-    summary = {
-        **single.summary,
-        "trials": tuning.trial_count,
-        "parallel_trials": tuning.parallel_trials,
-        "strategy": tuning.strategy,
-        "objective": f"{tuning.metric.goal} {tuning.metric.name}",
-        "parameters": sorted(tuning.parameters),
-    }
+    summary = {**single.summary, **tuning.plan_summary(tuning.strategy)}
     if tuning.early_stopping and policy is None:
         summary["notes"] = [
             *summary.get("notes", []),

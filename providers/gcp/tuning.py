@@ -89,14 +89,7 @@ def render_tuning(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False)
         body["encryptionSpec"] = custom["encryptionSpec"]
     parent = trial.request["parent"]
     project, location = parent.split("/")[1], parent.split("/")[3]
-    summary = {
-        **trial.summary,
-        "trials": tuning.trial_count,
-        "parallel_trials": tuning.parallel_trials,
-        "strategy": ALGORITHMS[tuning.strategy],
-        "objective": f"{tuning.metric.goal} {tuning.metric.name}",
-        "parameters": sorted(tuning.parameters),
-    }
+    summary = {**trial.summary, **tuning.plan_summary(ALGORITHMS[tuning.strategy])}
     return Plan(
         provider="gcp",
         operation=OPERATION,

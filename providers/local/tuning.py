@@ -47,12 +47,5 @@ def render_tuning(spec: JobSpec, ctx: RenderContext) -> Plan:
         },
         handle=study_handle(where),
         job_name=where.name,
-        summary={
-            "trials": tuning.trial_count,
-            "parallel_trials": workers(tuning),
-            "strategy": tuning.strategy,
-            "objective": f"{tuning.metric.goal} {tuning.metric.name}",
-            "parameters": sorted(tuning.parameters),
-            "study_dir": str(where),
-        },
+        summary={**tuning.plan_summary(tuning.strategy, workers(tuning)), "study_dir": str(where)},
     )
