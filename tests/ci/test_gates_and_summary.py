@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from cloudgd.cost.estimate import estimate_for_spec
 from cloudgd.errors import UsageError
 from cloudgd.plan import JobState, JobStatus
 from cloudgd.spec import JobSpec
+from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).parent / "golden"
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -123,9 +123,7 @@ def test_the_step_summary_shows_job_state_metrics_cost_link_and_gates() -> None:
     )
     golden = GOLDEN / "step-summary.md"
     text = render_summary(result)
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN"):
-        golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8")
+    assert_golden(golden, text)
 
 
 def test_table_cells_cannot_break_the_table() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +21,7 @@ from classics_helpers import EXAMPLE_PROVIDERS, EXAMPLES, GOLDEN
 from cloudgd import planning
 from cloudgd.loader import LoadedSpec
 from cloudgd.plan import BundleRef
+from tests.support.golden import assert_golden
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -51,11 +51,7 @@ def golden(example: str) -> dict[str, Any]:
 def test_plan_matches_golden_file(example: str, monkeypatch: pytest.MonkeyPatch) -> None:
     path = GOLDEN / f"{example}.json"
     text = plan_json(example, monkeypatch)
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"missing {path}; run with CLOUDGD_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    assert_golden(path, text)
 
 
 def test_sagemaker_mlp_request_is_a_valid_spot_job_with_checkpoints() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ import yaml
 
 from cloudgd.loader import load_spec
 from cloudgd.plan import BundleRef, Plan, RenderContext
+from tests.support.golden import assert_golden
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"
@@ -80,10 +80,7 @@ def golden(cloud: str) -> dict[str, Any]:
 def test_the_example_plan_matches_its_golden_file(cloud: str) -> None:
     path = GOLDEN / cloud / "byo_script_example.json"
     text = plan(cloud).to_json()
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.exists(), f"missing {path}; run with CLOUDGD_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    assert_golden(path, text)
 
 
 def test_the_sagemaker_request_passes_botocore() -> None:

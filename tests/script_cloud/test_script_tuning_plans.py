@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from providers.aws.client import tuning_request_problems
 from providers.aws.tuning import render_tuning as render_aws
 from providers.azure.tuning import render_tuning as render_azure
 from providers.gcp.tuning import render_tuning as render_gcp
+from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -104,10 +104,7 @@ def golden(cloud: str) -> dict[str, Any]:
 def test_script_tuning_plan_matches_golden(cloud: str) -> None:
     path = GOLDEN / cloud / "script_tuning.json"
     text = render(cloud).to_json()
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.exists(), f"missing {path}; run with CLOUDGD_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    assert_golden(path, text)
 
 
 def test_sagemaker_tunes_hyperparameters_named_as_the_scripts_arguments() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from providers.aws.client import tuning_request_problems
 from providers.aws.tuning import render_tuning as render_aws
 from providers.azure.tuning import render_tuning as render_azure
 from providers.gcp.tuning import render_tuning as render_gcp
+from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 RANDOM_INT = {
@@ -82,10 +82,7 @@ def test_tuning_plan_matches_golden(case: str) -> None:
     cloud, tuning, fields = CASES[case]
     text = _render(cloud, tuning, **fields).to_json()
     path = GOLDEN / f"{case}.json"
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.exists(), f"missing {path}; run with CLOUDGD_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    assert_golden(path, text)
 
 
 def _golden(case: str) -> dict[str, Any]:

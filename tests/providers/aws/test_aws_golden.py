@@ -8,7 +8,6 @@ cloudgd's own pattern/enum/cross-field checks.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from aws_helpers import make_ctx, make_spec
 
 from providers.aws.client import request_problems
 from providers.aws.render import render_plan
+from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "aws"
 
@@ -85,11 +85,7 @@ def rendered(case: str) -> str:
 def test_plan_matches_golden_file(case: str) -> None:
     path = GOLDEN / f"{case}.json"
     text = rendered(case)
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"missing {path}; run with CLOUDGD_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    assert_golden(path, text)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

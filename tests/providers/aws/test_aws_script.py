@@ -6,7 +6,6 @@ pass botocore's CreateTrainingJob validation (regenerate with ``CLOUDGD_UPDATE_G
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from aws_helpers import FIXED_BUNDLE, make_ctx, make_spec
 from cloudgd.errors import SpecError
 from providers.aws.client import request_problems
 from providers.aws.render import render_plan
+from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "aws"
 SCRIPT_BUNDLE = FIXED_BUNDLE.model_copy(update={"requires": ["numpy>=1.26"]})
@@ -58,10 +58,7 @@ def rendered(case: str) -> str:
 def test_script_plan_matches_golden_file(case: str) -> None:
     path = GOLDEN / f"{case}.json"
     text = rendered(case)
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.exists(), f"missing {path}; run with CLOUDGD_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    assert_golden(path, text)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import yaml
 from azure_helpers import WORKSPACE, make_ctx, make_spec
 
 from providers.azure.render import render_plan
+from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "azure"
 
@@ -92,11 +92,7 @@ def _plan_json(case: str) -> str:
 def test_plan_matches_golden(case: str) -> None:
     path = GOLDEN / f"{case}.json"
     rendered = _plan_json(case)
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(rendered)
-    assert path.exists(), f"missing golden {path}; run with CLOUDGD_UPDATE_GOLDEN=1"
-    assert rendered == path.read_text()
+    assert_golden(path, rendered)
 
 
 def _without_sdk_additions(value: Any) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from azure_helpers import FIXED_BUNDLE, WORKSPACE, make_ctx, make_spec
 
 from cloudgd.errors import SpecError
 from providers.azure.render import render_plan
+from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "azure"
 SCRIPT_BUNDLE = FIXED_BUNDLE.model_copy(update={"requires": ["numpy>=1.26"]})
@@ -62,10 +62,7 @@ def rendered(case: str) -> str:
 def test_script_plan_matches_golden(case: str) -> None:
     path = GOLDEN / f"{case}.json"
     text = rendered(case)
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.exists(), f"missing golden {path}; run with CLOUDGD_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    assert_golden(path, text)
 
 
 def _without_sdk_additions(value: Any) -> Any:

@@ -6,7 +6,6 @@ Regenerate after an intended change with ``CLOUDGD_UPDATE_GOLDEN=1`` and review 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 
 from providers.gcp.render import render
+from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "gcp"
 CUSTOM_IMAGE = "us-central1-docker.pkg.dev/cloudgd-test-123/train/cloudgd-trainer:1.0"
@@ -86,10 +86,7 @@ def _plan_json(case: str) -> str:
 def test_plan_matches_golden_file(case: str) -> None:
     path = GOLDEN / f"{case}.json"
     text = _plan_json(case)
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN") == "1":
-        path.write_text(text)
-    assert path.exists(), f"missing {path}; run with CLOUDGD_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    assert_golden(path, text)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -7,7 +7,6 @@ parse strictly as aiplatform_v1 CustomJobs (regenerate with ``CLOUDGD_UPDATE_GOL
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from google.cloud import aiplatform_v1
 
 from cloudgd.errors import SpecError
 from providers.gcp.render import render
+from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "gcp"
 SCRIPT_BUNDLE = FIXED_BUNDLE.model_copy(update={"requires": ["numpy>=1.26"]})
@@ -60,10 +60,7 @@ def rendered(case: str) -> str:
 def test_script_plan_matches_golden_file(case: str) -> None:
     path = GOLDEN / f"{case}.json"
     text = rendered(case)
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN") == "1":
-        path.write_text(text)
-    assert path.exists(), f"missing {path}; run with CLOUDGD_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    assert_golden(path, text)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -17,6 +17,7 @@ from cloudgd.errors import SpecError
 from cloudgd.plan import JobHandle, RenderContext
 from cloudgd.spec import JobSpec
 from providers.local.provider import LocalProvider
+from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).parent / "golden"
 FIXED_CTX = RenderContext(now=FIXED_NOW, runs_dir="/runs")
@@ -46,11 +47,7 @@ def case_spec(name: str) -> JobSpec:
 def test_plan_matches_golden(name: str) -> None:
     text = LocalProvider().plan(case_spec(name), FIXED_CTX).to_json()
     path = GOLDEN / f"{name}.json"
-    if os.environ.get("CLOUDGD_UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"missing golden {path}; run with CLOUDGD_UPDATE_GOLDEN=1"
-    assert text == path.read_text(), f"{path.name} differs; CLOUDGD_UPDATE_GOLDEN=1 to accept"
+    assert_golden(path, text)
 
 
 def test_same_inputs_give_byte_identical_plans() -> None:
