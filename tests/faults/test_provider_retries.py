@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from cloudgd.cli.main import cli
 from tests.support.fault_proxy import Fault, FaultProxy, google_error, throttled_aws
+from tests.support.serving import serving
 
 pytestmark = pytest.mark.slow  # each test runs a fake cloud service
 
@@ -144,14 +144,8 @@ def vertex() -> Iterator[Any]:
     from providers.gcp.rehearsal.fake import Phases, make_server
 
     server = make_server(phases=Phases(queued=0.2, pending=0.2, running=1.0, cancelling=0.2))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -208,14 +202,8 @@ def azure_url(tmp_path: Path) -> Iterator[str]:
     from providers.azure.rehearsal.fake_store import FakeStore
 
     server = serve("127.0.0.1", 0, FakeStore(step_seconds=0.2, run_steps=3))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(server):
         yield server.plain_url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def azure_proxy(url: str, faults: list[Fault]) -> FaultProxy:

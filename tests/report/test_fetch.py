@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from providers.base import rehearsal_run
 from providers.local.provider import LocalProvider
 from tests.report.conftest import WriteRun, trainer_records
 from tests.report.test_live import HANDLE, _Lines
+from tests.support.serving import serving
 
 RECORDS = trainer_records(epochs=2, steps_per_epoch=4)
 NOW_CTX = {"now": "2026-01-02T03:04:05+00:00"}
@@ -135,14 +135,8 @@ def gcp_fake() -> Iterator[str]:
     from providers.gcp.rehearsal.fake import make_server
 
     server = make_server()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.mark.slow
@@ -189,9 +183,7 @@ def azure_job(tmp_path: Path) -> Iterator[AzureJob]:
 
     store = FakeStore(step_seconds=0.2, run_steps=3)
     server = serve("127.0.0.1", 0, store, tmp_path / "requests.log")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(server):
         workspace = {
             "subscription_id": "11111111-2222-3333-4444-555555555555",
             "resource_group": "ml-rg",
@@ -203,10 +195,6 @@ def azure_job(tmp_path: Path) -> Iterator[AzureJob]:
             _spec({"azure": workspace}), RenderContext(**NOW_CTX, bundle=_bundle(tmp_path))
         )
         yield AzureJob(store, provider, JobHandle.parse(provider.submit(plan).handle))
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.mark.slow

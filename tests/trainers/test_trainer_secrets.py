@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,6 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.serving import serving
 from trainers.__main__ import main
 from trainers.errors import ConfigError
 from trainers.secrets import resolve_secrets
@@ -66,13 +66,8 @@ class _Store(BaseHTTPRequestHandler):
 def store() -> Iterator[str]:
     _Store.seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Store)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(server):
         yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_sagemaker_reads_secrets_manager_with_the_jobs_role(

@@ -3,7 +3,6 @@ and a fake Azure ML service on 127.0.0.1 that each test starts and stops."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from providers.azure.rehearsal.fake import FakeAzureML, serve
 from providers.azure.rehearsal.fake_store import FakeStore
+from tests.support.serving import serving
 
 _AZURE_ENV = (
     "AZURE_CLIENT_ID",
@@ -52,11 +52,5 @@ def fake_store() -> FakeStore:
 def fake_azure(fake_store: FakeStore, tmp_path: Path) -> Iterator[FakeAzureML]:
     """The fake Azure ML service in this process, stopped after the test."""
     server = serve("127.0.0.1", 0, fake_store, tmp_path / "fake-requests.log")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from cloudgd.bundle import build_bundle
 from cloudgd.plan import BundleRef
 from providers.gcp.rehearsal.fake import make_server
 from providers.gcp.rehearsal.fake_store import Phases
+from tests.support.serving import serving
 
 
 @pytest.fixture(autouse=True)
@@ -34,11 +34,5 @@ def real_bundle(cloudgd_home: Path) -> BundleRef:
 def fake() -> Iterator[Fake]:
     """The fake Vertex/GCS/Logging service on 127.0.0.1, with short phases."""
     server = make_server(phases=Phases(queued=0.2, pending=0.2, running=1.0, cancelling=0.2))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(server):
         yield Fake(server=server, url=f"http://127.0.0.1:{server.server_address[1]}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -4,7 +4,6 @@ tune → status with per-trial values → logs → cancel, in Python and through
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from providers.gcp.rehearsal.fake import make_server
 from providers.gcp.rehearsal.fake_store import Phases
 from providers.gcp.tuning import render_tuning
 from providers.gcp.tuning_jobs import submit_tuning
+from tests.support.serving import serving
 
 pytestmark = pytest.mark.slow  # runs the fake service
 
@@ -39,14 +39,8 @@ SEARCH = {
 def slow_fake() -> Iterator[Fake]:
     """A fake whose studies run for a minute, so a cancel always lands mid-study."""
     server = make_server(phases=Phases(queued=0.1, pending=0.1, running=60.0, cancelling=0.2))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(server):
         yield Fake(server=server, url=f"http://127.0.0.1:{server.server_address[1]}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def _wait(follower: TuningFollower, handle: JobHandle, done: bool = True) -> None:
