@@ -173,7 +173,8 @@ def validate_job(body: dict[str, Any]) -> None:
 class JobTable:
     """Create, get, list and cancel of a bounded kind of job named
     ``<parent>/<collection>/<id>``, under one lock: what the custom job and tuning job
-    stores share. A subclass says how a body is checked and how a job is read."""
+    stores share, and the view of a job on its timeline. A subclass checks bodies and
+    adds to the view (a tuning job its trials)."""
 
     kind: ClassVar[str]  # the resource, as errors name it ("CustomJob")
     collection: ClassVar[str]  # its part of a job's name, and its key in a List answer
@@ -198,7 +199,23 @@ class JobTable:
         raise NotImplementedError
 
     def _view(self, job: _Job) -> dict[str, Any]:
-        raise NotImplementedError
+        """The job as the API answers it: its body, name, state, times and error."""
+        line = self._timeline(job)
+        view = {**job.body, "name": job.name, "state": line["state"]}
+        view["createTime"] = rfc3339(job.created)
+        view["updateTime"] = rfc3339(max(t for t in (job.created, line["start"], line["end"]) if t))
+        if line["start"] is not None:
+            view["startTime"] = rfc3339(line["start"])
+        if line["end"] is not None:
+            view["endTime"] = rfc3339(line["end"])
+        if line["error"]:
+            view["error"] = line["error"]
+        view.update(self._more_view(job, line))
+        return view
+
+    def _more_view(self, job: _Job, line: dict[str, Any]) -> dict[str, Any]:
+        """What a kind of job adds to its view, from the same ``_timeline`` reading."""
+        return {}
 
     def create(self, parent: str, body: dict[str, Any]) -> dict[str, Any]:
         if not _PROJECT_LOCATION.match(parent):
@@ -314,19 +331,6 @@ class JobStore(JobTable):
         queued = now < job.created + p.queued
         state = "JOB_STATE_QUEUED" if queued else "JOB_STATE_PENDING"
         return {"state": state, "start": None, "end": None, "error": None}
-
-    def _view(self, job: _Job) -> dict[str, Any]:
-        line = self._timeline(job)
-        view = {**job.body, "name": job.name, "state": line["state"]}
-        view["createTime"] = rfc3339(job.created)
-        view["updateTime"] = rfc3339(max(t for t in (job.created, line["start"], line["end"]) if t))
-        if line["start"] is not None:
-            view["startTime"] = rfc3339(line["start"])
-        if line["end"] is not None:
-            view["endTime"] = rfc3339(line["end"])
-        if line["error"]:
-            view["error"] = line["error"]
-        return view
 
     # -- logs ------------------------------------------------------------------
     def _service_entries(self, job: _Job) -> list[dict[str, Any]]:

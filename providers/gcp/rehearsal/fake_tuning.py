@@ -179,18 +179,6 @@ class TuningStore(JobTable):
             trials.append(trial)
         return trials
 
-    def _view(self, job: _Job) -> dict[str, Any]:
-        line = self._timeline(job)
-        view = {**job.body, "name": job.name, "state": line["state"]}
-        view["createTime"] = rfc3339(job.created)
-        view["updateTime"] = rfc3339(max(t for t in (job.created, line["start"], line["end"]) if t))
-        if line["start"] is not None:
-            view["startTime"] = rfc3339(line["start"])
-        if line["end"] is not None:
-            view["endTime"] = rfc3339(line["end"])
-        if line["error"]:
-            view["error"] = line["error"]
+    def _more_view(self, job: _Job, line: dict[str, Any]) -> dict[str, Any]:
         trials = self._trials(job, line)
-        if trials:
-            view["trials"] = trials
-        return view
+        return {"trials": trials} if trials else {}
