@@ -8,17 +8,23 @@ from pathlib import Path
 import pytest
 
 from cloudgd import registry
+from tests.support.cli_home import CLOUDGD_SETTINGS, private_home
 
 
 @pytest.fixture(autouse=True)
 def cloudgd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "cloudgd-home"
-    monkeypatch.setenv("CLOUDGD_HOME", str(home))
-    for name in ("CLOUDGD_RUNS_DIR", "CLOUDGD_OUTPUT", "CLOUDGD_DEBUG", "CLOUDGD_IDEMPOTENCY_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("GITHUB_ACTIONS", "GITHUB_SHA", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "CI"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    return private_home(
+        tmp_path,
+        monkeypatch,
+        unset=(
+            *CLOUDGD_SETTINGS,
+            "GITHUB_ACTIONS",
+            "GITHUB_SHA",
+            "GITHUB_RUN_ID",
+            "GITHUB_RUN_ATTEMPT",
+            "CI",
+        ),
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -3,13 +3,11 @@ machine running the tests, and an in-process CLI runner."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cloudgd.cli.main import cli
+from tests.support.cli_home import Invoke, invoke_cli, private_home
 
 # Everything cloudgd.ci.environment reads, and cloudgd settings a developer may have set.
 CI_VARIABLES = (
@@ -37,23 +35,13 @@ CI_VARIABLES = (
     "FORCE_COLOR",
 )
 
-Invoke = Callable[..., Result]
-
 
 @pytest.fixture(autouse=True)
 def cloudgd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "cloudgd-home"
-    monkeypatch.setenv("CLOUDGD_HOME", str(home))
-    for name in CI_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    return home
+    return private_home(tmp_path, monkeypatch, unset=CI_VARIABLES)
 
 
 @pytest.fixture
 def invoke() -> Invoke:
     """Run ``cloudgd ARGS...`` in-process; stdout and stderr come back separately."""
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(cli, list(args))
-
-    return run
+    return invoke_cli

@@ -6,26 +6,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from cloudgd import registry
-from cloudgd.cli.main import cli
+from tests.support.cli_home import CLOUDGD_SETTINGS, Invoke, invoke_cli, private_home
 
 REPO = Path(__file__).resolve().parents[2]
 DIGITS = str(REPO / "examples" / "digits.yaml")
 
-Invoke = Callable[..., Result]
-
 
 @pytest.fixture(autouse=True)
 def cloudgd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "cloudgd-home"
-    monkeypatch.setenv("CLOUDGD_HOME", str(home))
-    for name in ("CLOUDGD_RUNS_DIR", "CLOUDGD_OUTPUT", "CLOUDGD_DEBUG", "CLOUDGD_IDEMPOTENCY_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("GITHUB_SHA", "GITHUB_RUN_ATTEMPT"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    return private_home(
+        tmp_path, monkeypatch, unset=(*CLOUDGD_SETTINGS, "GITHUB_SHA", "GITHUB_RUN_ATTEMPT")
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -55,11 +48,7 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def invoke() -> Invoke:
     """Run ``cloudgd ARGS...`` in-process; stdout and stderr come back separately."""
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(cli, list(args), input=input)
-
-    return run
+    return invoke_cli
 
 
 @pytest.fixture

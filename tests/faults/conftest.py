@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli_home import private_home
+
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """CLOUDGD_HOME in a temp dir, so nothing lands in ~/.cloudgd."""
-    path = tmp_path / "cloudgd-home"
-    monkeypatch.setenv("CLOUDGD_HOME", str(path))
-    for name in ("CLOUDGD_RUNS_DIR", "CLOUDGD_OUTPUT", "CLOUDGD_DEBUG", "CLOUDGD_IDEMPOTENCY_KEY"):
-        monkeypatch.delenv(name, raising=False)
+    path = private_home(tmp_path, monkeypatch)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     return path

@@ -6,23 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cloudgd.cli.main import cli
+from tests.support.cli_home import Invoke, invoke_cli, private_home
 
 SITE = Path(__file__).resolve().parent / "site"
 """Where the toy distribution's metadata lives, as pip would have left it."""
 
-Invoke = Callable[..., Result]
-
 
 @pytest.fixture(autouse=True)
 def cloudgd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "cloudgd-home"
-    monkeypatch.setenv("CLOUDGD_HOME", str(home))
-    for name in ("CLOUDGD_RUNS_DIR", "CLOUDGD_OUTPUT", "CLOUDGD_DEBUG", "CLOUDGD_IDEMPOTENCY_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    return private_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -34,11 +27,7 @@ def toy_installed(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def invoke() -> Invoke:
     """Run ``cloudgd ARGS...`` in-process; stdout and stderr come back separately."""
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(cli, list(args))
-
-    return run
+    return invoke_cli
 
 
 @pytest.fixture

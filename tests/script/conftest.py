@@ -7,11 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cloudgd.cli.main import cli
+from tests.support.cli_home import Invoke, invoke_cli, private_home
 
-Invoke = Callable[..., Result]
 MakeJob = Callable[..., Path]
 
 TINY_SCRIPT = """\
@@ -28,10 +26,7 @@ print("epoch=2 val_loss=0.25")
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """CLOUDGD_HOME in a temp dir, so nothing lands in ~/.cloudgd."""
-    path = tmp_path / "cloudgd-home"
-    monkeypatch.setenv("CLOUDGD_HOME", str(path))
-    for name in ("CLOUDGD_RUNS_DIR", "CLOUDGD_OUTPUT", "CLOUDGD_DEBUG", "CLOUDGD_IDEMPOTENCY_KEY"):
-        monkeypatch.delenv(name, raising=False)
+    path = private_home(tmp_path, monkeypatch)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     return path
 
@@ -39,11 +34,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def invoke() -> Invoke:
     """Run ``cloudgd ARGS...`` in-process; stdout and stderr come back separately."""
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(cli, list(args))
-
-    return run
+    return invoke_cli
 
 
 @pytest.fixture
