@@ -8,29 +8,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from trainer_helpers import read_metrics, read_summary, tiny
+from trainer_helpers import make_trainer, read_metrics, read_summary, tiny
 
 from trainers.config import TrainConfig
-from trainers.context import Flags, detect_context
 from trainers.distributed import unwrap
 from trainers.loop import Trainer
-from trainers.metrics import MetricsLogger
-from trainers.setup import build_setup
-from trainers.signals import StopFlag
 from trainers.speed import COMPILE_MIN_STEPS, compile_rule, cpu_threads
 
 IMAGES = {"source": "digits"}
-
-
-def make_trainer(tmp_path: Path, **overrides: object) -> Trainer:
-    cfg = TrainConfig.model_validate(tiny(**overrides))
-    flags = Flags(
-        output_dir=str(tmp_path / "o"),
-        model_dir=str(tmp_path / "m"),
-        checkpoint_dir=str(tmp_path / "c"),
-    )
-    ctx = detect_context(flags, env={}, cwd=tmp_path)
-    return Trainer(cfg, build_setup(cfg, ctx), MetricsLogger(tmp_path, False), StopFlag())
 
 
 def test_cpu_run_records_every_setting_and_why(run_trainer) -> None:

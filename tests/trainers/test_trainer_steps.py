@@ -7,29 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from trainer_helpers import read_metrics, read_summary, tiny
-
-from trainers.config import TrainConfig
-from trainers.context import Flags, detect_context
-from trainers.loop import Trainer
-from trainers.metrics import MetricsLogger
-from trainers.setup import build_setup
-from trainers.signals import StopFlag
+from trainer_helpers import make_trainer, read_metrics, read_summary, tiny
 
 
 def weights(run: Path, name: str = "model_final.pt") -> dict[str, torch.Tensor]:
     return torch.load(run / "model" / name, weights_only=True)
-
-
-def make_trainer(tmp_path: Path, **overrides: object) -> Trainer:
-    cfg = TrainConfig.model_validate(tiny(**overrides))
-    flags = Flags(
-        output_dir=str(tmp_path / "o"),
-        model_dir=str(tmp_path / "m"),
-        checkpoint_dir=str(tmp_path / "c"),
-    )
-    ctx = detect_context(flags, env={}, cwd=tmp_path)
-    return Trainer(cfg, build_setup(cfg, ctx), MetricsLogger(tmp_path, False), StopFlag())
 
 
 def test_accumulating_two_half_batches_equals_one_full_batch(run_trainer) -> None:

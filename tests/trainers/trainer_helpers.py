@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trainers.loop import Trainer
 
 
 def tiny(**overrides: Any) -> dict[str, Any]:
@@ -48,3 +51,23 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     repo = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH", "")) if p)
     return {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1", **extra}
+
+
+def make_trainer(tmp_path: Path, **overrides: object) -> Trainer:
+    """A Trainer on a ``tiny`` config with its dirs under ``tmp_path``, not yet run (for
+    tests that drive its steps by hand). Imported lazily: helpers load without torch."""
+    from trainers.config import TrainConfig
+    from trainers.context import Flags, detect_context
+    from trainers.loop import Trainer
+    from trainers.metrics import MetricsLogger
+    from trainers.setup import build_setup
+    from trainers.signals import StopFlag
+
+    cfg = TrainConfig.model_validate(tiny(**overrides))
+    flags = Flags(
+        output_dir=str(tmp_path / "o"),
+        model_dir=str(tmp_path / "m"),
+        checkpoint_dir=str(tmp_path / "c"),
+    )
+    ctx = detect_context(flags, env={}, cwd=tmp_path)
+    return Trainer(cfg, build_setup(cfg, ctx), MetricsLogger(tmp_path, False), StopFlag())
