@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -123,3 +125,14 @@ def local_run(tmp_path: Path) -> WriteRun:
         return run
 
     return write
+
+
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    """A .tar.gz of ``members`` (name -> bytes), as SageMaker packs a job's output."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()

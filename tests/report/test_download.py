@@ -15,14 +15,13 @@ from cloudgd.cli.main import cli
 from cloudgd.errors import ProviderError, UsageError
 from cloudgd.plan import JobHandle, RenderContext
 from providers.local.provider import LocalProvider
-from tests.report.conftest import WriteRun, trainer_records
+from tests.report.conftest import WriteRun, tar_gz, trainer_records
 from tests.report.test_fetch import (
     NOW_CTX,
     AzureJob,
     _bundle,
     _metrics_bytes,
     _spec,
-    _tar_gz,
     azure_job,
     gcp_fake,
     moto_aws,
@@ -107,9 +106,9 @@ def test_aws_unpacks_the_jobs_model_and_output_archives(moto_aws: None, tmp_path
     assert not (tmp_path / "early").exists()
 
     prefix = f"jobs/{handle.job}/output"
-    model = _tar_gz({"model.pt": b"weights", "config.json": b"{}"})
+    model = tar_gz({"model.pt": b"weights", "config.json": b"{}"})
     s3.put_object(Bucket="cloudgd-out", Key=f"{prefix}/model.tar.gz", Body=model)
-    output = _tar_gz(_metrics_bytes())
+    output = tar_gz(_metrics_bytes())
     s3.put_object(Bucket="cloudgd-out", Key=f"{prefix}/output.tar.gz", Body=output)
     dest = tmp_path / "got"
     provider.download(handle, dest)
@@ -126,7 +125,7 @@ def test_an_archive_member_cannot_escape_the_destination(tmp_path: Path) -> None
     from cloudgd.download import unpack
 
     archive = tmp_path / "evil.tar.gz"
-    archive.write_bytes(_tar_gz({"../outside.txt": b"x"}))
+    archive.write_bytes(tar_gz({"../outside.txt": b"x"}))
     with pytest.raises(Exception, match="outside"):
         unpack(archive, tmp_path / "dest", "model")
     assert not (tmp_path / "dest" / "outside.txt").exists()

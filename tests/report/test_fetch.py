@@ -7,9 +7,7 @@ the job's ``metrics`` output folder from blob storage (the fake).
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,7 @@ from cloudgd.report.runfiles import NoMetricsError, load_run
 from cloudgd.spec import JobSpec
 from providers.base import rehearsal_run
 from providers.local.provider import LocalProvider
-from tests.report.conftest import WriteRun, trainer_records
+from tests.report.conftest import WriteRun, tar_gz, trainer_records
 from tests.report.test_live import HANDLE, _Lines
 from tests.support.serving import serving
 
@@ -89,16 +87,6 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
         yield
 
 
-def _tar_gz(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def test_aws_reads_the_files_from_the_jobs_output_archive(moto_aws: None, tmp_path: Path) -> None:
     import boto3
 
@@ -118,7 +106,7 @@ def test_aws_reads_the_files_from_the_jobs_output_archive(moto_aws: None, tmp_pa
     boto3.client("s3", region_name="us-east-1").put_object(
         Bucket="cloudgd-out",
         Key=f"jobs/{handle.job}/output/output.tar.gz",
-        Body=_tar_gz(_metrics_bytes()),
+        Body=tar_gz(_metrics_bytes()),
     )
     directory = provider.fetch_run_files(handle)
     run = load_run(directory, handle.job)

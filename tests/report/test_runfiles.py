@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from cloudgd.report.runfiles import (
     parse_records,
     split_records,
 )
-from tests.report.conftest import trainer_records, write_output
+from tests.report.conftest import tar_gz, trainer_records, write_output
 
 
 def test_records_split_into_steps_and_epochs_in_step_order(tmp_path: Path) -> None:
@@ -58,20 +56,10 @@ def test_a_run_with_no_metrics_yet_says_so_and_how_to_follow_it(tmp_path: Path) 
     assert raised.value.hint is not None and "cloudgd logs --follow" in raised.value.hint
 
 
-def _tar(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def test_run_files_come_out_of_a_sagemaker_output_archive_and_nothing_else(tmp_path: Path) -> None:
     archive = tmp_path / "output.tar.gz"
     archive.write_bytes(
-        _tar(
+        tar_gz(
             {
                 "./metrics.jsonl": b'{"kind": "step", "step": 1, "loss": 1.0}\n',
                 "summary.json": json.dumps({"steps": 1}).encode(),
