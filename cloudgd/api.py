@@ -233,12 +233,10 @@ class Job:
         HyperparameterTuningJob, Azure ML sweep) and, with ``wait``, followed to its end.
         The budget covers the whole study. SpecError when the spec has no ``tuning:``.
         """
-        from cloudgd.tuning import run as tuning
-
         planned = self._planned(
             provider, backend, endpoint=endpoint, idempotency_key=idempotency_key
         )
-        study = Study.from_handle(tuning.start(planned).handle)
+        study = Study.from_handle(runner.tune(planned).status.handle)
         if wait:
             study.wait(timeout=timeout, poll=poll)
         return study
