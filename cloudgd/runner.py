@@ -148,7 +148,7 @@ def study_runs_here(provider: str | Provider) -> bool:
     """Whether ``provider`` (a name or an instance) runs its studies in this process, so a
     study there always ends before tune returns (:attr:`SupportsTuning.study_runs_here`)."""
     from cloudgd import registry
-    from providers.base import SupportsTuning
+    from providers.features import SupportsTuning
 
     found = registry.provider_class(provider) if isinstance(provider, str) else type(provider)
     return issubclass(found, SupportsTuning) and found.study_runs_here
@@ -158,10 +158,10 @@ def plan_tuning(planned: Planned) -> Plan:
     """The provider's tuning plan, rendered with the same context as its single-job plan.
 
     SpecError when the spec has no ``tuning:``; a clear refusal when the provider does not
-    tune (:func:`providers.base.require_tuner`).
+    tune (:func:`providers.features.require_tuner`).
     """
     from cloudgd.tuning.cost import require_tuning
-    from providers.base import require_tuner
+    from providers.features import require_tuner
 
     require_tuning(planned.loaded.spec)
     return require_tuner(planned.provider).plan_tuning(planned.loaded.spec, planned.ctx)
@@ -194,7 +194,7 @@ def tune(
     through ``notify``; a cloud study passes the budget gate, is submitted and returns at
     once, unless ``run_local`` (a rehearsal backend) also runs every trial here first.
     """
-    from providers.base import require_tuner
+    from providers.features import require_tuner
 
     plan = study_plan if study_plan is not None else plan_tuning(planned)
     tuner = require_tuner(planned.provider)

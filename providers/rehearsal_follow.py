@@ -11,7 +11,7 @@ that follows the job follows the local run, the one that trains:
 - logs, fetch (metrics files) and download: the local run's;
 - cancel: stop the local run, then, when the handle names the provider's rehearsal
   backend (``backend=``) and that backend keeps a job that can be cancelled
-  (:attr:`providers.base.SupportsRehearsal.rehearsal_cancels_backend`), cancel it there
+  (:attr:`providers.features.SupportsRehearsal.rehearsal_cancels_backend`), cancel it there
   too; never a real cloud job. The local run is the job, so a backend that fails (a
   stopped fake) does not fail the cancel: its error is kept in ``extra["remote_cancel"]``.
 

@@ -34,7 +34,8 @@ from providers.azure.scope import (
 )
 from providers.azure.states import job_state
 from providers.azure.status import find_job, job_status, read_status
-from providers.base import Provider, SupportsRehearsal, SupportsTuning, fetched_dir
+from providers.base import Provider, fetched_dir
+from providers.features import SupportsRehearsal, SupportsTuning
 from providers.rehearsal_follow import follows_rehearsal
 
 if TYPE_CHECKING:

@@ -22,7 +22,8 @@ from pydantic import BaseModel
 from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.base import Provider, SupportsRehearsal, SupportsTuning, fetched_dir
+from providers.base import Provider, fetched_dir
+from providers.features import SupportsRehearsal, SupportsTuning
 from providers.gcp import labels as lbl
 from providers.gcp.download import download_run_files
 from providers.gcp.inputs import check_inputs, download_inputs

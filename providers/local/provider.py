@@ -24,7 +24,8 @@ from cloudgd.home import runs_dir as default_runs_dir
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.redact import credential_values, scrub
 from cloudgd.spec import JobSpec
-from providers.base import Provider, SupportsTuning
+from providers.base import Provider
+from providers.features import SupportsTuning
 from providers.local import procs
 from providers.local import states as st
 from providers.local.logstream import read_lines
