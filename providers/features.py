@@ -20,7 +20,6 @@ from cloudgd.errors import ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.base import Provider
-from providers.rehearsal_follow import LOCAL_RUNNER
 
 if TYPE_CHECKING:
     from providers.local.tuning_jobs import LocalStudy, TrialPlanner
@@ -159,7 +158,7 @@ class SupportsRehearsal(Provider):
         """The local provider that runs the rehearsal's job."""
         from cloudgd import registry
 
-        return registry.create(LOCAL_RUNNER, runs_dir=runs_dir)
+        return registry.create(registry.LOCAL, runs_dir=runs_dir)
 
     def rehearsal_inputs(self, plan: Plan, dest: Path) -> dict[str, str]:
         """After :meth:`submit` (which checked they exist): copy ``plan``'s inputs from the

@@ -103,7 +103,7 @@ class LocalProvider(SupportsTuning, Provider):
                 hint="plan it again with --provider local",
             )
         run = RunDir(plan.request["run_dir"])
-        handle = JobHandle(provider="local", parts=(str(run.path),))
+        handle = JobHandle(provider=self.name, parts=(str(run.path),))
         if run.exists():
             return self._resume(run, handle, plan) if resume else self._existing(handle)
         resolved = resolve(plan.request, os.environ)
