@@ -22,8 +22,8 @@ __version__ = "0.1.0"
 # Public name → the module that defines it, imported on first access.
 _LAZY = {
     "Job": "cloudgd.api",
-    "Run": "cloudgd.api",
-    "Study": "cloudgd.api",
+    "Run": "cloudgd.api_runs",
+    "Study": "cloudgd.api_runs",
     "tune": "cloudgd.api",
     "CloudgdError": "cloudgd.errors",
     "SpecError": "cloudgd.errors",
@@ -58,7 +58,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from cloudgd.api import Job, Run, Study, tune
+    from cloudgd.api import Job, tune
+    from cloudgd.api_runs import Run, Study
     from cloudgd.errors import (
         BudgetError,
         CloudgdError,

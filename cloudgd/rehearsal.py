@@ -4,7 +4,7 @@ The rehearsal backends (moto, the fake Vertex and Azure ML servers) check the
 control plane but run nothing, so the same spec also runs through the local
 provider with that cloud's container contract laid out
 (``providers.local.emulate=<cloud>``). Which providers can do this, and how each makes
-its local plan, is theirs to say: :class:`providers.base.SupportsRehearsal`. The
+its local plan, is theirs to say: :class:`providers.features.SupportsRehearsal`. The
 returned cloud handle carries ``run=<local run dir>``; status, logs, wait and cancel
 then follow the local run (:mod:`providers.rehearsal_follow`).
 """
@@ -19,7 +19,8 @@ from cloudgd.errors import ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.registry import LOCAL
 from cloudgd.spec import JobSpec
-from providers.base import Provider, SupportsRehearsal
+from providers.base import Provider
+from providers.features import SupportsRehearsal
 from providers.rehearsal_follow import RUN_QUERY
 
 CHANNEL = "train"  # the one input channel cloudgd's requests carry

@@ -1,5 +1,8 @@
 """plan → budget gate → submit → wait: the one code path behind the CLI and the Python API.
 
+The same for a tuning study (``cloudgd tune``, ``Job.tune``): :func:`plan_tuning`,
+:func:`tuning_budget_gate`, :func:`tune` and :func:`wait_study`.
+
 Like TorchX's ``runner/api.py``: the CLI modules parse flags and print, :mod:`cloudgd.api`
 wraps the same functions in ``Job``/``Run`` objects, and both reach a provider only
 through here. Nothing in this module prints; progress goes to a ``notify`` callback
@@ -24,6 +27,7 @@ from cloudgd.plan import JobHandle, JobState, JobStatus
 
 if TYPE_CHECKING:
     from cloudgd.loader import LoadedSpec
+    from cloudgd.plan import Plan
     from cloudgd.planning import Planned
     from providers.base import Provider
 
@@ -124,6 +128,93 @@ def submit(
     return Submitted(planned=planned, status=status, handle=handle, attached=attached)
 
 
+@dataclass(frozen=True)
+class Tuned:
+    """What tune started: the plan it sent, the study's status (a tuning handle) and,
+    with ``run_local``, the status of the study that rehearsed every trial here."""
+
+    planned: Planned
+    plan: Plan
+    status: JobStatus
+    rehearsal: JobStatus | None = None
+
+    @property
+    def provider(self) -> Provider:
+        """The provider the study was sent to."""
+        return self.planned.provider
+
+
+def study_runs_here(provider: str | Provider) -> bool:
+    """Whether ``provider`` (a name or an instance) runs its studies in this process, so a
+    study there always ends before tune returns (:attr:`SupportsTuning.study_runs_here`)."""
+    from cloudgd import registry
+    from providers.features import SupportsTuning
+
+    found = registry.provider_class(provider) if isinstance(provider, str) else type(provider)
+    return issubclass(found, SupportsTuning) and found.study_runs_here
+
+
+def plan_tuning(planned: Planned) -> Plan:
+    """The provider's tuning plan, rendered with the same context as its single-job plan.
+
+    SpecError when the spec has no ``tuning:``; a clear refusal when the provider does not
+    tune (:func:`providers.features.require_tuner`).
+    """
+    from cloudgd.tuning.cost import require_tuning
+    from providers.features import require_tuner
+
+    require_tuning(planned.loaded.spec)
+    return require_tuner(planned.provider).plan_tuning(planned.loaded.spec, planned.ctx)
+
+
+def tuning_budget_gate(planned: Planned) -> None:
+    """Refuse a cloud study whose trials × one trial's worst case exceed the budget."""
+    spec = planned.loaded.spec
+    if spec.limits.max_cost_usd is None or not planned.provider.is_cloud:
+        return
+    from cloudgd.cost.budget import enforce_budget
+    from cloudgd.cost.select import choice_for_spec
+    from cloudgd.tuning.cost import trial_spec
+
+    # Each trial gets budget / trials, so this refuses when trials × worst case > budget.
+    trial = trial_spec(spec)
+    enforce_budget(trial, choice_for_spec(trial, planned.provider.name))
+
+
+def tune(
+    planned: Planned,
+    study_plan: Plan | None = None,
+    *,
+    run_local: bool = False,
+    notify: Notify = _quiet,
+) -> Tuned:
+    """Start the study of ``study_plan`` (default: :func:`plan_tuning`).
+
+    A study that runs here (the local provider) returns once it ended, each progress line
+    through ``notify``; a cloud study passes the budget gate, is submitted and returns at
+    once, unless ``run_local`` (a rehearsal backend) also runs every trial here first.
+    """
+    from providers.features import require_tuner
+
+    plan = study_plan if study_plan is not None else plan_tuning(planned)
+    tuner = require_tuner(planned.provider)
+    if tuner.study_runs_here:
+        notify(f"study: {plan.handle}")
+        return Tuned(planned, plan, tuner.submit_tuning(plan, on_event=notify))
+    tuning_budget_gate(planned)
+    log.info("submitting tuning job %s", plan.job_name)
+    status = tuner.submit_tuning(plan)
+    notify(f"submitted tuning job {plan.job_name} to {planned.provider.name}: {status.state.value}")
+    if not run_local:
+        return Tuned(planned, plan, status)
+    from cloudgd.rehearsal import rehearsal_study
+
+    notify(f"rehearsal of {status.handle}: every trial runs here")
+    spec, ctx = planned.loaded.spec, planned.ctx
+    study = rehearsal_study(planned.provider, plan, spec, ctx, on_event=notify)
+    return Tuned(planned, plan, status, rehearsal=study.run())
+
+
 def upload_data_from(planned: Planned, path: Path, *, notify: Notify = _quiet) -> None:
     """``--data-from``: put ``path`` at the spec's ``trainer.data.uri`` (a script job's
     first ``script.inputs`` channel) through the provider."""
@@ -189,6 +280,21 @@ def wait(
     return provider.wait(
         handle, timeout=timeout, poll=poll or default_poll(provider), on_status=on_status
     )
+
+
+def wait_study(
+    provider: Provider,
+    handle: JobHandle,
+    *,
+    timeout: float | None = None,
+    poll: float | None = None,
+    on_status: Callable[[JobStatus], None] | None = None,
+) -> JobStatus:
+    """:func:`wait` for a study's tuning handle, through the provider's tuning methods;
+    the last status carries the trials (:class:`cloudgd.tuning.status.StudyStatus`)."""
+    from cloudgd.tuning.follow import TuningFollower
+
+    return wait(TuningFollower(provider), handle, timeout=timeout, poll=poll, on_status=on_status)
 
 
 def check_outcome(status: JobStatus) -> None:

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import ClassVar
 
 from cloudgd.plan import JobHandle, JobStatus, Plan
-from providers.base import SupportsTuning
+from providers.features import SupportsTuning
 
 
 class CloudTuning(SupportsTuning):

@@ -11,7 +11,7 @@ that follows the job follows the local run, the one that trains:
 - logs, fetch (metrics files) and download: the local run's;
 - cancel: stop the local run, then, when the handle names the provider's rehearsal
   backend (``backend=``) and that backend keeps a job that can be cancelled
-  (:attr:`providers.base.SupportsRehearsal.rehearsal_cancels_backend`), cancel it there
+  (:attr:`providers.features.SupportsRehearsal.rehearsal_cancels_backend`), cancel it there
   too; never a real cloud job. The local run is the job, so a backend that fails (a
   stopped fake) does not fail the cancel: its error is kept in ``extra["remote_cancel"]``.
 
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from cloudgd.errors import CloudgdError
 from cloudgd.plan import JobHandle, JobStatus
+from cloudgd.registry import LOCAL
 
 if TYPE_CHECKING:
     from providers.base import Provider
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 RUN_QUERY = "run"  # the handle query key naming the local run's directory
 RUN_KEY = "rehearsal_run"  # the JobStatus.extra key naming the local run's handle
 REMOTE_CANCEL_KEY = "remote_cancel"  # why the backend's job could not be cancelled
-LOCAL_RUNNER = "local"  # the registry name of the provider that runs jobs on this machine
 
 Method = TypeVar("Method", bound=Callable[..., Any])
 
@@ -46,7 +46,7 @@ Method = TypeVar("Method", bound=Callable[..., Any])
 def local_run(handle: JobHandle) -> JobHandle | None:
     """The local run behind a rehearsal handle (``...?run=/path``), if any."""
     run = handle.params.get(RUN_QUERY)
-    return JobHandle(provider=LOCAL_RUNNER, parts=(run,)) if run else None
+    return JobHandle(provider=LOCAL, parts=(run,)) if run else None
 
 
 def without_run(handle: JobHandle) -> JobHandle:
@@ -65,7 +65,7 @@ class RehearsalFollower:
         """The local provider that runs (and so answers for) the rehearsal's job."""
         from cloudgd import registry
 
-        return registry.create(LOCAL_RUNNER, runs_dir=self.cloud.runs_dir)
+        return registry.create(LOCAL, runs_dir=self.cloud.runs_dir)
 
     @staticmethod
     def _run(handle: JobHandle) -> JobHandle:

@@ -75,17 +75,14 @@ def command(
     from cloudgd.cli.options import settings
     from cloudgd.cli.outcome import check_gate_names, gates_from_flags
     from cloudgd.cli.output import emit_json, human_console, note, render_plan
-    from cloudgd.tuning.cost import require_tuning
-    from cloudgd.tuning.run import budget_gate, submit_tuning, tuning_plan
-    from providers.base import require_tuner
 
     # Gates are checked before the job file is read, as on submit (their names once it is:
-    # a script job reports its own); whether a study runs here (and so always waits) is
-    # the provider class's to say.
+    # a script job reports its own); a study that runs here always waits.
+    gated = bool(min_metrics + max_metrics)
     gates = gates_from_flags(
         min_metrics,
         max_metrics,
-        waits=wait or run_local or dry_run or _runs_here(provider, min_metrics + max_metrics),
+        waits=wait or run_local or dry_run or (gated and runner.study_runs_here(provider)),
         spec_later=True,
     )
     planned = runner.plan(
@@ -98,16 +95,13 @@ def command(
         run_local=run_local,
     )
     check_gate_names(gates, planned.loaded.spec)
-    require_tuning(planned.loaded.spec)
-    here = require_tuner(planned.provider).study_runs_here
+    plan = runner.plan_tuning(planned)
+    here = runner.study_runs_here(planned.provider)
     json_mode = settings().json
-    plan = tuning_plan(planned)
-    if here:
-        status = _run_here(planned, plan, dry_run, json_mode)
-        if status is not None:
-            _enforce_gates(status, gates)
-        return
     if dry_run:
+        if here:
+            _show_dry_run_here(plan, json_mode)
+            return
         from cloudgd.redact import redact_plan
 
         shown = redact_plan(plan, planned.loaded.spec.env)  # `plan` itself keeps the values
@@ -118,21 +112,17 @@ def command(
         else:
             render_plan(human_console(), shown)
             note("dry run: nothing was submitted")
-        budget_gate(planned)  # exit as the real tune would (2 when it refuses)
+        runner.tuning_budget_gate(planned)  # exit as the real tune would (2 when it refuses)
         return
-    budget_gate(planned)
-    status = submit_tuning(planned.provider, plan)
-    note(f"submitted tuning job {plan.job_name} to {planned.provider.name}: {status.state.value}")
-    if run_local:
-        from cloudgd.rehearsal import rehearsal_study
-
-        note(f"rehearsal of {status.handle}: every trial runs here")
-        spec, ctx = planned.loaded.spec, planned.ctx
-        study = rehearsal_study(planned.provider, plan, spec, ctx, on_event=note)
-        shown = _show_study(
-            study.run(), spec.tuning, plan.job_name, json_mode, rehearsal_of=status.handle
+    tuned = runner.tune(planned, plan, run_local=run_local, notify=note)
+    status, tuning = tuned.status, planned.loaded.spec.tuning
+    if here or tuned.rehearsal is not None:
+        rehearsal_of = status.handle if tuned.rehearsal is not None else None
+        finished = tuned.rehearsal or status
+        _enforce_gates(
+            _show_study(finished, tuning, plan.job_name, json_mode, rehearsal_of=rehearsal_of),
+            gates,
         )
-        _enforce_gates(shown, gates)
         return
     if wait:
         _wait(planned.provider, status, poll, gates)
@@ -143,37 +133,21 @@ def command(
         click.echo(status.handle)
 
 
-def _runs_here(provider: str, gates: tuple[str, ...]) -> bool:
-    """Whether ``provider`` runs its studies in this process (asked only when there are
-    gates, which need a finished study)."""
-    if not gates:
-        return False
-    from cloudgd import registry
-    from providers.base import SupportsTuning
-
-    found = registry.provider_class(provider)
-    return issubclass(found, SupportsTuning) and found.study_runs_here
-
-
 def _wait(provider: Any, submitted: Any, poll: float | None, gates: Any) -> None:
-    from cloudgd.cli.handles import check_outcome, default_poll
+    from cloudgd import runner
     from cloudgd.cli.options import settings
     from cloudgd.cli.output import emit_json, human_console, render_status, status_document
     from cloudgd.cli.wait import study_waiter
     from cloudgd.plan import JobHandle
-    from cloudgd.tuning.follow import TuningFollower
 
-    follower = TuningFollower(provider)
-    status = follower.wait(
-        JobHandle.parse(submitted.handle),
-        poll=poll or default_poll(provider),
-        on_status=study_waiter(submitted),
+    status = runner.wait_study(
+        provider, JobHandle.parse(submitted.handle), poll=poll, on_status=study_waiter(submitted)
     )
     if settings().json:
         emit_json(status_document(status))
     else:
         render_status(human_console(), status)
-    check_outcome(status)
+    runner.check_outcome(status)
     _enforce_gates(status, gates)
 
 
@@ -191,24 +165,17 @@ def _enforce_gates(status: Any, gates: Any) -> None:
     )
 
 
-def _run_here(planned: Any, plan: Any, dry_run: bool, json_mode: bool) -> Any:
-    """A study that runs in this process (``--provider local``): run it, or with ``--dry-run``
-    say what would run (its plan's summary)."""
+def _show_dry_run_here(plan: Any, json_mode: bool) -> None:
+    """``--dry-run`` of a study that runs in this process: what would run (its summary)."""
     from cloudgd.cli.output import emit_json, note
-    from cloudgd.tuning.run import submit_tuning
 
-    if dry_run:
-        summary = plan.summary
-        note(
-            f"dry run: {summary['trials']} local trials, {summary['parallel_trials']} at once, "
-            f"in {summary['study_dir']}"
-        )
-        if json_mode:
-            emit_json({"dry_run": True, "handle": plan.handle})
-        return None
-    note(f"study: {plan.handle}")
-    status = submit_tuning(planned.provider, plan, on_event=note)
-    return _show_study(status, planned.loaded.spec.tuning, plan.job_name, json_mode)
+    summary = plan.summary
+    note(
+        f"dry run: {summary['trials']} local trials, {summary['parallel_trials']} at once, "
+        f"in {summary['study_dir']}"
+    )
+    if json_mode:
+        emit_json({"dry_run": True, "handle": plan.handle})
 
 
 def _show_study(

@@ -1,7 +1,7 @@
 """Status, logs and cancel for tuning handles (``...?kind=tuning``), through the provider.
 
 :class:`TuningFollower` wraps the provider that owns the handle and answers for the
-whole study through its :class:`~providers.base.SupportsTuning` methods, with the
+whole study through its :class:`~providers.features.SupportsTuning` methods, with the
 trials in the status (:class:`cloudgd.tuning.status.StudyStatus`); the CLI's
 ``status``, ``logs``, ``wait`` and ``cancel`` use it without knowing about tuning.
 """
@@ -16,7 +16,8 @@ from cloudgd.errors import UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from cloudgd.tuning.handle import trial_of
-from providers.base import Provider, require_tuner
+from providers.base import Provider
+from providers.features import require_tuner
 
 
 class TuningFollower(Provider):

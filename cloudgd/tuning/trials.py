@@ -3,7 +3,7 @@
 A local trial is a local run; a SageMaker trial is a training job; an Azure ML trial
 is a child job of the sweep: each has an ordinary handle. A Vertex AI trial is not a
 job of its own: the study's handle with ``trial=<id>`` names it. Which rule applies is
-the provider's answer (:meth:`providers.base.SupportsTuning.trial_handle`).
+the provider's answer (:meth:`providers.features.SupportsTuning.trial_handle`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def narrowed_trial_handle(study: JobHandle, name: str) -> str:
 def trial_handle(study: JobHandle, name: str) -> str:
     """The handle of the study's trial ``name``, by the rule of the provider that owns it."""
     from cloudgd import registry
-    from providers.base import SupportsTuning
+    from providers.features import SupportsTuning
 
     owner = registry.provider_class(study.provider)
     if issubclass(owner, SupportsTuning):

@@ -165,7 +165,7 @@ def trial_planner(provider: AwsProvider, tuning_plan: Plan, ctx: RenderContext) 
 
     def plan(spec: JobSpec, values: dict[str, Any], trial_ctx: RenderContext, number: int) -> Plan:
         digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
-        local = registry.create("local", runs_dir=trial_ctx.runs_dir)
+        local = registry.create(registry.LOCAL, runs_dir=trial_ctx.runs_dir)
         if fallback_reason(spec) is not None and spec.script is not None:
             # the emulation runs the launcher: the values become the script's arguments
             spec = spec.model_copy(update={"script": trial_script(spec.script, values)})

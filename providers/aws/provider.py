@@ -25,8 +25,9 @@ from providers.aws.options import DESCRIPTION, TERRAFORM_OUTPUTS, AwsOptions
 from providers.aws.render import REHEARSAL_ROLE, render_plan
 from providers.aws.s3data import check_inputs
 from providers.aws.status import job_status, summary_status
-from providers.base import Provider, SupportsRehearsal, fetched_dir
+from providers.base import Provider, fetched_dir
 from providers.cloud_tuning import CloudTuning
+from providers.features import SupportsRehearsal
 from providers.rehearsal_follow import follows_rehearsal
 
 if TYPE_CHECKING:

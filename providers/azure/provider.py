@@ -34,8 +34,9 @@ from providers.azure.scope import (
 )
 from providers.azure.states import job_state
 from providers.azure.status import find_job, job_status, read_status
-from providers.base import Provider, SupportsRehearsal, fetched_dir
+from providers.base import Provider, fetched_dir
 from providers.cloud_tuning import CloudTuning
+from providers.features import SupportsRehearsal
 from providers.rehearsal_follow import follows_rehearsal
 
 if TYPE_CHECKING:

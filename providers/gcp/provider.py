@@ -22,8 +22,9 @@ from pydantic import BaseModel
 from cloudgd.errors import CredentialsError, JobNotFoundError, ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.base import Provider, SupportsRehearsal, fetched_dir
+from providers.base import Provider, fetched_dir
 from providers.cloud_tuning import CloudTuning
+from providers.features import SupportsRehearsal
 from providers.gcp import labels as lbl
 from providers.gcp.download import download_run_files
 from providers.gcp.inputs import check_inputs, download_inputs

@@ -1,18 +1,14 @@
 """LocalProvider: runs the job on this machine, optionally emulating a cloud's container.
 
 ``plan`` renders the request (``render.py``); ``submit`` writes the run directory
-and starts a detached supervisor (``supervisor.py``); everything else works from
-the run directory alone (``local://<run dir>``), from any process, including
-after the submitting CLI was killed.
+and starts a detached supervisor (``supervisor.py``, started and stopped by
+``control.py``); everything else works from the run directory alone
+(``local://<run dir>``), from any process, including after the submitting CLI was killed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,21 +20,20 @@ from cloudgd.home import runs_dir as default_runs_dir
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
 from cloudgd.redact import credential_values, scrub
 from cloudgd.spec import JobSpec
-from providers.base import Provider, SupportsTuning
-from providers.local import procs
+from providers.base import Provider
+from providers.features import SupportsTuning
 from providers.local import states as st
+from providers.local.control import start_supervisor, stop_run
 from providers.local.logstream import read_lines
 from providers.local.observe import find_output_dir, observe, to_status
 from providers.local.options import DESCRIPTION, LocalOptions
 from providers.local.render import build_plan
-from providers.local.rundir import RunDir, new_state, now_iso
+from providers.local.rundir import RunDir, new_state
 from providers.local.staging import create_run_dir, resolve
 from providers.local.supervisor import HIDDEN_ENV_PREFIX
 from providers.local.trust import is_run, trusted_run
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 _SUPERVISOR_START_WAIT = 10.0
-_CANCEL_SLACK = 10.0  # beyond the grace period, for the supervisor to record the end
 
 
 def hide_credentials(plan: Plan) -> tuple[Plan, dict[str, str]]:
@@ -63,16 +58,6 @@ def hide_credentials(plan: Plan) -> tuple[Plan, dict[str, str]]:
     return plan.model_copy(
         update={"request": request, "summary": scrub(plan.summary, values)}
     ), hidden
-
-
-def _grace_period(run: RunDir) -> float:
-    """The plan's grace period; the default when plan.json cannot be read (the
-    supervisor read it at start, so a damaged plan.json must not block a cancel)."""
-    try:
-        value = run.request().get("grace_period", 10)
-        return float(value) if isinstance(value, int | float) and 0 <= value <= 3600 else 10.0
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
-        return 10.0
 
 
 class LocalProvider(SupportsTuning, Provider):
@@ -118,14 +103,14 @@ class LocalProvider(SupportsTuning, Provider):
                 hint="plan it again with --provider local",
             )
         run = RunDir(plan.request["run_dir"])
-        handle = JobHandle(provider="local", parts=(str(run.path),))
+        handle = JobHandle(provider=self.name, parts=(str(run.path),))
         if run.exists():
             return self._resume(run, handle, plan) if resume else self._existing(handle)
         resolved = resolve(plan.request, os.environ)
         stored, hidden = hide_credentials(plan)
         if not create_run_dir(run, stored.to_json(), resolved):
             return self._existing(handle)
-        self._start_supervisor(run, hidden)
+        start_supervisor(run, hidden)
         return self._started(run, handle)
 
     def _started(self, run: RunDir, handle: JobHandle) -> JobStatus:
@@ -159,36 +144,12 @@ class LocalProvider(SupportsTuning, Provider):
 
         run.update_state(restart)
         if won:
-            self._start_supervisor(run, hidden)
+            start_supervisor(run, hidden)
         return self._started(run, handle)
 
     def _existing(self, handle: JobHandle) -> JobStatus:
         current = self.status(handle)
         return current.model_copy(update={"extra": {**current.extra, "existing": True}})
-
-    def _start_supervisor(self, run: RunDir, hidden: dict[str, str]) -> None:
-        env = dict(os.environ)
-        env.update(hidden)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_REPO_ROOT), env.get("PYTHONPATH")) if p
-        )
-        with run.supervisor_log.open("ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "providers.local.supervisor", str(run.path)],
-                cwd=run.path,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        born = procs.start_time(proc.pid)
-
-        def record(state: dict[str, Any]) -> None:
-            if not state.get("supervisor"):
-                state["supervisor"] = {"pid": proc.pid, "start_time": born}
-
-        run.update_state(record)
 
     # -- following -----------------------------------------------------------------
     def _run(self, handle: JobHandle) -> RunDir:
@@ -272,59 +233,9 @@ class LocalProvider(SupportsTuning, Provider):
         changes nothing and returns its status.
         """
         run = self._run(handle)
-        if observe(run)["state"] in st.TERMINAL:
-            return self.status(handle)
-
-        def request(state: dict[str, Any]) -> None:
-            if state.get("state") not in st.TERMINAL:
-                state["cancel_requested_at"] = state.get("cancel_requested_at") or now_iso()
-                state["state"] = st.STOPPING
-
-        try:
-            run.update_state(request)
-        except OSError:
-            # the flag cannot be written (full disk): the supervisor takes SIGTERM as a cancel
-            sup = (run.read_state() or {}).get("supervisor") or {}
-            if procs.is_supervisor(sup.get("pid"), sup.get("start_time"), str(run.path)):
-                os.kill(sup["pid"], signal.SIGTERM)
-        grace = _grace_period(run)
-        deadline = time.monotonic() + grace + _CANCEL_SLACK
-        while time.monotonic() < deadline:
-            state = run.read_state() or {}
-            if state.get("state") in st.TERMINAL:
-                return self.status(handle)
-            sup = state.get("supervisor") or {}
-            if sup and not procs.alive(sup.get("pid"), sup.get("start_time")):
-                break
-            time.sleep(0.1)
-        self._stop_here(run, grace)
+        if observe(run)["state"] not in st.TERMINAL:
+            stop_run(run)
         return self.status(handle)
-
-    def _stop_here(self, run: RunDir, grace: float) -> None:
-        """Stop the ranks without the supervisor (dead or stuck) and record CANCELLED."""
-        state = run.read_state() or {}
-        ranks = [(r.get("pid"), r.get("start_time")) for r in state.get("ranks", [])]
-        for pid, born in ranks:
-            procs.signal_group(pid, signal.SIGTERM, born)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(procs.alive(p, b) for p, b in ranks):
-            time.sleep(0.1)
-        killed = [procs.signal_group(p, signal.SIGKILL, b) for p, b in ranks]
-        sup = state.get("supervisor") or {}
-        if procs.is_supervisor(sup.get("pid"), sup.get("start_time"), str(run.path)):
-            os.kill(sup["pid"], signal.SIGKILL)
-
-        def finish(current: dict[str, Any]) -> None:
-            if current.get("state") not in st.TERMINAL:
-                note = " (SIGKILL after the grace period)" if any(killed) else ""
-                current.update(
-                    state=st.CANCELLED,
-                    message=f"cancelled; the supervisor was not running{note}",
-                    ended_at=now_iso(),
-                )
-
-        with contextlib.suppress(OSError):  # a full disk: status still answers from memory
-            run.update_state(finish)
 
     def list(self, prefix: str | None = None) -> list[JobStatus]:
         root = Path(default_runs_dir(self.runs_dir))

@@ -27,7 +27,8 @@ from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext, Up
 from cloudgd.report.runfiles import NoMetricsError
 from cloudgd.spec import JobSpec
 from providers.aws.options import AwsOptions
-from providers.base import Provider, SupportsRehearsal, rehearsal_run
+from providers.base import Provider, rehearsal_run
+from providers.features import SupportsRehearsal
 from providers.local.options import LocalOptions
 
 LOG_LINES = ["starting", "epoch 1/3 loss=0.90", "epoch 2/3 loss=0.50", "epoch 3/3 loss=0.25"]

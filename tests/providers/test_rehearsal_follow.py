@@ -14,7 +14,7 @@ from cloudgd.errors import UsageError
 from cloudgd.handles import open_handle
 from cloudgd.plan import JobState
 from cloudgd.rehearsal import check_rehearsal, rehearsable
-from providers.base import SupportsRehearsal
+from providers.features import SupportsRehearsal
 from providers.rehearsal_follow import RUN_KEY
 from tests.report.conftest import WriteRun, local_run, trainer_records
 

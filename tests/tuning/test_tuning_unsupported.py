@@ -17,7 +17,8 @@ from cloudgd.errors import UsageError
 from cloudgd.naming import job_name
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.base import Provider, SupportsTuning, require_tuner
+from providers.base import Provider
+from providers.features import SupportsTuning, require_tuner
 from providers.local.options import LocalOptions
 
 SEARCH = {
