@@ -72,19 +72,33 @@ class _Transform:
     mean: np.ndarray | None
     std: np.ndarray | None
 
-    def __call__(
-        self, x: np.ndarray, y: np.ndarray, order: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Rows ``order`` of (x, y) (all rows when None), ready to train on."""
-        if order is not None:
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All rows of (x, y), ready to train on (``x`` itself is left untouched)."""
+        return self._standardise(np.array(x, dtype=np.float32)), self.labels.encode(y)
+
+    def batches(
+        self, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch: int, first: int = 0
+    ) -> list[Batch]:
+        """Micro-batches ``first``, ... of the rows of (x, y) taken in ``order``.
+
+        Each batch is gathered and standardised on its own (~0.5 MB, still in cache for the
+        second pass), into its own array: the window's rows can be a view of the reader's
+        row group buffer, and the batches outlive it.
+        """
+        codes = self.labels.encode(np.take(y, order[first * batch :]))
+        out: list[Batch] = []
+        for a in range(first * batch, len(order), batch):
             # np.take, not x[order]: the same rows, several times faster for 2-D arrays
-            x, y = np.take(x, order, axis=0), np.take(y, order, axis=0)
-        else:
-            x = np.array(x, dtype=np.float32)  # a copy: the reader's cached group is untouched
+            xb = self._standardise(np.take(x, order[a : a + batch], axis=0))
+            b0 = a - first * batch
+            out.append((torch.from_numpy(xb), torch.from_numpy(codes[b0 : b0 + batch])))
+        return out
+
+    def _standardise(self, x: np.ndarray) -> np.ndarray:
         if self.mean is not None and self.std is not None:
             np.subtract(x, self.mean, out=x)
             np.divide(x, self.std, out=x)
-        return x, self.labels.encode(y)
+        return x
 
 
 class EpochStream(IterableDataset[Batch]):
@@ -122,31 +136,28 @@ class EpochStream(IterableDataset[Batch]):
         order does not depend on it: results are taken in window order)."""
         local = threading.local()
 
-        def load(window: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        def load(window: tuple[int, int], first: int) -> list[Batch]:
             if not hasattr(local, "reader"):  # a reader per thread: it caches a row group
                 local.reader = PieceReader(self.index, self.order)
             a, z = window
-            x, y = local.reader.read(a, z)
-            return self.transform(x, y, window_order(self.seed, self.epoch, a, z - a))
+            x, y = local.reader.read(a, z)  # a view of the reader's buffer: used up here
+            order = window_order(self.seed, self.epoch, a, z - a)
+            return self.transform.batches(x, y, order, self.plan.batch, first)
 
-        todo, b = self._windows(k), self.plan.batch
+        todo = self._windows(k)
         pool = (
             ThreadPoolExecutor(threads, thread_name_prefix="stream-decode") if threads > 1 else None
         )
-        ahead: deque[Future[tuple[np.ndarray, np.ndarray]]] = deque()
+        ahead: deque[Future[list[Batch]]] = deque()
         try:
             for i, (window, first) in enumerate(todo):
                 if pool is None:
-                    x, y = load(window)
-                else:  # keep `threads` windows in flight: memory stays bounded
-                    while len(ahead) < threads and i + len(ahead) < len(todo):
-                        ahead.append(pool.submit(load, todo[i + len(ahead)][0]))
-                    x, y = ahead.popleft().result()
-                for j in range(first, self.plan.batches_in(window)):
-                    yield (
-                        torch.from_numpy(x[j * b : (j + 1) * b]),
-                        torch.from_numpy(y[j * b : (j + 1) * b]),
-                    )
+                    yield from load(window, first)
+                    continue
+                # keep `threads` windows in flight: memory stays bounded
+                while len(ahead) < threads and i + len(ahead) < len(todo):
+                    ahead.append(pool.submit(load, *todo[i + len(ahead)]))
+                yield from ahead.popleft().result()
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -260,3 +260,16 @@ def test_mode_auto_streams_a_parquet_source_that_says_it_is_big(
     from trainers.config_data import DataConfig, resolved_mode
 
     assert resolved_mode(DataConfig.model_validate(data)) == mode
+
+
+def test_a_reader_returns_any_run_of_rows_across_row_groups(tmp_path: Path) -> None:
+    from trainers.stream_index import ParquetIndex, PieceReader, parquet_files
+
+    x, y = write_parquet(tmp_path / "data", files=2, rows=300, row_group=64)
+    index = ParquetIndex(parquet_files(tmp_path / "data"), "label")
+    reader = PieceReader(index, index.pieces)
+    # Runs inside one row group, across two, across several files' groups, back again:
+    # the reader reuses one row group buffer, so each run is checked before the next read.
+    for start, stop in [(0, 10), (5, 64), (60, 70), (100, 400), (10, 20), (590, 600)]:
+        got_x, got_y = reader.read(start, stop)
+        assert np.array_equal(got_x, x[start:stop]) and np.array_equal(got_y, y[start:stop])
