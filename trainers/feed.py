@@ -10,8 +10,6 @@ stream waits for that copy on the device, not on the host.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Iterator
 from typing import cast
@@ -19,10 +17,10 @@ from typing import cast
 import torch
 
 from trainers.batches import TensorBatches
+from trainers.prefetch import Prefetcher
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 _AHEAD = 2  # groups prepared ahead: one being consumed, one ready, one in preparation
-_DONE = object()
 
 
 class BatchFeed:
@@ -41,17 +39,9 @@ class BatchFeed:
         self.data, self.accum, self.channels_last = data, accum, channels_last
         self.groups = [micro[i : i + accum] for i in range(start, len(micro), accum)]
         self.wait_s = 0.0
-        self._stop = threading.Event()
-        self._queue: queue.Queue[object] | None = None
-        self._thread: threading.Thread | None = None
         cuda = data.device.type == "cuda"
         self._stream = torch.cuda.Stream(data.device) if prefetch and cuda else None
-        if prefetch:
-            self._queue = queue.Queue(maxsize=_AHEAD)
-            self._thread = threading.Thread(
-                target=self._produce, name="batch-prefetch", daemon=True
-            )
-            self._thread.start()
+        self._ahead = Prefetcher(self._prepared(), _AHEAD, "batch-prefetch") if prefetch else None
 
     def _prepare(self, group: list[torch.Tensor]) -> list[Batch]:
         if not self.channels_last:  # the common case, once per step: keep it short
@@ -64,50 +54,34 @@ class BatchFeed:
             out.append((x, y))
         return out
 
-    def _produce(self) -> None:
-        assert self._queue is not None
-        try:
-            for group in self.groups:
-                if self._stream is not None:
-                    with torch.cuda.stream(self._stream):
-                        batch = self._prepare(group)
-                        ready = torch.cuda.Event()
-                        ready.record(self._stream)
-                    item: object = (batch, ready)
-                else:
-                    item = (self._prepare(group), None)
-                if not self._put(item):
-                    return
-            self._put(_DONE)
-        except BaseException as exc:  # re-raised on the training thread
-            self._put(exc)
-
-    def _put(self, item: object) -> bool:
-        assert self._queue is not None
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
+    def _prepared(self) -> Iterator[tuple[list[Batch], torch.cuda.Event | None]]:
+        """The groups as the prefetch thread makes them; on CUDA, copied on the side stream
+        with the event the training stream waits for."""
+        for group in self.groups:
+            if self._stream is None:
+                yield self._prepare(group), None
                 continue
-        return False
+            with torch.cuda.stream(self._stream):
+                batch = self._prepare(group)
+                ready = torch.cuda.Event()
+                ready.record(self._stream)
+            yield batch, ready
 
     def __iter__(self) -> Iterator[list[Batch]]:
-        if self._queue is None:
+        if self._ahead is None:
             for group in self.groups:
                 t0 = time.perf_counter()
                 batch = self._prepare(group)
                 self.wait_s += time.perf_counter() - t0
                 yield batch
             return
+        items = iter(self._ahead)
         while True:
             t0 = time.perf_counter()
-            item = self._queue.get()
+            item = next(items, None)
             self.wait_s += time.perf_counter() - t0
-            if item is _DONE:
+            if item is None:
                 return
-            if isinstance(item, BaseException):
-                raise item
             batch, ready = cast(tuple[list[Batch], "torch.cuda.Event | None"], item)
             if ready is not None:
                 current = torch.cuda.current_stream(self.data.device)
@@ -119,7 +93,5 @@ class BatchFeed:
 
     def close(self) -> None:
         """Stop the background thread (an early stop leaves batches unread)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._ahead is not None:
+            self._ahead.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import queue
 import threading
 import time
 from collections import deque
@@ -29,6 +28,7 @@ from trainers.config import TrainConfig
 from trainers.context import RunContext
 from trainers.data import resolve_location, validation_dir
 from trainers.errors import DataError
+from trainers.prefetch import Prefetcher
 from trainers.stream_index import ParquetIndex, Piece, PieceReader, parquet_files
 from trainers.stream_plan import (
     EpochPlan,
@@ -46,7 +46,6 @@ _AHEAD = 4  # micro-batches a reader thread prepares ahead
 # Windows decoded at once in the training process (pyarrow and numpy release the GIL);
 # DataLoader workers decode one each, being processes of their own.
 _DECODE_THREADS = max(1, min(2, (os.cpu_count() or 1) - 1))
-_DONE = object()
 
 
 @dataclass
@@ -179,8 +178,6 @@ class StreamFeed:
     ) -> None:
         self.device, self.accum = device, accum
         self.wait_s = 0.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         pin = device.type == "cuda"
         source: Any = stream
         if workers > 0:
@@ -192,45 +189,20 @@ class StreamFeed:
             )
         self._source: Any = source
         self._pin = pin and workers == 0  # a DataLoader pins its batches itself
-        self._queue: queue.Queue[object] | None = None
+        self._ahead: Prefetcher | None = None
         if thread and workers == 0:  # read the next windows while a step runs
-            self._queue = queue.Queue(maxsize=_AHEAD)
-            self._thread = threading.Thread(target=self._produce, name="stream-read", daemon=True)
-            self._thread.start()
+            self._ahead = Prefetcher(self._pinned(), _AHEAD, "stream-read")
 
-    def _produce(self) -> None:
-        assert self._queue is not None
-        try:
-            for x, y in self._source:
-                # pinned here, off the training thread: the copy to the GPU is then async
-                item = (x.pin_memory(), y.pin_memory()) if self._pin else (x, y)
-                if not self._put(item):
-                    return
-            self._put(_DONE)
-        except BaseException as exc:  # re-raised on the training thread
-            self._put(exc)
-
-    def _put(self, item: object) -> bool:
-        assert self._queue is not None
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _pinned(self) -> Iterator[Batch]:
+        for x, y in self._source:
+            # pinned here, off the training thread: the copy to the GPU is then async
+            yield (x.pin_memory(), y.pin_memory()) if self._pin else (x, y)
 
     def _items(self) -> Iterator[Batch]:
-        if self._queue is None:
+        if self._ahead is None:
             yield from self._source
             return
-        while True:
-            item = self._queue.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
+        yield from self._ahead  # type: ignore[misc]
 
     def __iter__(self) -> Iterator[list[Batch]]:
         items = self._items()
@@ -254,10 +226,8 @@ class StreamFeed:
 
     def close(self) -> None:
         """Stop the reader thread and let the DataLoader's workers go."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._ahead is not None:
+            self._ahead.close()
         self._source = None
 
 
