@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from cloudgd import __version__, registry
 from cloudgd.bundle import build_bundle
 from cloudgd.ci.environment import default_idempotency_key
 from cloudgd.home import bundles_dir, runs_dir
-from cloudgd.loader import LoadedSpec, load_spec
+from cloudgd.loader import LoadedSpec
 from cloudgd.plan import BundleRef, Plan, RenderContext
 from cloudgd.rehearsal import check_rehearsal
 from cloudgd.tfconfig import apply_user_settings, load_user_settings
@@ -61,31 +61,6 @@ def build_job_bundle(loaded: LoadedSpec, fmt: str) -> BundleRef:
         return build_script_bundle(loaded.spec, loaded.code_dir, bundles_dir(), fmt)
     config = json.dumps(loaded.spec.trainer.model_dump(mode="json"), sort_keys=True, indent=2)
     return build_bundle(config + "\n", loaded.code_dir, bundles_dir(), fmt)
-
-
-def plan_job(
-    file: str,
-    provider_name: str,
-    *,
-    overrides: Sequence[str] = (),
-    idempotency_key: str | None = None,
-    backend: str = "cloud",
-    endpoint: str | None = None,
-    run_local: bool = False,
-    now: datetime | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Planned:
-    """Load ``file``, build the bundle if the provider ships one, and render the plan."""
-    return plan_loaded(
-        load_spec(file, overrides),
-        provider_name,
-        idempotency_key=idempotency_key,
-        backend=backend,
-        endpoint=endpoint,
-        run_local=run_local,
-        now=now,
-        env=env,
-    )
 
 
 def plan_loaded(

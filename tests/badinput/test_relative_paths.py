@@ -70,12 +70,12 @@ def test_a_relative_job_path_works_the_same(
     assert request["code_dir"] == str(job_elsewhere / "code")
 
 
-def test_plan_job_carries_the_job_files_directory(invoke: Invoke, job_elsewhere: Path) -> None:
+def test_a_plan_carries_the_job_files_directory(invoke: Invoke, job_elsewhere: Path) -> None:
     # Every provider ships loaded.code_dir (resolved from the job file); the local one
     # used to hand the raw relative path to submit, which resolved it from the cwd.
-    from cloudgd.planning import plan_job
+    from cloudgd import runner
 
-    planned = plan_job(str(job_elsewhere / "job.yaml"), "local")
+    planned = runner.plan(str(job_elsewhere / "job.yaml"), "local")
     assert planned.ctx.spec_dir == str(job_elsewhere)
     assert planned.loaded.code_dir == job_elsewhere / "code"
     assert planned.plan.request["code_dir"] == str(job_elsewhere / "code")

@@ -18,8 +18,8 @@ import pytest
 import yaml
 from classics_helpers import EXAMPLE_PROVIDERS, EXAMPLES, GOLDEN
 
-from cloudgd import planning
-from cloudgd.loader import LoadedSpec
+from cloudgd import planning, runner
+from cloudgd.loader import LoadedSpec, load_spec
 from cloudgd.plan import BundleRef
 from tests.support.golden import assert_golden
 
@@ -36,7 +36,7 @@ def _fixed_bundle(loaded: LoadedSpec, fmt: str) -> BundleRef:
 
 def plan_json(example: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(planning, "build_job_bundle", _fixed_bundle)
-    planned = planning.plan_job(
+    planned = runner.plan(
         str(EXAMPLES / f"{example}.yaml"), EXAMPLE_PROVIDERS[example], now=NOW, env={}
     )
     return planned.plan.to_json()
@@ -133,7 +133,7 @@ def test_azure_cnn_job_and_cluster_round_trip_through_azure_ai_ml() -> None:
 def test_azure_cnn_scales_the_learning_rate_with_the_global_batch() -> None:
     from trainers.optim import scaled_lr
 
-    spec = planning.load_spec(str(EXAMPLES / "azure-cnn-ddp.yaml")).spec
+    spec = load_spec(str(EXAMPLES / "azure-cnn-ddp.yaml")).spec
     global_batch = spec.trainer.batch_size * spec.world_size * spec.trainer.grad_accum_steps
     assert (spec.world_size, global_batch) == (8, 256)
     assert scaled_lr(spec.trainer.optimizer, global_batch) == pytest.approx(0.4)
