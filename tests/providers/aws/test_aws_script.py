@@ -16,6 +16,7 @@ from cloudgd.errors import SpecError
 from providers.aws.client import request_problems
 from providers.aws.render import render_plan
 from tests.support.golden import assert_golden
+from tests.support.script_block import byo_script
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "aws"
 SCRIPT_BUNDLE = FIXED_BUNDLE.model_copy(update={"requires": ["numpy>=1.26"]})
@@ -23,15 +24,9 @@ SCRIPT_BUNDLE = FIXED_BUNDLE.model_copy(update={"requires": ["numpy>=1.26"]})
 
 def script(**fields: Any) -> dict[str, Any]:
     """The example's script block (examples/byo-script), reading S3 channels."""
-    block: dict[str, Any] = {
-        "entry_point": "train.py",
-        "args": ["--epochs", "3", "--data", "${data_dir}", "--model-dir", "${model_dir}"],
-        "requirements": "requirements.txt",
-        "inputs": {"train": "s3://cloudgd-data/byo/train/", "val": "s3://cloudgd-data/byo/val/"},
-        "metrics": {"regex": {"val_loss": "val_loss=([-+0-9.eE]+)", "epoch": r"epoch=(\d+)"}},
-    }
-    block.update(fields)
-    return block
+    return byo_script(
+        {"train": "s3://cloudgd-data/byo/train/", "val": "s3://cloudgd-data/byo/val/"}, **fields
+    )
 
 
 CASES: dict[str, dict[str, Any]] = {

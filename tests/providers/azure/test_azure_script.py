@@ -19,6 +19,7 @@ from azure_helpers import FIXED_BUNDLE, WORKSPACE, make_ctx, make_spec
 from cloudgd.errors import SpecError
 from providers.azure.render import render_plan
 from tests.support.golden import assert_golden
+from tests.support.script_block import byo_script
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "azure"
 SCRIPT_BUNDLE = FIXED_BUNDLE.model_copy(update={"requires": ["numpy>=1.26"]})
@@ -27,15 +28,7 @@ BLOB = "azureml://datastores/workspaceblobstore/paths"
 
 def script(**fields: Any) -> dict[str, Any]:
     """The example's script block (examples/byo-script), reading datastore inputs."""
-    block: dict[str, Any] = {
-        "entry_point": "train.py",
-        "args": ["--epochs", "3", "--data", "${data_dir}", "--model-dir", "${model_dir}"],
-        "requirements": "requirements.txt",
-        "inputs": {"train": f"{BLOB}/byo/train/", "val": f"{BLOB}/byo/val.csv"},
-        "metrics": {"regex": {"val_loss": "val_loss=([-+0-9.eE]+)", "epoch": r"epoch=(\d+)"}},
-    }
-    block.update(fields)
-    return block
+    return byo_script({"train": f"{BLOB}/byo/train/", "val": f"{BLOB}/byo/val.csv"}, **fields)
 
 
 CASES: dict[str, dict[str, Any]] = {

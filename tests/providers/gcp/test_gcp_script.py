@@ -17,6 +17,7 @@ from google.cloud import aiplatform_v1
 from cloudgd.errors import SpecError
 from providers.gcp.render import render
 from tests.support.golden import assert_golden
+from tests.support.script_block import byo_script
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "gcp"
 SCRIPT_BUNDLE = FIXED_BUNDLE.model_copy(update={"requires": ["numpy>=1.26"]})
@@ -25,15 +26,9 @@ CUSTOM_IMAGE = "us-central1-docker.pkg.dev/cloudgd-test-123/train/byo:1.0"
 
 def script(**fields: Any) -> dict[str, Any]:
     """The example's script block (examples/byo-script), reading Cloud Storage inputs."""
-    block: dict[str, Any] = {
-        "entry_point": "train.py",
-        "args": ["--epochs", "3", "--data", "${data_dir}", "--model-dir", "${model_dir}"],
-        "requirements": "requirements.txt",
-        "inputs": {"train": "gs://cloudgd-data/byo/train/", "val": "gs://cloudgd-data/byo/val.csv"},
-        "metrics": {"regex": {"val_loss": "val_loss=([-+0-9.eE]+)", "epoch": r"epoch=(\d+)"}},
-    }
-    block.update(fields)
-    return block
+    return byo_script(
+        {"train": "gs://cloudgd-data/byo/train/", "val": "gs://cloudgd-data/byo/val.csv"}, **fields
+    )
 
 
 CASES: dict[str, dict[str, Any]] = {
