@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from cloudgd.errors import ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
-from providers.rehearsal_follow import follows_rehearsal, local_run
+from providers.rehearsal_follow import follows_rehearsal
 
 
 class Provider(ABC):
@@ -188,14 +188,3 @@ def fetched_dir(handle: JobHandle) -> Path:
         if part in ("", ".", "..") or "/" in part or "\\" in part or "\x00" in part:
             raise UsageError(f"handle {handle} names no usable job: {part!r}")
     return home() / "fetched" / handle.provider / handle.job
-
-
-def rehearsal_run(handle: JobHandle) -> JobHandle | None:
-    """The local run behind a rehearsal handle (``...?run=/path``), if any.
-
-    With ``--run-local`` the CLI submits the cloud request to the rehearsal
-    backend *and* runs the job here with that cloud's contract emulated; the
-    cloud handle then carries ``run=<local run dir>`` and status, logs, wait and
-    cancel follow the local run (:mod:`providers.rehearsal_follow`).
-    """
-    return local_run(handle)

@@ -27,9 +27,10 @@ from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext, Up
 from cloudgd.report.runfiles import NoMetricsError
 from cloudgd.spec import JobSpec
 from providers.aws.options import AwsOptions
-from providers.base import Provider, rehearsal_run
+from providers.base import Provider
 from providers.features import SupportsRehearsal
 from providers.local.options import LocalOptions
+from providers.rehearsal_follow import local_run
 
 LOG_LINES = ["starting", "epoch 1/3 loss=0.90", "epoch 2/3 loss=0.50", "epoch 3/3 loss=0.25"]
 
@@ -130,7 +131,7 @@ class FakeProvider(Provider):
         return jobs, jobs[handle.job]
 
     def status(self, handle: JobHandle) -> JobStatus:
-        run = rehearsal_run(handle)
+        run = local_run(handle)
         if run is not None:
             return registry.create("local").status(run)
         jobs, job = self._job(handle)

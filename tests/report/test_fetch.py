@@ -20,7 +20,7 @@ from cloudgd.errors import ProviderError
 from cloudgd.plan import BundleRef, JobHandle, RenderContext
 from cloudgd.report.runfiles import NoMetricsError, load_run
 from cloudgd.spec import JobSpec
-from providers.base import rehearsal_run
+from providers import rehearsal_follow
 from providers.local.provider import LocalProvider
 from tests.report.conftest import WriteRun, tar_gz, trainer_records
 from tests.report.test_live import HANDLE, _Lines
@@ -55,7 +55,7 @@ def test_a_local_run_answers_with_its_output_dir(local_run: WriteRun) -> None:
 def test_a_rehearsal_handle_answers_with_its_local_run_on_any_provider(local_run: WriteRun) -> None:
     run = local_run(records=RECORDS)
     handle = JobHandle.parse(f"aws://us-east-1/digits-1?backend=moto&run={run}")
-    assert rehearsal_run(handle) is not None
+    assert rehearsal_follow.local_run(handle) is not None
     assert _Lines().fetch_run_files(handle) == run / "output"
 
 
