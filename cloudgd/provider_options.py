@@ -1,8 +1,10 @@
 """The ``providers:`` block of a job spec and of the user config, typed by each provider.
 
 Every registered provider (the built-ins and the ``cloudgd.providers`` entry points)
-gets one field, typed by its class's ``options_model``, so a plug-in provider brings
-its own settings and this module names no cloud. The typed model is generated when a
+gets one field, typed by its options model (:func:`cloudgd.registry.options_info`: from
+the options module its registration names, else from its class's ``options_model``), so
+a plug-in provider brings its own settings and this module names no cloud. The typed
+model is generated when a
 spec or user config is validated or its schema is printed, never at import:
 ``providers.base`` imports ``cloudgd.spec``, so a provider class cannot be imported
 while ``cloudgd.spec`` is. It is built once per set of registered providers.
@@ -67,25 +69,25 @@ class Registered:
 
 def registered() -> Registered:
     """The options of every provider registered now (built once per set of providers)."""
-    key = tuple((name, entry.target) for name, entry in registry.available().items())
+    key = tuple((name, entry.target, entry.options) for name, entry in registry.available().items())
     return _build(key)
 
 
 @functools.lru_cache(maxsize=8)
-def _build(key: tuple[tuple[str, str], ...]) -> Registered:
+def _build(key: tuple[tuple[str, str, str | None], ...]) -> Registered:
     options: dict[str, type[BaseModel]] = {}
     descriptions: dict[str, str] = {}
     terraform: dict[str, tuple[str, ...]] = {}
     broken: dict[str, CloudgdError] = {}
-    for name, target in key:
+    for name, target, _ in key:
         try:
-            cls = registry.provider_class(name)
+            found = registry.options_info(name)
         except CloudgdError as error:
             # A plug-in that does not import must not break every spec: it is left out,
             # and a spec that configures it hears why.
             broken[name] = error
             continue
-        model = getattr(cls, "options_model", None) or NoOptions
+        model = found.model or NoOptions
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             broken[name] = ProviderError(
                 f"provider {name!r} ({target}): options_model must be a pydantic model, "
@@ -94,10 +96,9 @@ def _build(key: tuple[tuple[str, str], ...]) -> Registered:
             )
             continue
         options[name] = model
-        descriptions[name] = getattr(cls, "options_description", "") or _first_line(model)
-        outputs = tuple(getattr(cls, "terraform_outputs", ()) or ())
-        if outputs:
-            terraform[name] = outputs
+        descriptions[name] = found.description or _first_line(model)
+        if found.terraform_outputs:
+            terraform[name] = found.terraform_outputs
     spec_fields: dict[str, Any] = {
         name: (model, Field(default_factory=model, description=descriptions[name]))
         for name, model in options.items()

@@ -1,7 +1,10 @@
 """Provider name → class, imported lazily; entry points (group ``cloudgd.providers``) merged.
 
 Nothing here imports a provider until it is asked for, so ``cloudgd --help`` and
-``cloudgd plan`` stay free of cloud SDKs.
+``cloudgd plan`` stay free of cloud SDKs. A provider may also name its options model
+(``ProviderInfo.options``; for a plug-in, an entry point of the same name in group
+``cloudgd.provider_options``), so building the spec's ``providers:`` block imports only
+that module, not the provider class and what it imports.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from providers.base import Provider
 
 ENTRY_POINT_GROUP = "cloudgd.providers"
+OPTIONS_ENTRY_POINT_GROUP = "cloudgd.provider_options"
 
 LOCAL = "local"
 """The built-in provider that runs jobs on this machine: a run directory is its handle,
@@ -37,6 +41,11 @@ class ProviderInfo:
     extra: str | None  # pip extra that installs its SDK
     sdk_modules: tuple[str, ...]  # importable modules the SDK path needs
     description: str
+    options: str | None = None
+    """``"module:Model"``: the provider's options model, in a module that imports neither
+    the provider class nor an SDK; the module's ``DESCRIPTION`` and ``TERRAFORM_OUTPUTS``
+    stand in for the class's ``options_description`` and ``terraform_outputs``. None: read
+    all three from the class (importing it)."""
 
     @property
     def pip_command(self) -> str:
@@ -63,6 +72,7 @@ BUILTINS: dict[str, ProviderInfo] = {
         "train",
         ("torch",),
         "this machine; emulates SageMaker, Vertex AI or Azure ML containers",
+        "providers.local.options:LocalOptions",
     ),
     "aws": ProviderInfo(
         "aws",
@@ -70,6 +80,7 @@ BUILTINS: dict[str, ProviderInfo] = {
         "aws",
         ("boto3",),
         "AWS SageMaker training jobs (rehearse offline with --backend moto)",
+        "providers.aws.options:AwsOptions",
     ),
     "gcp": ProviderInfo(
         "gcp",
@@ -77,6 +88,7 @@ BUILTINS: dict[str, ProviderInfo] = {
         "gcp",
         ("google.cloud.aiplatform_v1",),
         "Google Vertex AI custom jobs (rehearse offline with --backend fake)",
+        "providers.gcp.options:GcpOptions",
     ),
     "azure": ProviderInfo(
         "azure",
@@ -84,6 +96,7 @@ BUILTINS: dict[str, ProviderInfo] = {
         "azure",
         ("azure.ai.ml",),
         "Azure ML command jobs (rehearse offline with --backend fake)",
+        "providers.azure.options:AzureOptions",
     ),
 }
 
@@ -91,18 +104,25 @@ BUILTINS: dict[str, ProviderInfo] = {
 def available() -> dict[str, ProviderInfo]:
     """Built-ins plus third-party providers from entry points (built-ins win)."""
     found = dict(BUILTINS)
-    for name, target in _plugins(entry_points, tuple(sys.path)):
+    for name, target, options in _plugins(entry_points, tuple(sys.path)):
         if name not in found:
-            found[name] = ProviderInfo(name, target, None, (), "plug-in provider")
+            found[name] = ProviderInfo(name, target, None, (), "plug-in provider", options)
     return found
 
 
 @functools.lru_cache(maxsize=4)
-def _plugins(finder: Callable[..., Any], path: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+def _plugins(
+    finder: Callable[..., Any], path: tuple[str, ...]
+) -> tuple[tuple[str, str, str | None], ...]:
     # Reading every installed distribution's metadata costs milliseconds, and every spec
     # validation asks (the providers: block is typed by the registered providers): scan
-    # once per sys.path (a test that adds a plug-in's dist-info changes it).
-    return tuple((ep.name, ep.value) for ep in finder(group=ENTRY_POINT_GROUP))
+    # once per sys.path (a test that adds a plug-in's dist-info changes it), both groups
+    # in one pass.
+    every = finder()
+    options = {ep.name: ep.value for ep in every.select(group=OPTIONS_ENTRY_POINT_GROUP)}
+    return tuple(
+        (ep.name, ep.value, options.get(ep.name)) for ep in every.select(group=ENTRY_POINT_GROUP)
+    )
 
 
 def info(name: str) -> ProviderInfo:
@@ -133,6 +153,42 @@ def provider_class(name: str) -> type[Provider]:
             hint="reinstall it, or run with --debug for the traceback",
         ) from error
     return cls
+
+
+@dataclass(frozen=True)
+class OptionsInfo:
+    """What a provider contributes to the spec's ``providers:`` block."""
+
+    model: object  # its options model; cloudgd.provider_options checks it is one
+    description: str  # one line for `cloudgd schema`; "" for the model's docstring
+    terraform_outputs: tuple[str, ...]  # options fields its Terraform module outputs
+
+
+def options_info(name: str) -> OptionsInfo:
+    """The options of provider ``name``: from the module ``ProviderInfo.options`` names
+    when it names one (the provider class stays unimported), else from the class."""
+    entry = info(name)
+    if entry.options is None:
+        cls = provider_class(name)
+        return OptionsInfo(
+            getattr(cls, "options_model", None),
+            getattr(cls, "options_description", ""),
+            tuple(getattr(cls, "terraform_outputs", ()) or ()),
+        )
+    module_name, _, attr = entry.options.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        model = getattr(module, attr)
+    except (ImportError, AttributeError) as error:
+        raise ProviderError(
+            f"provider {name!r}: options could not be loaded from {entry.options}: {error}",
+            hint="reinstall it, or run with --debug for the traceback",
+        ) from error
+    return OptionsInfo(
+        model,
+        getattr(module, "DESCRIPTION", ""),
+        tuple(getattr(module, "TERRAFORM_OUTPUTS", ()) or ()),
+    )
 
 
 def create(name: str, *, needs_sdk: bool = True, **kwargs: Any) -> Provider:

@@ -61,7 +61,9 @@ class Provider(ABC):
     """Storage URI schemes this provider's data lives under (``s3``): ``cloudgd data
     upload`` picks the provider from a URI's scheme."""
     # -- options: the spec's ``providers.<name>`` block (cloudgd.provider_options) --
-    # ``options_model`` types the block; without one the block takes no fields.
+    # ``options_model`` types the block; without one the block takes no fields. A
+    # registration that names the options module (cloudgd.registry.ProviderInfo.options)
+    # is read instead, so the class is not imported to validate a spec: keep them equal.
     options_description: ClassVar[str] = ""
     """One line about the block for `cloudgd schema` (default: the options model's docstring)."""
     terraform_outputs: ClassVar[tuple[str, ...]] = ()

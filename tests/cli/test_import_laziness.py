@@ -1,4 +1,5 @@
-"""Importing cloudgd, `cloudgd --help` and `cloudgd plan` load no cloud SDK and no torch.
+"""Importing cloudgd, `cloudgd --help` and `cloudgd plan` load no cloud SDK and no torch;
+`cloudgd validate` and `cloudgd schema` load no provider class either.
 
 Each check runs in a fresh interpreter, since this test process has imported plenty.
 The ``google`` namespace itself is preloaded by .pth files of google packages, so the
@@ -28,20 +29,24 @@ HEAVY = [
     "azure.ai.ml",
     "azure.identity",
 ]
+PROVIDER_CLASSES = [f"providers.{name}.provider" for name in ("local", "aws", "gcp", "azure")]
+"""What a provider's class module imports (its render, status, client wrappers ...) is
+dead weight for commands that only read the spec's ``providers:`` block."""
 PROBE = """
 import json, sys
 from cloudgd.cli.main import cli
 code = cli.main(args=sys.argv[1:], prog_name="cloudgd", standalone_mode=False)
-heavy = {heavy!r}
-print(json.dumps({{"code": code, "loaded": [m for m in heavy if m in sys.modules]}}),
+watched = {watched!r}
+print(json.dumps({{"code": code, "loaded": [m for m in watched if m in sys.modules]}}),
       file=sys.stderr)
 """
 
 
-def loaded_after(*args: str, tmp_path: Path) -> list[str]:
+def loaded_after(*args: str, tmp_path: Path, watched: list[str] = HEAVY) -> list[str]:
+    """Which of the ``watched`` modules ``cloudgd ARGS...`` leaves imported."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "CLOUDGD_HOME": str(tmp_path / "home")}
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        [sys.executable, "-c", PROBE.format(watched=watched), *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -95,8 +100,22 @@ def test_help_loads_nothing_heavy(tmp_path: Path) -> None:
 
 def test_schema_and_validate_load_nothing_heavy(tmp_path: Path) -> None:
     assert loaded_after("validate", "examples/digits.yaml", tmp_path=tmp_path) == []
-    # The schema imports every provider class, for its options model.
     assert loaded_after("schema", tmp_path=tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "args", [("validate", "examples/vertex-bert.yaml"), ("schema",)], ids=["validate", "schema"]
+)
+def test_schema_and_validate_read_options_modules_not_provider_classes(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    # The providers: block needs each provider's options model, which the registry
+    # names by module (providers/<name>/options.py).
+    watched = PROVIDER_CLASSES + [f"providers.{name}.options" for name in ("aws", "gcp")]
+    assert loaded_after(*args, tmp_path=tmp_path, watched=watched) == [
+        "providers.aws.options",
+        "providers.gcp.options",
+    ]
 
 
 PLANS = {

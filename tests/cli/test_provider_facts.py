@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from importlib.metadata import EntryPoint
+from importlib.metadata import EntryPoint, EntryPoints
 from importlib.resources import files
 from pathlib import Path
 
@@ -31,7 +31,7 @@ limits: {max_runtime: 6h, max_cost_usd: %s}
 def acme(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """acme installed as a plug-in, with one machine in a refreshed price catalog."""
     plugin = EntryPoint("acme", "tests.cli.plugin_cloud.provider:AcmeCloud", "cloudgd.providers")
-    monkeypatch.setattr(registry, "entry_points", lambda group: [plugin])
+    monkeypatch.setattr(registry, "entry_points", lambda: EntryPoints([plugin]))
     catalog = refreshed_dir()
     catalog.mkdir(parents=True)
     bundled = files("cloudgd").joinpath("data", "prices.csv").read_text(encoding="utf-8")
@@ -114,7 +114,7 @@ def test_a_broken_plug_in_leaves_the_cloud_listing_working(
     monkeypatch: pytest.MonkeyPatch, invoke: Invoke, tmp_path: Path
 ) -> None:
     broken = EntryPoint("broken", "no_such_package.provider:Nope", "cloudgd.providers")
-    monkeypatch.setattr(registry, "entry_points", lambda group: [broken])
+    monkeypatch.setattr(registry, "entry_points", lambda: EntryPoints([broken]))
     assert registry.cloud_names() == ("aws", "gcp", "azure")
     result = invoke("plan", job(tmp_path, 100), "--provider", "broken")
     assert result.exit_code == 3

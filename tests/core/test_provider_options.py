@@ -62,8 +62,14 @@ class NotAModel(_Minimal):
     options_model = dict  # type: ignore[assignment]
 
 
-def _register(monkeypatch: pytest.MonkeyPatch, name: str, cls: str) -> None:
-    info = registry.ProviderInfo(name, f"{__name__}:{cls}", None, (), "test provider")
+DESCRIPTION = "The rack's settings."
+"""The block's line when a registration names ``RackOptions`` by this module."""
+
+
+def _register(
+    monkeypatch: pytest.MonkeyPatch, name: str, cls: str, options: str | None = None
+) -> None:
+    info = registry.ProviderInfo(name, f"{__name__}:{cls}", None, (), "test provider", options)
     monkeypatch.setitem(registry.BUILTINS, name, info)
 
 
@@ -112,6 +118,37 @@ def test_a_plugin_that_does_not_load_breaks_only_the_specs_that_configure_it(
     with pytest.raises(ProviderError, match=r"provider 'odd' .*options_model must be a pydantic"):
         _spec({"odd": {}})
     assert set(registered().broken) == {"gone", "odd"}
+
+
+def test_a_registration_may_name_the_options_model_so_the_class_is_not_imported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The class target does not exist: only the options module is read.
+    _register(monkeypatch, "rack", "NoSuchClass", options=f"{__name__}:RackOptions")
+    assert _spec({"rack": {"rack": "r3"}}).providers.rack == RackOptions(rack="r3")
+    assert registered().descriptions["rack"] == DESCRIPTION
+    assert "rack" not in registered().broken
+
+
+def test_an_options_model_that_does_not_load_is_named_with_its_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _register(monkeypatch, "rack", "WithOptions", options=f"{__name__}:NoSuchOptions")
+    with pytest.raises(ProviderError, match=r"provider 'rack': options could not be loaded"):
+        _spec({"rack": {}})
+    assert _spec({"aws": {}}).providers.aws == AwsOptions()
+
+
+@pytest.mark.parametrize("name", list(registry.BUILTINS))
+def test_a_builtins_registered_options_are_its_classes(name: str) -> None:
+    # The registry names each built-in's options module so validation skips the class;
+    # the class must say the same, or plan and validate would read different blocks.
+    cls = registry.provider_class(name)
+    declared = registry.options_info(name)
+    assert registry.BUILTINS[name].options is not None
+    assert declared == registry.OptionsInfo(
+        cls.options_model, cls.options_description, cls.terraform_outputs
+    )
 
 
 def test_defaults_stay_out_of_the_spec_hash(monkeypatch: pytest.MonkeyPatch) -> None:

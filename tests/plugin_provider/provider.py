@@ -19,7 +19,7 @@ from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.base import Provider
 from providers.settings import effective_options
-from tests.plugin_provider.options import ToyOptions
+from tests.plugin_provider.options import DESCRIPTION, TERRAFORM_OUTPUTS, ToyOptions
 
 STATES = {
     "queued": JobState.PENDING,
@@ -49,8 +49,8 @@ class ToyProvider(Provider):
 
     name: ClassVar[str] = "toy"
     options_model = ToyOptions
-    options_description = "Toy queue settings (the test plug-in)."
-    terraform_outputs = ("owner",)  # its Terraform module outputs `owner`
+    options_description = DESCRIPTION
+    terraform_outputs = TERRAFORM_OUTPUTS
 
     def plan(self, spec: JobSpec, ctx: RenderContext) -> Plan:
         options = effective_options(spec, ctx, self.name, ToyOptions)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -62,6 +63,57 @@ def test_without_the_plugin_its_block_is_an_unknown_field(
     result = invoke("validate", job_file(SLOW_QUEUE))
     assert result.exit_code == 2
     assert "providers.toy: unknown field" in result.stderr
+
+
+def test_a_plugin_that_names_no_options_module_is_read_from_its_class(
+    invoke: Invoke, job_file: JobFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same distribution, registering only its provider class (the older form).
+    site = tmp_path / "site"
+    dist = site / "cloudgd_toy-0.1.dist-info"
+    shutil.copytree(SITE / dist.name, dist)
+    (dist / "entry_points.txt").write_text(
+        "[cloudgd.providers]\ntoy = tests.plugin_provider.provider:ToyProvider\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(sys, "path", [str(site) if p == str(SITE) else p for p in sys.path])
+    assert invoke("validate", job_file(SLOW_QUEUE)).exit_code == 0
+    typo = invoke("validate", job_file("  toy: {queu: slow}\n"))
+    assert "providers.toy.queu: unknown field; did you mean 'queue'?" in typo.stderr
+    blocks = job_schema()["$defs"]["ProviderBlocks"]["properties"]
+    assert blocks["toy"]["description"] == "Toy queue settings (the test plug-in)."
+
+
+def test_validate_imports_the_plugins_options_module_not_its_provider(
+    job_file: JobFile, tmp_path: Path
+) -> None:
+    probe = (
+        "import json, sys\n"
+        "from cloudgd.cli.main import main\n"
+        "try:\n"
+        "    main(['validate', sys.argv[1]])\n"
+        "except SystemExit as done:\n"
+        "    loaded = [m for m in sys.modules if m.startswith('tests.plugin_provider')]\n"
+        "    print(json.dumps({'code': done.code, 'loaded': sorted(loaded)}))\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(SITE)]),
+        "CLOUDGD_HOME": str(tmp_path / "home"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", probe, job_file(SLOW_QUEUE)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {
+        "code": 0,
+        "loaded": ["tests.plugin_provider", "tests.plugin_provider.options"],
+    }, result.stderr
 
 
 def test_the_schema_describes_the_plugins_block() -> None:
