@@ -10,6 +10,9 @@ slows all of them alike.
 
 Ratio = median(cloudgd plan -p P) / median(import of P's SDK); target < 0.5.
 
+``--spec-commands`` also times cold ``cloudgd validate`` and ``cloudgd schema`` on the same
+job (no target: they read only the spec and each provider's options module).
+
 Why ``import sagemaker.core`` for AWS: in the SageMaker Python SDK v3,
 ``sagemaker/__init__.py`` is a namespace-package stub (``pkgutil.extend_path``), and
 the classes a user calls (``sagemaker.core.resources.TrainingJob``, image URIs) live
@@ -64,6 +67,12 @@ def plan_once(provider: str) -> float:
         return timed([*argv, "--provider", provider], env)
 
 
+def spec_command_once(*args: str) -> float:
+    with tempfile.TemporaryDirectory(prefix="cloudgd-bench-home-") as home:
+        env = {**os.environ, "CLOUDGD_HOME": home, "PYTHONPATH": str(REPO)}
+        return timed([sys.executable, "-m", "cloudgd", *args], env)
+
+
 def import_once(statement: str) -> float:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return timed([sys.executable, "-W", "ignore", "-c", statement], env)
@@ -73,6 +82,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--providers", default="aws,gcp,azure")
+    parser.add_argument(
+        "--spec-commands", action="store_true", help="also time cloudgd validate and schema"
+    )
     args = parser.parse_args()
     providers = [p for p in args.providers.split(",") if p]
 
@@ -84,6 +96,9 @@ def main() -> None:
         )
     contenders["python -c pass"] = lambda: import_once(EXTRA_IMPORTS["baseline"])
     contenders["import sagemaker (v3 stub)"] = lambda: import_once(EXTRA_IMPORTS["aws-stub"])
+    if args.spec_commands:
+        contenders["cloudgd validate"] = lambda: spec_command_once("validate", str(JOB))
+        contenders["cloudgd schema"] = lambda: spec_command_once("schema")
 
     # One untimed round: byte-compiles anything not yet in __pycache__.
     for run in contenders.values():
@@ -100,6 +115,8 @@ def main() -> None:
     )
     for name, values in samples.items():
         print(f"  {name:<38} {medians[name]:6.3f} s  ({min(values):.3f}..{max(values):.3f})")
+    if not providers:  # --providers "" --spec-commands: nothing to hold to the target
+        return
     print("ratios (cloudgd plan / vendor SDK import; target < 0.5):")
     worst = 0.0
     for provider in providers:
