@@ -35,7 +35,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cloudgd.servers import serve_ready
-from providers.gcp.rehearsal.fake_store import FakeError, JobStore, Phases
+from providers.gcp.rehearsal.fake_query import FakeError
+from providers.gcp.rehearsal.fake_store import JobStore, Phases
 from providers.gcp.rehearsal.fake_tuning import TRIAL_STATE_NUMBERS, TuningStore
 from providers.gcp.states import STATE_NAMES_TO_NUMBERS
 

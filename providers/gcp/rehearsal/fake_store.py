@@ -15,8 +15,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, ClassVar
+
+from providers.gcp.rehearsal.fake_query import (
+    FakeError,
+    list_page,
+    lookup,
+    matches,
+    parse_time,
+    rfc3339,
+    terms,
+)
 
 MAX_JOBS = 1000
 MAX_ENTRIES_PER_JOB = 10_000
@@ -25,18 +34,6 @@ _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _DURATION = re.compile(r"^\d+(\.\d+)?s$")
 _ENDED = ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED")
-_TERM = re.compile(r"^\s*([\w.\-]+)\s*(>=|<=|!=|=|>|<|:)\s*(.+?)\s*$")
-
-
-class FakeError(Exception):
-    """An API error: HTTP status, google.rpc status name and message."""
-
-    def __init__(self, http: int, status: str, message: str) -> None:
-        super().__init__(message)
-        self.http, self.status, self.message = http, status, message
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.http, "message": self.message, "status": self.status}}
 
 
 @dataclass(frozen=True)
@@ -47,15 +44,6 @@ class Phases:
     pending: float = 3.0
     running: float = 10.0
     cancelling: float = 1.0
-
-
-def rfc3339(seconds: float) -> str:
-    """``2026-01-01T00:00:00.000000Z`` for a POSIX timestamp."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 @dataclass
@@ -75,66 +63,6 @@ class _Job:
     def timeout(self) -> float | None:
         raw = self.body.get("jobSpec", {}).get("scheduling", {}).get("timeout")
         return float(raw[:-1]) if raw else None
-
-
-def _terms(text: str) -> list[tuple[str, str, str]]:
-    """AIP-160 conjunctions (``a="x" AND b>=y``); the fake supports only AND."""
-    if not text.strip():
-        return []
-    out = []
-    for part in re.split(r"\s+AND\s+", text.strip()):
-        match = _TERM.match(part)
-        if not match or re.search(r"\s(OR|NOT)\s", f" {part} "):
-            raise FakeError(400, "INVALID_ARGUMENT", f"unsupported filter term: {part!r}")
-        key, op, value = match.groups()
-        out.append((key, op, value.strip('"')))
-    return out
-
-
-def _lookup(record: dict[str, Any], dotted: str) -> Any:
-    value: Any = record
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
-def list_page(
-    views: list[dict[str, Any]], key: str, filter_text: str, page_size: int, page_token: str
-) -> dict[str, Any]:
-    """One page of a List call: filtered, newest first, ``nextPageToken`` while more remain."""
-    aliases = {"display_name": "displayName", "create_time": "createTime"}
-    views = [v for v in views if matches(v, filter_text, aliases)]
-    views.sort(key=lambda v: (v["createTime"], v["name"]), reverse=True)
-    start = int(page_token or 0)
-    size = max(1, min(page_size or 100, 1000))
-    page: dict[str, Any] = {key: views[start : start + size]}
-    if start + size < len(views):
-        page["nextPageToken"] = str(start + size)
-    return page
-
-
-def matches(record: dict[str, Any], filter_text: str, aliases: dict[str, str]) -> bool:
-    """True when ``record`` satisfies every term of ``filter_text``."""
-    for key, op, want in _terms(filter_text):
-        have = _lookup(record, aliases.get(key, key))
-        if op == ":" and want == "*":
-            ok = have is not None
-        elif have is None:
-            ok = op == "!="
-        elif op in ("=", ":"):
-            ok = str(have) == want
-        elif op == "!=":
-            ok = str(have) != want
-        elif key == "timestamp" or key.endswith("_time") or key.endswith("Time"):
-            left, right = _parse_time(str(have)), _parse_time(want)
-            ok = {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[
-                op
-            ]
-        else:
-            ok = {"<": have < want, "<=": have <= want, ">": have > want, ">=": have >= want}[op]
-        if not ok:
-            return False
-    return True
 
 
 def validate_job(body: dict[str, Any]) -> None:
@@ -283,7 +211,7 @@ class JobStore(JobTable):
     def list_jobs(
         self, parent: str, filter_text: str = "", page_size: int = 100, page_token: str = ""
     ) -> dict[str, Any]:
-        _terms(filter_text)  # a bad filter is an error even when no job would be checked
+        terms(filter_text)  # a bad filter is an error even when no job would be checked
         return super().list_jobs(parent, filter_text, page_size, page_token)
 
     def fail(self, name: str, message: str) -> dict[str, Any]:
@@ -379,7 +307,7 @@ class JobStore(JobTable):
         with self._lock:
             by_id = {j.job_id: j for j in self._jobs.values()}
             for entry in entries:
-                job = by_id.get(str(_lookup(entry, "resource.labels.job_id")))
+                job = by_id.get(str(lookup(entry, "resource.labels.job_id")))
                 if job is None:
                     continue
                 stored = {
@@ -395,7 +323,7 @@ class JobStore(JobTable):
         self, filter_text: str, order_by: str = "", page_size: int = 1000, page_token: str = ""
     ) -> dict[str, Any]:
         """entries:list over all jobs' service messages and written entries."""
-        _terms(filter_text)
+        terms(filter_text)
         with self._lock:
             entries = [
                 e for j in self._jobs.values() for e in (*self._service_entries(j), *j.entries)
@@ -404,7 +332,7 @@ class JobStore(JobTable):
             entries += source()
         entries = [e for e in entries if matches(e, filter_text, {})]
         entries.sort(
-            key=lambda e: (_parse_time(e["timestamp"]), e["insertId"]),
+            key=lambda e: (parse_time(e["timestamp"]), e["insertId"]),
             reverse=order_by.strip().lower().endswith("desc"),
         )
         start = int(page_token or 0)

@@ -18,15 +18,8 @@ import math
 import random
 from typing import Any
 
-from providers.gcp.rehearsal.fake_store import (
-    FakeError,
-    JobStore,
-    JobTable,
-    _Job,
-    _parse_time,
-    rfc3339,
-    validate_job,
-)
+from providers.gcp.rehearsal.fake_query import FakeError, parse_time, rfc3339
+from providers.gcp.rehearsal.fake_store import JobStore, JobTable, _Job, validate_job
 
 MAX_TUNING_JOBS = 200
 MAX_TRIALS = 1000
@@ -127,7 +120,7 @@ class TuningStore(JobTable):
             )
             events.append((trial["endTime"], "INFO", text))
         return [
-            self.jobs._entry(job, _parse_time(when), sev, text, f"trial-{number}-{i}", labels)
+            self.jobs._entry(job, parse_time(when), sev, text, f"trial-{number}-{i}", labels)
             for i, (when, sev, text) in enumerate(events)
         ]
 

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from providers.gcp.rehearsal import fake_store
-from providers.gcp.rehearsal.fake_store import FakeError, JobStore, Phases
+from providers.gcp.rehearsal.fake_query import FakeError
+from providers.gcp.rehearsal.fake_store import JobStore, Phases
 
 PARENT = "projects/p/locations/us-central1"
 

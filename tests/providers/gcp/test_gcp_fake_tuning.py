@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from providers.gcp.rehearsal.fake_store import FakeError, JobStore, Phases
+from providers.gcp.rehearsal.fake_query import FakeError
+from providers.gcp.rehearsal.fake_store import JobStore, Phases
 from providers.gcp.rehearsal.fake_tuning import TuningStore
 
 PARENT = "projects/p/locations/us-central1"
