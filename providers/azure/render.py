@@ -26,11 +26,10 @@ from cloudgd.cost.budget import time_limit
 from cloudgd.cost.select import InstanceChoice, choice_for_spec
 from cloudgd.errors import SpecError, UsageError
 from cloudgd.naming import job_name, spec_hash
-from cloudgd.plan import BundleRef, Plan, RenderContext, Upload
+from cloudgd.plan import Plan, RenderContext, Upload
 from cloudgd.spec import JobSpec
-from cloudgd.trainer_requirements import PYTHON as PYTHON_VERSION
-from cloudgd.trainer_requirements import environment_requirements
 from providers.azure import script_render
+from providers.azure.environment import environment_summary, job_environment
 from providers.azure.options import AzureOptions
 from providers.azure.scope import WorkspaceScope, workspace_scope
 from providers.settings import effective_options as shared_effective_options
@@ -41,13 +40,6 @@ OPERATION = "azureml:JobsCreateOrUpdate"
 COMPUTE_OPERATION = "azureml:ComputeCreateOrUpdate"
 JOB_SCHEMA = "https://azuremlschemas.azureedge.net/latest/commandJob.schema.json"
 COMPUTE_SCHEMA = "https://azuremlschemas.azureedge.net/latest/amlCompute.schema.json"
-# The image of the curated Azure Container for PyTorch environment (CUDA 12.6; it also
-# runs on CPU VMs). Source: Azure/azureml-assets
-# assets/training/general/environments/acpt-pytorch-2.8-cuda12.6. Its published
-# requirements hold no pydantic, pyyaml or scikit-learn, so the job's environment is
-# this image plus a conda specification from the trainer's requirements.
-CURATED_IMAGE = "mcr.microsoft.com/azureml/curated/acpt-pytorch-2.8-cuda12.6:latest"
-CONDA_NAME = "cloudgd-trainer"
 CODE_ASSET = "cloudgd-bundle"
 TRAIN_INPUT = "train"
 SECRET_ENV_PREFIX = "CLOUDGD_SECRET_"
@@ -212,64 +204,6 @@ def _tags(spec: JobSpec, ctx: RenderContext) -> dict[str, str]:
     return tags
 
 
-def trainer_environment(
-    model_kind: str | None = None, data_source: str | None = None
-) -> dict[str, Any]:
-    """The inline environment the prebuilt path runs in: the curated image and a conda
-    specification holding Python, torch and the trainer's packages at the versions the
-    tests run (``cloudgd/trainer_requirements.py``).
-
-    Azure ML builds a conda file into its own environment on top of the image (``conda env
-    create``), so the list is complete rather than "what the image lacks". The SDK
-    registers an inline environment as ``CliV2AnonymousEnvironment`` with a version that
-    hashes its content, so Azure builds each distinct specification once.
-    """
-    conda = {
-        "name": CONDA_NAME,
-        "channels": ["conda-forge"],
-        "dependencies": [
-            f"python={PYTHON_VERSION}",
-            "pip",
-            {"pip": list(environment_requirements(model_kind, data_source))},
-        ],
-    }
-    return {"image": CURATED_IMAGE, "conda_file": conda}
-
-
-def environment_pip_list(environment: dict[str, Any]) -> list[str]:
-    """The pip requirements of an inline environment's conda file (what it holds)."""
-    for dependency in (environment.get("conda_file") or {}).get("dependencies", []):
-        if isinstance(dependency, dict) and "pip" in dependency:
-            return [str(item) for item in dependency["pip"]]
-    return []
-
-
-def _environment(
-    spec: JobSpec, options: AzureOptions, bundle: BundleRef | None = None
-) -> str | dict[str, Any]:
-    if options.environment and spec.image != "prebuilt":
-        raise SpecError(
-            "image / providers.azure.environment: set one of them, not both",
-            hint="image runs your image as is; providers.azure.environment names a registered "
-            "Azure ML environment",
-        )
-    if spec.image != "prebuilt":
-        return {"image": spec.image}
-    if spec.script is not None and not options.environment:
-        requires = list(bundle.requires) if bundle is not None else []
-        return script_render.environment(CURATED_IMAGE, requires)
-    return options.environment or trainer_environment(
-        spec.trainer.model.kind, spec.trainer.data.source
-    )
-
-
-def _environment_summary(environment: str | dict[str, Any]) -> str:
-    if isinstance(environment, str):
-        return environment
-    pip = environment_pip_list(environment)
-    return environment["image"] + (f" + conda: {', '.join(pip)}" if pip else "")
-
-
 def _notes(spec: JobSpec) -> list[str]:
     """Spec settings Azure ML has no knob for, said out loud instead of dropped silently."""
     notes = []
@@ -310,7 +244,7 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
     code_version = ctx.bundle.sha256[:12]
     code_ref = "azureml:" + scope.code_id(CODE_ASSET, code_version)
     data_uri = spec.trainer.data.uri
-    environment = _environment(spec, options, ctx.bundle)
+    environment = job_environment(spec, options, ctx.bundle)
     # Nobody provisions the placeholder rehearsal workspace but cloudgd itself.
     manage_compute = options.manage_compute or scope.is_rehearsal
 
@@ -361,7 +295,7 @@ def render_plan(spec: JobSpec, ctx: RenderContext, *, rehearsal: bool = False) -
         "accelerator": str(spec.resources.parsed_accelerator),
         "processes_per_node": spec.processes_per_node,
         "world_size": spec.world_size,
-        "environment": _environment_summary(environment),
+        "environment": environment_summary(environment),
         "timeout_s": timeout,
         "budget_capped": timeout < spec.limits.max_runtime,
         "price_per_hour": choice.price_per_hour,

@@ -83,7 +83,7 @@ def contract_inputs(spec: JobSpec, *, run_dir: str, job_name: str, job_hash: str
 
         container = ["sh", "-c", UNPACK_AND_RUN]
     elif not azure.environment:
-        from providers.azure.render import environment_pip_list, trainer_environment
+        from providers.azure.environment import environment_pip_list, trainer_environment
 
         azure_requires = environment_pip_list(
             trainer_environment(spec.trainer.model.kind, spec.trainer.data.source)

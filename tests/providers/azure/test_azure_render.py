@@ -9,8 +9,9 @@ import pytest
 from azure_helpers import WORKSPACE, make_ctx, make_spec
 
 from cloudgd.errors import SpecError, UsageError
+from providers.azure.environment import trainer_environment
 from providers.azure.provider import AzureProvider
-from providers.azure.render import cluster_name, render_plan, trainer_environment
+from providers.azure.render import cluster_name, render_plan
 from providers.azure.scope import REHEARSAL_SUBSCRIPTION
 
 

@@ -89,14 +89,14 @@ def test_a_vertex_package_that_forgets_a_dependency_fails_its_rehearsal(
 def test_an_azure_environment_that_lacks_a_dependency_fails_its_rehearsal(
     provider: LocalProvider, ctx: RenderContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from providers.azure import render as azure_render
+    from providers.azure import environment as azure_environment
 
-    real = azure_render.environment_requirements
+    real = azure_environment.environment_requirements
 
     def without_pydantic(kind: str | None = None, source: str | None = None) -> tuple[str, ...]:
         return tuple(r for r in real(kind, source) if not r.startswith("pydantic"))
 
-    monkeypatch.setattr(azure_render, "environment_requirements", without_pydantic)
+    monkeypatch.setattr(azure_environment, "environment_requirements", without_pydantic)
     plan = provider.plan(load_spec(providers={"local": {"emulate": "azure"}}), ctx)
     assert "pydantic" not in str(plan.request["layout"]["python_env"]["requires"])
     final = wait_done(provider, provider.submit(plan), timeout=300)
