@@ -27,10 +27,10 @@ from providers.local.control import start_supervisor, stop_run
 from providers.local.logstream import read_lines
 from providers.local.observe import find_output_dir, observe, to_status
 from providers.local.options import DESCRIPTION, LocalOptions
+from providers.local.rank_env import HIDDEN_ENV_PREFIX
 from providers.local.render import build_plan
 from providers.local.rundir import RunDir, new_state
 from providers.local.staging import create_run_dir, resolve
-from providers.local.supervisor import HIDDEN_ENV_PREFIX
 from providers.local.trust import is_run, trusted_run
 
 _SUPERVISOR_START_WAIT = 10.0

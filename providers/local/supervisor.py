@@ -6,12 +6,7 @@ signal a rank and its children), merges their logs, enforces
 ``limits.max_runtime``, retries up to ``scaling.restarts`` times, and records
 every step in ``state.json``. A cancel is a flag in ``state.json`` (set by
 ``LocalProvider.cancel``); the supervisor answers it with SIGTERM to the ranks'
-groups, then SIGKILL after the grace period.
-
-Launch-time environment of a rank: this process's environment without any
-platform or torchrun variables inherited from the submitting shell, then
-``PYTHONUNBUFFERED=1``, the emulated ``PYTHONPATH`` when the contract sets one,
-the plan's per-rank env (placeholders resolved) and the job's secrets.
+groups, then SIGKILL after the grace period. A rank's environment: ``rank_env.py``.
 """
 
 from __future__ import annotations
@@ -34,48 +29,11 @@ from providers.local.contracts_vertex_azure import SDIST
 from providers.local.isolated_env import EnvError, EnvRequest, env_python, explain_missing_module
 from providers.local.isolated_env import build as build_env
 from providers.local.logstream import LogPump, tail_lines
+from providers.local.rank_env import rank_env
 from providers.local.rundir import RunDir, now_iso, write_json_atomic
 from providers.local.staging import resolve_python, secret_values
 
 POLL = 0.1
-# Credential-looking env values travel to the supervisor here, not in plan.json
-# (providers.local.provider.hide_credentials); ranks get them under their own names.
-HIDDEN_ENV_PREFIX = "CLOUDGD_HIDDEN_"
-_SCRUB_PREFIXES = (
-    "SM_",
-    "SAGEMAKER_",
-    "AIP_",
-    "CLOUD_ML_",
-    "AZUREML_",
-    "TORCHELASTIC_",
-    HIDDEN_ENV_PREFIX,
-)
-_SCRUB_NAMES = frozenset(
-    {
-        "CLUSTER_SPEC",
-        "TF_CONFIG",
-        "TRAINING_JOB_NAME",
-        "CURRENT_HOST",
-        "MASTER_ADDR",
-        "MASTER_PORT",
-        "WORLD_SIZE",
-        "RANK",
-        "LOCAL_RANK",
-        "LOCAL_WORLD_SIZE",
-        "NODE_RANK",
-        "GROUP_RANK",
-        "GROUP_WORLD_SIZE",
-        "ROLE_RANK",
-        "ROLE_WORLD_SIZE",
-        "CLOUDGD_CONFIG",
-        "CLOUDGD_DATA_DIR",
-        "CLOUDGD_MODEL_DIR",
-        "CLOUDGD_CHECKPOINT_DIR",
-        "CLOUDGD_OUTPUT_DIR",
-        "CLOUDGD_TENSORBOARD_DIR",
-        "CLOUDGD_CODE_DIR",
-    }
-)
 
 
 def _say(line: str) -> None:
@@ -94,15 +52,6 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 class LaunchError(Exception):
     """A rank's process could not be started (bad interpreter, missing directory)."""
-
-
-def inherited_env(environ: dict[str, str]) -> dict[str, str]:
-    """The submitting shell's environment minus variables that would fake a platform."""
-    return {
-        k: v
-        for k, v in environ.items()
-        if k not in _SCRUB_NAMES and not k.startswith(_SCRUB_PREFIXES)
-    }
 
 
 class Supervisor:
@@ -157,21 +106,13 @@ class Supervisor:
         return text.replace(MASTER_PORT, str(port)) if port is not None else text
 
     def _rank_env(self, spec: dict[str, Any], port: int | None) -> dict[str, str]:
-        env = inherited_env(dict(os.environ))
-        env["PYTHONUNBUFFERED"] = "1"
-        python_path = self.request["layout"].get("python_path")
-        if python_path is not None:
-            env.pop("PYTHONPATH", None)
-            if python_path:
-                env["PYTHONPATH"] = os.pathsep.join(python_path)
-        env.update({k: self._resolve(v, port) for k, v in spec["env"].items()})
-        if self.python_env:  # its site-packages links this machine's: write nothing there
-            env["PYTHONDONTWRITEBYTECODE"] = "1"
-            # the image's `python` (a container command runs whatever `python` is on PATH),
-            # ahead of a PATH the contract sets (the image's own, for the AWS toolkit)
-            env["PATH"] = os.pathsep.join([str(Path(self.python).parent), env.get("PATH", "")])
-        env.update(self.secrets)
-        return env
+        return rank_env(
+            os.environ,
+            python_path=self.request["layout"].get("python_path"),
+            declared={k: self._resolve(v, port) for k, v in spec["env"].items()},
+            isolated_python=self.python if self.python_env else None,
+            secrets=self.secrets,
+        )
 
     def _isolated_python(self) -> str:
         """Build (or reuse) the contract's isolated environment; its interpreter."""
