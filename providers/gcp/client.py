@@ -1,7 +1,8 @@
 """The only module that imports Google's SDKs (lazily): Vertex AI, Cloud Storage, Logging.
 
-:class:`GcpApi` wraps the three clients behind plain-dict methods, so the provider
-never sees an SDK type, and translates every SDK failure into a cloudgd error with
+:class:`GcpApi` wraps the three clients behind plain-dict methods (its Cloud Storage
+calls are in ``client_storage.py``, which is handed the SDK client from here), so the
+provider never sees an SDK type, and translates every SDK failure into a cloudgd error with
 one line naming what to fix. Cloud: Application Default Credentials and the
 regional ``<location>-aiplatform.googleapis.com`` endpoint. Fake: anonymous
 credentials and the fake's ``http://127.0.0.1:PORT`` (the scheme is required, or the
@@ -16,15 +17,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from cloudgd.errors import CredentialsError, JobNotFoundError, MissingExtraError, ProviderError
+from providers.gcp.client_storage import StorageCalls
 
 T = TypeVar("T")
-SHA_KEY = "cloudgd-sha256"
 CALL_TIMEOUT = 60.0
 RETRY_DEADLINE = 120.0
 # A rehearsal fake runs on this machine: one that does not answer within seconds has
@@ -138,8 +138,9 @@ def cloud_credentials() -> tuple[Any, str | None]:
     return credentials, project
 
 
-class GcpApi:
-    """Vertex AI jobs, the staging bucket and job logs, as plain dicts."""
+class GcpApi(StorageCalls):
+    """Vertex AI jobs, the staging bucket (:class:`StorageCalls`) and job logs, as plain
+    dicts."""
 
     def __init__(self, *, location: str, endpoint: str | None, project: str | None = None):
         """``endpoint`` None means the real cloud; an ``http://`` URL means the fake."""
@@ -283,7 +284,7 @@ class GcpApi:
             not_found=f"no Vertex AI tuning job {name}",
         )
 
-    # -- Cloud Storage ---------------------------------------------------------
+    # -- Cloud Storage: what StorageCalls asks of the client -------------------
     def _storage(self, project: str | None) -> Any:
         from google.cloud import storage
 
@@ -293,96 +294,14 @@ class GcpApi:
             client_options=self._options,
         )
 
-    def ensure_bucket(self, bucket: str, project: str) -> None:
-        """Create the bucket if it is missing (the fake only: cloud buckets come from
-        Terraform, with their location and IAM)."""
-        client = self._storage(project)
-        with translated(f"create gs://{bucket}", endpoint=self.endpoint):
-            if client.lookup_bucket(bucket) is None:
-                client.create_bucket(bucket, location=self.location)
-
-    def upload(self, source: str, destination: str, sha256: str | None, project: str) -> bool:
-        """Copy ``source`` to ``gs://...`` unless an object with the same hash is there.
-        True when it uploaded."""
-        bucket_name, _, key = destination.removeprefix("gs://").partition("/")
-        client = self._storage(project)
-        where = f"upload {destination}"
-        with translated(
-            where,
-            endpoint=self.endpoint,
-            not_found=f"providers.gcp.staging_bucket: gs://{bucket_name} does not exist",
-            missing=ProviderError,
-        ):
-            bucket = client.bucket(bucket_name)
-            existing = bucket.get_blob(key)
-            if sha256 and existing is not None and (existing.metadata or {}).get(SHA_KEY) == sha256:
-                return False
-            blob = bucket.blob(key)
-            if sha256:
-                blob.metadata = {SHA_KEY: sha256}
-            try:
-                blob.upload_from_filename(source, content_type="application/gzip")
-            except OSError as exc:
-                raise ProviderError(f"{where}: cannot read {source}: {exc.strerror}") from None
-        return True
-
-    def exists(self, uri: str, project: str) -> bool:
-        """Whether ``gs://bucket/key`` is an object, or a prefix with objects under it."""
-        bucket_name, _, key = uri.removeprefix("gs://").partition("/")
-        client = self._storage(project)
-        with translated(f"look up {uri}", endpoint=self.endpoint):
-            if client.lookup_bucket(bucket_name) is None:
-                return False
-            if key and not key.endswith("/") and client.bucket(bucket_name).get_blob(key):
-                return True
-            prefix = key if not key or key.endswith("/") else key + "/"
-            return any(True for _ in client.list_blobs(bucket_name, prefix=prefix, max_results=1))
-
-    def download_files(
-        self, prefix: str, names: tuple[str, ...], dest: Path, project: str
-    ) -> list[str]:
-        """Copy ``<prefix><name>`` (a gs:// prefix ending in /) to ``dest/<name>`` for each
-        name that exists; the names copied."""
-        bucket_name, _, key_prefix = prefix.removeprefix("gs://").partition("/")
-        client = self._storage(project)
-        found = []
-        with translated(
-            f"download {prefix}",
-            endpoint=self.endpoint,
-            not_found=f"gs://{bucket_name} does not exist",
-            missing=ProviderError,
-        ):
-            bucket = client.bucket(bucket_name)
-            for name in names:
-                blob = bucket.get_blob(key_prefix + name)
-                if blob is not None:
-                    blob.download_to_filename(str(dest / name))
-                    found.append(name)
-        return found
-
-    def download_tree(self, prefix: str, dest: Path, project: str) -> list[tuple[str, Path]]:
-        """Copy every object under ``prefix`` (a gs:// prefix ending in /) into ``dest``,
-        keeping names relative to it; (relative name, file) for each. A name that would
-        land outside ``dest`` (``..``, absolute) is skipped."""
-        bucket_name, _, key_prefix = prefix.removeprefix("gs://").partition("/")
-        client = self._storage(project)
-        root = dest.resolve()
-        copied: list[tuple[str, Path]] = []
-        with translated(
-            f"download {prefix}",
-            endpoint=self.endpoint,
-            not_found=f"gs://{bucket_name} does not exist",
-            missing=ProviderError,
-        ):
-            for blob in client.list_blobs(bucket_name, prefix=key_prefix):
-                relative = blob.name[len(key_prefix) :]
-                target = (root / relative).resolve()
-                if not relative or blob.name.endswith("/") or not target.is_relative_to(root):
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                blob.download_to_filename(str(target))
-                copied.append((relative, target))
-        return copied
+    def _translated(
+        self,
+        what: str,
+        *,
+        not_found: str | None = None,
+        missing: type[ProviderError] = JobNotFoundError,
+    ) -> AbstractContextManager[None]:
+        return translated(what, endpoint=self.endpoint, not_found=not_found, missing=missing)
 
     # -- Cloud Logging ---------------------------------------------------------
     def log_lines(self, project: str, filter_text: str) -> list[LogLine]:
