@@ -83,8 +83,10 @@ class GlobalBatchNorm(_BatchNorm):
         if self.track_running_stats:
             self._update_running(mean.detach(), var.detach(), total.detach())
         out = (x - mean.view(shape)) * torch.rsqrt(var + self.eps).view(shape)
-        if self.weight is not None and self.bias is not None:
-            out = out * self.weight.view(shape) + self.bias.view(shape)
+        if self.weight is not None:
+            out = out * self.weight.view(shape)
+        if self.bias is not None:
+            out = out + self.bias.view(shape)
         return out.to(input.dtype)
 
     @torch.no_grad()
