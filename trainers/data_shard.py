@@ -9,7 +9,9 @@ ranks together, positions [j*W*B, (j+1)*W*B) of the epoch's (padded) permutation
 with torch's DistributedSampler. Each rank takes the rows of that set it holds, which
 are not B in number, so its loss is weighted: W * (rows it holds / rows in the set) *
 its mean loss. DDP averages the ranks' gradients, so the step's gradient is the mean
-over the whole set, as before (up to the order of float sums).
+over the whole set, as before (up to the order of float sums). Batch norm normalises
+with the whole set's statistics (trainers/shard_norm.py), and L-BFGS's closure returns
+the whole set's loss, all-reduced (trainers/step.py), so both train as one process too.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from trainers.errors import ConfigError
 from trainers.models import build_model
 from trainers.objective import LossFn, loss_function, model_outputs
 from trainers.optim import LRSchedule, build_optimizer, scaled_lr
+from trainers.shard_norm import global_batch_norm
 from trainers.speed import SpeedPlan, plan_speed
 from trainers.stream import StreamInfo, StreamTrain, StreamVal, open_stream
 
@@ -56,11 +57,6 @@ class Setup:
     global_batch: int
     speed: SpeedPlan
     shard: Shard | None = None  # DDP: this rank holds only its shard of the training rows
-
-
-def has_batch_norm(model: nn.Module) -> bool:
-    """Whether any layer normalises with batch statistics."""
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
 def seed_everything(seed: int) -> None:
@@ -118,10 +114,9 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
     num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
     model: nn.Module = build_model(cfg.model, dataset.input_shape, num_outputs, code_dir)
     if isinstance(dataset, Dataset):
-        # L-BFGS takes whole batches, and batch norm needs the rows of a rank's batch together
-        # (a shard's share of a batch varies in size, down to one row), so both stay unsharded
-        if cfg.optimizer.name != "lbfgs" and not has_batch_norm(model):
-            dataset, shard = shard_dataset(dataset, ctx.rank, ctx.world_size)
+        dataset, shard = shard_dataset(dataset, ctx.rank, ctx.world_size)
+        if shard is not None:  # a rank's share of a batch is not the batch: normalise over all
+            model = global_batch_norm(model, device)
         train = TensorBatches(dataset.x_all, dataset.y_all, device, dataset.train_rows)
         if dataset.val_rows is not None:  # rows of the same tensors: share their device copy
             val = TensorBatches(train.x, train.y, device, dataset.val_rows)

@@ -23,6 +23,7 @@ from collections import defaultdict
 import torch
 
 from trainers.config import TrainConfig
+from trainers.distributed import all_reduce_sum
 from trainers.optim import l1_penalty, l2_penalty
 from trainers.setup import Setup
 
@@ -99,18 +100,25 @@ class Stepper:
             losses.append(loss.detach())
         return torch.stack(losses).mean()
 
-    def _lbfgs(self, batch: Batch) -> torch.Tensor:
+    def _lbfgs(self, batch: Batch, weight: float | None) -> torch.Tensor:
         x, y = batch
         opt = self.optimizer
+        world = self.s.ctx.world_size if self.s.ddp else 1
 
         def closure() -> torch.Tensor:
             opt.zero_grad(set_to_none=True)
-            _, total = self._loss(x, y)
+            _, total = self._loss(x, y, weight)
             l2 = l2_penalty(self.model, self.l2_in_loss)
             if l2 is not None:
                 total = total + l2
             total.backward()
-            return total
+            if world == 1:
+                return total
+            # The line search must see the same loss on every rank, the one whose gradient
+            # DDP's average gives: the mean of the ranks' losses (the whole batch's mean loss
+            # on a shard, by its weights; the penalties are the same on every rank).
+            value = all_reduce_sum(total.detach().clone())
+            return value / world
 
         loss = opt.step(closure)  # type: ignore[arg-type]
         assert isinstance(loss, torch.Tensor)
@@ -152,7 +160,7 @@ class Stepper:
         """
         self.optimizer.zero_grad(set_to_none=True)
         if self.lbfgs:
-            loss = self._lbfgs(group[0])
+            loss = self._lbfgs(group[0], weights[0] if weights else None)
             return loss, None, math.isfinite(loss.item())
         loss = self._accumulate(group, weights)
         need_norm = need_norm or bool(self.clip_norm)

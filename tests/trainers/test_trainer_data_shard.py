@@ -45,14 +45,3 @@ def test_a_rank_keeps_only_its_rows() -> None:
         assert torch.equal(ds.val_x, full.x_val[rank::3])  # the rows this rank evaluates
     same, none = shard_dataset(full, 0, 1)  # one process: nothing to shard
     assert same is full and none is None
-
-
-def test_models_with_batch_norm_are_not_sharded() -> None:
-    """A shard's share of a batch can be a single row, which batch norm cannot normalise."""
-    from trainers.config import ModelConfig
-    from trainers.models import build_model
-    from trainers.setup import has_batch_norm
-
-    plain = build_model(ModelConfig(kind="mlp", hidden=[4]), (3,), 2)
-    normed = build_model(ModelConfig(kind="mlp", hidden=[4], batch_norm=True), (3,), 2)
-    assert not has_batch_norm(plain) and has_batch_norm(normed)

@@ -1,4 +1,5 @@
-"""DDP: two gloo processes (with accumulation) equal one process on the same global batch."""
+"""DDP: two gloo processes (with accumulation, batch norm, L-BFGS) equal one process on the
+same global batch."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from typing import Any
 import pytest
 import torch
 from trainer_helpers import read_metrics, read_summary, subprocess_env
+
+from trainers.config import ModelConfig
+from trainers.models import build_model
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -73,6 +77,26 @@ def launch_ranks(run_dir: Path, world: int, job: dict[str, Any]) -> list[str]:
     return errors
 
 
+def assert_same_training(one_dir: Path, two_dir: Path) -> None:
+    """Final weights (and batch-norm running statistics), per-epoch train loss and final
+    validation metrics of the two runs agree up to float summation order."""
+    one = torch.load(one_dir / "model" / "model_final.pt", weights_only=True)
+    two = torch.load(two_dir / "model" / "model_final.pt", weights_only=True)
+    assert one.keys() == two.keys()
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], rtol=1e-4, atol=1e-5)
+
+    s1, s2 = read_summary(one_dir), read_summary(two_dir)
+    assert s2["world_size"] == 2
+    assert (s2["global_batch"], s2["steps"]) == (s1["global_batch"], s1["steps"])
+    assert s2["final"]["val_loss"] == pytest.approx(s1["final"]["val_loss"], rel=1e-4)
+    assert s2["final"]["val_accuracy"] == s1["final"]["val_accuracy"]
+    epochs = [
+        [r["loss"] for r in read_metrics(d) if r["kind"] == "epoch"] for d in (one_dir, two_dir)
+    ]
+    assert epochs[1] == pytest.approx(epochs[0], rel=1e-4)
+
+
 @pytest.mark.slow
 def test_two_gloo_ranks_match_one_process_on_the_same_global_batch(run_trainer, tmp_path) -> None:
     code, single = run_trainer({**DDP_JOB, "batch_size": 32}, name="single")
@@ -80,15 +104,45 @@ def test_two_gloo_ranks_match_one_process_on_the_same_global_batch(run_trainer, 
     ddp = tmp_path / "ddp"
     # 2 ranks x 2 micro-batches of 8: gradients sync only on each step's last micro-batch
     launch_ranks(ddp, 2, {**DDP_JOB, "batch_size": 8, "grad_accum_steps": 2})
-
-    one = torch.load(single / "model" / "model_final.pt", weights_only=True)
-    two = torch.load(ddp / "model" / "model_final.pt", weights_only=True)
-    for key in one:
-        torch.testing.assert_close(two[key], one[key], rtol=1e-4, atol=1e-5)
-
-    s1, s2 = read_summary(single), read_summary(ddp)
-    assert (s2["world_size"], s2["global_batch"], s2["steps"]) == (2, 32, s1["steps"])
-    assert s2["final"]["val_loss"] == pytest.approx(s1["final"]["val_loss"], rel=1e-4)
-    assert s2["final"]["val_accuracy"] == s1["final"]["val_accuracy"]
+    assert_same_training(single, ddp)
     # only rank 0 wrote: one record per epoch, not two
     assert [r["epoch"] for r in read_metrics(ddp) if r["kind"] == "epoch"] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_batch_norm_on_shards_normalises_the_whole_global_batch(run_trainer, tmp_path) -> None:
+    """Each rank holds its shard, and its share of a micro-batch of 6 rows is anything from
+    0 to 6 rows; batch norm still uses the 6 rows' statistics, as one process does."""
+    job = {
+        **DDP_JOB,
+        "model": {"kind": "mlp", "hidden": [16, 8], "batch_norm": True},
+        "data": {**DDP_JOB["data"], "n_samples": 120},
+        "epochs": 2,
+    }
+    code, single = run_trainer({**job, "batch_size": 6}, name="single")
+    assert code == 0
+    launch_ranks(tmp_path / "ddp", 2, {**job, "batch_size": 3})
+    assert_same_training(single, tmp_path / "ddp")
+    # the saved model is the ordinary one: its batch-norm layers load as BatchNorm1d
+    state = torch.load(tmp_path / "ddp" / "model" / "model_final.pt", weights_only=True)
+    plain = build_model(ModelConfig(**job["model"]), (8,), state["3.weight"].shape[0])
+    plain.load_state_dict(state)
+    assert int(state["1.1.num_batches_tracked"]) == read_summary(single)["steps"]
+
+
+@pytest.mark.slow
+def test_lbfgs_on_shards_searches_the_global_loss(run_trainer, tmp_path) -> None:
+    """Full-batch L-BFGS (its usual use) on two shards of unequal size: the line search
+    sees the whole batch's loss, L2 penalty included, on both ranks, as one process does.
+    (Mini-batch L-BFGS magnifies float-order differences, e.g. one process summing its
+    loss in two halves, to percents within a few steps, so it cannot be compared.)"""
+    job = {
+        **DDP_JOB,
+        "optimizer": {"name": "lbfgs", "lr": 1.0, "weight_decay": 0.01},
+        "schedule": {"name": "constant"},
+        "log_every_steps": 1,
+    }
+    code, single = run_trainer({**job, "batch_size": 400}, name="single")
+    assert code == 0
+    launch_ranks(tmp_path / "ddp", 2, {**job, "batch_size": 200})
+    assert_same_training(single, tmp_path / "ddp")
