@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Sequence
 from difflib import get_close_matches
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from providers.base import Provider
 
 RECORD_VERSION = 1
+KEEP_RECORDS = 2000  # newest records kept in $CLOUDGD_HOME/jobs; older ones are pruned
+_RECORD_NAME = re.compile(r"^[0-9a-f]{40}\.json$")
 # What the script launcher's summary.json holds besides the collected metrics
 # (trainers/script_metrics.py, Collector.finish).
 SCRIPT_NUMBERS = ("epochs", "exit_code", "wall_time_s", "world_size")
@@ -130,9 +133,29 @@ def record(handle: JobHandle | str, reports: JobReports) -> Path | None:
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+        prune_records(path.parent)
     except (OSError, CloudgdError):
         return None
     return path
+
+
+def prune_records(folder: Path, keep: int = KEEP_RECORDS) -> None:
+    """Delete all but the ``keep`` newest records in ``folder``; only files named like
+    cloudgd's records are considered, anything else there is left alone. A job whose
+    record is gone is gated as one submitted elsewhere (see the module)."""
+    ours = [p for p in folder.iterdir() if _RECORD_NAME.match(p.name) and _is_file(p)]
+    if len(ours) <= keep:
+        return
+    ours.sort(key=lambda p: p.lstat().st_mtime, reverse=True)
+    for old in ours[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)  # a symlink is not one cloudgd wrote
+    except OSError:
+        return False
 
 
 def recorded(handle: JobHandle) -> JobReports | None:
@@ -140,7 +163,7 @@ def recorded(handle: JobHandle) -> JobReports | None:
     is not one cloudgd wrote for this job)."""
     try:
         path = record_path(handle)
-        if not stat.S_ISREG(path.lstat().st_mode):  # no symlink planted in its place
+        if not _is_file(path):  # none, or a symlink planted in its place
             return None
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, CloudgdError):
