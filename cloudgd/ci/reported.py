@@ -133,9 +133,10 @@ def record(handle: JobHandle | str, reports: JobReports) -> Path | None:
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-        prune_records(path.parent)
     except (OSError, CloudgdError):
         return None
+    with contextlib.suppress(OSError):  # another process pruning at the same time
+        prune_records(path.parent)
     return path
 
 
