@@ -125,7 +125,17 @@ def submit(
     else:
         status = chosen.submit(sent)
     handle = JobHandle.parse(status.handle or sent.handle)
+    _record_reports(handle, planned)
     return Submitted(planned=planned, status=status, handle=handle, attached=attached)
+
+
+def _record_reports(handle: JobHandle | str, planned: Planned) -> None:
+    """Record the metric names the job reports, so ``cloudgd wait HANDLE --min-metric``
+    can check a script job's own names from the handle alone (:mod:`cloudgd.ci.reported`)."""
+    from cloudgd.ci.reported import JobReports, record
+
+    if record(handle, JobReports.of(planned.loaded.spec)) is None:
+        log.warning("could not record the metric names of %s under CLOUDGD_HOME", handle)
 
 
 @dataclass(frozen=True)
@@ -200,10 +210,12 @@ def tune(
     tuner = require_tuner(planned.provider)
     if tuner.study_runs_here:
         notify(f"study: {plan.handle}")
+        _record_reports(plan.handle, planned)
         return Tuned(planned, plan, tuner.submit_tuning(plan, on_event=notify))
     tuning_budget_gate(planned)
     log.info("submitting tuning job %s", plan.job_name)
     status = tuner.submit_tuning(plan)
+    _record_reports(status.handle or plan.handle, planned)
     notify(f"submitted tuning job {plan.job_name} to {planned.provider.name}: {status.state.value}")
     if not run_local:
         return Tuned(planned, plan, status)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from cloudgd.ci.reported import JobReports
 from cloudgd.errors import ProviderError, UsageError
 from cloudgd.plan import JobHandle, JobState, JobStatus, Plan, RenderContext
 from cloudgd.spec import JobSpec
@@ -136,6 +137,17 @@ class Provider(ABC):
             f"provider {self.name} cannot fetch a job's metrics files",
             hint="`cloudgd logs HANDLE` shows the metric lines the trainer printed",
         )
+
+    @follows_rehearsal
+    def reported_metrics(self, handle: JobHandle) -> JobReports | None:
+        """The metric names the job reports, as the job itself records them, so that
+        ``cloudgd wait HANDLE --min-metric NAME=V`` can check NAME before waiting.
+
+        None (the default) when this provider cannot tell: the CLI then reads the record
+        ``submit`` wrote (:mod:`cloudgd.ci.reported`). Local runs answer from their run
+        directory; a rehearsal handle (``?run=``) answers with its local run's.
+        """
+        return None
 
     @follows_rehearsal
     def download(

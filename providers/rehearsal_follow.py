@@ -8,7 +8,7 @@ that follows the job follows the local run, the one that trains:
 
 - status (and so wait): the local run's status, under the cloud handle, with the local
   handle in ``extra["rehearsal_run"]`` (:data:`RUN_KEY`);
-- logs, fetch (metrics files) and download: the local run's;
+- logs, fetch (metrics files), download and the metric names it reports: the local run's;
 - cancel: stop the local run, then, when the handle names the provider's rehearsal
   backend (``backend=``) and that backend keeps a job that can be cancelled
   (:attr:`providers.features.SupportsRehearsal.rehearsal_cancels_backend`), cancel it there
@@ -34,6 +34,7 @@ from cloudgd.plan import JobHandle, JobStatus
 from cloudgd.registry import LOCAL
 
 if TYPE_CHECKING:
+    from cloudgd.ci.reported import JobReports
     from providers.base import Provider
 
 RUN_QUERY = "run"  # the handle query key naming the local run's directory
@@ -106,6 +107,10 @@ class RehearsalFollower:
     def fetch_run_files(self, handle: JobHandle) -> Path:
         """The local run's directory holding metrics.jsonl and summary.json."""
         return self.runner().fetch_run_files(self._run(handle))
+
+    def reported_metrics(self, handle: JobHandle) -> JobReports | None:
+        """The metric names the local run's job reports."""
+        return self.runner().reported_metrics(self._run(handle))
 
     def download(
         self,

@@ -42,6 +42,8 @@ class MetricGate(BaseModel):
             raise UsageError(
                 f"{flag} {text!r}: expected NAME=VALUE", hint=f"e.g. {flag} val_accuracy=0.95"
             )
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise UsageError(f"{flag} {text!r}: the name contains a control character")
         try:
             threshold = float(value)
         except ValueError:

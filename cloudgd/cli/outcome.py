@@ -18,18 +18,19 @@ from cloudgd.errors import CloudgdError, JobFailedError, UsageError
 from cloudgd.plan import JobHandle, JobState, JobStatus
 
 if TYPE_CHECKING:
+    from cloudgd.ci.reported import JobReports
     from cloudgd.cost.estimate import Estimate
     from cloudgd.spec import JobSpec
     from providers.base import Provider
 
 
 def gates_from_flags(
-    minimums: Sequence[str], maximums: Sequence[str], *, waits: bool, spec_later: bool = False
+    minimums: Sequence[str], maximums: Sequence[str], *, waits: bool
 ) -> list[MetricGate]:
     """Parse ``--min-metric``/``--max-metric``; they only mean something when waiting.
 
-    With ``spec_later`` the names are checked by :func:`check_gate_names` once the job
-    spec is loaded (a script job's metrics are its own).
+    Their names are checked by :func:`check_gate_names` once the command knows what the
+    job reports (submit from the spec, wait from the handle).
     """
     gates = parse_gates(minimums, maximums)
     if gates and not waits:
@@ -37,50 +38,17 @@ def gates_from_flags(
             f"{gates[0].flag} needs --wait or --follow: a gate checks the finished job",
             hint="add --wait, or run `cloudgd wait HANDLE --min-metric ...` later",
         )
-    for gate in [] if spec_later else gates:
-        check_gate_metric(gate)
     return gates
 
 
-def check_gate_names(gates: Sequence[MetricGate], spec: JobSpec) -> None:
-    """Check each gate's metric against what this job reports (its script's metrics)."""
-    for gate in gates:
-        check_gate_metric(gate, spec)
+def check_gate_names(gates: Sequence[MetricGate], reports: JobReports | None) -> None:
+    """Refuse (exit 2) a gate on a metric the job never reports, before any job runs or
+    is waited for (:func:`cloudgd.ci.reported.check_gate_names`); with nothing recorded
+    about the job, say on stderr that the finished job's metrics decide."""
+    from cloudgd.ci.reported import check_gate_names as check
 
-
-def check_gate_metric(gate: MetricGate, spec: JobSpec | None = None) -> None:
-    """Refuse a gate on a name the trainer never reports, before any job runs.
-
-    Such a gate can only fail, after the job has trained (and been paid for). A script
-    job reports what its ``script.metrics`` collect (any name when it reads a file).
-    """
-    from difflib import get_close_matches
-
-    from trainers.config import REPORTED_METRICS, SUMMARY_NUMBERS
-
-    script = spec.script if spec is not None else None
-    if script is not None:
-        names = (*script.metric_names, "epochs", "exit_code", "wall_time_s", "world_size")
-        if gate.metric in names or script.metrics.file is not None:
-            return
-        close = get_close_matches(gate.metric, names, n=1)
-        raise UsageError(
-            f"--{gate.bound}-metric {gate.metric}: script.metrics collects no such metric"
-            + (f"; did you mean {close[0]!r}?" if close else ""),
-            hint="the script's metrics: " + ", ".join(names),
-        )
-    known = REPORTED_METRICS + SUMMARY_NUMBERS
-    if gate.metric in known:
-        return
-    close = get_close_matches(gate.metric, known, n=1)
-    guess = f"; did you mean {close[0]!r}?" if close else ""
-    raise UsageError(
-        f"--{gate.bound}-metric {gate.metric}: the trainer reports no such metric{guess}",
-        hint="the trainer reports "
-        + ", ".join(REPORTED_METRICS)
-        + "; gates may also check the run's "
-        + ", ".join(SUMMARY_NUMBERS),
-    )
+    for line in check(gates, reports):
+        note(f"note: {line}")
 
 
 def estimate_or_none(spec: JobSpec, provider: str) -> Estimate | None:
@@ -183,11 +151,22 @@ def enforce(result: JobResult, *, waited: bool) -> None:
         handle=result.handle, name=result.job_name, state=result.state, message=result.message
     )
     check_outcome(status)
-    raise_missed_gates(
-        result.gates,
-        result.metrics,
-        hint=f"the job succeeded but the model misses the gate; see cloudgd status "
-        f"'{result.handle}'",
+    hint = f"the job succeeded but the model misses the gate; see cloudgd status '{result.handle}'"
+    unreported = [g.gate.metric for g in result.gates if g.value is None]
+    if unreported:
+        hint = unreported_hint(unreported, result.metrics)
+    raise_missed_gates(result.gates, result.metrics, hint=hint)
+
+
+def unreported_hint(names: Sequence[str], reported: Mapping[str, float]) -> str:
+    """How to fix a gate on a metric the finished job did not report."""
+    from difflib import get_close_matches
+
+    close = [m for name in names for m in get_close_matches(name, list(reported), n=1)]
+    guess = f"did you mean {close[0]!r}? " if len(names) == 1 and close else ""
+    return (
+        f"{guess}gate on a metric the job reports (a script job reports what its "
+        "script.metrics collect)"
     )
 
 

@@ -68,6 +68,7 @@ def command(
     misses a --min-metric/--max-metric gate.
     """
     from cloudgd import runner
+    from cloudgd.ci.reported import JobReports
     from cloudgd.cli.options import settings
     from cloudgd.cli.outcome import (
         check_gate_names,
@@ -88,9 +89,7 @@ def command(
             "--resume restarts local runs (--provider local)",
             hint="cloud jobs resume from checkpoints through scaling.restarts and spot retries",
         )
-    gates = gates_from_flags(
-        min_metrics, max_metrics, waits=wait or follow or dry_run, spec_later=True
-    )
+    gates = gates_from_flags(min_metrics, max_metrics, waits=wait or follow or dry_run)
     planned = runner.plan(
         file,
         provider,
@@ -100,7 +99,7 @@ def command(
         endpoint=endpoint,
         run_local=run_local,
     )
-    check_gate_names(gates, planned.loaded.spec)
+    check_gate_names(gates, JobReports.of(planned.loaded.spec))
     if dry_run:
         if json_mode:
             document = {"dry_run": True, "handle": planned.plan.handle, "state": None}

@@ -72,6 +72,7 @@ def command(
     cloudgd tune job.yaml -p aws --backend moto --run-local --wait
     """
     from cloudgd import runner
+    from cloudgd.ci.reported import JobReports
     from cloudgd.cli.options import settings
     from cloudgd.cli.outcome import check_gate_names, gates_from_flags
     from cloudgd.cli.output import emit_json, human_console, note, render_plan
@@ -83,7 +84,6 @@ def command(
         min_metrics,
         max_metrics,
         waits=wait or run_local or dry_run or (gated and runner.study_runs_here(provider)),
-        spec_later=True,
     )
     planned = runner.plan(
         file,
@@ -94,7 +94,7 @@ def command(
         endpoint=endpoint,
         run_local=run_local,
     )
-    check_gate_names(gates, planned.loaded.spec)
+    check_gate_names(gates, JobReports.of(planned.loaded.spec))
     plan = runner.plan_tuning(planned)
     here = runner.study_runs_here(planned.provider)
     json_mode = settings().json

@@ -78,8 +78,15 @@ def command(
     first (the job keeps running).
     """
     from cloudgd import runner
+    from cloudgd.ci.reported import reports_for
     from cloudgd.cli.options import settings
-    from cloudgd.cli.outcome import finish, gates_from_flags, job_result, with_summary_metrics
+    from cloudgd.cli.outcome import (
+        check_gate_names,
+        finish,
+        gates_from_flags,
+        job_result,
+        with_summary_metrics,
+    )
     from cloudgd.cli.output import emit_json, human_console, render_status, status_document
     from cloudgd.durations import parse_duration
     from cloudgd.errors import UsageError
@@ -90,6 +97,8 @@ def command(
         raise UsageError(f"--timeout: {error}") from None
     gates = gates_from_flags(min_metrics, max_metrics, waits=True)
     provider, parsed = runner.open_handle(handle)
+    if gates:  # a script job's names are its own: learnt from its run or submit's record
+        check_gate_names(gates, reports_for(provider, parsed))
     from cloudgd.tuning.handle import is_tuning
 
     progress = study_waiter() if is_tuning(parsed) else waiter()

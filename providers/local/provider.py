@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cloudgd import naming
+from cloudgd.ci.reported import JobReports
 from cloudgd.errors import JobNotFoundError, ProviderError, UsageError
 from cloudgd.home import runs_dir as default_runs_dir
 from cloudgd.plan import JobHandle, JobStatus, Plan, RenderContext
@@ -178,6 +179,18 @@ class LocalProvider(SupportsTuning, Provider):
         except (OSError, ValueError, KeyError):
             artifacts = {}
         return find_output_dir(run, artifacts)
+
+    def reported_metrics(self, handle: JobHandle) -> JobReports | None:
+        """What the run reports, from its plan.json (a run cloudgd created, as every
+        handle is checked); None when that cannot be read."""
+        from providers.local.script_run import reports_of_request
+
+        run = self._run(handle)
+        try:
+            request = run.request()
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return reports_of_request(request) if isinstance(request, dict) else None
 
     def download(
         self,

@@ -19,7 +19,7 @@ the runner, as Azure ML's PyTorch distribution sets them.
 from __future__ import annotations
 
 import posixpath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudgd.errors import SpecError
 from cloudgd.script_spec import CONFIG_NAME, launch_config
@@ -33,6 +33,9 @@ from providers.local.contracts import (
     rank_env,
     sagemaker_base,
 )
+
+if TYPE_CHECKING:
+    from cloudgd.ci.reported import JobReports
 
 LAUNCHER = [PYTHON, "-m", "trainers.script_launch"]
 IMAGE_PACKAGES = ("torch",)  # what the PyTorch images give every script
@@ -186,3 +189,20 @@ def script_request(
             "inputs": {name: {"uri": path, "dirs": channels[name]} for name, path in paths.items()},
         },
     }
+
+
+def reports_of_request(request: dict[str, Any]) -> JobReports | None:
+    """What a run of this local ``request`` (its plan.json) reports: a script job's
+    ``script.metrics`` as its launcher config holds them, else the trainer's (a request
+    without ``script`` runs the trainer). None when the config cannot be read."""
+    from cloudgd.ci.reported import JobReports
+
+    script = request.get("script")
+    if script is None:
+        return JobReports.trainer()
+    config = script.get("config") if isinstance(script, dict) else None
+    metrics = config.get("metrics") if isinstance(config, dict) else None
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("regex", {}), dict):
+        return None
+    names = sorted(str(name) for name in metrics.get("regex", {}))
+    return JobReports.script(names, any_name=metrics.get("file") is not None)

@@ -22,10 +22,20 @@ def test_a_misspelt_gate_metric_is_refused_before_submitting(invoke: Invoke, hom
     assert not (home / "runs").exists()  # nothing was started
 
 
-def test_wait_refuses_a_gate_on_an_unknown_metric(invoke: Invoke) -> None:
-    result = invoke("wait", "local:///nowhere/run", "--max-metric", "accuracy=0.1")
+def test_wait_refuses_a_gate_name_no_job_could_report_before_opening_the_handle(
+    invoke: Invoke,
+) -> None:
+    result = invoke("wait", "local:///nowhere/run", "--max-metric", "accu\x1bracy=0.1")
     assert result.exit_code == 2
-    assert "--max-metric accuracy: the trainer reports no such metric" in result.stderr
+    assert "the name contains a control character" in result.stderr
+
+
+def test_wait_checks_a_gate_name_against_the_job_the_handle_names(invoke: Invoke) -> None:
+    # Which names are known depends on the job (a script reports its own): here there is
+    # no such run, and that is what the user hears (tests/ci/test_gates_from_a_handle.py).
+    result = invoke("wait", "local:///nowhere/run", "--max-metric", "accuracy=0.1")
+    assert result.exit_code == 3
+    assert "no local run at /nowhere/run" in result.stderr
 
 
 def test_tuning_objectives_are_the_metrics_the_trainer_reports() -> None:
