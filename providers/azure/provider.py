@@ -225,6 +225,19 @@ class AzureProvider(CloudTuning, SupportsRehearsal, Provider):
         client = self._connect(scope, "fake", self._fake_endpoint(), AzureOptions().max_retries)
         return download_inputs(client, plan.summary.get("inputs") or {}, dest)
 
+    def rehearse(
+        self, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext, local: Provider
+    ) -> tuple[JobStatus, Plan]:
+        """A script job rehearses what Azure ML runs: the rendered ``command``, substituted,
+        from the uploaded code snapshot (:mod:`providers.azure.command_rehearsal`); the
+        trainer, the local emulation."""
+        if spec.script is None:
+            return super().rehearse(cloud_plan, spec, ctx, local)
+        from providers.azure.command_rehearsal import rehearsal_plan
+
+        submitted = self.submit(cloud_plan)
+        return submitted, rehearsal_plan(self, cloud_plan, spec, ctx, local)
+
     def submit(self, plan: Plan) -> JobStatus:
         planned = JobHandle.parse(plan.handle)
         scope = WorkspaceScope.of_handle(planned)

@@ -183,6 +183,19 @@ class GcpProvider(CloudTuning, SupportsRehearsal, Provider):
         api = self._api(location, self._fake_endpoint(), project)
         return download_inputs(api, plan.summary.get("inputs") or {}, dest, project)
 
+    def rehearse(
+        self, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext, local: Provider
+    ) -> tuple[JobStatus, Plan]:
+        """A script job in python-package mode rehearses what Vertex runs: the uploaded
+        package pip-installed, then ``python -m <pythonModule> <args>``
+        (:mod:`providers.gcp.package_rehearsal`); other jobs, the local emulation."""
+        from providers.gcp.package_rehearsal import package_spec, rehearsal_plan
+
+        if spec.script is None or package_spec(cloud_plan.request) is None:
+            return super().rehearse(cloud_plan, spec, ctx, local)
+        submitted = self.submit(cloud_plan)
+        return submitted, rehearsal_plan(self, cloud_plan, spec, ctx, local)
+
     def submit_resource(
         self,
         plan: Plan,

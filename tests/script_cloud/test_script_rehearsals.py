@@ -32,7 +32,8 @@ SHORT = ("--set", 'script.args=["--epochs", "2", "--hidden", "8"]')
 # where each cloud keeps the example's data, and where its job shows it to the script
 CLOUDS = {
     "aws": ("moto", "s3://cloudgd-rehearsal/byo/train/", "opt/ml/input/data/train"),
-    "gcp": ("fake", "gs://cloudgd-rehearsal/byo/train/", "data/train"),
+    # the run dir's gcs/ stands in for Vertex's Cloud Storage FUSE mount /gcs/
+    "gcp": ("fake", "gs://cloudgd-rehearsal/byo/train/", "gcs/cloudgd-rehearsal/byo/train"),
     "azure": (
         "fake",
         "azureml://datastores/workspaceblobstore/paths/byo/train/",
@@ -116,6 +117,20 @@ def test_the_example_rehearses_on_each_clouds_backend(
         assert "Amazon's in-container toolkit runs this job" in log
         assert "Installing dependencies from requirements.txt" in log
         assert "Reporting training SUCCESS" in log
+    if cloud == "gcp":  # Vertex's python-package mode: the uploaded sdist, pip-installed
+        assert "Vertex python-package mode runs this job" in log, log[-3000:]
+        assert "pip installed cloudgd-trainer-" in log, log[-3000:]
+        plan = json.loads((run_dir / "plan.json").read_text())["request"]
+        assert plan["ranks"][0]["argv"][1:] == [
+            "-m", "trainers.script_launch",
+            "--cloudgd-data", f"train={run_dir}/gcs/cloudgd-rehearsal/byo/train",
+        ]  # fmt: skip
+    if cloud == "azure":  # the rendered command, substituted, from the uploaded snapshot
+        assert "Azure ML's command job runs this job: bash -c 'python -m trainers" in log
+        azureml = run_dir / "azureml"
+        assert f"--cloudgd-data train={azureml}/inputs/train'" in log, log[-3000:]
+        assert (azureml / "wd" / "code" / "train.py").is_file()  # the snapshot's copy
+        assert (azureml / "outputs" / "model" / "model.pt").is_file()
 
 
 @pytest.mark.slow
