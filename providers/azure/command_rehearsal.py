@@ -45,32 +45,43 @@ from providers.base import Provider
 
 if TYPE_CHECKING:
     from providers.azure.provider import AzureProvider
+    from providers.local.tuning_jobs import TrialPlanner
 
 LABEL = "the Azure ML environment"
 SHELL = "bash"
 # Azure's expression format is ${{ <expression> }}; spaces inside the braces are allowed.
 _EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
-_BINDING = re.compile(r"(inputs|outputs)\.([A-Za-z0-9_]+)")
+_BINDING = re.compile(r"(inputs|outputs|search_space)\.([A-Za-z0-9_]+)")
+_KINDS = {"inputs": "input", "outputs": "output", "search_space": "hyperparameter"}
 
 
-def substitute(command: str, inputs: dict[str, str], outputs: dict[str, str]) -> str:
+def substitute(
+    command: str,
+    inputs: dict[str, str],
+    outputs: dict[str, str],
+    search_space: dict[str, str] | None = None,
+) -> str:
     """``command`` with each ``${{inputs.<name>}}`` / ``${{outputs.<name>}}`` replaced by
-    ``inputs[name]`` / ``outputs[name]``; ProviderError naming an expression that is
-    neither, or a name the job does not define."""
+    ``inputs[name]`` / ``outputs[name]`` (and, for a sweep's trial, each
+    ``${{search_space.<name>}}`` by the trial's value); ProviderError naming an
+    expression that is none of these, or a name the job does not define."""
+    tables = {"inputs": inputs, "outputs": outputs}
+    if search_space is not None:
+        tables["search_space"] = search_space
 
     def value(match: re.Match[str]) -> str:
         expression = match.group(1)
         binding = _BINDING.fullmatch(expression)
-        if binding is None:
+        if binding is None or binding.group(1) not in tables:
+            allowed = " and ".join(f"${{{{{kind}.<name>}}}}" for kind in tables)
             raise ProviderError(
-                f"command: ${{{{{expression}}}}}: a command job substitutes only "
-                "${{inputs.<name>}} and ${{outputs.<name>}}"
+                f"command: ${{{{{expression}}}}}: this job substitutes only {allowed}"
             )
         kind, name = binding.groups()
-        found = (inputs if kind == "inputs" else outputs).get(name)
+        found = tables[kind].get(name)
         if found is None:
             raise ProviderError(
-                f"command: ${{{{{expression}}}}}: the job has no {kind[:-1]} named {name!r}"
+                f"command: ${{{{{expression}}}}}: the job has no {_KINDS[kind]} named {name!r}"
             )
         return found
 
@@ -102,10 +113,14 @@ def environment(job: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
 
 
 def command_request(
-    local_request: dict[str, Any], job: dict[str, Any], snapshot: str
+    local_request: dict[str, Any],
+    job: dict[str, Any],
+    snapshot: str,
+    search_space: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The local provider's ``emulate: azure`` request of a script job, rewritten to run
-    ``job``'s own ``command`` (substituted) from a copy of ``snapshot``, the code folder."""
+    ``job``'s own ``command`` (substituted; ``search_space``: a sweep trial's values)
+    from a copy of ``snapshot``, the code folder."""
     out = copy.deepcopy(local_request)
     root = f"{out['run_dir']}/azureml"
     wd = f"{root}/wd"
@@ -116,7 +131,7 @@ def command_request(
         if not literal:
             inputs[name] = f"{root}/inputs/{name}"
     outputs = {name: f"{root}/outputs/{name}" for name in job.get("outputs") or {}}
-    command = substitute(job["command"], inputs, outputs)
+    command = substitute(job["command"], inputs, outputs, search_space)
     variables = {str(k): str(v) for k, v in (job.get("environment_variables") or {}).items()}
     for rank in out["ranks"]:
         rank["argv"] = [SHELL, "-c", command]
@@ -139,9 +154,10 @@ def command_request(
     return out
 
 
-def fetch_snapshot(provider: AzureProvider, cloud_plan: Plan, dest: Path) -> str:
-    """A local copy of the job's code asset, from the fake's blob store (fetched once)."""
-    name, version = code_asset.name_and_version(str(cloud_plan.request["code"]))
+def fetch_snapshot(provider: AzureProvider, cloud_plan: Plan, code: str, dest: Path) -> str:
+    """A local copy of the code asset ``code`` (an ARM id), from the fake's blob store
+    (fetched once)."""
+    name, version = code_asset.name_and_version(code)
     if not dest.is_dir():
         scope = WorkspaceScope.of_handle(JobHandle.parse(cloud_plan.handle))
         client = provider._connect(scope, "fake", provider._fake_endpoint(), 0)
@@ -166,7 +182,8 @@ def rehearsal_plan(
     if provider._reads_backend_data(spec):
         spec = provider._with_backend_data(cloud_plan, spec, ctx)
     plan = local.plan(spec, ctx.model_copy(update={"bundle": None}))
-    snapshot = fetch_snapshot(provider, cloud_plan, copies / ".code")
+    code = str(cloud_plan.request["code"])
+    snapshot = fetch_snapshot(provider, cloud_plan, code, copies / ".code")
     request = command_request(plan.request, cloud_plan.request, snapshot)
     summary = {
         **plan.summary,
@@ -174,3 +191,36 @@ def rehearsal_plan(
         "rehearsal": "Azure ML's command job: the rendered command, from the uploaded code",
     }
     return plan.model_copy(update={"request": request, "summary": summary})
+
+
+def trial_planner(
+    provider: AzureProvider, tuning_plan: Plan, ctx: RenderContext
+) -> TrialPlanner | None:
+    """How ``tune --run-local`` rehearses each trial of a script sweep: the sweep's
+    ``trial`` command with ``${{search_space.<name>}}`` substituted by the trial's values
+    ("The hyperparameter values for each trial are selected based on the search_space":
+    Azure ML's expressions page), from the uploaded snapshot; None for other sweeps."""
+    from cloudgd import registry
+    from cloudgd.rehearsal import with_inputs
+    from cloudgd.tuning.space import identifier, value_text
+
+    sweep = tuning_plan.request
+    if "script" not in tuning_plan.summary:
+        return None
+    trial_job = {**sweep["trial"], "inputs": sweep.get("inputs"), "outputs": sweep.get("outputs")}
+    copies = Path(ctx.runs_dir or default_runs_dir()).absolute() / ".inputs"
+    copies = copies / tuning_plan.job_name
+    snapshot = fetch_snapshot(provider, tuning_plan, str(trial_job["code"]), copies / ".code")
+    local_copies = provider.rehearsal_inputs(tuning_plan, copies)  # once, for every trial
+
+    def plan(spec: JobSpec, values: dict[str, Any], trial_ctx: RenderContext, number: int) -> Plan:
+        local = registry.create(registry.LOCAL, runs_dir=trial_ctx.runs_dir)
+        local_plan = local.plan(
+            with_inputs(spec, local_copies), trial_ctx.model_copy(update={"bundle": None})
+        )
+        space = {identifier(path): value_text(value) for path, value in values.items()}
+        request = command_request(local_plan.request, trial_job, snapshot, space)
+        summary = {**local_plan.summary, "command": request["ranks"][0]["argv"][2]}
+        return local_plan.model_copy(update={"request": request, "summary": summary})
+
+    return plan

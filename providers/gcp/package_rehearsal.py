@@ -45,6 +45,7 @@ from providers.local.contracts_vertex_azure import VERTEX_IMAGE_PACKAGES
 
 if TYPE_CHECKING:
     from providers.gcp.provider import GcpProvider
+    from providers.local.tuning_jobs import TrialPlanner
 
 LABEL = "the Vertex package"
 _FUSE = re.compile(r"(^|[=:,])/gcs/")  # a FUSE path as a value, or after NAME= / a separator
@@ -140,3 +141,46 @@ def rehearsal_plan(
         "rehearsal": "Vertex's python-package mode: the uploaded package, pip-installed",
     }
     return plan.model_copy(update={"request": request, "summary": summary})
+
+
+def trial_planner(
+    provider: GcpProvider, tuning_plan: Plan, ctx: RenderContext
+) -> TrialPlanner | None:
+    """How ``tune --run-local`` rehearses each trial of a python-package script study: the
+    trial job spec's package and module, with the trial's values appended to its args as
+    ``--<parameterId>=<value>`` (how cloudgd's Vertex render expects them, see
+    ``providers/gcp/tuning.py``); None for other studies (the local emulation runs them)."""
+    from cloudgd import registry
+    from cloudgd.rehearsal import with_inputs
+    from cloudgd.tuning.names import cloud_name
+    from cloudgd.tuning.space import value_text
+
+    job = tuning_plan.request["hyperparameterTuningJob"]
+    pools = job["trialJobSpec"]["workerPoolSpecs"]
+    pool = pools[0].get("pythonPackageSpec")
+    if "script" not in tuning_plan.summary or not pool:
+        return None
+    copies = Path(ctx.runs_dir or default_runs_dir()).absolute() / ".inputs"
+    copies = copies / tuning_plan.job_name
+    package = fetch_package(provider, tuning_plan, pool, copies / ".package")
+    inputs = dict(tuning_plan.summary.get("inputs") or {})
+    local_copies = provider.rehearsal_inputs(tuning_plan, copies)  # once, for every trial
+
+    def plan(spec: JobSpec, values: dict[str, Any], trial_ctx: RenderContext, number: int) -> Plan:
+        local = registry.create(registry.LOCAL, runs_dir=trial_ctx.runs_dir)
+        spec = with_inputs(spec, local_copies)
+        local_plan = local.plan(spec, trial_ctx.model_copy(update={"bundle": None}))
+        values_args = [f"--{cloud_name(path)}={value_text(v)}" for path, v in values.items()]
+        trial_pool = {**pool, "args": [*pool.get("args", []), *values_args]}
+        request = package_request(local_plan.request, trial_pool, package, inputs)
+        for rank in request["ranks"]:  # the trial id cloudml-hypertune reads
+            rank["env"] = dict(
+                sorted({**rank["env"], "CLOUD_ML_TRIAL_ID": str(number + 1)}.items())
+            )
+        summary = {
+            **local_plan.summary,
+            "command": " ".join(["python", *request["ranks"][0]["argv"][1:]]),
+        }
+        return local_plan.model_copy(update={"request": request, "summary": summary})
+
+    return plan

@@ -41,6 +41,11 @@ CLOUDS = {
     ),
 }
 SERVERS = ("moto", "gcp-fake", "azure-fake")
+TRIAL_RUNS_AS = {  # what each trial's log says runs it
+    "aws": "Amazon's in-container toolkit runs this job",
+    "gcp": "Vertex python-package mode runs this job",
+    "azure": "Azure ML's command job runs this job",
+}
 MISSING = missing_toolkit()
 
 
@@ -150,7 +155,10 @@ def test_a_study_over_a_script_argument_rehearses_with_each_trials_value(
     for trial in study["trials"]:
         run_dir = Path(trial["handle"].removeprefix("local://"))
         log = (run_dir / "logs" / "job.log").read_text()
-        # SageMaker's toolkit (or the emulation) hands the value to the script as --lr VALUE
+        # each cloud's own way: SageMaker's toolkit passes --lr VALUE, Vertex appends
+        # --lr=VALUE to the package's args, Azure ML substitutes ${{search_space.*}}
         lr = trial["params"]["script.args.lr"]
-        assert f"cloudgd script: train.py --epochs 2 --hidden 8 --lr {lr}" in log, log[-2000:]
+        passed = f"--lr={lr}" if cloud == "gcp" else f"--lr {lr}"
+        assert f"cloudgd script: train.py --epochs 2 --hidden 8 {passed}" in log, log[-2000:]
+        assert TRIAL_RUNS_AS[cloud] in log, log[-2000:]
         assert (run_dir / channel_dir / "train.csv").read_text() == DATA.read_text()

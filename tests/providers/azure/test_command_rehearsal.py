@@ -49,6 +49,11 @@ def test_inputs_and_outputs_are_substituted_as_azure_ml_documents() -> None:
     inputs, outputs = {"train": "/in/train"}, {"model": "/out/model"}
     command = "python t.py --data ${{inputs.train}} --out ${{ outputs.model }}"
     assert substitute(command, inputs, outputs) == "python t.py --data /in/train --out /out/model"
+    # a sweep's trial: its values fill ${{search_space.<name>}}
+    trial = substitute(
+        "t.py --lr ${{search_space.script_args_lr}}", {}, {}, {"script_args_lr": "0.01"}
+    )
+    assert trial == "t.py --lr 0.01"
 
 
 @pytest.mark.parametrize(
@@ -56,7 +61,7 @@ def test_inputs_and_outputs_are_substituted_as_azure_ml_documents() -> None:
     [
         ("ls ${{inputs.val}}", "${{inputs.val}}: the job has no input named 'val'"),
         ("ls ${{outputs.logs}}", "${{outputs.logs}}: the job has no output named 'logs'"),
-        ("ls ${{search_space.lr}}", "${{search_space.lr}}: a command job substitutes only"),
+        ("ls ${{search_space.lr}}", "${{search_space.lr}}: this job substitutes only"),
     ],
 )
 def test_an_expression_the_job_cannot_fill_is_refused_naming_it(command: str, problem: str) -> None:
