@@ -8,13 +8,18 @@ rehearsal with one line, as they fail the Vertex job."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cloudgd.script_bundle import build_script_bundle
 from cloudgd.spec import JobSpec
-from providers.gcp.package_rehearsal import package_request, under_mount
+from providers.gcp.package_rehearsal import LABEL, package_request, under_mount
+from providers.local.isolated_env import EnvRequest, build, env_python
 from tests.support.rehearsal_run import local_plan, run, script_job
 
 BUCKET_DATA = "gs://bkt/byo/train/"
@@ -72,14 +77,16 @@ def test_the_request_runs_the_pools_module_with_its_args_and_env(tmp_path: Path)
 
 def test_the_package_is_installed_and_its_module_runs_the_script(tmp_path: Path) -> None:
     script = (
-        "import os, sys\n"
+        "import os, sys, yaml\n"  # declared in requirements.txt: the package's dependency
         "print('greeting', os.environ['GREETING'])\n"
         "print('data', sorted(os.listdir(os.environ['CLOUDGD_DATA_DIR_TRAIN'])))\n"
         "print('from', os.path.relpath(__file__, sys.prefix).split(os.sep)[:2])\n"
     )
-    spec = script_job(tmp_path, script, "gcp")
+    spec = script_job(tmp_path, script, "gcp", requirements="requirements.txt")
+    (tmp_path / "job" / "requirements.txt").write_text("pyyaml\n")
     final, log, run_dir = rehearse(tmp_path, spec, sdist(tmp_path, spec))
     assert final.state.value == "SUCCEEDED", log
+    assert "PyYAML==" in log  # in the environment because the package declares it
     assert "pip installed cloudgd-trainer-" in log
     assert "greeting hello" in log
     assert "data ['train.csv']" in log
@@ -125,3 +132,27 @@ def test_a_module_the_package_lacks_fails_the_rehearsal_naming_it(tmp_path: Path
     assert final.state.value == "FAILED"
     assert final.message is not None
     assert "python -m trainers.script_lunch: no such module" in final.message, log
+
+
+def test_a_package_made_by_the_vertex_sdks_own_packager_installs_and_runs_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # google-cloud-aiplatform's CustomTrainingJob packages a script with this class: an
+    # sdist whose setup.py lists the requirements as install_requires, run as
+    # `python -m aiplatform_custom_trainer_script.task`. The rehearsal's environment must
+    # take such a package exactly as it takes cloudgd's.
+    source_utils = pytest.importorskip("google.cloud.aiplatform.utils.source_utils")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # its `pip install setuptools` finds it here
+    script = tmp_path / "task.py"
+    script.write_text("import yaml\nprint('the SDK package ran with', yaml.__name__)\n")
+    packager = source_utils._TrainingScriptPythonPackager(str(script), requirements=["pyyaml"])
+    (tmp_path / "sdk").mkdir()
+    package = packager.make_package(str(tmp_path / "sdk"))
+    env, notes = build(EnvRequest(label=LABEL, sdist=package), cache=tmp_path / "envs")
+    assert any(note.startswith("pip installed aiplatform_custom_trainer_script") for note in notes)
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [str(env_python(env)), "-m", packager.module_name],
+        capture_output=True, text=True, timeout=120, env=clean, check=False,
+    )  # fmt: skip
+    assert done.stdout.strip() == "the SDK package ran with yaml", done.stderr
