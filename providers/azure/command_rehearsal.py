@@ -90,12 +90,13 @@ def substitute(
 
 def environment(job: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
     """The isolated environment the job's inline environment describes (its conda pip
-    list), and notes; None for a registered environment (its contents are not known
-    offline, the local emulation's stands in)."""
+    list), and notes; None for a registered environment or an image without a conda
+    file (their contents are not known offline: the local emulation's stands in)."""
     env = job.get("environment")
     if not isinstance(env, dict) or not isinstance(env.get("conda_file"), dict):
+        what = f"image {env.get('image')}" if isinstance(env, dict) else env
         return None, [
-            f"rehearsal: the registered environment {env} is not known offline; "
+            f"rehearsal: the environment {what} cannot be inspected offline; "
             "rehearsing with torch and script.requirements"
         ]
     pip: list[str] = []

@@ -4,8 +4,10 @@
 the fake Azure ML server (which check the control plane and that every input channel's
 data is in their store), then runs the job here the way that cloud would: on aws
 Amazon's own sagemaker-training toolkit downloads the bundle, pip-installs its
-requirements.txt and runs the launcher; on gcp and azure the local emulation of
-Vertex's and Azure ML's contracts runs the launcher on copies of the fake store's data.
+requirements.txt and runs the launcher; on gcp the rendered pythonPackageSpec runs (the
+uploaded sdist pip-installed, then python -m <pythonModule> <args>); on azure the
+rendered command runs, substituted, in a copy of the uploaded code snapshot; both on
+copies of the fake store's data.
 Each step is a fresh ``python -m cloudgd`` process, as a user runs them.
 """
 

@@ -81,7 +81,7 @@ def test_the_environment_is_the_conda_pip_list_and_a_registered_one_is_named() -
     registered, notes = environment(job("ls", environment="azureml:my-env:3"))
     assert registered is None
     assert notes == [
-        "rehearsal: the registered environment azureml:my-env:3 is not known offline; "
+        "rehearsal: the environment azureml:my-env:3 cannot be inspected offline; "
         "rehearsing with torch and script.requirements"
     ]
 
