@@ -52,7 +52,8 @@ _FUSE = re.compile(r"(^|[=:,])/gcs/")  # a FUSE path as a value, or after NAME= 
 
 
 def package_spec(cloud_request: dict[str, Any]) -> dict[str, Any] | None:
-    """The first worker pool's ``pythonPackageSpec``, or None (a custom container)."""
+    """The first worker pool's ``pythonPackageSpec``, or None (a custom container). The
+    render gives every pool the same code spec, so it is what runs on every node."""
     pools = cloud_request["customJob"]["jobSpec"]["workerPoolSpecs"]
     spec = pools[0].get("pythonPackageSpec")
     return dict(spec) if spec else None
