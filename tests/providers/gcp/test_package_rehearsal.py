@@ -84,8 +84,10 @@ def test_the_package_is_installed_and_its_module_runs_the_script(tmp_path: Path)
     )
     spec = script_job(tmp_path, script, "gcp", requirements="requirements.txt")
     (tmp_path / "job" / "requirements.txt").write_text("pyyaml\n")
-    final, log, run_dir = rehearse(tmp_path, spec, sdist(tmp_path, spec))
+    args = ["--cloudgd-data", "train=/gcs/bkt/byo/train", "--cloudgd-checkpoint-dir", "/gcs/bkt/ck"]
+    final, log, run_dir = rehearse(tmp_path, spec, sdist(tmp_path, spec), args=args)
     assert final.state.value == "SUCCEEDED", log
+    assert (run_dir / "gcs" / "bkt" / "ck").is_dir()  # written through the mount's stand-in
     assert "PyYAML==" in log  # in the environment because the package declares it
     assert "pip installed cloudgd-trainer-" in log
     assert "greeting hello" in log
