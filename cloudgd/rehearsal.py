@@ -101,7 +101,8 @@ def submit_rehearsal(
 
     The provider submits and makes the local plan (:meth:`SupportsRehearsal.rehearse`:
     aws runs Amazon's own in-container toolkit on what the submit uploaded; gcp and
-    azure copy the data from their fake store).
+    azure copy the data from their fake store and, for a script job, run the uploaded
+    package's module / the rendered command).
     """
     rehearsing = check_rehearsal(cloud)
     local = rehearsing.rehearsal_runner(ctx.runs_dir)

@@ -384,6 +384,26 @@ class AzureClient:
         code = self.call(f"uploading code {name}:{version}", upload)
         return str(code.id)
 
+    def download_code(self, name: str, version: str, dest: Path) -> list[Path]:
+        """Copy code asset ``name:version``'s files (the folder Azure ML copies into a job's
+        working directory) into ``dest``; the files written."""
+        from azure.storage.blob import ContainerClient
+
+        code = self.call(f"code {name}:{version}", lambda: self.ml._code.get(name, version))
+        url = str(code.path)
+        account = (self.connection.blob_account_url or "").rstrip("/")
+        # <account URL>/<container>/<folder>; only the account the connection trusts is read
+        container_name, _, folder = url.removeprefix(account + "/").partition("/")
+        if not account or not url.startswith(account + "/") or not folder.strip("/"):
+            raise ProviderError(f"code {name}:{version}: cannot read its files from {url}")
+        container = ContainerClient(
+            account_url=account,
+            container_name=container_name,
+            credential=self.connection.blob_credential,
+        )
+        folder = folder.rstrip("/") + "/"
+        return [target for _, target in self._copy_folder(url, container, folder, dest)]
+
 
 def connect(
     scope: WorkspaceScope, *, connection: Connection = CLOUD, max_retries: int = 5

@@ -41,6 +41,7 @@ from providers.rehearsal_follow import follows_rehearsal
 
 if TYPE_CHECKING:
     from providers.azure.connection import Connection
+    from providers.local.tuning_jobs import TrialPlanner
 
 ENDPOINT_ENV = "CLOUDGD_AZURE_ENDPOINT"
 FAKE_SERVER = ("azure-fake", "providers.azure.rehearsal.fake")
@@ -224,6 +225,26 @@ class AzureProvider(CloudTuning, SupportsRehearsal, Provider):
         scope = WorkspaceScope.of_handle(JobHandle.parse(plan.handle))
         client = self._connect(scope, "fake", self._fake_endpoint(), AzureOptions().max_retries)
         return download_inputs(client, plan.summary.get("inputs") or {}, dest)
+
+    def rehearse(
+        self, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext, local: Provider
+    ) -> tuple[JobStatus, Plan]:
+        """A script job rehearses what Azure ML runs: the rendered ``command``, substituted,
+        from the uploaded code snapshot (:mod:`providers.azure.command_rehearsal`); the
+        trainer, the local emulation."""
+        if spec.script is None:
+            return super().rehearse(cloud_plan, spec, ctx, local)
+        from providers.azure.command_rehearsal import rehearsal_plan
+
+        submitted = self.submit(cloud_plan)
+        return submitted, rehearsal_plan(self, cloud_plan, spec, ctx, local)
+
+    def rehearsal_trial_planner(self, tuning_plan: Plan, ctx: RenderContext) -> TrialPlanner | None:
+        """A script sweep's trials rehearse like its jobs: the trial command, with the
+        trial's values substituted, from the uploaded snapshot."""
+        from providers.azure.command_rehearsal import trial_planner
+
+        return trial_planner(self, tuning_plan, ctx)
 
     def submit(self, plan: Plan) -> JobStatus:
         planned = JobHandle.parse(plan.handle)

@@ -15,7 +15,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -34,6 +34,9 @@ from providers.gcp.render import REHEARSAL_PROJECT, render
 from providers.gcp.states import RETRYABLE_ENDINGS, job_state, state_name
 from providers.gcp.status import CONSOLE, job_handle, vertex_status
 from providers.rehearsal_follow import follows_rehearsal
+
+if TYPE_CHECKING:
+    from providers.local.tuning_jobs import TrialPlanner
 
 # Where they lived before status.py and download.py (the tuning code imports them here).
 __all__ = ["CONSOLE", "GcpProvider", "download_run_files", "vertex_status"]
@@ -182,6 +185,26 @@ class GcpProvider(CloudTuning, SupportsRehearsal, Provider):
         _, project, _, location = plan.request["parent"].split("/")
         api = self._api(location, self._fake_endpoint(), project)
         return download_inputs(api, plan.summary.get("inputs") or {}, dest, project)
+
+    def rehearse(
+        self, cloud_plan: Plan, spec: JobSpec, ctx: RenderContext, local: Provider
+    ) -> tuple[JobStatus, Plan]:
+        """A script job in python-package mode rehearses what Vertex runs: the uploaded
+        package pip-installed, then ``python -m <pythonModule> <args>``
+        (:mod:`providers.gcp.package_rehearsal`); other jobs, the local emulation."""
+        from providers.gcp.package_rehearsal import package_spec, rehearsal_plan
+
+        if spec.script is None or package_spec(cloud_plan.request) is None:
+            return super().rehearse(cloud_plan, spec, ctx, local)
+        submitted = self.submit(cloud_plan)
+        return submitted, rehearsal_plan(self, cloud_plan, spec, ctx, local)
+
+    def rehearsal_trial_planner(self, tuning_plan: Plan, ctx: RenderContext) -> TrialPlanner | None:
+        """A python-package script study's trials rehearse like its jobs: the uploaded
+        package, the trial's values appended to the args."""
+        from providers.gcp.package_rehearsal import trial_planner
+
+        return trial_planner(self, tuning_plan, ctx)
 
     def submit_resource(
         self,

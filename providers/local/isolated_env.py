@@ -49,6 +49,12 @@ _MISSING_MODULE = re.compile(
     r"(?:ModuleNotFoundError: |cannot import '([^']+)': )No module named '([^']+)'"
 )
 
+# What `python -m X` prints when X cannot be found at all.
+_NO_MAIN_MODULE = re.compile(
+    r"python[\d.]*: (?:No module named ([\w.]+)$|Error while finding module specification "
+    r"for '([^']+)')"
+)
+
 
 class EnvError(Exception):
     """The environment cannot be built; ``str()`` is one line naming the missing piece."""
@@ -374,8 +380,16 @@ def _build_into(request: EnvRequest, env: Path) -> list[str]:
 
 
 def explain_missing_module(log_tail: Iterable[str], label: str) -> str | None:
-    """One line for a rank that died of a missing import inside an isolated environment."""
+    """One line for a rank that died of a missing import inside an isolated environment
+    (or of ``python -m`` naming a module that is nowhere)."""
     for line in log_tail:
+        run = _NO_MAIN_MODULE.search(line)
+        if run:
+            module = run.group(1) or run.group(2)
+            return (
+                f"python -m {module}: no such module in the job's code or in {label}, and "
+                "the cloud job would fail the same way; check the module the job runs"
+            )
         match = _MISSING_MODULE.search(line)
         if match and match.group(1) != match.group(2):  # a job's own module: not a package
             module = match.group(2).split(".")[0]

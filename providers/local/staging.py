@@ -165,6 +165,8 @@ def _write_tree(staging: Path, run: str, plan_json: str, resolved: Resolved) -> 
     for link, target in lay["links"].items():
         here(link).parent.mkdir(parents=True, exist_ok=True)
         here(link).symlink_to(target, target_is_directory=True)  # valid once renamed
+    for path, source in (lay.get("copies") or {}).items():  # e.g. Azure ML's code snapshot
+        shutil.copytree(source, here(path), symlinks=True, dirs_exist_ok=True)
     entries = bundle_entries(config_json, resolved.code_dir)
     for code_dir in lay["code_dirs"]:
         root = here(code_dir)

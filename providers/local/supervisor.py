@@ -117,7 +117,7 @@ class Supervisor:
     def _isolated_python(self) -> str:
         """Build (or reuse) the contract's isolated environment; its interpreter."""
         assert self.python_env is not None
-        sdist = None
+        sdist = self.python_env.get("sdist")  # a package file the plan names (Vertex's)
         if self.python_env.get("sdist_dir"):
             found = sorted(Path(self.python_env["sdist_dir"]).glob("*.tar.gz"))
             if not found:

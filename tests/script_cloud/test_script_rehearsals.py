@@ -4,8 +4,10 @@
 the fake Azure ML server (which check the control plane and that every input channel's
 data is in their store), then runs the job here the way that cloud would: on aws
 Amazon's own sagemaker-training toolkit downloads the bundle, pip-installs its
-requirements.txt and runs the launcher; on gcp and azure the local emulation of
-Vertex's and Azure ML's contracts runs the launcher on copies of the fake store's data.
+requirements.txt and runs the launcher; on gcp the rendered pythonPackageSpec runs (the
+uploaded sdist pip-installed, then python -m <pythonModule> <args>); on azure the
+rendered command runs, substituted, in a copy of the uploaded code snapshot; both on
+copies of the fake store's data.
 Each step is a fresh ``python -m cloudgd`` process, as a user runs them.
 """
 
@@ -32,7 +34,8 @@ SHORT = ("--set", 'script.args=["--epochs", "2", "--hidden", "8"]')
 # where each cloud keeps the example's data, and where its job shows it to the script
 CLOUDS = {
     "aws": ("moto", "s3://cloudgd-rehearsal/byo/train/", "opt/ml/input/data/train"),
-    "gcp": ("fake", "gs://cloudgd-rehearsal/byo/train/", "data/train"),
+    # the run dir's gcs/ stands in for Vertex's Cloud Storage FUSE mount /gcs/
+    "gcp": ("fake", "gs://cloudgd-rehearsal/byo/train/", "gcs/cloudgd-rehearsal/byo/train"),
     "azure": (
         "fake",
         "azureml://datastores/workspaceblobstore/paths/byo/train/",
@@ -40,6 +43,11 @@ CLOUDS = {
     ),
 }
 SERVERS = ("moto", "gcp-fake", "azure-fake")
+TRIAL_RUNS_AS = {  # what each trial's log says runs it
+    "aws": "Amazon's in-container toolkit runs this job",
+    "gcp": "Vertex python-package mode runs this job",
+    "azure": "Azure ML's command job runs this job",
+}
 MISSING = missing_toolkit()
 
 
@@ -116,6 +124,20 @@ def test_the_example_rehearses_on_each_clouds_backend(
         assert "Amazon's in-container toolkit runs this job" in log
         assert "Installing dependencies from requirements.txt" in log
         assert "Reporting training SUCCESS" in log
+    if cloud == "gcp":  # Vertex's python-package mode: the uploaded sdist, pip-installed
+        assert "Vertex python-package mode runs this job" in log, log[-3000:]
+        assert "pip installed cloudgd-trainer-" in log, log[-3000:]
+        plan = json.loads((run_dir / "plan.json").read_text())["request"]
+        assert plan["ranks"][0]["argv"][1:] == [
+            "-m", "trainers.script_launch",
+            "--cloudgd-data", f"train={run_dir}/gcs/cloudgd-rehearsal/byo/train",
+        ]  # fmt: skip
+    if cloud == "azure":  # the rendered command, substituted, from the uploaded snapshot
+        assert "Azure ML's command job runs this job: bash -c 'python -m trainers" in log
+        azureml = run_dir / "azureml"
+        assert f"--cloudgd-data train={azureml}/inputs/train'" in log, log[-3000:]
+        assert (azureml / "wd" / "code" / "train.py").is_file()  # the snapshot's copy
+        assert (azureml / "outputs" / "model" / "model.pt").is_file()
 
 
 @pytest.mark.slow
@@ -135,7 +157,10 @@ def test_a_study_over_a_script_argument_rehearses_with_each_trials_value(
     for trial in study["trials"]:
         run_dir = Path(trial["handle"].removeprefix("local://"))
         log = (run_dir / "logs" / "job.log").read_text()
-        # SageMaker's toolkit (or the emulation) hands the value to the script as --lr VALUE
+        # each cloud's own way: SageMaker's toolkit passes --lr VALUE, Vertex appends
+        # --lr=VALUE to the package's args, Azure ML substitutes ${{search_space.*}}
         lr = trial["params"]["script.args.lr"]
-        assert f"cloudgd script: train.py --epochs 2 --hidden 8 --lr {lr}" in log, log[-2000:]
+        passed = f"--lr={lr}" if cloud == "gcp" else f"--lr {lr}"
+        assert f"cloudgd script: train.py --epochs 2 --hidden 8 {passed}" in log, log[-2000:]
+        assert TRIAL_RUNS_AS[cloud] in log, log[-2000:]
         assert (run_dir / channel_dir / "train.csv").read_text() == DATA.read_text()

@@ -141,3 +141,21 @@ def test_a_missing_import_is_named_whether_python_or_the_trainer_reports_it() ->
     # the job's own module missing from its code dir is not a package to declare
     own = ["error: model.entrypoint: cannot import 'mymodel': No module named 'mymodel'"]
     assert explain_missing_module(own, label) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "module"),
+    [
+        ("/env/bin/python: No module named trainers.nope", "trainers.nope"),
+        (
+            "/env/bin/python3.11: Error while finding module specification for 'pkg.sub' "
+            "(ModuleNotFoundError: No module named 'pkg')",
+            "pkg.sub",
+        ),
+    ],
+)
+def test_python_dash_m_naming_a_module_that_is_nowhere_says_so(line: str, module: str) -> None:
+    # not "declare the distribution": the module a job runs is its own, not a package's
+    assert str(explain_missing_module([line], "the Vertex package")).startswith(
+        f"python -m {module}: no such module in the job's code or in the Vertex package"
+    )
