@@ -1,8 +1,9 @@
 """What can only fail once a job runs but is known before: checked by validate and plan.
 
-A local ``trainer.data.uri`` (no scheme, or ``file://``) that does not exist, and a
-Hugging Face job's ``trainer.model.args`` (:mod:`cloudgd.hf_args`). Each problem is one
-line naming the field; notes say what could not be checked here.
+A local ``trainer.data.uri`` (no scheme, or ``file://``) that does not exist, an entry of
+``code:`` that no bundle may hold (a symlink out of it, a FIFO: :mod:`cloudgd.codefiles`),
+and a Hugging Face job's ``trainer.model.args`` (:mod:`cloudgd.hf_args`). Each problem is
+one line naming the field; notes say what could not be checked here.
 """
 
 from __future__ import annotations
@@ -45,6 +46,20 @@ def data_problems(spec: JobSpec, base_dir: Path) -> list[str]:
     return found
 
 
+def code_problem(spec: JobSpec, base_dir: Path) -> SpecError | None:
+    """The first entry of ``code:`` that building its bundle would refuse, so validate and
+    a local plan say what submit would (the walk reads no file, only names and links)."""
+    if spec.code is None:
+        return None
+    from cloudgd.codefiles import code_files
+
+    try:
+        code_files((base_dir / spec.code).resolve())
+    except SpecError as error:
+        return error
+    return None
+
+
 def preflight(spec: JobSpec, source: str, base_dir: Path) -> list[str]:
     """Notes on what was not checked; SpecError (exit 2) listing every problem found."""
     hf = None
@@ -52,9 +67,11 @@ def preflight(spec: JobSpec, source: str, base_dir: Path) -> list[str]:
         from cloudgd.hf_args import check_hf_args
 
         hf = check_hf_args(spec.trainer.model, base_dir)
-    found = data_problems(spec, base_dir) + (hf.problems if hf else [])
+    code = code_problem(spec, base_dir)
+    found = data_problems(spec, base_dir) + (code.lines() if code else [])
+    found += hf.problems if hf else []
     if found:
         lines = [f"{source}: {line}" for line in found]
-        hint = hf.hints[0] if hf and hf.hints else None
+        hint = hf.hints[0] if hf and hf.hints else (code.hint if code else None)
         raise SpecError(lines[0], hint=hint, problems=lines)
     return hf.notes if hf else []

@@ -190,3 +190,26 @@ def test_a_subdirectorys_gitignore_applies_below_it_only(tmp_path: Path) -> None
     assert sorted(members) == [
         "local.cfg", "pkg/.gitignore", "pkg/deep/local.cfg", "pkg/keep.bin", "top.bin"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("unsafe", ["link-out", "fifo", "broken-link"])
+def test_validate_and_a_local_plan_refuse_what_submit_would_not_bundle(
+    invoke: Invoke, home: Path, code: Path, tmp_path: Path, unsafe: str
+) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text(f"name: unsafe-code\ncode: {code}\ntrainer: {{data: {{source: digits}}}}\n")
+    assert invoke("validate", str(job)).exit_code == 0  # credentials are left out, not refused
+    path = code / "pkg" / unsafe
+    if unsafe == "link-out":
+        path.symlink_to(tmp_path / "job.yaml")
+    elif unsafe == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(code / "gone.py")
+    for args in (("validate", str(job)), ("plan", str(job), "-p", "local")):
+        result = invoke(*args)
+        assert result.exit_code == 2, result.output
+        first = result.stderr.splitlines()[0]
+        assert first.startswith(f"cloudgd: error: {job}: code: {path} is "), result.stderr
+        assert "Traceback" not in result.output
+    assert not (home / "runs").exists() and not (home / "bundles").exists()
