@@ -364,6 +364,11 @@ class JobSpec(ConfigModel):
             raise ValueError(
                 "trainer.model.kind=custom needs code: (the directory with your module)"
             )
+        if self.trainer.data.source == "custom" and not self.code:
+            raise ValueError(
+                "trainer.data.source=custom needs code: (the directory with the module "
+                "data.entrypoint names)"
+            )
         overlap = set(self.env) & set(self.secrets)
         if overlap:
             raise ValueError(f"env and secrets both set {sorted(overlap)}")

@@ -47,3 +47,17 @@ def test_a_custom_dataset_job_validates(invoke: Invoke, tmp_path: Path) -> None:
     result = invoke("validate", str(path))
     assert result.exit_code == 0, result.stderr
     assert "on custom" in result.stdout
+
+
+def test_a_custom_dataset_needs_the_code_dir_it_is_imported_from(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text(JOB.format(data="{entrypoint: 'mydata:load'}"))
+    for args in (("validate", str(path)), ("plan", str(path), "-p", "local")):
+        result = invoke(*args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.splitlines()[0] == (
+            f"cloudgd: error: {path}: trainer.data.source=custom needs code: (the directory "
+            "with the module data.entrypoint names)"
+        ), result.stderr
