@@ -351,7 +351,12 @@ class AzureClient:
         container, path = self._container(uri)
         name = path.rstrip("/") + "/" + source.name if uri.endswith("/") else path
         blob = container.get_blob_client(name)
-        self.call(f"uploading {uri}", lambda: blob.upload_blob(source.read_bytes(), overwrite=True))
+
+        def upload() -> Any:  # a file object: sent in blocks, never held in memory whole
+            with source.open("rb") as data:
+                return blob.upload_blob(data, overwrite=True)
+
+        self.call(f"uploading {uri}", upload)
 
     # -- compute and code ------------------------------------------------------
     def get_compute(self, name: str) -> ComputeView | None:

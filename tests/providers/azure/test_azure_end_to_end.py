@@ -230,3 +230,27 @@ def test_a_rehearsal_whose_blob_input_does_not_exist_is_refused_naming_channel_a
     provider.scope = WorkspaceScope.of_handle(JobHandle.parse(plan.handle))
     assert provider.upload_data(folder, uri.removesuffix("train.csv")) == [uri]
     assert provider.submit(plan).state in (JobState.PENDING, JobState.STARTING)
+
+
+def test_a_data_upload_streams_the_file_instead_of_reading_it_whole(
+    fake_azure: FakeAzureML, fake_store: FakeStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # data of any size: `cloudgd data upload` must not need the file's size in memory
+    data = tmp_path / "train.parquet"
+    data.write_bytes(bytes(range(256)) * 12_288)  # 3 MiB
+    whole_reads = []
+    read_bytes = Path.read_bytes
+
+    def recording(path: Path) -> bytes:
+        if path == data:
+            whole_reads.append(path)
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", recording)
+    provider = _provider(fake_azure)
+    provider.scope = WorkspaceScope(**WORKSPACE)
+    uri = "azureml://datastores/workspaceblobstore/paths/big/"
+    assert provider.upload_data(data, uri) == [uri + "train.parquet"]
+    assert whole_reads == []
+    (stored,) = [blob for (_, name), blob in fake_store.blobs.items() if name.endswith("parquet")]
+    assert stored.data == read_bytes(data)
