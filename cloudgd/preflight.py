@@ -8,6 +8,7 @@ one line naming the field; notes say what could not be checked here.
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 from cloudgd.errors import SpecError
@@ -47,17 +48,37 @@ def data_problems(spec: JobSpec, base_dir: Path) -> list[str]:
 
 
 def code_problem(spec: JobSpec, base_dir: Path) -> SpecError | None:
-    """The first entry of ``code:`` that building its bundle would refuse, so validate and
-    a local plan say what submit would (the walk reads no file, only names and links)."""
+    """The first entry of ``code:`` that building its bundle would refuse, or a script the
+    bundle would leave out (ignore rules), so validate and a local plan say what submit
+    would, or what the job would fail on (the walk reads no file, only names and links)."""
     if spec.code is None:
         return None
     from cloudgd.codefiles import code_files
 
+    code_dir = (base_dir / spec.code).resolve()
     try:
-        code_files((base_dir / spec.code).resolve())
+        bundled = {name for name, _ in code_files(code_dir)}
     except SpecError as error:
         return error
-    return None
+    script = spec.script
+    if script is None:
+        return None
+    if script.entry_point is not None:
+        field, wanted = "script.entry_point", posixpath.normpath(script.entry_point)
+    else:
+        assert script.module is not None  # ScriptSpec holds exactly one of the two
+        field, base = "script.module", script.module.replace(".", "/")
+        wanted = f"{base}.py" if (code_dir / f"{base}.py").is_file() else f"{base}/"
+    if wanted in bundled or (wanted.endswith("/") and any(n.startswith(wanted) for n in bundled)):
+        return None
+    if not (code_dir / wanted).exists():  # a missing file is the loader's to report
+        return None
+    return SpecError(
+        f"{field}: {wanted} is left out of the job's bundle by the code directory's ignore "
+        "rules (.gitignore, .cloudgdignore, credential-like names)",
+        hint=f"include it with a line `!{wanted}` in the code directory's .cloudgdignore "
+        "(for a file in a left-out directory: `!DIRECTORY/`)",
+    )
 
 
 def preflight(spec: JobSpec, source: str, base_dir: Path) -> list[str]:

@@ -122,6 +122,28 @@ def test_a_missing_entry_point_or_requirements_file_is_refused(
     assert "script.module: no pkg/train.py or pkg/train/ in code:" in first_error(invoke, job)
 
 
+@pytest.mark.parametrize(
+    ("body", "ignore", "field", "left_out", "back_in"),
+    [
+        ("{entry_point: train.py}", "train.py", "script.entry_point", "train.py", "!train.py"),
+        ("{entry_point: ./src/train.py}", "src/", "script.entry_point", "src/train.py", "!src/"),
+        ("{module: pkg.train}", "pkg/", "script.module", "pkg/train.py", "!pkg/"),
+    ],
+)
+def test_a_script_the_bundle_would_leave_out_is_refused(
+    invoke: Invoke, make_job: MakeJob, body: str, ignore: str, field: str, left_out: str,
+    back_in: str,
+) -> None:  # fmt: skip
+    files = {"src/train.py": "", "pkg/train.py": "", ".gitignore": ignore + "\n"}
+    job = make_job(f"name: byo\ncode: .\nscript: {body}\n", files=files)
+    assert first_error(invoke, job) == (
+        f"cloudgd: error: {job}: {field}: {left_out} is left out of the job's bundle by the "
+        "code directory's ignore rules (.gitignore, .cloudgdignore, credential-like names)"
+    )
+    (job.parent / ".cloudgdignore").write_text(back_in + "\n")  # the hint's way back in
+    assert invoke("validate", str(job)).exit_code == 0
+
+
 def test_a_script_needs_code(invoke: Invoke, make_job: MakeJob) -> None:
     job = make_job("name: byo\nscript: {entry_point: train.py}\n")
     assert first_error(invoke, job).endswith(
