@@ -219,6 +219,11 @@ class DataConfig(ConfigModel):
             )
         if self.stats is not None and not self.standardize:
             raise ValueError("data.stats: given but data.standardize is false; drop one")
+        if self.stats is not None and resolved_mode(self) == "download":
+            raise ValueError(
+                "data.stats: only a streamed source uses them, and this one is loaded into "
+                "memory (data.mode resolves to download): set data.mode: stream, or drop them"
+            )
         return self
 
     @model_validator(mode="after")

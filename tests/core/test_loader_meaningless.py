@@ -170,6 +170,11 @@ REFUSED = {
         "trainer: {schedule: {name: exponential, gamma: 1e308}}",
         "job.yaml: trainer.schedule.gamma: must be <= 1",
     ),
+    "streaming statistics for data loaded into memory": (
+        "trainer: {data: {source: parquet, uri: s3://b/d/, stats: {mean: [0], std: [1]}}}",
+        "job.yaml: trainer.data: data.stats: only a streamed source uses them, and this one is "
+        "loaded into memory (data.mode resolves to download): set data.mode: stream",
+    ),
     "budget of 1e308": (
         "limits: {max_cost_usd: 1e308}",
         "job.yaml: limits.max_cost_usd: must be <= 10000000 (got 1e+308)",
