@@ -14,6 +14,14 @@ from pathlib import Path
 from cloudgd.errors import SpecError
 from cloudgd.spec import JobSpec
 
+# A trainer job ships code: but installs only what the trainer needs on every cloud and
+# locally; a requirements file there would otherwise be bundled and silently ignored.
+UNINSTALLED = (
+    "warning: code: requirements.txt is not installed for the built-in trainer (its job "
+    "installs what the trainer needs); put those packages in your image (image:), or run "
+    "your own script with script.requirements (docs/scripts.md)"
+)
+
 
 def local_data_path(spec: JobSpec, base_dir: Path) -> Path | None:
     """``trainer.data.uri`` as a path on this machine (relative to ``base_dir``), or None
@@ -95,4 +103,8 @@ def preflight(spec: JobSpec, source: str, base_dir: Path) -> list[str]:
         lines = [f"{source}: {line}" for line in found]
         hint = hf.hints[0] if hf and hf.hints else (code.hint if code else None)
         raise SpecError(lines[0], hint=hint, problems=lines)
-    return hf.notes if hf else []
+    notes = hf.notes if hf else []
+    own = spec.script is None and spec.code is not None and spec.image == "prebuilt"
+    if own and (base_dir / str(spec.code) / "requirements.txt").is_file():
+        notes = [*notes, UNINSTALLED]
+    return notes

@@ -164,3 +164,24 @@ def test_a_model_in_the_local_hugging_face_cache_is_checked_against_its_config(
         "not a setting of GPT2Config (the cached config of 'some-org/mystery-model'); "
         "did you mean 'n_embd'?"
     ) in result.output
+
+
+def test_a_requirements_file_the_trainer_does_not_install_is_pointed_out(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "mydata.py").write_text("def load(): ...\n")
+    job = write_job(tmp_path, {"data": {"entrypoint": "mydata:load"}})
+    job.write_text(job.read_text() + "code: code\n")
+    assert "requirements.txt" not in invoke("validate", str(job)).stderr
+    (tmp_path / "code" / "requirements.txt").write_text("lightgbm\n")
+    for args in (("validate", str(job)), ("plan", str(job), "-p", "local")):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert f"{job}: warning: code: requirements.txt is not installed for the built-in" in (
+            result.stderr
+        ), result.stderr
+    custom_image = ("validate", str(job), "--set", "image=registry.example.com/mine:1")
+    result = invoke(*custom_image)
+    assert result.exit_code == 0, result.output
+    assert "requirements.txt" not in result.stderr  # the image holds them
