@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from trainers.batches import epoch_order, samples_per_rank
+from trainers.config import TrainConfig
 from trainers.data import Dataset
 
 
@@ -33,9 +34,24 @@ class Shard:
     world: int
 
 
+def load_share(cfg: TrainConfig, rank: int, world: int) -> tuple[int, int]:
+    """The (rank, world) whose shard ``load_dataset`` may read alone: this rank's, when the
+    configured model has no batch norm and the optimizer is not L-BFGS (the cases that
+    ``build_setup`` leaves unsharded, decided here from the config because the model is
+    built after the data), else (0, 1): the whole data."""
+    model = cfg.model
+    plain = model.kind in ("linear", "logistic", "softmax") or (
+        model.kind == "mlp" and not model.batch_norm
+    )
+    return (rank, world) if plain and cfg.optimizer.name != "lbfgs" else (0, 1)
+
+
 def shard_dataset(dataset: Dataset, rank: int, world: int) -> tuple[Dataset, Shard | None]:
     """``dataset`` cut to rank ``rank``'s rows (a copy; the full tensors are let go), or
-    unchanged (and no Shard) when it is not an index-split in-memory dataset."""
+    unchanged (and no Shard) when it is not an index-split in-memory dataset. A dataset
+    that ``load_dataset`` read as this rank's shard already is returned as it is."""
+    if world > 1 and dataset.meta.get("loaded_shard") == (rank, world):
+        return dataset, Shard(n=dataset.n_train, rank=rank, world=world)
     if world <= 1 or dataset.train_rows is None:
         return dataset, None
     shard = Shard(n=dataset.n_train, rank=rank, world=world)

@@ -115,6 +115,17 @@ def _target_values(chunks: list[Any], where: Path, target: str) -> np.ndarray:
     return names[numeric_values(encoded.indices)]
 
 
+def copy_features(batch: Any, features: list[str], out: np.ndarray, where: Path) -> None:
+    """``batch``'s feature columns, in ``features`` order, into the rows ``out``."""
+    for j, name in enumerate(features):
+        column = batch.column(name)
+        if column.null_count:
+            raise DataError(
+                f"{where}: column {name!r} has empty values", hint="fill or drop them first"
+            )
+        out[:, j] = numeric_values(column)
+
+
 class RowSink:
     """Record batches copied into one growing row-major float32 array (x) and a target
     column (y). The array is allocated for ``capacity`` rows; pages never written are
@@ -132,14 +143,7 @@ class RowSink:
         rows = batch.num_rows
         if self.n + rows > len(self.x):
             self.x.resize((max(2 * len(self.x), self.n + rows), len(self.features)), refcheck=False)
-        for j, name in enumerate(self.features):
-            column = batch.column(name)
-            if column.null_count:
-                raise DataError(
-                    f"{self.where}: column {name!r} has empty values",
-                    hint="fill or drop them first",
-                )
-            self.x[self.n : self.n + rows, j] = numeric_values(column)
+        copy_features(batch, self.features, self.x[self.n : self.n + rows], self.where)
         target = batch.column(self.target)
         if own_target:
             target = pyarrow_modules().concat_arrays([target])
@@ -191,16 +195,17 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _csv_segments(path: Path) -> Iterator[memoryview]:
-    """The file's data lines (header left out) in pieces of about ``_CSV_SEGMENT`` bytes,
-    each ending at a line end, read into one reused buffer: each piece is parsed by the
-    multi-threaded reader and released before the next is read, which bounds the reader's
-    memory (given a whole file it reads far ahead of its parsing, and fresh buffers
-    per piece fragment the heap)."""
+def _csv_segments(path: Path, header: bool = True) -> Iterator[memoryview]:
+    """The file's lines (the first left out when it is a ``header``) in pieces of about
+    ``_CSV_SEGMENT`` bytes, each ending at a line end, read into one reused buffer: each
+    piece is parsed by the multi-threaded reader and released before the next is read,
+    which bounds the reader's memory (given a whole file it reads far ahead of its
+    parsing, and fresh buffers per piece fragment the heap)."""
     buf = bytearray(_CSV_SEGMENT)
     held = 0  # bytes of an unfinished line carried over from the previous read
     with path.open("rb") as fh:
-        fh.readline()
+        if header:
+            fh.readline()
         while True:
             end = held + fh.readinto(memoryview(buf)[held:])
             if end < len(buf):  # the end of the file
@@ -281,8 +286,8 @@ def _csv_error(path: Path, header: list[str], exc: BaseException) -> DataError:
     return DataError(f"{path}: {text}")
 
 
-def read_parquet(location: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
-    """One Parquet file or a directory of them, read a batch at a time, as (x float32, y)."""
+def parquet_files(location: Path, target: str) -> tuple[list[Any], list[str]]:
+    """The Parquet files at ``location`` (opened, memory-mapped) and their feature columns."""
     pa = pyarrow_modules()
     import pyarrow.parquet as pq
 
@@ -300,6 +305,12 @@ def read_parquet(location: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
             raise DataError(f"{path}: columns differ from the first Parquet file's")
         files.append(pf)
     assert features is not None  # data_files returned at least one file
+    return files, features
+
+
+def read_parquet(location: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """One Parquet file or a directory of them, read a batch at a time, as (x float32, y)."""
+    files, features = parquet_files(location, target)
     n = sum(pf.metadata.num_rows for pf in files)
     if n == 0:
         raise DataError(f"data: {location} holds no Parquet rows")

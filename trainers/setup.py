@@ -20,7 +20,7 @@ from trainers.config import TrainConfig
 from trainers.config_data import resolved_mode
 from trainers.context import RunContext
 from trainers.data import Dataset, load_dataset, validation_dir
-from trainers.data_shard import Shard, shard_dataset
+from trainers.data_shard import Shard, load_share, shard_dataset
 from trainers.distributed import init_process_group, select_device, unwrap
 from trainers.errors import ConfigError
 from trainers.models import build_model
@@ -114,6 +114,7 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
             validation_dir(ctx.data_dirs),
             model=cfg.model,
             code_dir=code_dir,
+            share=load_share(cfg, ctx.rank, ctx.world_size),
         )
     num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
     model: nn.Module = build_model(cfg.model, dataset.input_shape, num_outputs, code_dir)
@@ -122,6 +123,8 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         # (a shard's share of a batch varies in size, down to one row), so both stay unsharded
         if cfg.optimizer.name != "lbfgs" and not has_batch_norm(model):
             dataset, shard = shard_dataset(dataset, ctx.rank, ctx.world_size)
+        if shard is None and "loaded_shard" in dataset.meta:  # load_share and this disagree
+            raise RuntimeError("the data was loaded as one rank's shard but is trained whole")
         train = TensorBatches(dataset.x_all, dataset.y_all, device, dataset.train_rows)
         if dataset.val_rows is not None:  # rows of the same tensors: share their device copy
             val = TensorBatches(train.x, train.y, device, dataset.val_rows)
