@@ -175,3 +175,22 @@ def test_other_sources_still_load_whole_and_are_cut_after() -> None:
     assert read.train_rows is not None and "loaded_shard" not in read.meta
     cut, shard = shard_dataset(read, 1, 2)
     assert shard == Shard(read.n_train, 1, 2) and cut.x_all.shape[0] == 20
+
+
+@pytest.mark.slow
+def test_two_gloo_ranks_reading_their_shards_match_one_process(run_trainer, tmp_path) -> None:
+    """The whole run: two ranks that each read half of a CSV train as one process does."""
+    from test_trainer_ddp import DDP_JOB, launch_ranks
+
+    data = columns(400, 6)
+    del data["y"]
+    path = write("csv", tmp_path / "train.csv", data)
+    job = {**DDP_JOB, "data": {"source": "csv", "uri": str(path)}}
+    code, single = run_trainer({**job, "batch_size": 32}, name="single")
+    assert code == 0
+    launch_ranks(tmp_path / "ddp", 2, {**job, "batch_size": 8, "grad_accum_steps": 2})
+
+    one = torch.load(single / "model" / "model_final.pt", weights_only=True)
+    two = torch.load(tmp_path / "ddp" / "model" / "model_final.pt", weights_only=True)
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], rtol=1e-4, atol=1e-5)
