@@ -33,7 +33,7 @@ A separate validation channel is read the same way (rank r keeps its rows r, r+W
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,27 +42,17 @@ import numpy as np
 import torch
 
 from trainers.config import DataConfig
+from trainers.data_rank_sources import OPENERS, Source
 from trainers.data_split import Dataset, Task, encode_targets
 from trainers.data_tabular import (
-    _CSV_BLOCK,
-    SUFFIXES,
-    _check_types,
-    _csv_error,
-    _csv_header,
-    _csv_segments,
-    _first_line,
     _target_values,
     copy_features,
-    data_files,
-    parquet_files,
     pyarrow_modules,
     release_free_memory,
 )
 from trainers.errors import DataError
 
 SHARD_SOURCES = ("csv", "parquet", "jsonl")
-_COUNT_BUFFER = 1 << 18
-_PIECE_BYTES = 4 << 20  # float32 features per Parquet batch
 _BLOCK_ROWS = 1 << 10  # rows per block of the statistics and scaling (float64 copies)
 
 
@@ -115,7 +105,7 @@ class _Moments:
 class _ShardSink:
     """Record batches, in file order, of which this rank's rows are copied into place."""
 
-    def __init__(self, place: _Placement, source: _Source, stats: bool) -> None:
+    def __init__(self, place: _Placement, source: Source, stats: bool) -> None:
         self.pos: np.ndarray | None = place.pos  # let go once the pass is over
         self.n_val, self.used = place.n_val, place.used
         self.rank, self.world = place.rank, place.world
@@ -153,139 +143,6 @@ class _ShardSink:
         return _target_values(chunks, self.where, self.target)
 
 
-Batches = Callable[[], Iterator[tuple[Any, bool]]]  # (record batch, whether to copy its target)
-
-
-@dataclass
-class _Source:
-    """A tabular source opened for reading: its rows (counted, or a count to check), its
-    feature columns, and its record batches."""
-
-    where: Path
-    target: str
-    rows: int
-    exact: bool  # whether ``rows`` is known (Parquet) or counted from newlines
-    features: list[str]
-    batches: Batches
-
-
-def _count_newlines(path: Path, skip_header: bool) -> int:
-    """Newlines after the header, plus an unterminated last line: the rows, unless the
-    file has blank lines or lone ``\\r`` line ends (the parse then says so)."""
-    buf = bytearray(_COUNT_BUFFER)
-    count, last = 0, 10
-    with path.open("rb") as fh:
-        if skip_header:
-            fh.readline()
-        while got := fh.readinto(buf):
-            count += int(np.count_nonzero(np.frombuffer(buf, np.uint8, got) == 10))
-            last = buf[got - 1]
-    return count + (last != 10)  # 10: a newline
-
-
-def _csv_source(location: Path, target: str) -> _Source:
-    pa = pyarrow_modules()
-    import pyarrow.csv as pacsv
-
-    files: list[Path] = []
-    header: list[str] | None = None
-    for path in data_files(location, SUFFIXES["csv"]):
-        names = _csv_header(path)
-        if names is None:
-            continue
-        if header is None:
-            header = names
-            if target not in header:
-                raise DataError(
-                    f"data.target: column {target!r} not in {location}", hint=f"{header}"
-                )
-        elif names != header:
-            raise DataError(f"{path}: header differs from the first CSV file's")
-        files.append(path)
-    if header is None:
-        raise DataError(f"data: {location} holds no CSV rows")
-    names = header
-    read_options = pacsv.ReadOptions(column_names=names, block_size=_CSV_BLOCK, use_threads=True)
-    convert = pacsv.ConvertOptions(column_types={n: pa.float32() for n in names if n != target})
-
-    def batches() -> Iterator[tuple[Any, bool]]:
-        for path in files:
-            for piece in _csv_segments(path):
-                try:
-                    table = pacsv.read_csv(
-                        pa.BufferReader(piece),
-                        read_options=read_options,
-                        convert_options=convert,
-                        memory_pool=pa.system_memory_pool(),
-                    )
-                except pa.ArrowInvalid as exc:
-                    raise _csv_error(path, names, exc) from exc
-                for batch in table.to_batches():
-                    yield batch, True
-                del table, piece  # the buffer is reused for the next piece
-                release_free_memory()
-
-    rows = sum(_count_newlines(path, skip_header=True) for path in files)
-    features = [n for n in names if n != target]
-    return _Source(location, target, rows, False, features, batches)
-
-
-def _parquet_source(location: Path, target: str) -> _Source:
-    files, features = parquet_files(location, target)
-    columns = [*features, target]
-    batch_rows = max(1024, _PIECE_BYTES // (4 * max(len(features), 1)))
-
-    def batches() -> Iterator[tuple[Any, bool]]:
-        for pf in files:
-            for batch in pf.iter_batches(batch_size=batch_rows, columns=columns, use_threads=True):
-                yield batch, False
-
-    rows = sum(pf.metadata.num_rows for pf in files)
-    return _Source(location, target, rows, True, features, batches)
-
-
-def _jsonl_source(location: Path, target: str) -> _Source:
-    pa = pyarrow_modules()
-    import pyarrow.json as pajson
-
-    files = data_files(location, SUFFIXES["jsonl"])
-    features: list[str] = []
-
-    def parse(path: Path, piece: memoryview) -> Any:
-        try:
-            return pajson.read_json(pa.BufferReader(piece))
-        except pa.ArrowInvalid as exc:
-            raise DataError(f"{path}: not JSON Lines ({_first_line(exc)})") from exc
-
-    for path in files:  # the keys come from the first piece of the first file with rows
-        piece = next(iter(_csv_segments(path, header=False)), None)
-        table = None if piece is None else parse(path, piece)
-        if table is not None and table.num_rows:
-            features = _check_types(table.schema, target, path)
-            break
-    if not features:
-        raise DataError(f"data: {location} holds no JSON Lines rows")
-
-    def batches() -> Iterator[tuple[Any, bool]]:
-        for path in files:
-            for piece in _csv_segments(path, header=False):
-                table = parse(path, piece)
-                if table.num_rows == 0:  # blank lines only
-                    continue
-                if set(_check_types(table.schema, target, path)) != set(features):
-                    raise DataError(
-                        f"{path}: keys differ between lines",
-                        hint=f"every line needs {sorted([*features, target])}",
-                    )
-                for batch in table.to_batches():
-                    yield batch, True
-                del table, piece
-
-    rows = sum(_count_newlines(path, skip_header=False) for path in files)
-    return _Source(location, target, rows, False, features, batches)
-
-
-_OPENERS = {"csv": _csv_source, "parquet": _parquet_source, "jsonl": _jsonl_source}
 _NAMES = {"csv": "CSV", "parquet": "Parquet", "jsonl": "JSON Lines"}
 
 
@@ -308,7 +165,7 @@ def _placement(
     return _Placement(pos, round(len(order) * split), len(order), rank, world)
 
 
-def _read(source: _Source, place_of: Callable[[int], _Placement], stats: bool) -> _ShardSink:
+def _read(source: Source, place_of: Callable[[int], _Placement], stats: bool) -> _ShardSink:
     """One pass over ``source`` (two when the newline count was not the row count)."""
     rows = source.rows
     while True:
@@ -336,7 +193,7 @@ def load_rank_shard(
 ) -> Dataset:
     """What ``shard_dataset(load_dataset(...), rank, world)`` returns, read in one pass
     that never holds more than this rank's rows (see the module docstring)."""
-    source = _OPENERS[cfg.source](location, cfg.target)
+    source = OPENERS[cfg.source](location, cfg.target)
     split = 0.0 if val_location is not None else cfg.val_fraction
     sink = _read(source, lambda n: _placement(n, seed, cfg, split, rank, world), cfg.standardize)
     n_val, used = sink.n_val, sink.used
@@ -344,10 +201,15 @@ def load_rank_shard(
         raise DataError(f"data: {location} holds no {_NAMES[cfg.source]} rows")
     if used == n_val:
         raise DataError("data: no training rows left after the validation split")
-    y = sink.targets()[_split_order(sink.n, seed, cfg.limit)]  # in split order
+    # The task and the classes do not depend on the order of the rows, so the targets are
+    # put in split order only when data.limit leaves some out: a rank then picks its rows
+    # through the split order, which is made again rather than held with the targets.
+    y = sink.targets()
+    if used < sink.n:
+        y = y[_split_order(sink.n, seed, cfg.limit)]
     val_sink = val_y = None
     if val_location is not None:
-        val_source = _OPENERS[cfg.source](val_location, cfg.target)
+        val_source = OPENERS[cfg.source](val_location, cfg.target)
         val_sink = _read(val_source, lambda n: _placement(n, None, cfg, 1.0, rank, world), False)
         val_y = val_sink.targets()
     task = task_of(y)
@@ -361,10 +223,15 @@ def load_rank_shard(
         mean, std = mean_arr.tolist(), std_arr.tolist()
     y_dtype = torch.int64 if task == "classification" else torch.float32
 
-    def rows_of(values: np.ndarray, start: int, stop: int | None = None) -> torch.Tensor:
-        # a copy, so that the whole column is let go
-        return torch.as_tensor(np.ascontiguousarray(values[start:stop:world]), dtype=y_dtype)
+    def rows_of(
+        values: np.ndarray, start: int, stop: int | None = None, at: np.ndarray | None = None
+    ) -> torch.Tensor:
+        """``values[at]`` (``values`` when ``at`` is None) at start, start + world, ...: a
+        copy, so that the whole column is let go."""
+        index = slice(start, stop, world) if at is None else at[start:stop:world]
+        return torch.as_tensor(np.ascontiguousarray(values[index]), dtype=y_dtype)
 
+    at = None if used < sink.n else _split_order(sink.n, seed, None)  # y is in file order
     val_x = val_t = None
     n_val_all = n_val
     if val_sink is not None and val_y is not None:
@@ -372,9 +239,9 @@ def load_rank_shard(
         if n_val_all:
             val_x, val_t = torch.from_numpy(val_sink.val), rows_of(val_y, rank)
     elif n_val:
-        val_x, val_t = torch.from_numpy(sink.val), rows_of(y, rank, n_val)
-    train_y = rows_of(y, n_val + rank)
-    del y, val_y
+        val_x, val_t = torch.from_numpy(sink.val), rows_of(y, rank, n_val, at)
+    train_y = rows_of(y, n_val + rank, None, at)
+    del y, val_y, at
     release_free_memory()
     return Dataset(
         x_all=torch.from_numpy(sink.train),

@@ -130,12 +130,12 @@ def test_a_rank_never_holds_the_whole_array(
 ) -> None:
     """numpy's allocations are traced by tracemalloc: the largest the load ever held is
     well under the whole float32 array for rank 0 of 4, and over it for a whole load."""
-    import trainers.data_rank
+    import trainers.data_rank_sources
     import trainers.data_tabular
 
     # small pieces, so that a small file is many pieces, as a large file is with the defaults
     monkeypatch.setattr(trainers.data_tabular, "_CSV_SEGMENT", 128 << 10)
-    monkeypatch.setattr(trainers.data_rank, "_PIECE_BYTES", 64 << 10)
+    monkeypatch.setattr(trainers.data_rank_sources, "_PIECE_BYTES", 64 << 10)
     rows, features = 40_000, 48
     data = columns(rows, features)
     del data["y"]
