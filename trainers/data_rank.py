@@ -15,10 +15,11 @@ The seeded split is a permutation of the row count, so the count comes first:
 - Parquet: from the files' footers, for free.
 - CSV and JSON Lines: a counting pass over the raw bytes (newlines, counted by numpy in
   a reused buffer), then one parsing pass. Measured on the 1M x 32 CSV of
-  ``bench/data_load.py`` (270 MB): the count costs ~0.05-0.1 s against a ~1.9 s load.
-  The other options measured were slower: pyarrow reading the target column alone
-  still tokenises every column (0.5 s CPU, 0.8 s wall), and parsing once while holding
-  a compact copy of every row is the whole array this module exists to avoid. A
+  ``bench/data_load.py`` (270 MB): the count costs ~0.05-0.1 s of a ~2 s load, and
+  rank 0 of 2 loads in the CPU time of one process (``bench/RESULTS.md``). The other
+  options were worse: pyarrow reading the target column alone still tokenises every
+  column (0.5 s CPU, 0.8 s wall, measured), and parsing once while holding a compact
+  copy of every row (float32 at best) is the whole array this module exists to avoid. A
   newline is not always a row (blank lines, which the readers skip; lone ``\\r`` line
   ends), so the parsing pass counts the rows it reads and, when the count was wrong,
   the load is done again with the right one: correct always, twice the parse only for
@@ -29,6 +30,10 @@ the pass from every training row (not only this rank's): each block's mean and s
 squared deviations, merged as Chan et al. do. That is the two-pass arithmetic of a whole
 load (``data_split.train_statistics``) in a different order: equal up to float rounding.
 A separate validation channel is read the same way (rank r keeps its rows r, r+W, ...).
+
+One process (world 1) does not come here: ``data_tabular.py`` reads the file whole, as
+fast and as lean as before. Nor do the other sources (npz, image folders, custom,
+synthetic): they are loaded whole and cut afterwards, as before.
 """
 
 from __future__ import annotations
