@@ -105,8 +105,12 @@ def _target_values(chunks: list[Any], where: Path, target: str) -> np.ndarray:
     if not chunks:
         return np.zeros(0)
     kind = chunks[0].type
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+    numbers = [pa.types.is_integer(c.type) or pa.types.is_floating(c.type) for c in chunks]
+    if all(numbers):
         return np.concatenate([numeric_values(c) for c in chunks])
+    if any(c.type != kind for c in chunks):  # pieces parsed apart took some labels for numbers
+        kind = pa.string()
+        chunks = [c.cast(kind) for c in chunks]
     if pa.types.is_boolean(kind):
         return np.where(np.concatenate([numeric_values(c) for c in chunks]), "true", "false")
     # class names: encode once in arrow, turn only the distinct values into Python strings

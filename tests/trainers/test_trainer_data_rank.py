@@ -17,6 +17,7 @@ from trainers.config import DataConfig, TrainConfig
 from trainers.data import load_dataset
 from trainers.data_shard import Shard, load_share, shard_dataset
 from trainers.data_split import Dataset
+from trainers.errors import DataError
 
 pa = pytest.importorskip("pyarrow")
 pacsv = pytest.importorskip("pyarrow.csv")
@@ -122,6 +123,43 @@ def test_blank_lines_and_carriage_returns_still_give_the_right_rows(tmp_path: Pa
     for rank in (0, 1, 2):
         read = load_dataset(DataConfig(source="csv", uri=str(messy)), seed=2, share=(rank, 3))
         assert_same_shard(shard_dataset(whole, rank, 3)[0], read)
+
+
+def test_labels_read_as_numbers_in_some_pieces_are_class_names_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each piece of a CSV is parsed on its own: one whose labels all look like numbers
+    must not turn the label column into numbers (it failed with a TypeError before)."""
+    import trainers.data_tabular
+
+    monkeypatch.setattr(trainers.data_tabular, "_CSV_SEGMENT", 1 << 10)
+    lines = [f"{i / 2},{i % 3}" for i in range(200)] + [f"{i / 2},c{i % 3}" for i in range(200)]
+    path = tmp_path / "mixed.csv"
+    path.write_text("a,label\n" + "\n".join(lines) + "\n")
+    cfg = DataConfig(source="csv", uri=str(path))
+    whole = load_dataset(cfg, seed=0)
+    assert whole.classes == ["0", "1", "2", "c0", "c1", "c2"]
+    for rank in (0, 1):
+        assert_same_shard(shard_dataset(whole, rank, 2)[0], load_dataset(cfg, 0, share=(rank, 2)))
+
+
+def test_bad_files_give_the_same_one_line_errors_to_a_rank(tmp_path: Path) -> None:
+    (tmp_path / "text.csv").write_text("a,b,label\n1,x,0\n2,y,1\n")
+    (tmp_path / "empty.csv").write_text("a,label\n")
+    (tmp_path / "two.csv").write_text("a,label\n1,0\n2,1\n")
+    (tmp_path / "holes.jsonl").write_text('{"a": 1, "label": 0}\n{"label": 1}\n')
+    cases = [
+        ("csv", "text.csv", {}, r"text.csv: column 'b' is not numeric"),
+        ("csv", "text.csv", {"target": "y"}, r"data\.target: column 'y' not in"),
+        ("csv", "empty.csv", {}, r"holds no CSV rows"),
+        ("jsonl", "holes.jsonl", {}, r"column 'a' has empty values"),
+        ("csv", "two.csv", {"val_fraction": 0.9}, r"no training rows left"),
+    ]
+    for source, name, options, message in cases:
+        cfg = DataConfig(source=source, uri=str(tmp_path / name), **options)
+        for share in ((0, 1), (1, 2)):
+            with pytest.raises(DataError, match=message):
+                load_dataset(cfg, seed=0, share=share)
 
 
 @pytest.mark.parametrize("source", ["csv", "parquet"])
