@@ -124,6 +124,13 @@ def test_blank_lines_and_carriage_returns_still_give_the_right_rows(tmp_path: Pa
     for rank in (0, 1, 2):
         read = load_dataset(DataConfig(source="csv", uri=str(messy)), seed=2, share=(rank, 3))
         assert_same_shard(shard_dataset(whole, rank, 3)[0], read)
+    records = (write("jsonl", tmp_path / "clean.jsonl", data)).read_text().splitlines()
+    spaced = tmp_path / "spaced.jsonl"
+    spaced.write_text("\n\n".join(records))  # blank lines between, no newline at the end
+    whole = load_dataset(DataConfig(source="jsonl", uri=str(tmp_path / "clean.jsonl")), seed=2)
+    for rank in (0, 1):
+        read = load_dataset(DataConfig(source="jsonl", uri=str(spaced)), seed=2, share=(rank, 2))
+        assert_same_shard(shard_dataset(whole, rank, 2)[0], read)
 
 
 def test_labels_read_as_numbers_in_some_pieces_are_class_names_everywhere(
