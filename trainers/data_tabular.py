@@ -119,15 +119,22 @@ def _target_values(chunks: list[Any], where: Path, target: str) -> np.ndarray:
     return names[numeric_values(encoded.indices)]
 
 
+def feature_values(column: Any, name: str, where: Path) -> np.ndarray:
+    """A feature column (an arrow Array, or a ChunkedArray: its chunks are joined) as a
+    numpy array, or the one-line error for its empty values."""
+    if column.null_count:
+        raise DataError(
+            f"{where}: column {name!r} has empty values", hint="fill or drop them first"
+        )
+    if not isinstance(column, pyarrow_modules().Array):
+        column = column.combine_chunks()
+    return numeric_values(column)
+
+
 def copy_features(batch: Any, features: list[str], out: np.ndarray, where: Path) -> None:
     """``batch``'s feature columns, in ``features`` order, into the rows ``out``."""
     for j, name in enumerate(features):
-        column = batch.column(name)
-        if column.null_count:
-            raise DataError(
-                f"{where}: column {name!r} has empty values", hint="fill or drop them first"
-            )
-        out[:, j] = numeric_values(column)
+        out[:, j] = feature_values(batch.column(name), name, where)
 
 
 class RowSink:
@@ -290,8 +297,10 @@ def _csv_error(path: Path, header: list[str], exc: BaseException) -> DataError:
     return DataError(f"{path}: {text}")
 
 
-def parquet_files(location: Path, target: str) -> tuple[list[Any], list[str]]:
-    """The Parquet files at ``location`` (opened, memory-mapped) and their feature columns."""
+def parquet_files(
+    location: Path, target: str, memory_map: bool = True
+) -> tuple[list[Any], list[str]]:
+    """The Parquet files at ``location`` (opened) and their feature columns."""
     pa = pyarrow_modules()
     import pyarrow.parquet as pq
 
@@ -299,7 +308,7 @@ def parquet_files(location: Path, target: str) -> tuple[list[Any], list[str]]:
     features: list[str] | None = None
     for path in data_files(location, SUFFIXES["parquet"]):
         try:
-            pf = pq.ParquetFile(path, memory_map=True)
+            pf = pq.ParquetFile(path, memory_map=memory_map)
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"{path}: not a Parquet file ({_first_line(exc)})") from exc
         found = _check_types(pf.schema_arrow, target, path)

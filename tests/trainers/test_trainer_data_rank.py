@@ -35,12 +35,12 @@ def columns(rows: int, features: int, seed: int = 0) -> dict[str, Any]:
     return out
 
 
-def write(source: str, path: Path, data: dict[str, Any]) -> Path:
+def write(source: str, path: Path, data: dict[str, Any], group: int = 70) -> Path:
     table = pa.table(data)
     if source == "csv":
         pacsv.write_csv(table, path)
     elif source == "parquet":
-        pq.write_table(table, path, row_group_size=70)  # several batches
+        pq.write_table(table, path, row_group_size=group)  # several pieces
     else:
         path.write_text("".join(json.dumps(row) + "\n" for row in table.to_pylist()))
     return path
@@ -96,6 +96,22 @@ def test_each_rank_reads_the_rows_shard_dataset_would_cut(
             # setup.py hands it to shard_dataset like a whole load: it stays as read
             again, same = shard_dataset(read, rank, world)
             assert again is read and same == shard
+
+
+@pytest.mark.parametrize("source", ["csv", "parquet"])
+def test_pieces_copied_a_column_at_a_time_give_the_same_shard(
+    tmp_path: Path, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large pieces (a Parquet row group of many rows) are copied by column, not by row."""
+    import trainers.data_rank
+
+    monkeypatch.setattr(trainers.data_rank, "_ROWS_BYTES", 0)
+    data = columns(401, 4)
+    del data["y"]
+    cfg = DataConfig(source=source, uri=str(write(source, tmp_path / f"t.{source}", data)))
+    whole = load_dataset(cfg, seed=5)
+    for rank in (0, 1, 2):
+        assert_same_shard(shard_dataset(whole, rank, 3)[0], load_dataset(cfg, 5, share=(rank, 3)))
 
 
 def test_a_validation_channel_is_shared_out_like_the_training_file(tmp_path: Path) -> None:
@@ -176,16 +192,18 @@ def test_a_rank_never_holds_the_whole_array(
 ) -> None:
     """numpy's allocations are traced by tracemalloc: the largest the load ever held is
     well under the whole float32 array for rank 0 of 4, and over it for a whole load."""
-    import trainers.data_rank_sources
+    import trainers.data_rank
     import trainers.data_tabular
 
-    # small pieces, so that a small file is many pieces, as a large file is with the defaults
+    # CSV: small pieces, so that a small file is many pieces, as a large file is with the
+    # defaults; Parquet: the whole file in one row group, read a column at a time, as a
+    # large row group is with the defaults
     monkeypatch.setattr(trainers.data_tabular, "_CSV_SEGMENT", 128 << 10)
-    monkeypatch.setattr(trainers.data_rank_sources, "_PIECE_BYTES", 64 << 10)
+    monkeypatch.setattr(trainers.data_rank, "_ROWS_BYTES", 0)
     rows, features = 40_000, 48
     data = columns(rows, features)
     del data["y"]
-    path = write(source, tmp_path / f"big.{source}", data)
+    path = write(source, tmp_path / f"big.{source}", data, group=rows)
     cfg = DataConfig(source=source, uri=str(path))
     whole_array = rows * features * 4
 
