@@ -12,10 +12,12 @@ size of the float32 feature array.
     python bench/data_load.py                 # 1M x 32, the issue's file
     python bench/data_load.py --rows 200000   # quicker
     python bench/data_load.py --world 2       # one process vs rank 0 of 2 DDP ranks
+    python bench/data_load.py --world 2 --format parquet --repeats 3
 
 ``--world W`` compares, instead, today's load in one process with what rank 0 of W DDP
-ranks loads (its shard only, ``trainers/data_rank.py``), each in a fresh process; the
-peak of both is reported against the whole float32 array.
+ranks loads (its shard only, ``trainers/data_rank.py``), each in a fresh process, of the
+CSV or of the same rows as Parquet (``--format``), ``--repeats`` times each, interleaved
+(medians); the peak of both is reported against the whole float32 array.
 
 The test suite runs it at a tiny size (tests/trainers/test_bench_data_load.py), and
 checks that both paths give the same training rows.
@@ -27,6 +29,7 @@ import argparse
 import csv
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,7 +93,8 @@ def new_load(path: Path, world: int = 1) -> Any:
     from trainers.config import DataConfig
     from trainers.data import load_dataset
 
-    cfg = DataConfig(source="csv", uri=str(path), val_fraction=VAL_FRACTION)
+    source = "parquet" if path.suffix == ".parquet" else "csv"
+    cfg = DataConfig(source=source, uri=str(path), val_fraction=VAL_FRACTION)
     return load_dataset(cfg, SEED, "mlp", share=(0, world))
 
 
@@ -187,19 +191,39 @@ def report(r: dict[str, Any]) -> str:
     )
 
 
-def compare_ranks(rows: int, features: int, directory: Path, world: int) -> dict[str, Any]:
-    """Write the file, load it whole in one process and as rank 0 of ``world``."""
+def compare_ranks(
+    rows: int, features: int, directory: Path, world: int, fmt: str = "csv", repeats: int = 1
+) -> dict[str, Any]:
+    """Write the file (CSV, or the same rows as Parquet), load it whole in one process and
+    as rank 0 of ``world``, ``repeats`` times each, interleaved; the median run of each."""
     path = directory / "train.csv"
     write_csv(path, rows, features)
-    whole, shard = run_child("new", path), run_child("new", path, world)
+    if fmt == "parquet":
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        pq.write_table(pacsv.read_csv(path), directory / "train.parquet")
+        path.unlink()
+        path = directory / "train.parquet"
+    runs: dict[str, list[dict[str, Any]]] = {"whole": [], "shard": []}
+    for _ in range(repeats):
+        runs["whole"].append(run_child("new", path))
+        runs["shard"].append(run_child("new", path, world))
+
+    def median(side: str) -> dict[str, Any]:
+        done = runs[side]
+        return {k: statistics.median(r[k] for r in done) for k in done[0]}
+
     return {
         "rows": rows,
         "features": features,
         "world": world,
-        "csv_mb": path.stat().st_size / 1e6,
+        "format": fmt,
+        "repeats": repeats,
+        "file_mb": path.stat().st_size / 1e6,
         "load_avg": os.getloadavg(),
-        "whole": whole,
-        "shard": shard,
+        "whole": median("whole"),
+        "shard": median("shard"),
     }
 
 
@@ -210,8 +234,9 @@ def report_ranks(r: dict[str, Any]) -> str:
     w_peak, s_peak = whole["peak_bytes"], shard["peak_bytes"]
     return "\n".join(
         [
-            f"{r['rows']} rows x {r['features']} features, CSV {r['csv_mb']:.0f} MB, "
-            f"float32 array {full / mib:.0f} MiB, load average {r['load_avg'][0]:.2f}",
+            f"{r['rows']} rows x {r['features']} features, {r['format']} {r['file_mb']:.0f} MB, "
+            f"float32 array {full / mib:.0f} MiB, load average {r['load_avg'][0]:.2f}, "
+            f"median of {r['repeats']}",
             f"{'':14}{'1 process':>12}{'rank 0 of ' + str(r['world']):>12}{'ratio':>10}",
             f"{'load seconds':14}{whole['seconds']:12.2f}{shard['seconds']:12.2f}"
             f"{shard['seconds'] / whole['seconds']:9.2f}x",
@@ -230,6 +255,8 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--child", choices=("old", "new"), help=argparse.SUPPRESS)
     parser.add_argument("--world", type=int, default=1, help="compare with rank 0 of WORLD")
+    parser.add_argument("--format", choices=("csv", "parquet"), default="csv", help="--world")
+    parser.add_argument("--repeats", type=int, default=1, help="--world: runs of each, median")
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -237,7 +264,10 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="cloudgd-bench-") as tmp:
         if args.world > 1:
-            print(report_ranks(compare_ranks(args.rows, args.features, Path(tmp), args.world)))
+            result = compare_ranks(
+                args.rows, args.features, Path(tmp), args.world, args.format, args.repeats
+            )
+            print(report_ranks(result))
         else:
             print(report(compare(args.rows, args.features, Path(tmp))))
 

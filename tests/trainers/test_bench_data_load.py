@@ -46,9 +46,10 @@ def test_the_benchmark_prints_both_paths_side_by_side(tmp_path: Path) -> None:
         assert label in text
 
 
-def test_the_rank_comparison_prints_one_process_beside_rank_0(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_rank_comparison_prints_one_process_beside_rank_0(tmp_path: Path, fmt: str) -> None:
     bench = load_bench()
-    result = bench.compare_ranks(rows=300, features=4, directory=tmp_path, world=2)
+    result = bench.compare_ranks(rows=300, features=4, directory=tmp_path, world=2, fmt=fmt)
     for side in ("whole", "shard"):
         assert result[side]["seconds"] > 0 and result[side]["peak_bytes"] >= 0
         assert result[side]["float32_bytes"] == 300 * 4 * 4  # of the whole split, both
