@@ -153,19 +153,21 @@ class _ShardSink:
         k = self.pos[start : self.n]
         train = k >= self.n_val
         t = k - self.n_val
-        from_train, to_train = _moves(train & (t % self.world == self.rank), t, self.world)
-        from_val, to_val = _moves((k >= 0) & ~train & (k % self.world == self.rank), k, self.world)
+        mine = train & (t % self.world == self.rank)
+        mine_val = (k >= 0) & ~train & (k % self.world == self.rank)
         if piece.rows * len(self.features) * 4 <= _ROWS_BYTES:
             # a small piece (a CSV or JSON Lines one) as rows: a row's values are copied
             # together, and the statistics are taken over all columns at once
             rows = np.empty((piece.rows, len(self.features)), dtype=np.float32)
             for j, name in enumerate(self.features):
                 rows[:, j] = feature_values(piece.column(name), name, self.where)
-            self.train[to_train] = rows[from_train]
-            self.val[to_val] = rows[from_val]
+            self.train[t[mine] // self.world] = rows[mine]
+            self.val[k[mine_val] // self.world] = rows[mine_val]
             if self.moments is not None:
                 self.moments.add_rows(rows[train])
             return
+        from_train, to_train = _moves(mine, t, self.world)
+        from_val, to_val = _moves(mine_val, k, self.world)
         for j, name in enumerate(self.features):  # a Parquet row group: a column at a time
             # float32 first: the statistics are those of the values the model will see
             values = feature_values(piece.column(name), name, self.where)
