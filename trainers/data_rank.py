@@ -6,17 +6,19 @@ the whole float32 array on every rank. Here every rank still reads the whole fil
 copies only its own rows out of each parsed piece: rank r of W keeps the rows at split
 positions r, r+W, r+2W, ... of the training and of the validation split, in that order,
 which are exactly the rows, in the same order, that ``shard_dataset`` keeps of a whole
-load. A rank's peak is its shard (1/W of the array), one parsed piece, and two numbers a
-row (the split position of each row, the target of each row: the task and the class
-list come from every row in use, and must agree on all ranks).
+load. A rank's peak is its shard (1/W of the array), one parsed piece (a CSV or JSON
+Lines segment of ~4 MB, copied as rows; one column of one Parquet row group, see
+``data_rank_sources.py``), and two numbers a row (the split position of each row, the
+target of each row: the task and the class list come from every row in use, and must
+agree on all ranks).
 
 The seeded split is a permutation of the row count, so the count comes first:
 
 - Parquet: from the files' footers, for free.
 - CSV and JSON Lines: a counting pass over the raw bytes (newlines, counted by numpy in
   a reused buffer), then one parsing pass. Measured on the 1M x 32 CSV of
-  ``bench/data_load.py`` (270 MB): the count costs ~0.05-0.1 s of a ~2 s load, and
-  rank 0 of 2 loads in the CPU time of one process (``bench/RESULTS.md``). The other
+  ``bench/data_load.py`` (270 MB): the count costs ~0.1 s of a ~2 s load, and rank 0
+  of 2 loads in 1.0-1.2x the CPU time of one process (``bench/RESULTS.md``). The other
   options were worse: pyarrow reading the target column alone still tokenises every
   column (0.5 s CPU, 0.8 s wall, measured), and parsing once while holding a compact
   copy of every row (float32 at best) is the whole array this module exists to avoid. A
