@@ -105,8 +105,7 @@ def _target_values(chunks: list[Any], where: Path, target: str) -> np.ndarray:
     if not chunks:
         return np.zeros(0)
     kind = chunks[0].type
-    numbers = [pa.types.is_integer(c.type) or pa.types.is_floating(c.type) for c in chunks]
-    if all(numbers):
+    if all(pa.types.is_integer(c.type) or pa.types.is_floating(c.type) for c in chunks):
         return np.concatenate([numeric_values(c) for c in chunks])
     if any(c.type != kind for c in chunks):  # pieces parsed apart took some labels for numbers
         kind = pa.string()
