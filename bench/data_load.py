@@ -11,6 +11,13 @@ size of the float32 feature array.
 
     python bench/data_load.py                 # 1M x 32, the issue's file
     python bench/data_load.py --rows 200000   # quicker
+    python bench/data_load.py --world 2       # one process vs rank 0 of 2 DDP ranks
+    python bench/data_load.py --world 2 --format parquet --repeats 3
+
+``--world W`` compares, instead, today's load in one process with what rank 0 of W DDP
+ranks loads (its shard only, ``trainers/data_rank.py``), each in a fresh process, of the
+CSV or of the same rows as Parquet (``--format``), ``--repeats`` times each, interleaved
+(medians); the peak of both is reported against the whole float32 array.
 
 The test suite runs it at a tiny size (tests/trainers/test_bench_data_load.py), and
 checks that both paths give the same training rows.
@@ -22,6 +29,7 @@ import argparse
 import csv
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,13 +87,15 @@ def old_load(path: Path, target: str = "label") -> tuple[np.ndarray, ...]:
     )
 
 
-def new_load(path: Path) -> Any:
-    """The trainer's path: ``trainers.data.load_dataset`` (a Dataset)."""
+def new_load(path: Path, world: int = 1) -> Any:
+    """The trainer's path: ``trainers.data.load_dataset`` (a Dataset); rank 0's shard of it
+    when ``world`` > 1."""
     from trainers.config import DataConfig
     from trainers.data import load_dataset
 
-    cfg = DataConfig(source="csv", uri=str(path), val_fraction=VAL_FRACTION)
-    return load_dataset(cfg, SEED, "mlp")
+    source = "parquet" if path.suffix == ".parquet" else "csv"
+    cfg = DataConfig(source=source, uri=str(path), val_fraction=VAL_FRACTION)
+    return load_dataset(cfg, SEED, "mlp", share=(0, world))
 
 
 def as_arrays(ds: Any) -> tuple[np.ndarray, ...]:
@@ -100,7 +110,7 @@ def _status(key: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {key}")
 
 
-def measure(which: str, path: Path) -> dict[str, Any]:
+def measure(which: str, path: Path, world: int = 1) -> dict[str, Any]:
     """Load once in this process; seconds and peak RSS growth (needs Linux's /proc)."""
     import pyarrow  # noqa: F401  # imported before the baseline, as the trainer has it
     import torch  # noqa: F401
@@ -114,8 +124,8 @@ def measure(which: str, path: Path) -> dict[str, Any]:
         arrays = old_load(path)
         rows, features = len(arrays[0]) + len(arrays[2]), arrays[0].shape[1]
     else:
-        ds = new_load(path)
-        rows, features = ds.n_train + ds.n_val, ds.input_shape[0]
+        ds = new_load(path, world)
+        rows, features = ds.n_train + ds.n_val, ds.input_shape[0]  # of the whole split
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = _status("VmHWM") - before
     return {
@@ -126,10 +136,10 @@ def measure(which: str, path: Path) -> dict[str, Any]:
     }
 
 
-def run_child(which: str, path: Path) -> dict[str, Any]:
+def run_child(which: str, path: Path, world: int = 1) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", which, "--path", str(path)],
+        [sys.executable, __file__, "--child", which, "--path", str(path), "--world", str(world)],
         capture_output=True,
         text=True,
         env=env,
@@ -181,18 +191,85 @@ def report(r: dict[str, Any]) -> str:
     )
 
 
+def compare_ranks(
+    rows: int, features: int, directory: Path, world: int, fmt: str = "csv", repeats: int = 1
+) -> dict[str, Any]:
+    """Write the file (CSV, or the same rows as Parquet), load it whole in one process and
+    as rank 0 of ``world``, ``repeats`` times each, interleaved; the median run of each."""
+    path = directory / "train.csv"
+    write_csv(path, rows, features)
+    if fmt == "parquet":
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        pq.write_table(pacsv.read_csv(path), directory / "train.parquet")
+        path.unlink()
+        path = directory / "train.parquet"
+    runs: dict[str, list[dict[str, Any]]] = {"whole": [], "shard": []}
+    for _ in range(repeats):
+        runs["whole"].append(run_child("new", path))
+        runs["shard"].append(run_child("new", path, world))
+
+    def median(side: str) -> dict[str, Any]:
+        done = runs[side]
+        return {k: statistics.median(r[k] for r in done) for k in done[0]}
+
+    return {
+        "rows": rows,
+        "features": features,
+        "world": world,
+        "format": fmt,
+        "repeats": repeats,
+        "file_mb": path.stat().st_size / 1e6,
+        "load_avg": os.getloadavg(),
+        "whole": median("whole"),
+        "shard": median("shard"),
+    }
+
+
+def report_ranks(r: dict[str, Any]) -> str:
+    mib = 1024**2
+    whole, shard = r["whole"], r["shard"]
+    full = whole["float32_bytes"]
+    w_peak, s_peak = whole["peak_bytes"], shard["peak_bytes"]
+    return "\n".join(
+        [
+            f"{r['rows']} rows x {r['features']} features, {r['format']} {r['file_mb']:.0f} MB, "
+            f"float32 array {full / mib:.0f} MiB, load average {r['load_avg'][0]:.2f}, "
+            f"median of {r['repeats']}",
+            f"{'':14}{'1 process':>12}{'rank 0 of ' + str(r['world']):>12}{'ratio':>10}",
+            f"{'load seconds':14}{whole['seconds']:12.2f}{shard['seconds']:12.2f}"
+            f"{shard['seconds'] / whole['seconds']:9.2f}x",
+            f"{'load CPU s':14}{whole['cpu_seconds']:12.2f}{shard['cpu_seconds']:12.2f}"
+            f"{shard['cpu_seconds'] / whole['cpu_seconds']:9.2f}x",
+            f"{'peak RSS MiB':14}{w_peak / mib:12.0f}{s_peak / mib:12.0f}"
+            f"{s_peak / max(w_peak, 1):9.2f}x",
+            f"{'peak/float32':14}{w_peak / full:12.2f}{s_peak / full:12.2f}",
+        ]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--child", choices=("old", "new"), help=argparse.SUPPRESS)
+    parser.add_argument("--world", type=int, default=1, help="compare with rank 0 of WORLD")
+    parser.add_argument("--format", choices=("csv", "parquet"), default="csv", help="--world")
+    parser.add_argument("--repeats", type=int, default=1, help="--world: runs of each, median")
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.path)))
+        print(json.dumps(measure(args.child, args.path, args.world)))
         return
     with tempfile.TemporaryDirectory(prefix="cloudgd-bench-") as tmp:
-        print(report(compare(args.rows, args.features, Path(tmp))))
+        if args.world > 1:
+            result = compare_ranks(
+                args.rows, args.features, Path(tmp), args.world, args.format, args.repeats
+            )
+            print(report_ranks(result))
+        else:
+            print(report(compare(args.rows, args.features, Path(tmp))))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import numpy as np
 
 from trainers.config import DataConfig, ModelConfig
 from trainers.context import gcs_to_local
+from trainers.data_rank import SHARD_SOURCES, load_rank_shard
 from trainers.data_split import Dataset, Task, encode_labels, split_dataset
 from trainers.data_tabular import READERS, data_files
 from trainers.errors import ConfigError, DataError
@@ -173,10 +174,14 @@ def load_dataset(
     val_dir: Path | None = None,
     model: ModelConfig | None = None,
     code_dir: Path | None = None,
+    share: tuple[int, int] = (0, 1),
 ) -> Dataset:
     """Load, split (seeded), standardise with train statistics, and wrap as tensors.
 
     ``text_csv`` is tokenised with ``model``'s tokenizer instead (see ``hf.py``).
+    ``share`` (rank, world) with world > 1: only that DDP rank's shard of a csv, parquet
+    or jsonl file is read and returned (``data_rank.py``; what ``shard_dataset`` would cut
+    from the whole load); other sources are loaded whole.
     """
     if cfg.source == "text_csv":
         if model is None or model.kind != "huggingface":
@@ -184,12 +189,15 @@ def load_dataset(
         from trainers.hf import load_text_dataset
 
         return load_text_dataset(cfg, model, seed, data_dir, val_dir)
+    task_of = functools.partial(_infer_task, cfg, model_kind=model_kind)
+    if share[1] > 1 and cfg.source in SHARD_SOURCES and cfg.uri:
+        location = resolve_location(cfg.uri, data_dir)
+        return load_rank_shard(cfg, seed, location, val_dir, task_of, *share)
     raw = _load_raw(cfg, data_dir, seed, code_dir)
     val_raw = None
     if val_dir is not None and cfg.source in ("csv", "npz", *READERS) and cfg.uri:
         val_raw = _read_location(cfg.source, val_dir, cfg.target)
     val = None if val_raw is None else (val_raw.x, val_raw.y)
-    task_of = functools.partial(_infer_task, cfg, model_kind=model_kind)
     return split_dataset(cfg, seed, raw.x, raw.y, val, task_of, raw.classes)
 
 

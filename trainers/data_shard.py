@@ -37,7 +37,10 @@ class Shard:
 
 def shard_dataset(dataset: Dataset, rank: int, world: int) -> tuple[Dataset, Shard | None]:
     """``dataset`` cut to rank ``rank``'s rows (a copy; the full tensors are let go), or
-    unchanged (and no Shard) when it is not an index-split in-memory dataset."""
+    unchanged (and no Shard) when it is not an index-split in-memory dataset. A dataset
+    that ``load_dataset`` read as this rank's shard already is returned as it is."""
+    if world > 1 and dataset.meta.get("loaded_shard") == (rank, world):
+        return dataset, Shard(n=dataset.n_train, rank=rank, world=world)
     if world <= 1 or dataset.train_rows is None:
         return dataset, None
     shard = Shard(n=dataset.n_train, rank=rank, world=world)

@@ -154,7 +154,7 @@ def _as_images(x: np.ndarray) -> np.ndarray:
     return x[:, None] if x.ndim == 3 else x
 
 
-def _targets(
+def encode_targets(
     task: Task, y: np.ndarray, val_y: np.ndarray | None, target: str, names: list[str] | None
 ) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
     """(every row's target encoded, the validation channel's, class names); ``names``:
@@ -198,7 +198,7 @@ def split_dataset(
     task = task_of(y)
     val_x = None if val is None else _as_images(np.asarray(val[0]))
     val_targets = None if val is None else np.asarray(val[1])
-    y, val_y, classes = _targets(task, y, val_targets, cfg.target, classes)
+    y, val_y, classes = encode_targets(task, y, val_targets, cfg.target, classes)
     n_val = 0 if val is not None else round(len(order) * cfg.val_fraction)
     train_rows, val_rows = order[n_val:], order[:n_val]
     if len(train_rows) == 0:

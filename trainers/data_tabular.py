@@ -105,14 +105,35 @@ def _target_values(chunks: list[Any], where: Path, target: str) -> np.ndarray:
     if not chunks:
         return np.zeros(0)
     kind = chunks[0].type
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+    if all(pa.types.is_integer(c.type) or pa.types.is_floating(c.type) for c in chunks):
         return np.concatenate([numeric_values(c) for c in chunks])
+    if any(c.type != kind for c in chunks):  # pieces parsed apart took some labels for numbers
+        kind = pa.string()
+        chunks = [c.cast(kind) for c in chunks]
     if pa.types.is_boolean(kind):
         return np.where(np.concatenate([numeric_values(c) for c in chunks]), "true", "false")
     # class names: encode once in arrow, turn only the distinct values into Python strings
     encoded = pa.chunked_array(chunks).cast(pa.string()).dictionary_encode().combine_chunks()
     names = np.asarray(encoded.dictionary.to_pylist(), dtype=str)
     return names[numeric_values(encoded.indices)]
+
+
+def feature_values(column: Any, name: str, where: Path) -> np.ndarray:
+    """A feature column (an arrow Array, or a ChunkedArray: its chunks are joined) as a
+    numpy array, or the one-line error for its empty values."""
+    if column.null_count:
+        raise DataError(
+            f"{where}: column {name!r} has empty values", hint="fill or drop them first"
+        )
+    if not isinstance(column, pyarrow_modules().Array):
+        column = column.combine_chunks()
+    return numeric_values(column)
+
+
+def copy_features(batch: Any, features: list[str], out: np.ndarray, where: Path) -> None:
+    """``batch``'s feature columns, in ``features`` order, into the rows ``out``."""
+    for j, name in enumerate(features):
+        out[:, j] = feature_values(batch.column(name), name, where)
 
 
 class RowSink:
@@ -132,14 +153,7 @@ class RowSink:
         rows = batch.num_rows
         if self.n + rows > len(self.x):
             self.x.resize((max(2 * len(self.x), self.n + rows), len(self.features)), refcheck=False)
-        for j, name in enumerate(self.features):
-            column = batch.column(name)
-            if column.null_count:
-                raise DataError(
-                    f"{self.where}: column {name!r} has empty values",
-                    hint="fill or drop them first",
-                )
-            self.x[self.n : self.n + rows, j] = numeric_values(column)
+        copy_features(batch, self.features, self.x[self.n : self.n + rows], self.where)
         target = batch.column(self.target)
         if own_target:
             target = pyarrow_modules().concat_arrays([target])
@@ -191,16 +205,17 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _csv_segments(path: Path) -> Iterator[memoryview]:
-    """The file's data lines (header left out) in pieces of about ``_CSV_SEGMENT`` bytes,
-    each ending at a line end, read into one reused buffer: each piece is parsed by the
-    multi-threaded reader and released before the next is read, which bounds the reader's
-    memory (given a whole file it reads far ahead of its parsing, and fresh buffers
-    per piece fragment the heap)."""
+def _csv_segments(path: Path, header: bool = True) -> Iterator[memoryview]:
+    """The file's lines (the first left out when it is a ``header``) in pieces of about
+    ``_CSV_SEGMENT`` bytes, each ending at a line end, read into one reused buffer: each
+    piece is parsed by the multi-threaded reader and released before the next is read,
+    which bounds the reader's memory (given a whole file it reads far ahead of its
+    parsing, and fresh buffers per piece fragment the heap)."""
     buf = bytearray(_CSV_SEGMENT)
     held = 0  # bytes of an unfinished line carried over from the previous read
     with path.open("rb") as fh:
-        fh.readline()
+        if header:
+            fh.readline()
         while True:
             end = held + fh.readinto(memoryview(buf)[held:])
             if end < len(buf):  # the end of the file
@@ -281,8 +296,10 @@ def _csv_error(path: Path, header: list[str], exc: BaseException) -> DataError:
     return DataError(f"{path}: {text}")
 
 
-def read_parquet(location: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
-    """One Parquet file or a directory of them, read a batch at a time, as (x float32, y)."""
+def parquet_files(
+    location: Path, target: str, memory_map: bool = True
+) -> tuple[list[Any], list[str]]:
+    """The Parquet files at ``location`` (opened) and their feature columns."""
     pa = pyarrow_modules()
     import pyarrow.parquet as pq
 
@@ -290,7 +307,7 @@ def read_parquet(location: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
     features: list[str] | None = None
     for path in data_files(location, SUFFIXES["parquet"]):
         try:
-            pf = pq.ParquetFile(path, memory_map=True)
+            pf = pq.ParquetFile(path, memory_map=memory_map)
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"{path}: not a Parquet file ({_first_line(exc)})") from exc
         found = _check_types(pf.schema_arrow, target, path)
@@ -300,6 +317,12 @@ def read_parquet(location: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
             raise DataError(f"{path}: columns differ from the first Parquet file's")
         files.append(pf)
     assert features is not None  # data_files returned at least one file
+    return files, features
+
+
+def read_parquet(location: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """One Parquet file or a directory of them, read a batch at a time, as (x float32, y)."""
+    files, features = parquet_files(location, target)
     n = sum(pf.metadata.num_rows for pf in files)
     if n == 0:
         raise DataError(f"data: {location} holds no Parquet rows")

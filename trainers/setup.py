@@ -110,6 +110,7 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
             validation_dir(ctx.data_dirs),
             model=cfg.model,
             code_dir=code_dir,
+            share=(ctx.rank, ctx.world_size),  # every model trains on shards
         )
     num_outputs = model_outputs(dataset.task, dataset.num_outputs, cfg.model.kind)
     model: nn.Module = build_model(cfg.model, dataset.input_shape, num_outputs, code_dir)
@@ -117,6 +118,8 @@ def build_setup(cfg: TrainConfig, ctx: RunContext, code_dir: Path | None = None)
         dataset, shard = shard_dataset(dataset, ctx.rank, ctx.world_size)
         if shard is not None:  # a rank's share of a batch is not the batch: normalise over all
             model = global_batch_norm(model, device)
+        if shard is None and "loaded_shard" in dataset.meta:  # load_share and this disagree
+            raise RuntimeError("the data was loaded as one rank's shard but is trained whole")
         train = TensorBatches(dataset.x_all, dataset.y_all, device, dataset.train_rows)
         if dataset.val_rows is not None:  # rows of the same tensors: share their device copy
             val = TensorBatches(train.x, train.y, device, dataset.val_rows)

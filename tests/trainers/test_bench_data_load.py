@@ -44,3 +44,14 @@ def test_the_benchmark_prints_both_paths_side_by_side(tmp_path: Path) -> None:
     text = bench.report(result)
     for label in ("load seconds", "load CPU s", "peak RSS MiB", "peak/float32"):
         assert label in text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_rank_comparison_prints_one_process_beside_rank_0(tmp_path: Path, fmt: str) -> None:
+    bench = load_bench()
+    result = bench.compare_ranks(rows=300, features=4, directory=tmp_path, world=2, fmt=fmt)
+    for side in ("whole", "shard"):
+        assert result[side]["seconds"] > 0 and result[side]["peak_bytes"] >= 0
+        assert result[side]["float32_bytes"] == 300 * 4 * 4  # of the whole split, both
+    text = bench.report_ranks(result)
+    assert "1 process" in text and "rank 0 of 2" in text and "peak/float32" in text
