@@ -325,6 +325,13 @@ class Trainer:
 
     def fit(self) -> Progress:
         """Train until epochs, max_steps or early stopping; checkpoint along the way."""
+        try:
+            return self._fit()
+        finally:
+            if isinstance(self.s.train, StreamTrain):  # its decode threads read ahead
+                self.s.train.close()
+
+    def _fit(self) -> Progress:
         cfg, s, p = self.cfg, self.s, self.progress
         every = cfg.checkpoint.every_steps
         log_every = cfg.log_every_steps

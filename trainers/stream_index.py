@@ -125,14 +125,21 @@ class PieceReader:
 
     def __init__(self, index: ParquetIndex, pieces: list[Piece]) -> None:
         self.index = index
-        self.pieces = pieces
-        self.starts = np.cumsum([0] + [p.rows for p in pieces])
+        self.use(pieces)
         self._files: dict[int, Any] = {}
         self._cached: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None
         # Reused for every row group: a fresh 32 MB array costs ~6 ms of page faults,
-        # as much as the transpose that fills it.
+        # as much as the transpose that fills it; reused buffers also keep the peak
+        # resident memory the same from one run (and data size) to the next.
         self._scratch = np.empty(0, dtype=np.float32)
         self._rows = np.empty(0, dtype=np.float32)
+        self._joined = np.empty(0, dtype=np.float32)  # a run across row groups
+
+    def use(self, pieces: list[Piece]) -> None:
+        """Read runs of ``pieces`` from now on (the next epoch's order); the buffers and
+        the cached row group are kept."""
+        self.pieces = pieces
+        self.starts = np.cumsum([0] + [p.rows for p in pieces])
 
     def _group(self, file: int, group: int) -> tuple[np.ndarray, np.ndarray]:
         key = (file, group)
@@ -160,7 +167,10 @@ class PieceReader:
             x, y = self._group(p.file, p.group)
             return x[lo : lo + stop - start], y[lo : lo + stop - start]
         # Across row groups: each part is copied out before the next group overwrites it.
-        out = np.empty((stop - start, len(self.index.features)), dtype=np.float32)
+        width = len(self.index.features)
+        if self._joined.size < (stop - start) * width:
+            self._joined = np.empty((stop - start) * width, dtype=np.float32)
+        out = self._joined[: (stop - start) * width].reshape(stop - start, width)
         ys = []
         at, i = start, first
         while at < stop:
