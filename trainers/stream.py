@@ -320,9 +320,12 @@ class StreamVal:
     ) -> None:
         self.index, self.pieces, self.transform, self.device = index, pieces, transform, device
         self.n = sum(p.rows for p in pieces)
+        self._reader: PieceReader | None = None  # kept between evaluations, with its buffers
 
     def batches(self, rank: int, world: int, batch_size: int) -> Iterator[Batch]:
-        reader = PieceReader(self.index, self.pieces)
+        if self._reader is None:
+            self._reader = PieceReader(self.index, self.pieces)
+        reader = self._reader
         start, stop = rank * self.n // world, (rank + 1) * self.n // world
         for a in range(start, stop, batch_size):
             x, y = self.transform(*reader.read(a, min(a + batch_size, stop)))

@@ -133,3 +133,24 @@ def test_closing_the_training_split_stops_its_decode_threads(tmp_path: Path) -> 
     train.close()
     alive = [t for t in threading.enumerate() if t.name.startswith("stream-decode")]
     assert alive == []
+
+
+def test_evaluations_reuse_one_validation_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_parquet(tmp_path / "data")
+    _, train, val = open_stream(config(tmp_path / "data"), context(tmp_path), CPU)
+    train.close()
+    assert val is not None
+    made: list[PieceReader] = []
+    init = PieceReader.__init__
+
+    def counted(self: PieceReader, *args: Any) -> None:
+        init(self, *args)
+        made.append(self)
+
+    monkeypatch.setattr(PieceReader, "__init__", counted)
+    first = [x for x, _ in val.batches(0, 1, 16)]
+    again = [x for x, _ in val.batches(0, 1, 16)]
+    assert len(made) == 1  # its buffers are allocated once, not at every evaluation
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
