@@ -27,6 +27,7 @@ from trainers.context import RunContext
 from trainers.data import resolve_location, validation_dir
 from trainers.errors import DataError
 from trainers.prefetch import Prefetcher
+from trainers.stream_buffers import WindowBuffers
 from trainers.stream_index import ParquetIndex, Piece, PieceReader, parquet_files
 from trainers.stream_plan import (
     EpochPlan,
@@ -75,21 +76,38 @@ class _Transform:
         return self._standardise(np.array(x, dtype=np.float32)), self.labels.encode(y)
 
     def batches(
-        self, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch: int, first: int = 0
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        order: np.ndarray,
+        batch: int,
+        first: int = 0,
+        buffers: WindowBuffers | None = None,
     ) -> list[Batch]:
         """Micro-batches ``first``, ... of the rows of (x, y) taken in ``order``.
 
-        Each batch is gathered and standardised on its own (~0.5 MB, still in cache for the
-        second pass), into its own array: the window's rows can be a view of the reader's
-        row group buffer, and the batches outlive it.
+        The batches are views of one buffer from ``buffers`` (fresh arrays without it):
+        the window's rows can be a view of the reader's row group buffer, and the
+        batches outlive it. Each batch is gathered and standardised on its own (~0.5 MB,
+        still in cache for the second pass).
         """
-        codes = self.labels.encode(np.take(y, order[first * batch :]))
+        order = order[first * batch :]
+        pool = buffers if buffers is not None else WindowBuffers()
+        rows = pool.take((len(order), x.shape[1]), np.float32)
+        raw = self.labels.encode(np.take(y, order))
+        codes = pool.take(raw.shape, raw.dtype)
+        codes[...] = raw
         out: list[Batch] = []
-        for a in range(first * batch, len(order), batch):
+        for a in range(0, len(order), batch):
+            xb = rows[a : a + batch]
             # np.take, not x[order]: the same rows, several times faster for 2-D arrays
-            xb = self._standardise(np.take(x, order[a : a + batch], axis=0))
-            b0 = a - first * batch
-            out.append((torch.from_numpy(xb), torch.from_numpy(codes[b0 : b0 + batch])))
+            picked = np.take(x, order[a : a + batch], axis=0)
+            if self.mean is not None and self.std is not None:
+                np.subtract(picked, self.mean, out=xb)
+                np.divide(xb, self.std, out=xb)
+            else:
+                xb[...] = picked
+            out.append((torch.from_numpy(xb), torch.from_numpy(codes[a : a + batch])))
         return out
 
     def _standardise(self, x: np.ndarray) -> np.ndarray:
@@ -143,7 +161,9 @@ class EpochStream(IterableDataset[Batch]):
         a, z = window
         x, y = local.reader.read(a, z)  # a view of the reader's buffer: used up here
         order = window_order(self.seed, self.epoch, a, z - a)
-        return self.transform.batches(x, y, order, self.plan.batch, first)
+        if not hasattr(local, "buffers"):
+            local.buffers = WindowBuffers()
+        return self.transform.batches(x, y, order, self.plan.batch, first, local.buffers)
 
     def _pipeline(self, k: int) -> WindowPipeline:
         """Reader ``k``'s windows, as many decoded at once as the decoder has threads (the
