@@ -26,6 +26,7 @@ from trainers.config import TrainConfig
 from trainers.context import RunContext
 from trainers.data import resolve_location, validation_dir
 from trainers.errors import DataError
+from trainers.heap import HeapTrimmer
 from trainers.prefetch import Prefetcher
 from trainers.stream_buffers import WindowBuffers
 from trainers.stream_index import ParquetIndex, Piece, PieceReader, parquet_files
@@ -43,6 +44,9 @@ from trainers.stream_windows import Decoder, WindowPipeline
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 _AHEAD = 4  # micro-batches a reader thread prepares ahead
+# Resident growth a streamed run may gather before free heap memory is handed back (see
+# trainers/heap.py): enough that trimming is rare, small next to the windows in flight.
+_TRIM = HeapTrimmer(slack=32 << 20)
 # Windows decoded at once in the training process (pyarrow and numpy release the GIL);
 # DataLoader workers decode one each, being processes of their own.
 _DECODE_THREADS = max(1, min(2, (os.cpu_count() or 1) - 1))
@@ -82,32 +86,33 @@ class _Transform:
         order: np.ndarray,
         batch: int,
         first: int = 0,
-        buffers: WindowBuffers | None = None,
+        buffers: tuple[WindowBuffers, WindowBuffers] | None = None,
     ) -> list[Batch]:
         """Micro-batches ``first``, ... of the rows of (x, y) taken in ``order``.
 
-        The batches are views of one buffer from ``buffers`` (fresh arrays without it):
-        the window's rows can be a view of the reader's row group buffer, and the
-        batches outlive it. Each batch is gathered and standardised on its own (~0.5 MB,
-        still in cache for the second pass).
+        Each batch is gathered and standardised on its own (~0.5 MB, still in cache for the
+        second pass) into a buffer of ``buffers`` (features, labels; fresh arrays without
+        them): the window's rows can be a view of the reader's row group buffer, and the
+        batches outlive it.
         """
         order = order[first * batch :]
-        pool = buffers if buffers is not None else WindowBuffers()
-        rows = pool.take((len(order), x.shape[1]), np.float32)
-        raw = self.labels.encode(np.take(y, order))
-        codes = pool.take(raw.shape, raw.dtype)
-        codes[...] = raw
+        rows, labels = buffers if buffers is not None else (WindowBuffers(), WindowBuffers())
+        codes = self.labels.encode(np.take(y, order))
+        width = x.shape[1]
         out: list[Batch] = []
         for a in range(0, len(order), batch):
-            xb = rows[a : a + batch]
+            n = min(batch, len(order) - a)
+            xb = rows.take((n, width), np.float32)
             # np.take, not x[order]: the same rows, several times faster for 2-D arrays
-            picked = np.take(x, order[a : a + batch], axis=0)
+            picked = np.take(x, order[a : a + n], axis=0)
             if self.mean is not None and self.std is not None:
                 np.subtract(picked, self.mean, out=xb)
                 np.divide(xb, self.std, out=xb)
             else:
                 xb[...] = picked
-            out.append((torch.from_numpy(xb), torch.from_numpy(codes[a : a + batch])))
+            yb = labels.take((n,), codes.dtype)
+            yb[...] = codes[a : a + n]
+            out.append((torch.from_numpy(xb), torch.from_numpy(yb)))
         return out
 
     def _standardise(self, x: np.ndarray) -> np.ndarray:
@@ -161,9 +166,11 @@ class EpochStream(IterableDataset[Batch]):
         a, z = window
         x, y = local.reader.read(a, z)  # a view of the reader's buffer: used up here
         order = window_order(self.seed, self.epoch, a, z - a)
-        if not hasattr(local, "buffers"):
-            local.buffers = WindowBuffers()
-        return self.transform.batches(x, y, order, self.plan.batch, first, local.buffers)
+        if not hasattr(local, "buffers"):  # features, labels
+            local.buffers = (WindowBuffers(), WindowBuffers())
+        batches = self.transform.batches(x, y, order, self.plan.batch, first, local.buffers)
+        _TRIM()  # the row group's decoded columns were just let go
+        return batches
 
     def _pipeline(self, k: int) -> WindowPipeline:
         """Reader ``k``'s windows, as many decoded at once as the decoder has threads (the

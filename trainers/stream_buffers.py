@@ -1,14 +1,15 @@
 """Memory for the batches of streamed windows, allocated once and reused.
 
-Each window's micro-batches used to be fresh arrays. They are made on a decode thread
-and let go on the training thread, a few windows later, interleaved with everything
-else the process allocates; glibc's heap then fragmented, and the resident memory of a
-streamed run grew with its length (measured: +120 MB over a 4M-row epoch, while the
-same run with every such array mapped and unmapped stayed flat). Here each window's
-batches are views of one buffer, and a buffer is handed out again only when nothing
-refers to it any more (no batch tensor, no view): the pool grows to the number of
-windows alive at once (a handful) and then stays that size. Reused pages are also
-not faulted in again, which made the gather faster than fresh arrays.
+Each micro-batch used to be a fresh array. Batches are made on a decode thread and let
+go on the training thread a few windows later, interleaved with everything else the
+process allocates; glibc's heap then fragmented, and the resident memory of a streamed
+run grew with its length (measured: +120 MB over a 4M-row epoch, while the same run
+with every such array mapped and unmapped stayed flat). Here a batch is a view of a
+buffer from a pool, and a buffer is handed out again only when nothing refers to it
+any more (no batch tensor, no view): the pool grows to the number of batches alive at
+once and then stays that size. Reused pages are also not faulted in again, which made
+the gather faster than into fresh arrays. The training lets batches go in the order
+they were made, so the buffer after the last one handed out is nearly always free.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import numpy as np
 
 
 class WindowBuffers:
-    """Flat arrays handed out for one window at a time; one thread uses a pool."""
+    """Flat arrays of one size class (one pool per kind of array); one thread uses a pool."""
 
     def __init__(self) -> None:
         self._buffers: list[np.ndarray] = []
+        self._next = 0  # where to look first
         # The references an unused buffer has (the list's, and the count's own argument),
         # counted the way `_unused` counts them: a buffer only the list holds.
         self._buffers.append(np.empty(0, dtype=np.uint8))
@@ -40,11 +42,15 @@ class WindowBuffers:
         contents are whatever was there: fill it)."""
         dtype = np.dtype(dtype)
         need = int(np.prod(shape)) * dtype.itemsize
-        for i in range(len(self._buffers)):
+        count = len(self._buffers)
+        for k in range(count):
+            i = (self._next + k) % count
             if self._buffers[i].nbytes >= need and self._unused(i):
+                self._next = i + 1
                 return self._buffers[i][:need].view(dtype).reshape(shape)
         buffer = np.empty(need, dtype=np.uint8)
         self._buffers.append(buffer)
+        self._next = 0  # after the new one, the oldest: the next to be let go
         return buffer.view(dtype).reshape(shape)
 
     @property
