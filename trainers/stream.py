@@ -161,16 +161,27 @@ class EpochStream(IterableDataset[Batch]):
         reader = getattr(local, "reader", None)
         if reader is None:  # a reader per thread, for the whole run: it caches a row group
             reader = local.reader = PieceReader(self.index, self.order)
+            reader.reserve_run(max((z - a for a, z in self.plan.windows), default=0))
         elif reader.pieces is not self.order:  # a new epoch's order; its buffers are kept
             reader.use(self.order)
         a, z = window
-        x, y = local.reader.read(a, z)  # a view of the reader's buffer: used up here
+        x, y = reader.read(a, z)  # a view of the reader's buffer: used up here
         order = window_order(self.seed, self.epoch, a, z - a)
         if not hasattr(local, "buffers"):  # features, labels
             local.buffers = (WindowBuffers(), WindowBuffers())
+            if self.decoder is not None:  # the training process: the batches alive at most
+                batch_bytes = self.plan.batch * x.shape[1] * 4
+                local.buffers[0].reserve(self._batches_alive(), batch_bytes)
         batches = self.transform.batches(x, y, order, self.plan.batch, first, local.buffers)
         _TRIM()  # the row group's decoded columns were just let go
         return batches
+
+    def _batches_alive(self) -> int:
+        """The most micro-batches of the training process's reader alive at once: the
+        window being trained on and the next one (decoded while it is), the read-ahead
+        queue, and the step's own."""
+        per_window = self.plan.batches_in(self.plan.windows[0]) if self.plan.windows else 0
+        return 2 * per_window + _AHEAD + 2
 
     def _pipeline(self, k: int) -> WindowPipeline:
         """Reader ``k``'s windows, as many decoded at once as the decoder has threads (the

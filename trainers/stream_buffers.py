@@ -53,6 +53,17 @@ class WindowBuffers:
         self._next = 0  # after the new one, the oldest: the next to be let go
         return buffer.view(dtype).reshape(shape)
 
+    def reserve(self, count: int, nbytes: int) -> None:
+        """Allocate ``count`` buffers of ``nbytes`` now and write them, so that they are
+        resident from the start: the run's peak memory is then reached at once, the same
+        however long it runs and however the threads happen to be timed (a pool that
+        grows when the decode thread gets ahead reaches its size sooner or later, so a
+        longer run showed a higher peak more often)."""
+        while len(self._buffers) < count:
+            buffer = np.empty(nbytes, dtype=np.uint8)
+            buffer.fill(0)
+            self._buffers.append(buffer)
+
     @property
     def count(self) -> int:
         """Buffers allocated so far."""

@@ -131,9 +131,22 @@ class PieceReader:
         # Reused for every row group: a fresh 32 MB array costs ~6 ms of page faults,
         # as much as the transpose that fills it; reused buffers also keep the peak
         # resident memory the same from one run (and data size) to the next.
-        self._scratch = np.empty(0, dtype=np.float32)
-        self._rows = np.empty(0, dtype=np.float32)
+        # Sized for the largest row group at once: sized by the first one decoded, they
+        # grew when a larger one came, at a point that depended on the shuffled order.
+        largest = max((p.rows for p in pieces), default=0) * len(index.features)
+        self._scratch = np.empty(largest, dtype=np.float32)
+        self._rows = np.empty(largest, dtype=np.float32)
         self._joined = np.empty(0, dtype=np.float32)  # a run across row groups
+
+    def reserve_run(self, rows: int) -> None:
+        """Allocate (and write) the buffer of a run of ``rows`` rows across row groups now,
+        not when the first such run comes: that depends on the shuffled order (a short
+        row group shifts every later run off the group boundaries), and the peak memory
+        with it."""
+        size = rows * len(self.index.features)
+        if self._joined.size < size:
+            self._joined = np.empty(size, dtype=np.float32)
+            self._joined.fill(0)
 
     def use(self, pieces: list[Piece]) -> None:
         """Read runs of ``pieces`` from now on (the next epoch's order); the buffers and

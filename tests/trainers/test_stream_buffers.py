@@ -45,3 +45,12 @@ def test_windows_trained_on_and_let_go_keep_the_pool_small() -> None:
             assert all(bool((b == b[0, 0]).all()) for b in oldest)  # never overwritten
             del oldest
     assert pool.count == 3
+
+
+def test_a_reserved_pool_hands_out_its_own_buffers_first() -> None:
+    pool = WindowBuffers()
+    pool.reserve(3, 4 * 8 * 4)
+    held = [pool.take((4, 8), np.float32) for _ in range(3)]
+    assert pool.count == 3  # nothing allocated while training
+    held.append(pool.take((4, 8), np.float32))
+    assert pool.count == 4  # a fourth alive at once: the pool grows

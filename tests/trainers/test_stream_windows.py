@@ -154,3 +154,37 @@ def test_evaluations_reuse_one_validation_reader(
     again = [x for x, _ in val.batches(0, 1, 16)]
     assert len(made) == 1  # its buffers are allocated once, not at every evaluation
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_the_buffers_a_run_needs_are_allocated_before_its_first_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Row groups of 100 rows and windows of 96: every window after the first crosses a
+    # row-group boundary, which needs the reader's run buffer. It is there from the start,
+    # so the peak memory does not depend on when the shuffled order first crosses one.
+    write_parquet(tmp_path / "data", files=1, rows=1000, row_group=100)
+    readers: list[PieceReader] = []
+    init = PieceReader.__init__
+
+    def kept(self: PieceReader, *args: Any) -> None:
+        init(self, *args)
+        readers.append(self)
+
+    monkeypatch.setattr(trainers.stream, "_DECODE_THREADS", 1)
+    monkeypatch.setattr(PieceReader, "__init__", kept)
+    cfg = config(tmp_path / "data", standardize=False, val_fraction=0.0)
+    _, train, _ = open_stream(cfg, context(tmp_path), CPU)
+    try:
+        feed = train.feed(0, 0, accum=1, thread=False)
+        groups = iter(feed)
+        first = next(groups)
+        [reader] = [r for r in readers if r._joined.size]
+        joined = reader._joined
+        assert joined.size == 96 * 6  # one window of 96 rows x 6 features
+        rest = sum(1 for _ in groups)
+        assert 1 + rest == train.micro_batches
+        assert reader._joined is joined  # never reallocated
+        feed.close()
+        del first
+    finally:
+        train.close()
