@@ -45,8 +45,8 @@ from trainers.stream_windows import Decoder, WindowPipeline
 Batch = tuple[torch.Tensor, torch.Tensor]
 _AHEAD = 4  # micro-batches a reader thread prepares ahead
 # Resident growth a streamed run may gather before free heap memory is handed back (see
-# trainers/heap.py): enough that trimming is rare, small next to the windows in flight.
-_TRIM = HeapTrimmer(slack=32 << 20)
+# trainers/heap.py): a trim then hands back a few MB, which costs ~1 ms to fault back in.
+_TRIM = HeapTrimmer(slack=8 << 20)
 # Windows decoded at once in the training process (pyarrow and numpy release the GIL);
 # DataLoader workers decode one each, being processes of their own.
 _DECODE_THREADS = max(1, min(2, (os.cpu_count() or 1) - 1))
