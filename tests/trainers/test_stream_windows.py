@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from stream_helpers import write_parquet
@@ -188,3 +189,28 @@ def test_the_buffers_a_run_needs_are_allocated_before_its_first_window(
         del first
     finally:
         train.close()
+
+
+def test_the_label_pass_reads_one_row_group_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file's whole target column grows with the data (99 MB for 12M int64 labels): the
+    # label pass must never read it at once, and still see a class only the last group has.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from trainers.stream_stats import scan_labels
+
+    (tmp_path / "data").mkdir()
+    labels = np.array([0] * 250 + [1] * 49 + [7])
+    table = pa.table({"f0": np.arange(300, dtype=np.float32), "label": labels})
+    pq.write_table(table, tmp_path / "data" / "part.parquet", row_group_size=100)
+
+    def whole_file(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("read a whole column")
+
+    monkeypatch.setattr(pq, "read_table", whole_file)
+    cfg = config(tmp_path / "data")
+    index = trainers.stream._index(tmp_path / "data", "label")
+    found = scan_labels([index], cfg.data, cfg.model.kind)
+    assert found.classes == ["0", "1", "7"]
