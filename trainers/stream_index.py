@@ -119,6 +119,7 @@ class ParquetIndex:
         return train, val
 
 
+_OPEN_FILES = 4  # Parquet files a reader keeps open
 _COLUMNS_AT_ONCE = 16  # feature columns decoded together (4 MB at 65,536 rows)
 
 
@@ -157,13 +158,23 @@ class PieceReader:
         self.pieces = pieces
         self.starts = np.cumsum([0] + [p.rows for p in pieces])
 
+    def _open(self, file: int) -> Any:
+        """File ``file`` opened; the few used last stay open (a source of thousands of
+        files held them all, with their footers, and as many descriptors)."""
+        parquet = self._files.pop(file, None)
+        if parquet is None:
+            parquet = _pq().ParquetFile(self.index.files[file])
+        self._files[file] = parquet  # dicts keep insertion order: the last is the newest
+        while len(self._files) > _OPEN_FILES:
+            oldest = self._files.pop(next(iter(self._files)))
+            oldest.close()
+        return parquet
+
     def _group(self, file: int, group: int) -> tuple[np.ndarray, np.ndarray]:
         key = (file, group)
         if self._cached is not None and self._cached[0] == key:
             return self._cached[1], self._cached[2]
-        if file not in self._files:
-            self._files[file] = _pq().ParquetFile(self.index.files[file])
-        parquet, path = self._files[file], self.index.files[file]
+        parquet, path = self._open(file), self.index.files[file]
         n = parquet.metadata.row_group(group).num_rows
         width = len(self.index.features)
         if self._rows.size < n * width:

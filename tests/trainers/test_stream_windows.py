@@ -214,3 +214,15 @@ def test_the_label_pass_reads_one_row_group_at_a_time(
     index = trainers.stream._index(tmp_path / "data", "label")
     found = scan_labels([index], cfg.data, cfg.model.kind)
     assert found.classes == ["0", "1", "7"]
+
+
+def test_a_reader_keeps_only_a_few_files_open(tmp_path: Path) -> None:
+    from trainers.stream_index import _OPEN_FILES
+
+    write_parquet(tmp_path / "data", files=_OPEN_FILES + 3, rows=50, row_group=50)
+    index = trainers.stream._index(tmp_path / "data", "label")
+    reader = PieceReader(index, index.pieces)
+    x, _ = reader.read(0, index.rows)  # every file, in order
+    assert len(x) == index.rows
+    assert len(reader._files) == _OPEN_FILES
+    assert sorted(reader._files) == list(range(3, _OPEN_FILES + 3))  # the last ones used
