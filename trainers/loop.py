@@ -42,6 +42,9 @@ _MAX_GRAD_WARNINGS = 5
 _DDP_STOP_POLL_STEPS = 10
 
 
+_FOLD_PENDING = 512  # step losses kept apart before they are summed into one
+
+
 class Trainer:
     """Runs one configured job to its end (or to a checkpointed stop)."""
 
@@ -325,6 +328,13 @@ class Trainer:
 
     def fit(self) -> Progress:
         """Train until epochs, max_steps or early stopping; checkpoint along the way."""
+        try:
+            return self._fit()
+        finally:
+            if isinstance(self.s.train, StreamTrain):  # its decode threads read ahead
+                self.s.train.close()
+
+    def _fit(self) -> Progress:
         cfg, s, p = self.cfg, self.s, self.progress
         every = cfg.checkpoint.every_steps
         log_every = cfg.log_every_steps
@@ -342,6 +352,10 @@ class Trainer:
                     p.step += 1
                     p.micro += len(group)
                     self._pending.append(loss)
+                    if len(self._pending) >= _FOLD_PENDING:
+                        # folded on the device (no sync): a long interval between log lines
+                        # held one tensor per step, memory growing with the epoch's length
+                        self._pending = [torch.stack(self._pending).sum()]
                     sums["log_n"] += 1
                     sums["epoch_n"] += 1
                     # shape[0], not len(): Tensor.__len__ is a Python-level call, every step

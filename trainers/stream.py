@@ -13,9 +13,7 @@ import math
 import os
 import threading
 import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,9 @@ from trainers.config import TrainConfig
 from trainers.context import RunContext
 from trainers.data import resolve_location, validation_dir
 from trainers.errors import DataError
+from trainers.heap import HeapTrimmer
 from trainers.prefetch import Prefetcher
+from trainers.stream_buffers import WindowBuffers
 from trainers.stream_index import ParquetIndex, Piece, PieceReader, parquet_files
 from trainers.stream_plan import (
     EpochPlan,
@@ -40,9 +40,13 @@ from trainers.stream_plan import (
     window_rows,
 )
 from trainers.stream_stats import Labels, feature_stats, scan_labels
+from trainers.stream_windows import Decoder, WindowPipeline
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 _AHEAD = 4  # micro-batches a reader thread prepares ahead
+# Resident growth a streamed run may gather before free heap memory is handed back (see
+# trainers/heap.py): a trim then hands back a few MB, which costs ~1 ms to fault back in.
+_TRIM = HeapTrimmer(slack=8 << 20)
 # Windows decoded at once in the training process (pyarrow and numpy release the GIL);
 # DataLoader workers decode one each, being processes of their own.
 _DECODE_THREADS = max(1, min(2, (os.cpu_count() or 1) - 1))
@@ -76,21 +80,39 @@ class _Transform:
         return self._standardise(np.array(x, dtype=np.float32)), self.labels.encode(y)
 
     def batches(
-        self, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch: int, first: int = 0
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        order: np.ndarray,
+        batch: int,
+        first: int = 0,
+        buffers: tuple[WindowBuffers, WindowBuffers] | None = None,
     ) -> list[Batch]:
         """Micro-batches ``first``, ... of the rows of (x, y) taken in ``order``.
 
         Each batch is gathered and standardised on its own (~0.5 MB, still in cache for the
-        second pass), into its own array: the window's rows can be a view of the reader's
-        row group buffer, and the batches outlive it.
+        second pass) into a buffer of ``buffers`` (features, labels; fresh arrays without
+        them): the window's rows can be a view of the reader's row group buffer, and the
+        batches outlive it.
         """
-        codes = self.labels.encode(np.take(y, order[first * batch :]))
+        order = order[first * batch :]
+        rows, labels = buffers if buffers is not None else (WindowBuffers(), WindowBuffers())
+        codes = self.labels.encode(np.take(y, order))
+        width = x.shape[1]
         out: list[Batch] = []
-        for a in range(first * batch, len(order), batch):
+        for a in range(0, len(order), batch):
+            n = min(batch, len(order) - a)
+            xb = rows.take((n, width), np.float32)
             # np.take, not x[order]: the same rows, several times faster for 2-D arrays
-            xb = self._standardise(np.take(x, order[a : a + batch], axis=0))
-            b0 = a - first * batch
-            out.append((torch.from_numpy(xb), torch.from_numpy(codes[b0 : b0 + batch])))
+            picked = np.take(x, order[a : a + n], axis=0)
+            if self.mean is not None and self.std is not None:
+                np.subtract(picked, self.mean, out=xb)
+                np.divide(xb, self.std, out=xb)
+            else:
+                xb[...] = picked
+            yb = labels.take((n,), codes.dtype)
+            yb[...] = codes[a : a + n]
+            out.append((torch.from_numpy(xb), torch.from_numpy(yb)))
         return out
 
     def _standardise(self, x: np.ndarray) -> np.ndarray:
@@ -113,10 +135,14 @@ class EpochStream(IterableDataset[Batch]):
         seed: int,
         epoch: int,
         start: int,
+        decoder: Decoder | None = None,
     ) -> None:
         self.index, self.order, self.plan = index, order, plan
+        self.decoder = decoder  # the training process's decode threads (not pickled)
         self.transform, self.seed, self.epoch = transform, seed, epoch
         self.given, self.first = resume_split(plan.worker_batches(), start)
+        self._then: Callable[[], None] | None = None
+        self._early: WindowPipeline | None = None
 
     def _windows(self, k: int) -> list[tuple[tuple[int, int], int]]:
         """Reader ``k``'s windows still to read, each with its first batch to yield."""
@@ -130,43 +156,60 @@ class EpochStream(IterableDataset[Batch]):
             skip = 0
         return todo
 
-    def _reader(self, k: int, threads: int) -> Iterator[Batch]:
-        """Reader ``k``'s batches in order; ``threads`` windows are decoded at once (the
-        order does not depend on it: results are taken in window order)."""
-        local = threading.local()
+    def _load(self, window: tuple[int, int], first: int, local: threading.local) -> list[Batch]:
+        """One window's micro-batches from ``first`` on, standardised, in its shuffled order."""
+        reader = getattr(local, "reader", None)
+        if reader is None:  # a reader per thread, for the whole run: it caches a row group
+            reader = local.reader = PieceReader(self.index, self.order)
+            reader.reserve_run(max((z - a for a, z in self.plan.windows), default=0))
+        elif reader.pieces is not self.order:  # a new epoch's order; its buffers are kept
+            reader.use(self.order)
+        a, z = window
+        x, y = reader.read(a, z)  # a view of the reader's buffer: used up here
+        order = window_order(self.seed, self.epoch, a, z - a)
+        if not hasattr(local, "buffers"):  # features, labels
+            local.buffers = (WindowBuffers(), WindowBuffers())
+            if self.decoder is not None:  # the training process: the batches alive at most
+                batch_bytes = self.plan.batch * x.shape[1] * 4
+                local.buffers[0].reserve(self._batches_alive(), batch_bytes)
+        batches = self.transform.batches(x, y, order, self.plan.batch, first, local.buffers)
+        _TRIM()  # the row group's decoded columns were just let go
+        return batches
 
-        def load(window: tuple[int, int], first: int) -> list[Batch]:
-            if not hasattr(local, "reader"):  # a reader per thread: it caches a row group
-                local.reader = PieceReader(self.index, self.order)
-            a, z = window
-            x, y = local.reader.read(a, z)  # a view of the reader's buffer: used up here
-            order = window_order(self.seed, self.epoch, a, z - a)
-            return self.transform.batches(x, y, order, self.plan.batch, first)
+    def _batches_alive(self) -> int:
+        """The most micro-batches of the training process's reader alive at once: the
+        window being trained on and the next one (decoded while it is), the read-ahead
+        queue, and the step's own."""
+        per_window = self.plan.batches_in(self.plan.windows[0]) if self.plan.windows else 0
+        return 2 * per_window + _AHEAD + 2
 
-        todo = self._windows(k)
-        pool = (
-            ThreadPoolExecutor(threads, thread_name_prefix="stream-decode") if threads > 1 else None
-        )
-        ahead: deque[Future[list[Batch]]] = deque()
-        try:
-            for i, (window, first) in enumerate(todo):
-                if pool is None:
-                    yield from load(window, first)
-                    continue
-                # keep `threads` windows in flight: memory stays bounded
-                while len(ahead) < threads and i + len(ahead) < len(todo):
-                    ahead.append(pool.submit(load, *todo[i + len(ahead)]))
-                yield from ahead.popleft().result()
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+    def _pipeline(self, k: int) -> WindowPipeline:
+        """Reader ``k``'s windows, as many decoded at once as the decoder has threads (the
+        order does not depend on it: results are taken in window order). A DataLoader
+        worker, a process of its own, decodes on one thread of its own."""
+        if self.decoder is not None:
+            return WindowPipeline(self._load, self._windows(k), self.decoder, self._then)
+        return WindowPipeline(self._load, self._windows(k), Decoder(1), owns_decoder=True)
+
+    def read_early(self, then: Callable[[], None] | None = None) -> None:
+        """Start decoding this epoch's first window now, in the training process, while
+        the epoch before is still training; ``then`` as ``WindowPipeline``'s."""
+        self._then = then
+        self._early = self._pipeline(0)
+        self._early.start()
+
+    def close(self) -> None:
+        """Let an early start's decode threads go if the epoch is never read."""
+        if self._early is not None:
+            self._early.close()
 
     def __iter__(self) -> Iterator[Batch]:
         info = get_worker_info()
         if info is None:  # the training process reads: decode windows on spare cores
-            return self._reader(0, _DECODE_THREADS)
+            early, self._early = self._early, None
+            return iter(early if early is not None else self._pipeline(0))
         # Rotated so that the DataLoader's first worker serves the reader that is next.
-        return self._reader((self.first + info.id) % self.plan.workers, 1)
+        return iter(self._pipeline((self.first + info.id) % self.plan.workers))
 
 
 class StreamFeed:
@@ -247,7 +290,8 @@ class StreamTrain:
         device: torch.device,
     ) -> None:
         self.index, self.pieces, self.transform = index, pieces, transform
-        self.seed, self.batch = cfg.seed, cfg.batch_size
+        self.seed, self.batch, self.epochs = cfg.seed, cfg.batch_size, cfg.epochs
+        self._next: tuple[int, EpochStream] | None = None  # the next epoch, started early
         self.window = window_rows(cfg.data.shuffle_buffer, cfg.batch_size)
         self.workers = cfg.data.workers or 0  # null: the in-process reader, as 0
         self.rank, self.world, self.device = rank, world, device
@@ -255,6 +299,10 @@ class StreamTrain:
         self.n = rank_rows(self.rows, world)  # this rank's rows per epoch
         if self.n == 0:
             raise DataError(f"data: {self.rows} training rows cannot feed {world} ranks")
+        # The training process's decode threads (DataLoader workers have their own).
+        self._decoder = Decoder(_DECODE_THREADS) if self.workers == 0 else None
+        if self.workers == 0:  # the first window decodes while the model is being set up
+            self._read_next_early(0)
 
     def plan(self) -> EpochPlan:
         """This rank's windows (the same every epoch; the rows in them change)."""
@@ -265,13 +313,41 @@ class StreamTrain:
         """Micro-batches per epoch on this rank (the same every epoch)."""
         return math.ceil(self.n / self.batch)
 
+    def _stream(self, epoch: int, start: int) -> EpochStream:
+        order = piece_order(self.pieces, self.seed, epoch)
+        return EpochStream(
+            self.index, order, self.plan(), self.transform, self.seed, epoch, start, self._decoder
+        )
+
+    def _read_next_early(self, epoch: int) -> None:
+        """Start decoding epoch ``epoch``'s first window while the one before ends: each
+        epoch otherwise began with the training waiting for a whole window's decode."""
+        if epoch >= self.epochs:
+            return
+        stream = self._stream(epoch, 0)
+        stream.read_early(then=lambda: self._read_next_early(epoch + 1))
+        self._next = (epoch, stream)
+
     def feed(self, epoch: int, start: int, accum: int, thread: bool) -> StreamFeed:
         """The epoch's feed from micro-batch ``start`` (0, or where a checkpoint stood)."""
-        order = piece_order(self.pieces, self.seed, epoch)
-        stream = EpochStream(
-            self.index, order, self.plan(), self.transform, self.seed, epoch, start
-        )
+        early, self._next = self._next, None
+        if early is not None and (early[0], start) == (epoch, 0):
+            stream = early[1]
+        else:
+            if early is not None:
+                early[1].close()
+            stream = self._stream(epoch, start)
+            if self.workers == 0:  # DataLoader workers read in processes of their own
+                stream.read_early(then=lambda: self._read_next_early(epoch + 1))
         return StreamFeed(stream, self.workers, self.device, accum, thread)
+
+    def close(self) -> None:
+        """Let go of the next epoch's early decode and the decode threads."""
+        early, self._next = self._next, None
+        if early is not None:
+            early[1].close()
+        if self._decoder is not None:
+            self._decoder.close()
 
 
 class StreamVal:
@@ -282,9 +358,12 @@ class StreamVal:
     ) -> None:
         self.index, self.pieces, self.transform, self.device = index, pieces, transform, device
         self.n = sum(p.rows for p in pieces)
+        self._reader: PieceReader | None = None  # kept between evaluations, with its buffers
 
     def batches(self, rank: int, world: int, batch_size: int) -> Iterator[Batch]:
-        reader = PieceReader(self.index, self.pieces)
+        if self._reader is None:
+            self._reader = PieceReader(self.index, self.pieces)
+        reader = self._reader
         start, stop = rank * self.n // world, (rank + 1) * self.n // world
         for a in range(start, stop, batch_size):
             x, y = self.transform(*reader.read(a, min(a + batch_size, stop)))

@@ -119,33 +119,83 @@ class ParquetIndex:
         return train, val
 
 
+_OPEN_FILES = 4  # Parquet files a reader keeps open
+_COLUMNS_AT_ONCE = 16  # feature columns decoded together (4 MB at 65,536 rows)
+
+
 class PieceReader:
     """Reads runs of rows of an ordered list of pieces; keeps the last row group decoded
     (a run often ends inside one and the next run starts there)."""
 
     def __init__(self, index: ParquetIndex, pieces: list[Piece]) -> None:
         self.index = index
-        self.pieces = pieces
-        self.starts = np.cumsum([0] + [p.rows for p in pieces])
+        self.use(pieces)
         self._files: dict[int, Any] = {}
         self._cached: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None
         # Reused for every row group: a fresh 32 MB array costs ~6 ms of page faults,
-        # as much as the transpose that fills it.
-        self._scratch = np.empty(0, dtype=np.float32)
-        self._rows = np.empty(0, dtype=np.float32)
+        # as much as the transpose that fills it; reused buffers also keep the peak
+        # resident memory the same from one run (and data size) to the next.
+        # Sized for the largest row group at once: sized by the first one decoded, they
+        # grew when a larger one came, at a point that depended on the shuffled order.
+        largest = max((p.rows for p in pieces), default=0) * len(index.features)
+        self._scratch = np.empty(largest, dtype=np.float32)
+        self._rows = np.empty(largest, dtype=np.float32)
+        self._joined = np.empty(0, dtype=np.float32)  # a run across row groups
+
+    def reserve_run(self, rows: int) -> None:
+        """Allocate (and write) the buffer of a run of ``rows`` rows across row groups now,
+        not when the first such run comes: that depends on the shuffled order (a short
+        row group shifts every later run off the group boundaries), and the peak memory
+        with it."""
+        size = rows * len(self.index.features)
+        if self._joined.size < size:
+            self._joined = np.empty(size, dtype=np.float32)
+            self._joined.fill(0)
+
+    def use(self, pieces: list[Piece]) -> None:
+        """Read runs of ``pieces`` from now on (the next epoch's order); the buffers and
+        the cached row group are kept."""
+        self.pieces = pieces
+        self.starts = np.cumsum([0] + [p.rows for p in pieces])
+
+    def _open(self, file: int) -> Any:
+        """File ``file`` opened; the few used last stay open (a source of thousands of
+        files held them all, with their footers, and as many descriptors)."""
+        parquet = self._files.pop(file, None)
+        if parquet is None:
+            parquet = _pq().ParquetFile(self.index.files[file])
+        self._files[file] = parquet  # dicts keep insertion order: the last is the newest
+        while len(self._files) > _OPEN_FILES:
+            oldest = self._files.pop(next(iter(self._files)))
+            oldest.close()
+        return parquet
 
     def _group(self, file: int, group: int) -> tuple[np.ndarray, np.ndarray]:
         key = (file, group)
         if self._cached is not None and self._cached[0] == key:
             return self._cached[1], self._cached[2]
-        if file not in self._files:
-            self._files[file] = _pq().ParquetFile(self.index.files[file])
-        table = self._files[file].read_row_group(group)
-        size = table.num_rows * len(self.index.features)
-        if self._rows.size < size:
-            self._scratch = np.empty(size, dtype=np.float32)
-            self._rows = np.empty(size, dtype=np.float32)
-        x, y = table_arrays(table, self.index, self.index.files[file], self._scratch, self._rows)
+        parquet, path = self._open(file), self.index.files[file]
+        n = parquet.metadata.row_group(group).num_rows
+        width = len(self.index.features)
+        if self._rows.size < n * width:
+            self._scratch = np.empty(n * width, dtype=np.float32)
+            self._rows = np.empty(n * width, dtype=np.float32)
+        columns = self._scratch[: n * width].reshape(width, n)
+        # A few columns decoded at a time, each copied into its row of `columns` and let
+        # go: the whole row group decoded at once (32 MB at 65,536 x 128) was a transient
+        # on top of everything else, and the run's peak memory came from it.
+        for at in range(0, width, _COLUMNS_AT_ONCE):
+            names = self.index.features[at : at + _COLUMNS_AT_ONCE]
+            table = parquet.read_row_group(group, columns=names)
+            for i, name in enumerate(names):
+                columns[at + i] = _float_column(table, name, path)
+            del table
+        x = self._rows[: n * width].reshape(n, width)
+        # Stacked as rows of columns, then transposed in one copy: ~8x faster than stacking
+        # along axis 1, which writes every value with a stride of the row width.
+        np.copyto(x, columns.T)
+        target = parquet.read_row_group(group, columns=[self.index.target])
+        y = target.column(self.index.target).to_numpy(zero_copy_only=False)
         self._cached = (key, x, y)
         return x, y
 
@@ -160,7 +210,10 @@ class PieceReader:
             x, y = self._group(p.file, p.group)
             return x[lo : lo + stop - start], y[lo : lo + stop - start]
         # Across row groups: each part is copied out before the next group overwrites it.
-        out = np.empty((stop - start, len(self.index.features)), dtype=np.float32)
+        width = len(self.index.features)
+        if self._joined.size < (stop - start) * width:
+            self._joined = np.empty((stop - start) * width, dtype=np.float32)
+        out = self._joined[: (stop - start) * width].reshape(stop - start, width)
         ys = []
         at, i = start, first
         while at < stop:
@@ -175,6 +228,16 @@ class PieceReader:
         return out, np.concatenate(ys)
 
 
+def _float_column(table: Any, name: str, path: Path) -> np.ndarray:
+    """One feature column of a pyarrow table as float32 (a view where it already is)."""
+    try:
+        return table.column(name).to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    except (ValueError, TypeError) as exc:
+        raise DataError(
+            f"{path}: a feature column is not numeric ({exc})", hint="encode it"
+        ) from exc
+
+
 def table_arrays(
     table: Any,
     index: ParquetIndex,
@@ -185,15 +248,7 @@ def table_arrays(
     """A pyarrow table's features as one float32 (rows, features) array, and its target.
     ``scratch`` and ``out`` (flat float32, at least rows * features long) are filled
     instead of fresh arrays when given; the features returned are then a view of ``out``."""
-    try:
-        cols = [
-            table.column(name).to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-            for name in index.features
-        ]
-    except (ValueError, TypeError) as exc:
-        raise DataError(
-            f"{path}: a feature column is not numeric ({exc})", hint="encode it"
-        ) from exc
+    cols = [_float_column(table, name, path) for name in index.features]
     n, width = table.num_rows, len(cols)
     if scratch is None or out is None:
         scratch = np.empty(n * width, dtype=np.float32)

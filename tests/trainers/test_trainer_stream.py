@@ -48,6 +48,7 @@ def batches(cfg: TrainConfig, tmp_path: Path, epoch: int, start: int = 0, **kw: 
         return [group[0] for group in feed]
     finally:
         feed.close()
+        train.close()
 
 
 def rows_of(got: list[Any]) -> np.ndarray:
