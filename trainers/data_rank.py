@@ -51,8 +51,9 @@ import torch
 from trainers.config import DataConfig
 from trainers.data_rank_sources import OPENERS, Piece, Source
 from trainers.data_split import Dataset, Task, encode_targets
-from trainers.data_tabular import _target_values, feature_values, release_free_memory
+from trainers.data_tabular import _target_values, feature_values
 from trainers.errors import DataError
+from trainers.heap import release_free_memory
 
 SHARD_SOURCES = ("csv", "parquet", "jsonl")
 _BLOCK_ROWS = 1 << 10  # rows per block of the standardisation (float64 copies)

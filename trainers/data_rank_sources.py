@@ -31,9 +31,9 @@ from trainers.data_tabular import (
     data_files,
     parquet_files,
     pyarrow_modules,
-    release_free_memory,
 )
 from trainers.errors import DataError
+from trainers.heap import release_free_memory
 
 _COUNT_BUFFER = 1 << 18
 _TRIM_EVERY = 8  # CSV pieces between hand-backs of freed memory (each costs ~1-3 ms)

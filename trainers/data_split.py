@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from trainers.config import DataConfig
-from trainers.data_tabular import release_free_memory
 from trainers.errors import DataError
+from trainers.heap import release_free_memory
 
 Task = Literal["classification", "regression"]
 _BLOCK_ROWS = 1 << 12  # rows per block when computing statistics and standardising

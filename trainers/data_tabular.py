@@ -9,7 +9,6 @@ become float64, anything else strings (class names).
 
 from __future__ import annotations
 
-import ctypes
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,24 +17,13 @@ from typing import Any
 import numpy as np
 
 from trainers.errors import DataError
+from trainers.heap import release_free_memory
 
 # A CSV file is parsed a segment at a time, each in blocks on the reader's threads.
 _CSV_SEGMENT = 4 << 20
 _CSV_BLOCK = 512 << 10
 _BATCH_ROWS = 1 << 16
 SUFFIXES = {"csv": (".csv",), "parquet": (".parquet", ".pq"), "jsonl": (".jsonl", ".ndjson")}
-
-
-def release_free_memory() -> None:
-    """Hand memory that is free but still held by the C allocator back to the OS (glibc's
-    ``malloc_trim``; nothing elsewhere). The reader's threads and large temporaries leave
-    tens of MB of freed heap behind, which would otherwise count against the load's peak."""
-    try:
-        libc = ctypes.CDLL(None)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return
-    trim(0)
 
 
 def pyarrow_modules() -> Any:
