@@ -25,9 +25,9 @@ from trainers.data_tabular import (
     SUFFIXES,
     _check_types,
     _csv_error,
-    _csv_header,
     _csv_segments,
     _first_line,
+    csv_files,
     data_files,
     parquet_files,
     pyarrow_modules,
@@ -90,24 +90,7 @@ def _csv_source(location: Path, target: str) -> Source:
     pa = pyarrow_modules()
     import pyarrow.csv as pacsv
 
-    files: list[Path] = []
-    header: list[str] | None = None
-    for path in data_files(location, SUFFIXES["csv"]):
-        names = _csv_header(path)
-        if names is None:
-            continue
-        if header is None:
-            header = names
-            if target not in header:
-                raise DataError(
-                    f"data.target: column {target!r} not in {location}", hint=f"{header}"
-                )
-        elif names != header:
-            raise DataError(f"{path}: header differs from the first CSV file's")
-        files.append(path)
-    if header is None:
-        raise DataError(f"data: {location} holds no CSV rows")
-    names = header
+    files, names = csv_files(location, target)
     read_options = pacsv.ReadOptions(column_names=names, block_size=_CSV_BLOCK, use_threads=True)
     convert = pacsv.ConvertOptions(column_types={n: pa.float32() for n in names if n != target})
 

@@ -249,10 +249,11 @@ def _read_csv_file(path: Path, header: list[str], sink: RowSink | None, target: 
     return sink
 
 
-def read_csv(location: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
-    """One CSV file or a directory of them (same header in each) as (x float32, y)."""
+def csv_files(location: Path, target: str) -> tuple[list[Path], list[str]]:
+    """The CSV files of ``location`` that hold a header (each the same, naming
+    ``target``), and that header."""
+    files: list[Path] = []
     header: list[str] | None = None
-    sink: RowSink | None = None
     for path in data_files(location, SUFFIXES["csv"]):
         names = _csv_header(path)
         if names is None:
@@ -265,8 +266,19 @@ def read_csv(location: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
                 )
         elif names != header:
             raise DataError(f"{path}: header differs from the first CSV file's")
+        files.append(path)
+    if header is None:
+        raise DataError(f"data: {location} holds no CSV rows")
+    return files, header
+
+
+def read_csv(location: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """One CSV file or a directory of them (same header in each) as (x float32, y)."""
+    files, header = csv_files(location, target)
+    sink: RowSink | None = None
+    for path in files:
         sink = _read_csv_file(path, header, sink, target)
-    if header is None or sink is None or sink.n == 0:
+    if sink is None or sink.n == 0:
         raise DataError(f"data: {location} holds no CSV rows")
     sink.where = location
     release_free_memory()
