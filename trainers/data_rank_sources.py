@@ -21,13 +21,12 @@ from typing import Any
 import numpy as np
 
 from trainers.data_tabular import (
-    _CSV_BLOCK,
     SUFFIXES,
     _check_types,
-    _csv_error,
     _csv_segments,
     _first_line,
     csv_files,
+    csv_tables,
     data_files,
     parquet_files,
     pyarrow_modules,
@@ -87,29 +86,15 @@ def _count_newlines(path: Path, skip_header: bool) -> int:
 
 
 def _csv_source(location: Path, target: str) -> Source:
-    pa = pyarrow_modules()
-    import pyarrow.csv as pacsv
-
     files, names = csv_files(location, target)
-    read_options = pacsv.ReadOptions(column_names=names, block_size=_CSV_BLOCK, use_threads=True)
-    convert = pacsv.ConvertOptions(column_types={n: pa.float32() for n in names if n != target})
 
     def feed(add: Callable[[Piece], None]) -> None:
         pieces = 0
         for path in files:
-            for text in _csv_segments(path):
-                try:
-                    table = pacsv.read_csv(
-                        pa.BufferReader(text),
-                        read_options=read_options,
-                        convert_options=convert,
-                        memory_pool=pa.system_memory_pool(),
-                    )
-                except pa.ArrowInvalid as exc:
-                    raise _csv_error(path, names, exc) from exc
+            for _, table in csv_tables(path, names, target):
                 if table.num_rows:  # (none: blank lines only)
                     add(_table_piece(table, target))
-                del table, text  # the buffer is reused for the next piece
+                del table
                 pieces += 1
                 if pieces % _TRIM_EVERY == 0:  # the reader's threads keep freed buffers
                     release_free_memory()

@@ -220,14 +220,16 @@ def _csv_segments(path: Path, header: bool = True) -> Iterator[memoryview]:
             held = end - cut
 
 
-def _read_csv_file(path: Path, header: list[str], sink: RowSink | None, target: str) -> RowSink:
+def csv_tables(path: Path, header: list[str], target: str) -> Iterator[tuple[int, Any]]:
+    """Each piece of the CSV file ``path`` (see ``_csv_segments``) parsed by pyarrow, its
+    features as float32: (the piece's size in bytes, its table). A parse error is one
+    line naming the file, and the column when pyarrow says which."""
     pa = pyarrow_modules()
     import pyarrow.csv as pacsv
 
     types = {name: pa.float32() for name in header if name != target}
     read_options = pacsv.ReadOptions(column_names=header, block_size=_CSV_BLOCK, use_threads=True)
     convert = pacsv.ConvertOptions(column_types=types)
-    size = path.stat().st_size
     for piece in _csv_segments(path):
         try:
             table = pacsv.read_csv(
@@ -238,12 +240,20 @@ def _read_csv_file(path: Path, header: list[str], sink: RowSink | None, target: 
             )
         except pa.ArrowInvalid as exc:
             raise _csv_error(path, header, exc) from exc
+        size = len(piece)
+        del piece  # the buffer is reused for the next piece
+        yield size, table
+
+
+def _read_csv_file(path: Path, header: list[str], sink: RowSink | None, target: str) -> RowSink:
+    size = path.stat().st_size
+    for piece_size, table in csv_tables(path, header, target):
         if sink is None:  # size the array from the first piece's rows per byte
-            estimate = int(table.num_rows * size / len(piece) * 1.05) + 1024
+            estimate = int(table.num_rows * size / piece_size * 1.05) + 1024
             sink = RowSink([n for n in header if n != target], target, path, estimate)
         for batch in table.to_batches():
             sink.add(batch, own_target=True)
-        del table, piece  # the buffer is reused for the next piece
+        del table
     if sink is None:
         sink = RowSink([n for n in header if n != target], target, path, 0)
     return sink
