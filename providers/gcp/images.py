@@ -12,6 +12,8 @@ need ``image:`` set to a custom image with torch_xla.
 
 from __future__ import annotations
 
+from typing import Any
+
 from cloudgd.accelerators import Accelerator
 from cloudgd.errors import SpecError
 
@@ -39,3 +41,34 @@ def prebuilt_image(accelerator: Accelerator, location: str) -> str:
         f"{registry_for(location)}/vertex-ai/training/"
         f"pytorch-{kind}.{PYTORCH_VERSION}.{PYTHON_TAG}:latest"
     )
+
+
+def worker_code(
+    *,
+    image: str,
+    executor_image: str,
+    package_uri: str,
+    module: str,
+    command: list[str],
+    args: list[str],
+    env: list[dict[str, str]],
+) -> dict[str, Any]:
+    """A worker pool's code: with ``image: prebuilt``, ``pythonPackageSpec`` (Vertex
+    pip-installs the package at ``package_uri`` into ``executor_image`` and runs
+    ``python -m module``); else ``containerSpec`` running ``command`` in ``image``. Both
+    get ``args`` and ``env`` when there are any."""
+    if image == "prebuilt":
+        body: dict[str, Any] = {
+            "executorImageUri": executor_image,
+            "packageUris": [package_uri],
+            "pythonModule": module,
+        }
+        key = "pythonPackageSpec"
+    else:
+        body = {"imageUri": image, "command": command}
+        key = "containerSpec"
+    if args:
+        body["args"] = args
+    if env:
+        body["env"] = env
+    return {key: body}

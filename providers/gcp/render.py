@@ -23,7 +23,7 @@ from cloudgd.naming import job_name, spec_hash
 from cloudgd.plan import Plan, RenderContext, Upload
 from cloudgd.spec import JobSpec
 from providers.gcp import script_render
-from providers.gcp.images import prebuilt_image
+from providers.gcp.images import prebuilt_image, worker_code
 from providers.gcp.labels import job_labels
 from providers.gcp.options import GcpOptions
 from providers.settings import effective_options as shared_effective_options
@@ -145,11 +145,15 @@ def _code_spec(
 ) -> dict[str, Any]:
     args = _data_args(spec)
     env = _env(spec)
+    # Only the prebuilt image runs in an executor image (there is none for TPU v5e).
+    executor = (
+        opts.executor_image or prebuilt_image(acc, location) if spec.image == "prebuilt" else ""
+    )
     if spec.script is not None:  # your own script (providers/gcp/script_render.py)
         return script_render.code_spec(
             spec.script,
             image=spec.image,
-            executor_image=opts.executor_image or prebuilt_image(acc, location),
+            executor_image=executor,
             package_uri=package_uri,
             package_path=fuse_path(package_uri),
             checkpoint_dir=args[1] if args else None,  # _data_args: [--checkpoint-dir, PATH]
@@ -158,25 +162,16 @@ def _code_spec(
     per_gpu = spec.processes_per_node > 1
     if per_gpu:
         args = ["--nproc-per-node", str(spec.processes_per_node), *args]
-    if spec.image == "prebuilt":
-        body: dict[str, Any] = {
-            "executorImageUri": opts.executor_image or prebuilt_image(acc, location),
-            "packageUris": [package_uri],
-            "pythonModule": LAUNCH_MODULE if per_gpu else PYTHON_MODULE,
-        }
-        key = "pythonPackageSpec"
-    else:
-        run = UNPACK_AND_LAUNCH if per_gpu else UNPACK_AND_RUN
-        body = {
-            "imageUri": spec.image,
-            "command": ["sh", "-c", run, fuse_path(package_uri)],
-        }
-        key = "containerSpec"
-    if args:
-        body["args"] = args
-    if env:
-        body["env"] = env
-    return {key: body}
+    run = UNPACK_AND_LAUNCH if per_gpu else UNPACK_AND_RUN
+    return worker_code(
+        image=spec.image,
+        executor_image=executor,
+        package_uri=package_uri,
+        module=LAUNCH_MODULE if per_gpu else PYTHON_MODULE,
+        command=["sh", "-c", run, fuse_path(package_uri)],
+        args=args,
+        env=env,
+    )
 
 
 def _scheduling(spec: JobSpec, timeout: int) -> dict[str, Any]:

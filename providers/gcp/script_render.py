@@ -17,6 +17,7 @@ from typing import Any
 
 from cloudgd.errors import SpecError
 from cloudgd.script_spec import ScriptSpec
+from providers.gcp.images import worker_code
 
 LAUNCH_MODULE = "trainers.script_launch"
 # "$0" is the sdist on the FUSE mount; "$@" the launcher's options (see render._UNPACK).
@@ -64,18 +65,12 @@ def code_spec(
     args = input_args(script)
     if checkpoint_dir:
         args += ["--cloudgd-checkpoint-dir", checkpoint_dir]
-    if image == "prebuilt":
-        body: dict[str, Any] = {
-            "executorImageUri": executor_image,
-            "packageUris": [package_uri],
-            "pythonModule": LAUNCH_MODULE,
-        }
-        key = "pythonPackageSpec"
-    else:
-        body = {"imageUri": image, "command": ["sh", "-c", UNPACK_AND_LAUNCH_SCRIPT, package_path]}
-        key = "containerSpec"
-    if args:
-        body["args"] = args
-    if env:
-        body["env"] = env
-    return {key: body}
+    return worker_code(
+        image=image,
+        executor_image=executor_image,
+        package_uri=package_uri,
+        module=LAUNCH_MODULE,
+        command=["sh", "-c", UNPACK_AND_LAUNCH_SCRIPT, package_path],
+        args=args,
+        env=env,
+    )

@@ -109,3 +109,14 @@ def test_inputs_vertex_cannot_read_are_refused_naming_the_channel() -> None:
     spec = script_spec(script=script(inputs={"train": "s3://bucket/train/"}))
     with pytest.raises(SpecError, match=r"script\.inputs\.train: a Vertex job reads"):
         render(spec, fixed_ctx(bundle=SCRIPT_BUNDLE))
+
+
+def test_a_script_on_tpu_v5e_with_its_own_image_needs_no_prebuilt_image() -> None:
+    # Vertex has no prebuilt image for TPU v5e; a job bringing its own image never uses one.
+    from test_gcp_golden import TPU_IMAGE
+
+    spec = script_spec(image=TPU_IMAGE, resources={"accelerator": "tpu-v5e:8"})
+    plan = json.loads(render(spec, fixed_ctx(bundle=SCRIPT_BUNDLE)).to_json())
+    [pool] = plan["request"]["customJob"]["jobSpec"]["workerPoolSpecs"]
+    assert pool["containerSpec"]["imageUri"] == TPU_IMAGE
+    assert "pythonPackageSpec" not in pool
