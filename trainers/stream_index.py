@@ -236,27 +236,3 @@ def _float_column(table: Any, name: str, path: Path) -> np.ndarray:
         raise DataError(
             f"{path}: a feature column is not numeric ({exc})", hint="encode it"
         ) from exc
-
-
-def table_arrays(
-    table: Any,
-    index: ParquetIndex,
-    path: Path,
-    scratch: np.ndarray | None = None,
-    out: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """A pyarrow table's features as one float32 (rows, features) array, and its target.
-    ``scratch`` and ``out`` (flat float32, at least rows * features long) are filled
-    instead of fresh arrays when given; the features returned are then a view of ``out``."""
-    cols = [_float_column(table, name, path) for name in index.features]
-    n, width = table.num_rows, len(cols)
-    if scratch is None or out is None:
-        scratch = np.empty(n * width, dtype=np.float32)
-        out = np.empty(n * width, dtype=np.float32)
-    # Stacked as rows of columns, then transposed in one copy: ~8x faster than stacking
-    # along axis 1, which writes every value with a stride of the row width.
-    columns = np.stack(cols, out=scratch[: n * width].reshape(width, n))
-    x = out[: n * width].reshape(n, width)
-    np.copyto(x, columns.T)
-    y = table.column(index.target).to_numpy(zero_copy_only=False)
-    return x, y

@@ -18,7 +18,7 @@ import torch
 from trainers.config_data import DataConfig
 from trainers.distributed import all_reduce_sum
 from trainers.errors import DataError
-from trainers.stream_index import ParquetIndex, Piece, PieceReader, _pq, table_arrays
+from trainers.stream_index import ParquetIndex, Piece, PieceReader, _pq
 
 _MAX_CLASSES_AUTO = 50  # as the in-memory loader: more distinct integers is regression
 _STD_FLOOR = 1e-12
@@ -97,14 +97,8 @@ def feature_stats(
     shift = reader.read(0, 1)[0][0].astype(np.float64)
     width = len(index.features)
     sums = np.zeros(2 * width + 1, dtype=np.float64)
-    pq = _pq()
-    handles: dict[int, object] = {}
-    for i in range(rank, len(pieces), world):
-        p = pieces[i]
-        if p.file not in handles:
-            handles[p.file] = pq.ParquetFile(index.files[p.file])
-        table = handles[p.file].read_row_group(p.group)  # type: ignore[attr-defined]
-        x = table_arrays(table, index, index.files[p.file])[0][p.lo : p.hi]
+    for i in range(rank, len(pieces), world):  # piece i: rows [starts[i], starts[i + 1])
+        x, _ = reader.read(int(reader.starts[i]), int(reader.starts[i + 1]))
         d = x.astype(np.float64) - shift
         sums[:width] += d.sum(axis=0)
         sums[width : 2 * width] += (d * d).sum(axis=0)

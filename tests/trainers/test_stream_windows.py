@@ -16,6 +16,7 @@ from test_trainer_stream import CPU, config, context
 
 import trainers.stream
 from trainers.config import TrainConfig
+from trainers.errors import DataError
 from trainers.stream import open_stream
 from trainers.stream_index import PieceReader
 from trainers.stream_windows import Decoder, WindowPipeline
@@ -226,3 +227,15 @@ def test_a_reader_keeps_only_a_few_files_open(tmp_path: Path) -> None:
     assert len(x) == index.rows
     assert len(reader._files) == _OPEN_FILES
     assert sorted(reader._files) == list(range(3, _OPEN_FILES + 3))  # the last ones used
+
+
+def test_a_non_numeric_feature_column_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "data").mkdir()
+    table = pa.table({"f0": ["a", "b", "c", "d"], "label": [0, 1, 0, 1]})
+    pq.write_table(table, tmp_path / "data" / "part.parquet")
+    cfg = config(tmp_path / "data")  # standardize: the statistics pass reads the features
+    with pytest.raises(DataError, match=r"part\.parquet: a feature column is not numeric"):
+        open_stream(cfg, context(tmp_path), CPU)
