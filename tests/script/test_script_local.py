@@ -22,6 +22,7 @@ script:
   inputs: {train: ./data, val: ./val.csv}
   metrics: {regex: {val_loss: 'val_loss=([-+0-9.eE]+)'}}
 """
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "byo-script" / "job.yaml"
 FILES = {"data/train.csv": "x,y\n1,2\n", "val.csv": "x,y\n3,4\n"}
 
 
@@ -116,10 +117,9 @@ def test_a_requirement_that_is_not_installed_is_refused_before_the_run_is_create
 
 @pytest.mark.slow
 def test_several_processes_per_node_run_under_torchrun(tmp_path: Path) -> None:
-    example = Path(__file__).resolve().parents[2] / "examples" / "byo-script" / "job.yaml"
     run, log = submit(
         tmp_path,
-        example,
+        EXAMPLE,
         'script.args=["--epochs", "2", "--hidden", "8"]',
         "distributed.processes_per_node=2",
     )
@@ -177,14 +177,13 @@ def test_a_gate_on_a_metric_the_script_does_not_collect_is_refused(
 
 
 def test_cost_and_the_budget_gate_price_a_script_job(tmp_path: Path) -> None:
-    example = Path(__file__).resolve().parents[2] / "examples" / "byo-script" / "job.yaml"
-    cost = cloudgd(tmp_path, "--output", "json", "cost", str(example))
+    cost = cloudgd(tmp_path, "--output", "json", "cost", str(EXAMPLE))
     assert cost.returncode == 0, cost.stderr
     assert json.loads(cost.stdout)  # one JSON document: the job priced on every cloud
-    calibrate = cloudgd(tmp_path, "cost", str(example), "--calibrate")
+    calibrate = cloudgd(tmp_path, "cost", str(EXAMPLE), "--calibrate")
     assert calibrate.returncode == 2  # it would time the built-in trainer, not the script
     assert "--calibrate times the built-in trainer's steps" in calibrate.stderr
-    over = cloudgd(tmp_path, "submit", str(example), "-p", "aws", "--backend", "moto",
+    over = cloudgd(tmp_path, "submit", str(EXAMPLE), "-p", "aws", "--backend", "moto",
                    "--dry-run", "--set", "limits.max_cost_usd=0.01",
                    "--set", "script.inputs.train=s3://cloudgd-rehearsal/byo/")  # fmt: skip
     assert over.returncode == 2
@@ -193,10 +192,9 @@ def test_cost_and_the_budget_gate_price_a_script_job(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_two_emulated_sagemaker_hosts_run_one_launcher_each_under_torchrun(tmp_path: Path) -> None:
-    example = Path(__file__).resolve().parents[2] / "examples" / "byo-script" / "job.yaml"
     run, log = submit(
         tmp_path,
-        example,
+        EXAMPLE,
         'script.args=["--epochs", "2", "--hidden", "8"]',
         "resources.nodes=2",
         "providers.local.emulate=aws",
@@ -230,10 +228,9 @@ def test_follow_does_not_promise_the_trainers_epoch_count(
 @pytest.mark.slow
 def test_emulating_azure_every_process_runs_the_script_itself(tmp_path: Path) -> None:
     # Azure ML's PyTorch distribution starts each process with torchrun's variables set
-    example = Path(__file__).resolve().parents[2] / "examples" / "byo-script" / "job.yaml"
     run, log = submit(
         tmp_path,
-        example,
+        EXAMPLE,
         'script.args=["--epochs", "2", "--hidden", "8"]',
         "distributed.processes_per_node=2",
         "providers.local.emulate=azure",
