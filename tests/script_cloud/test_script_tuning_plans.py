@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +17,20 @@ import pytest
 import yaml
 
 from cloudgd.errors import SpecError
-from cloudgd.plan import BundleRef, Plan, RenderContext
+from cloudgd.plan import Plan, RenderContext
 from cloudgd.spec import JobSpec
 from providers.aws.client import tuning_request_problems
 from providers.aws.tuning import render_tuning as render_aws
 from providers.azure.tuning import render_tuning as render_azure
 from providers.gcp.tuning import render_tuning as render_gcp
 from tests.support.golden import assert_golden
+from tests.tuning.tuning_helpers import NOW, PROVIDERS, SDIST, TAR
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 INPUTS = {
     "aws": "s3://cloudgd-data/byo/train/",
     "gcp": "gs://cloudgd-data/byo/train/",
     "azure": "azureml://datastores/workspaceblobstore/paths/byo/train/",
-}
-PROVIDERS: dict[str, Any] = {
-    "aws": {
-        "role_arn": "arn:aws:iam::123456789012:role/cloudgd-sagemaker",
-        "output_uri": "s3://cloudgd-artifacts/jobs",
-    },
-    "gcp": {"project": "ml-project", "staging_bucket": "gs://ml-staging"},
-    "azure": {
-        "subscription_id": "11111111-2222-3333-4444-555555555555",
-        "resource_group": "ml-rg",
-        "workspace": "ml-ws",
-    },
 }
 TUNING = {
     "metric": {"name": "val_loss", "goal": "minimize"},
@@ -77,14 +64,9 @@ def spec(cloud: str, **fields: Any) -> JobSpec:
 
 
 def ctx(fmt: str) -> RenderContext:
-    bundle = BundleRef(
-        path="/cloudgd/bundles/cloudgd-bundle-0123456789ab.tar.gz",
-        sha256="0123456789ab" + "0" * 52,
-        filename="cloudgd-bundle-0123456789ab.tar.gz",
-        format=fmt,
-        requires=["numpy>=1.26"],
-    )
-    return RenderContext(now=NOW, bundle=bundle)
+    """The tuning tests' bundle, declaring the script's requirement."""
+    bundle = SDIST if fmt == "sdist" else TAR
+    return RenderContext(now=NOW, bundle=bundle.model_copy(update={"requires": ["numpy>=1.26"]}))
 
 
 def render(cloud: str, **fields: Any) -> Plan:
